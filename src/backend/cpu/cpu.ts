@@ -1,0 +1,156 @@
+/**
+ * The CPU backend: device tensors are host typed arrays, ops run at once
+ * (so "enqueued" work is always finished). Float weights are widened to f32
+ * on upload; the matmul is pluggable so that a faster kernel (blocked,
+ * threaded) can replace the reference loop without touching the model.
+ */
+import type { DType } from '../../tensor/dtype.js';
+import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
+import type { AttentionParams, Backend, OpName, Tensor } from '../backend.js';
+import * as shapes from '../shapes.js';
+import * as ops from './ops.js';
+
+/** out = x·Wᵀ (+ bias).  out: [T, M], x: [T, K], w: [M, K], bias: [M]. */
+export type MatmulKernel = (
+  out: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  T: number,
+  K: number,
+  M: number,
+  bias?: Float32Array,
+) => void;
+
+class CpuTensor implements Tensor {
+  readonly dtype: DType;
+  readonly shape: Shape;
+  data: HostTensor['data'] | null;
+
+  constructor(dtype: DType, shape: Shape, data: HostTensor['data']) {
+    this.dtype = dtype;
+    this.shape = [...shape];
+    this.data = data;
+  }
+}
+
+export interface CpuBackendOptions {
+  /** The matmul kernel; the plain reference loop when absent. */
+  readonly matmul?: MatmulKernel;
+  /** Printed in `description`, e.g. "2 threads, wasm simd". */
+  readonly matmulName?: string;
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  readonly description: string;
+  private readonly matmulKernel: MatmulKernel;
+
+  constructor(opts: CpuBackendOptions = {}) {
+    this.matmulKernel = opts.matmul ?? ops.matmul;
+    this.description = `CPU (${opts.matmulName ?? 'reference matmul'})`;
+  }
+
+  supports(_op: OpName, dtype: DType): boolean {
+    return dtype === 'f32';
+  }
+
+  upload(t: HostTensor): Tensor {
+    if (t.dtype === 'bf16' || t.dtype === 'f16') return new CpuTensor('f32', t.shape, toF32(t));
+    return new CpuTensor(t.dtype, t.shape, t.data.slice());
+  }
+
+  empty(dtype: DType, shape: Shape): Tensor {
+    return new CpuTensor(dtype, shape, zeros(dtype, shape).data);
+  }
+
+  write(dst: Tensor, src: HostTensor): void {
+    const d = this.arr(dst);
+    if (src.dtype !== dst.dtype || src.data.length !== d.length) {
+      throw new Error(`write: ${src.dtype}[${src.data.length}] does not fit ${dst.dtype}[${d.length}]`);
+    }
+    (d as Float32Array).set(src.data as Float32Array);
+  }
+
+  read(t: Tensor): Promise<HostTensor> {
+    const data = this.arr(t).slice();
+    return Promise.resolve({ dtype: t.dtype, shape: [...t.shape], data } as HostTensor);
+  }
+
+  free(t: Tensor): void {
+    this.own(t).data = null;
+  }
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  dispose(): void {}
+
+  embedding(out: Tensor, table: Tensor, ids: Tensor): void {
+    const { D } = shapes.checkEmbedding(out, table, ids);
+    ops.embedding(this.f32(out), this.f32(table), this.i32(ids), D);
+  }
+
+  rmsnorm(out: Tensor, x: Tensor, weight: Tensor, eps: number): void {
+    const { T, D } = shapes.checkRmsnorm(out, x, weight);
+    ops.rmsnorm(this.f32(out), this.f32(x), this.f32(weight), T, D, eps);
+  }
+
+  matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): void {
+    const { T, K, M } = shapes.checkMatmul(out, x, w, bias);
+    this.matmulKernel(this.f32(out), this.f32(x), this.f32(w), T, K, M, bias ? this.f32(bias) : undefined);
+  }
+
+  rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, headDim: number): void {
+    const { T, C, half } = shapes.checkRope(x, cos, sin, pos0, headDim);
+    ops.rope(this.f32(x), this.f32(cos), this.f32(sin), T, C, half, pos0);
+  }
+
+  attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
+    const { T } = shapes.checkAttention(out, q, k, v, p);
+    ops.attention(this.f32(out), this.f32(q), this.f32(k), this.f32(v), T, p.nHeads, p.nKvHeads, p.headDim, p.pos0);
+  }
+
+  copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {
+    const { C } = shapes.checkCopyRows(dst, dstRow0, src, srcRow0, rows);
+    const s = this.arr(src) as Float32Array;
+    (this.arr(dst) as Float32Array).set(s.subarray(srcRow0 * C, (srcRow0 + rows) * C), dstRow0 * C);
+  }
+
+  siluMul(out: Tensor, gate: Tensor, up: Tensor): void {
+    shapes.checkElementwise('siluMul', out, gate, up);
+    ops.siluMul(this.f32(out), this.f32(gate), this.f32(up));
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    shapes.checkElementwise('add', out, a, b);
+    ops.add(this.f32(out), this.f32(a), this.f32(b));
+  }
+
+  nll(out: Tensor, logits: Tensor, targets: Tensor): void {
+    const { V } = shapes.checkNll(out, logits, targets);
+    ops.nll(this.f32(out), this.f32(logits), this.i32(targets), V);
+  }
+
+  private own(t: Tensor): CpuTensor {
+    if (!(t instanceof CpuTensor)) throw new Error('cpu backend: tensor belongs to another backend');
+    return t;
+  }
+
+  private arr(t: Tensor): HostTensor['data'] {
+    const d = this.own(t).data;
+    if (d === null) throw new Error('cpu backend: tensor used after free');
+    if (d.length !== numel(t.shape)) throw new Error('cpu backend: tensor storage does not match its shape');
+    return d;
+  }
+
+  private f32(t: Tensor): Float32Array {
+    if (t.dtype !== 'f32') throw new Error(`cpu backend: expected an f32 tensor, got ${t.dtype}`);
+    return this.arr(t) as Float32Array;
+  }
+
+  private i32(t: Tensor): Int32Array {
+    if (t.dtype !== 'i32') throw new Error(`cpu backend: expected an i32 tensor, got ${t.dtype}`);
+    return this.arr(t) as Int32Array;
+  }
+}

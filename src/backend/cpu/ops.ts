@@ -1,0 +1,157 @@
+/**
+ * The reference ops: plain loops over Float32Array, readable top to bottom.
+ * Every WebGPU kernel is tested against these. Sums run in JS numbers (f64)
+ * and are stored as f32, which is at least as accurate as f32 accumulation.
+ *
+ * Shapes are given per argument; all matrices are row-major.
+ */
+
+/** out[t, :] = table[ids[t], :].  out: [T, D], table: [V, D], ids: [T]. */
+export function embedding(out: Float32Array, table: Float32Array, ids: Int32Array, D: number): void {
+  const V = table.length / D;
+  for (let t = 0; t < ids.length; t++) {
+    const id = ids[t] as number;
+    if (id < 0 || id >= V) throw new Error(`embedding: token id ${id} outside the vocabulary of ${V}`);
+    out.set(table.subarray(id * D, (id + 1) * D), t * D);
+  }
+}
+
+/** out[t, :] = x[t, :] · rsqrt(mean(x[t, :]²) + eps) · w.  out, x: [T, D], w: [D]. */
+export function rmsnorm(out: Float32Array, x: Float32Array, w: Float32Array, T: number, D: number, eps: number): void {
+  for (let t = 0; t < T; t++) {
+    const row = t * D;
+    let ss = 0;
+    for (let i = 0; i < D; i++) ss += (x[row + i] as number) ** 2;
+    // HF: hidden * torch.rsqrt(variance + eps), all in f32
+    const inv = Math.fround(1 / Math.sqrt(Math.fround(Math.fround(ss / D) + eps)));
+    for (let i = 0; i < D; i++) out[row + i] = (w[i] as number) * Math.fround((x[row + i] as number) * inv);
+  }
+}
+
+/**
+ * out = x·Wᵀ (+ bias).  out: [T, M], x: [T, K], w: [M, K], bias: [M].
+ * The plain triple loop; the CPU backend runs a blocked, threaded version of it.
+ */
+export function matmul(
+  out: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  T: number,
+  K: number,
+  M: number,
+  bias?: Float32Array,
+): void {
+  for (let t = 0; t < T; t++) {
+    for (let m = 0; m < M; m++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += (x[t * K + k] as number) * (w[m * K + k] as number);
+      out[t * M + m] = acc + (bias ? (bias[m] as number) : 0);
+    }
+  }
+}
+
+/**
+ * Rotary embedding in place (HF half-split pairs (i, i + half) inside each head).
+ * x: [T, C] with C = heads·2·half, cos/sin: [P, half]; row t is at position pos0 + t.
+ */
+export function rope(
+  x: Float32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+  T: number,
+  C: number,
+  half: number,
+  pos0: number,
+): void {
+  const headDim = 2 * half;
+  for (let t = 0; t < T; t++) {
+    const p = (pos0 + t) * half;
+    for (let h = 0; h < C; h += headDim) {
+      const base = t * C + h;
+      for (let i = 0; i < half; i++) {
+        const c = cos[p + i] as number;
+        const s = sin[p + i] as number;
+        const a = x[base + i] as number;
+        const b = x[base + i + half] as number;
+        // HF: q·cos + rotate_half(q)·sin, rotate_half(q) = [−q2, q1]
+        x[base + i] = Math.fround(a * c) - Math.fround(b * s);
+        x[base + i + half] = Math.fround(b * c) + Math.fround(a * s);
+      }
+    }
+  }
+}
+
+/**
+ * Causal attention with grouped KV heads, scale 1/sqrt(headDim).
+ * out, q: [T, nHeads·headDim]; k, v: [S, nKvHeads·headDim]; query row t sees keys 0 … pos0 + t.
+ */
+export function attention(
+  out: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  T: number,
+  nHeads: number,
+  nKvHeads: number,
+  headDim: number,
+  pos0: number,
+): void {
+  const Cq = nHeads * headDim;
+  const Ckv = nKvHeads * headDim;
+  const group = nHeads / nKvHeads;
+  const scale = 1 / Math.sqrt(headDim);
+  const scores = new Float64Array(pos0 + T);
+  for (let t = 0; t < T; t++) {
+    const n = pos0 + t + 1; // keys visible to this query
+    for (let h = 0; h < nHeads; h++) {
+      const qo = t * Cq + h * headDim;
+      const ko = Math.floor(h / group) * headDim;
+      let max = -Infinity;
+      for (let s = 0; s < n; s++) {
+        let dot = 0;
+        for (let i = 0; i < headDim; i++) dot += (q[qo + i] as number) * (k[s * Ckv + ko + i] as number);
+        const sc = dot * scale;
+        scores[s] = sc;
+        if (sc > max) max = sc;
+      }
+      let sum = 0;
+      for (let s = 0; s < n; s++) {
+        const e = Math.exp((scores[s] as number) - max);
+        scores[s] = e;
+        sum += e;
+      }
+      for (let i = 0; i < headDim; i++) {
+        let acc = 0;
+        for (let s = 0; s < n; s++) acc += (scores[s] as number) * (v[s * Ckv + ko + i] as number);
+        out[qo + i] = acc / sum;
+      }
+    }
+  }
+}
+
+/** out = silu(gate) · up = gate / (1 + e^−gate) · up, elementwise. */
+export function siluMul(out: Float32Array, gate: Float32Array, up: Float32Array): void {
+  for (let i = 0; i < out.length; i++) {
+    const g = gate[i] as number;
+    out[i] = Math.fround(g / (1 + Math.exp(-g))) * (up[i] as number);
+  }
+}
+
+/** out = a + b, elementwise (out may alias a or b). */
+export function add(out: Float32Array, a: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = (a[i] as number) + (b[i] as number);
+}
+
+/** out[t] = logsumexp(logits[t, :]) − logits[t, targets[t]].  out: [T], logits: [T, V], targets: [T]. */
+export function nll(out: Float32Array, logits: Float32Array, targets: Int32Array, V: number): void {
+  for (let t = 0; t < targets.length; t++) {
+    const row = t * V;
+    const y = targets[t] as number;
+    if (y < 0 || y >= V) throw new Error(`nll: target ${y} outside the vocabulary of ${V}`);
+    let max = -Infinity;
+    for (let i = 0; i < V; i++) if ((logits[row + i] as number) > max) max = logits[row + i] as number;
+    let sum = 0;
+    for (let i = 0; i < V; i++) sum += Math.exp((logits[row + i] as number) - max);
+    out[t] = max + Math.log(sum) - (logits[row + y] as number);
+  }
+}

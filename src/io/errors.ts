@@ -1,0 +1,17 @@
+/**
+ * Errors about the user's input (files, flags, data): the CLI prints them as
+ * one line naming the file and the problem, without a stack, and exits with 2.
+ * Anything else that escapes is a bug in lowbit and keeps its stack.
+ */
+export class InputError extends Error {
+  /** The file (or flag) the problem is in, when there is one. */
+  readonly file: string | undefined;
+
+  constructor(file: string | undefined, problem: string, options?: { cause?: unknown }) {
+    super(file === undefined ? problem : `${file}: ${problem}`, options);
+    this.name = 'InputError';
+    this.file = file;
+  }
+}
+
+export const isInputError = (e: unknown): e is InputError => e instanceof InputError;
