@@ -1,0 +1,41 @@
+/**
+ * Positioned file I/O on `fs/promises` handles: full reads and writes of a
+ * byte range (the OS may move fewer bytes per call than asked), and the
+ * translation of system errors into InputErrors that name the file.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { InputError } from './errors.js';
+
+/** Largest single read/write; Node caps one call below 2 GiB. */
+const CHUNK_BYTES = 1 << 30;
+
+/** Fills `dst` with the file's bytes from `position`; a short file is an InputError naming `what`. */
+export async function readFullyAt(fh: FileHandle, file: string, what: string, dst: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < dst.length) {
+    const length = Math.min(CHUNK_BYTES, dst.length - done);
+    const { bytesRead } = await fh.read(dst, done, length, position + done);
+    if (bytesRead === 0) {
+      throw new InputError(file, `${what}: the file ended after ${done} of ${dst.length} bytes (was it truncated?)`);
+    }
+    done += bytesRead;
+  }
+}
+
+/** Writes all of `src` at `position`. */
+export async function writeFullyAt(fh: FileHandle, src: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < src.length) {
+    const length = Math.min(CHUNK_BYTES, src.length - done);
+    const { bytesWritten } = await fh.write(src, done, length, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** System errors (ENOENT, EACCES, …) become InputErrors naming `file`; anything else is rethrown as is. */
+export function asInputError(file: string, e: unknown): unknown {
+  if (e instanceof InputError || !(e instanceof Error) || typeof (e as NodeJS.ErrnoException).code !== 'string') return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const problem = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : e.message;
+  return new InputError(file, problem, { cause: e });
+}
