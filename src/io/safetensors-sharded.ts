@@ -47,10 +47,11 @@ export async function openSafetensorsModel(dir: string): Promise<TensorSource> {
 
 async function openSharded(dir: string, indexPath: string): Promise<TensorSource> {
   const weightMap = await readWeightMap(indexPath);
-  // shard path → its name in the index, in order of first appearance
-  const shards = new Map<string, string>();
+  const placement = new Map<string, string>(); // tensor → shard path ("./a" and "a" are one shard)
+  const shards = new Map<string, string>(); // shard path → its name in the index, in order of first appearance
   for (const [tensor, rel] of weightMap) {
     const path = shardPath(dir, indexPath, tensor, rel);
+    placement.set(tensor, path);
     if (shards.has(path)) continue;
     if (!(await exists(path))) throw new InputError(indexPath, `weight_map names shard "${rel}", which does not exist`);
     shards.set(path, rel);
@@ -58,7 +59,7 @@ async function openSharded(dir: string, indexPath: string): Promise<TensorSource
   const sources = new Map<string, TensorSource>();
   try {
     for (const path of shards.keys()) sources.set(path, await openSafetensors(path));
-    return shardedSource(indexPath, weightMap, shards, sources);
+    return shardedSource(indexPath, placement, shards, sources);
   } catch (e) {
     await Promise.all([...sources.values()].map((s) => s.close()));
     throw e;
@@ -100,10 +101,10 @@ function shardPath(dir: string, indexPath: string, tensor: string, rel: string):
   return path;
 }
 
-/** Checks index against shard headers and merges the shards into one source. */
+/** Checks the index's tensor → shard path `placement` against the shard headers and merges the shards into one source. */
 function shardedSource(
   indexPath: string,
-  weightMap: ReadonlyMap<string, string>,
+  placement: ReadonlyMap<string, string>,
   shards: ReadonlyMap<string, string>,
   sources: ReadonlyMap<string, TensorSource>,
 ): TensorSource {
@@ -116,7 +117,7 @@ function shardedSource(
       if (other !== undefined) {
         throw new InputError(indexPath, `tensor "${name}" is in two shards, "${shards.get(other.file)}" and "${rel}"`);
       }
-      if (!weightMap.has(name)) throw new InputError(indexPath, `tensor "${name}" of shard "${rel}" is missing from weight_map`);
+      if (!placement.has(name)) throw new InputError(indexPath, `tensor "${name}" of shard "${rel}" is missing from weight_map`);
       tensors.set(name, info);
     }
     for (const [key, value] of Object.entries(source.metadata)) {
@@ -127,10 +128,9 @@ function shardedSource(
       metadata.set(key, [value, rel]);
     }
   }
-  for (const [name, rel] of weightMap) {
-    const info = tensors.get(name);
-    if (info === undefined || shards.get(info.file) !== rel) {
-      throw new InputError(indexPath, `weight_map puts tensor "${name}" in shard "${rel}", which does not hold it`);
+  for (const [name, path] of placement) {
+    if (tensors.get(name)?.file !== path) {
+      throw new InputError(indexPath, `weight_map puts tensor "${name}" in shard "${shards.get(path)}", which does not hold it`);
     }
   }
   return {
