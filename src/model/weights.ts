@@ -1,0 +1,155 @@
+/**
+ * Llama-family weights on a backend, loaded tensor by tensor from any
+ * source of named host tensors (a safetensors model, a converted llama2.c
+ * file, a dequantized .lowbit file). Names follow Hugging Face.
+ */
+import type { Backend, Tensor } from '../backend/backend.js';
+import type { DType } from '../tensor/dtype.js';
+import { shapeStr, type HostTensor, type Shape } from '../tensor/tensor.js';
+import type { LlamaConfig } from './config.js';
+
+/** Named tensors readable one at a time (safetensors files satisfy this). */
+export interface WeightSource {
+  readonly tensors: ReadonlyMap<string, { readonly dtype: DType; readonly shape: Shape }>;
+  read(name: string): Promise<HostTensor>;
+}
+
+export interface LayerWeights {
+  readonly attnNorm: Tensor; // [D]
+  readonly wq: Tensor; // [Hq·hd, D]
+  readonly wk: Tensor; // [Hkv·hd, D]
+  readonly wv: Tensor; // [Hkv·hd, D]
+  readonly wo: Tensor; // [D, Hq·hd]
+  readonly bq?: Tensor; // [Hq·hd]
+  readonly bk?: Tensor; // [Hkv·hd]
+  readonly bv?: Tensor; // [Hkv·hd]
+  readonly bo?: Tensor; // [D]
+  readonly ffnNorm: Tensor; // [D]
+  readonly wGate: Tensor; // [F, D]
+  readonly wUp: Tensor; // [F, D]
+  readonly wDown: Tensor; // [D, F]
+}
+
+export interface LlamaWeights {
+  readonly embed: Tensor; // [V, D]
+  readonly layers: readonly LayerWeights[];
+  readonly norm: Tensor; // [D]
+  readonly lmHead: Tensor; // [V, D] (the embedding itself when tied)
+}
+
+/** The HF names of layer l's tensors, keyed by LayerWeights field. */
+export function layerTensorNames(l: number): Record<keyof LayerWeights, string> {
+  const p = `model.layers.${l}.`;
+  return {
+    attnNorm: `${p}input_layernorm.weight`,
+    wq: `${p}self_attn.q_proj.weight`,
+    wk: `${p}self_attn.k_proj.weight`,
+    wv: `${p}self_attn.v_proj.weight`,
+    wo: `${p}self_attn.o_proj.weight`,
+    bq: `${p}self_attn.q_proj.bias`,
+    bk: `${p}self_attn.k_proj.bias`,
+    bv: `${p}self_attn.v_proj.bias`,
+    bo: `${p}self_attn.o_proj.bias`,
+    ffnNorm: `${p}post_attention_layernorm.weight`,
+    wGate: `${p}mlp.gate_proj.weight`,
+    wUp: `${p}mlp.up_proj.weight`,
+    wDown: `${p}mlp.down_proj.weight`,
+  };
+}
+
+/** Expected shape of every tensor a checkpoint must (or may, for biases) hold. */
+export function expectedShapes(c: LlamaConfig): Map<string, { shape: Shape; optional: boolean }> {
+  const D = c.hiddenSize;
+  const Cq = c.nHeads * c.headDim;
+  const Ckv = c.nKvHeads * c.headDim;
+  const F = c.intermediateSize;
+  const m = new Map<string, { shape: Shape; optional: boolean }>();
+  const need = (name: string, shape: Shape, optional = false): void => void m.set(name, { shape, optional });
+  need('model.embed_tokens.weight', [c.vocabSize, D]);
+  need('model.norm.weight', [D]);
+  need('lm_head.weight', [c.vocabSize, D], c.tieWordEmbeddings);
+  const qkvBias = c.architecture === 'Qwen2ForCausalLM';
+  for (let l = 0; l < c.nLayers; l++) {
+    const n = layerTensorNames(l);
+    need(n.attnNorm, [D]);
+    need(n.wq, [Cq, D]);
+    need(n.wk, [Ckv, D]);
+    need(n.wv, [Ckv, D]);
+    need(n.wo, [D, Cq]);
+    need(n.bq, [Cq], !qkvBias);
+    need(n.bk, [Ckv], !qkvBias);
+    need(n.bv, [Ckv], !qkvBias);
+    need(n.bo, [D], true);
+    need(n.ffnNorm, [D]);
+    need(n.wGate, [F, D]);
+    need(n.wUp, [F, D]);
+    need(n.wDown, [D, F]);
+  }
+  return m;
+}
+
+/**
+ * Checks that `src` holds every tensor the config needs with the right shape.
+ * Returns one message per problem (empty when the checkpoint fits).
+ */
+export function checkWeightSource(c: LlamaConfig, src: WeightSource): string[] {
+  const problems: string[] = [];
+  for (const [name, { shape, optional }] of expectedShapes(c)) {
+    const info = src.tensors.get(name);
+    if (!info) {
+      if (!optional) problems.push(`missing tensor "${name}"`);
+      continue;
+    }
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+      problems.push(`tensor "${name}" has shape ${shapeStr(info.shape)}, the config needs ${shapeStr(shape)}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Uploads every weight to `backend`, reading one tensor at a time.
+ * `onTensor(name, tensor)` sees each host tensor before upload (e.g. to check for NaN).
+ */
+export async function uploadWeights(
+  c: LlamaConfig,
+  src: WeightSource,
+  backend: Backend,
+  onTensor?: (name: string, t: HostTensor, done: number, total: number) => void,
+): Promise<LlamaWeights> {
+  const tiedHead = (n: string): boolean => c.tieWordEmbeddings && n === 'lm_head.weight';
+  const names = [...expectedShapes(c).keys()].filter((n) => src.tensors.has(n) && !tiedHead(n));
+  let done = 0;
+  const load = async (name: string): Promise<Tensor> => {
+    const host = await src.read(name);
+    onTensor?.(name, host, ++done, names.length);
+    return backend.upload(host);
+  };
+  const maybe = (name: string): Promise<Tensor | undefined> => (src.tensors.has(name) ? load(name) : Promise.resolve(undefined));
+
+  const embed = await load('model.embed_tokens.weight');
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    const n = layerTensorNames(l);
+    const [bq, bk, bv, bo] = [await maybe(n.bq), await maybe(n.bk), await maybe(n.bv), await maybe(n.bo)];
+    layers.push({
+      attnNorm: await load(n.attnNorm),
+      wq: await load(n.wq),
+      wk: await load(n.wk),
+      wv: await load(n.wv),
+      wo: await load(n.wo),
+      ...(bq && { bq }),
+      ...(bk && { bk }),
+      ...(bv && { bv }),
+      ...(bo && { bo }),
+      ffnNorm: await load(n.ffnNorm),
+      wGate: await load(n.wGate),
+      wUp: await load(n.wUp),
+      wDown: await load(n.wDown),
+    });
+  }
+  const norm = await load('model.norm.weight');
+  // HF ties lm_head to the embedding whenever tie_word_embeddings is set, even if the file also stores it.
+  const lmHead = c.tieWordEmbeddings ? embed : await load('lm_head.weight');
+  return { embed, layers, norm, lmHead };
+}
