@@ -1,0 +1,179 @@
+/**
+ * Perplexity and KL divergence, GPTQ style (CONVENTIONS §4): the ids already
+ * carry BOS once at the start; n = floor(len / seqlen) non-overlapping windows;
+ * each window predicts its tokens 1 … seqlen−1 from a fresh context;
+ * ppl = exp(mean NLL over every prediction).
+ */
+import type { Tensor } from '../backend/backend.js';
+import {
+  createKvCache,
+  createRunState,
+  forward,
+  freeKvCache,
+  freeRunState,
+  type KvCache,
+  type LlamaModel,
+  type RunState,
+} from '../model/llama.js';
+import { tensor } from '../tensor/tensor.js';
+
+export interface WindowOptions {
+  readonly seqlen: number;
+  /** Evaluate only the first N windows (all when absent). */
+  readonly windows?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface PerplexityResult {
+  readonly ppl: number;
+  /** Mean negative log-likelihood per predicted token, in nats. */
+  readonly nll: number;
+  /** Number of predicted tokens. */
+  readonly tokens: number;
+  readonly windows: number;
+  readonly seqlen: number;
+}
+
+/** Number of windows evaluated for `n` ids; throws when there is not one full window. */
+export function windowCount(n: number, o: WindowOptions): number {
+  if (!Number.isInteger(o.seqlen) || o.seqlen < 2) throw new Error(`seqlen must be an integer ≥ 2, got ${o.seqlen}`);
+  const all = Math.floor(n / o.seqlen);
+  if (all === 0) throw new Error(`the text has ${n} tokens, fewer than one window of seqlen ${o.seqlen}`);
+  if (o.windows !== undefined && (!Number.isInteger(o.windows) || o.windows < 1)) {
+    throw new Error(`windows must be a positive integer, got ${o.windows}`);
+  }
+  return Math.min(all, o.windows ?? all);
+}
+
+/** A model prepared to score whole windows of `seqlen` tokens. */
+class WindowRunner {
+  readonly m: LlamaModel;
+  readonly seqlen: number;
+  readonly state: RunState;
+  readonly kv: KvCache;
+  readonly targets: Tensor;
+
+  constructor(m: LlamaModel, seqlen: number) {
+    this.m = m;
+    this.seqlen = seqlen;
+    this.state = createRunState(m, seqlen, true);
+    this.kv = createKvCache(m, seqlen);
+    this.targets = m.backend.empty('i32', [seqlen]);
+  }
+
+  /** Enqueues the forward pass of window `ids` (length seqlen); logits land in state.logits. */
+  run(ids: Int32Array): void {
+    this.m.backend.write(this.state.ids, tensor('i32', [this.seqlen], ids));
+    forward(this.m, this.state, this.kv, 0);
+  }
+
+  /** Σ NLL of predicting ids[1 …] from the current logits. */
+  async nllSum(ids: Int32Array): Promise<number> {
+    const b = this.m.backend;
+    const targets = new Int32Array(this.seqlen);
+    targets.set(ids.subarray(1)); // row t predicts ids[t+1]; the last row has no target
+    b.write(this.targets, tensor('i32', [this.seqlen], targets));
+    const out = b.empty('f32', [this.seqlen]);
+    b.nll(out, this.state.logits, this.targets);
+    const nll = (await b.read(out)).data as Float32Array;
+    b.free(out);
+    let sum = 0;
+    for (let t = 0; t < this.seqlen - 1; t++) sum += nll[t] as number;
+    return sum;
+  }
+
+  dispose(): void {
+    freeRunState(this.m.backend, this.state);
+    freeKvCache(this.m.backend, this.kv);
+    this.m.backend.free(this.targets);
+  }
+}
+
+export async function perplexity(m: LlamaModel, ids: Int32Array, o: WindowOptions): Promise<PerplexityResult> {
+  const n = windowCount(ids.length, o);
+  const runner = new WindowRunner(m, o.seqlen);
+  let sum = 0;
+  try {
+    for (let i = 0; i < n; i++) {
+      const win = ids.subarray(i * o.seqlen, (i + 1) * o.seqlen);
+      runner.run(win);
+      sum += await runner.nllSum(win);
+      o.onProgress?.(i + 1, n);
+    }
+  } finally {
+    runner.dispose();
+  }
+  const tokens = n * (o.seqlen - 1);
+  return { ppl: Math.exp(sum / tokens), nll: sum / tokens, tokens, windows: n, seqlen: o.seqlen };
+}
+
+export interface KlResult {
+  /** Mean KL(P‖Q) per predicted token in nats, P = the base model, Q = the compared one. */
+  readonly kl: number;
+  /** Fraction of positions where both models' most likely next token agree. */
+  readonly top1: number;
+  readonly base: PerplexityResult;
+  readonly compared: PerplexityResult;
+}
+
+/** Log-softmax of one row into `out` (f64). */
+function logSoftmax(row: Float32Array, out: Float64Array): void {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if ((row[i] as number) > max) max = row[i] as number;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp((row[i] as number) - max);
+  const lse = max + Math.log(sum);
+  for (let i = 0; i < row.length; i++) out[i] = (row[i] as number) - lse;
+}
+
+/**
+ * KL divergence of next-token distributions between `base` (P) and `compared`
+ * (Q) on the same windows, with both models' perplexities.
+ */
+export async function klDivergence(base: LlamaModel, compared: LlamaModel, ids: Int32Array, o: WindowOptions): Promise<KlResult> {
+  const V = base.config.vocabSize;
+  if (compared.config.vocabSize !== V) throw new Error(`vocabularies differ: ${V} vs ${compared.config.vocabSize}`);
+  const n = windowCount(ids.length, o);
+  const T = o.seqlen;
+  const rp = new WindowRunner(base, T);
+  const rq = new WindowRunner(compared, T);
+  const lp = new Float64Array(V);
+  const lq = new Float64Array(V);
+  let klSum = 0;
+  let agree = 0;
+  let nllP = 0;
+  let nllQ = 0;
+  try {
+    for (let i = 0; i < n; i++) {
+      const win = ids.subarray(i * T, (i + 1) * T);
+      rp.run(win);
+      rq.run(win);
+      nllP += await rp.nllSum(win);
+      nllQ += await rq.nllSum(win);
+      const P = (await base.backend.read(rp.state.logits)).data as Float32Array;
+      const Q = (await compared.backend.read(rq.state.logits)).data as Float32Array;
+      for (let t = 0; t < T - 1; t++) {
+        logSoftmax(P.subarray(t * V, (t + 1) * V), lp);
+        logSoftmax(Q.subarray(t * V, (t + 1) * V), lq);
+        let kl = 0;
+        let argP = 0;
+        let argQ = 0;
+        for (let v = 0; v < V; v++) {
+          const a = lp[v] as number;
+          kl += Math.exp(a) * (a - (lq[v] as number));
+          if (a > (lp[argP] as number)) argP = v;
+          if ((lq[v] as number) > (lq[argQ] as number)) argQ = v;
+        }
+        klSum += kl;
+        if (argP === argQ) agree++;
+      }
+      o.onProgress?.(i + 1, n);
+    }
+  } finally {
+    rp.dispose();
+    rq.dispose();
+  }
+  const tokens = n * (T - 1);
+  const res = (s: number): PerplexityResult => ({ ppl: Math.exp(s / tokens), nll: s / tokens, tokens, windows: n, seqlen: T });
+  return { kl: klSum / tokens, top1: agree / tokens, base: res(nllP), compared: res(nllQ) };
+}

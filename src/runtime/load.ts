@@ -1,0 +1,104 @@
+/**
+ * Loading a model directory (Hugging Face layout: config.json,
+ * tokenizer.json, model.safetensors or a sharded index) onto a backend. Every
+ * problem with the files is an InputError naming the file; weights are read
+ * and uploaded one tensor at a time and checked for NaN/Inf on the way.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import { InputError } from '../io/errors.js';
+import { parseHfConfig } from '../io/hf-config.js';
+import type { TensorSource } from '../io/safetensors.js';
+import { openSafetensorsModel } from '../io/safetensors-sharded.js';
+import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
+import type { LlamaConfig } from '../model/config.js';
+import { createModel, type LlamaModel } from '../model/llama.js';
+import { checkWeightSource, uploadWeights } from '../model/weights.js';
+import { toF32, type HostTensor } from '../tensor/tensor.js';
+
+export interface ModelFiles {
+  readonly dir: string;
+  readonly config: LlamaConfig;
+  readonly tokenizer: TextTokenizer;
+  /** The weights, still on disk. */
+  readonly source: TensorSource;
+}
+
+/** Opens a model directory: config, tokenizer and the weights' headers (no weights read yet). */
+export async function openModelDir(dir: string): Promise<ModelFiles> {
+  const st = await stat(dir).catch(() => null);
+  if (!st) throw new InputError(dir, 'no such model directory');
+  if (!st.isDirectory()) throw new InputError(dir, 'not a directory (a model is a directory with config.json, tokenizer.json and safetensors weights)');
+  const configFile = join(dir, 'config.json');
+  const raw = await readFile(configFile, 'utf8').catch(() => {
+    throw new InputError(configFile, 'missing config.json');
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new InputError(configFile, `not valid JSON (${(e as Error).message})`);
+  }
+  const config = parseHfConfig(json, configFile);
+  const tokenizer = await loadTokenizer(dir);
+  const source = await openSafetensorsModel(dir);
+  const problems = checkWeightSource(config, source);
+  if (problems.length > 0) {
+    await source.close();
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
+    throw new InputError(dir, `${problems[0] as string}${more}`);
+  }
+  return { dir, config, tokenizer, source };
+}
+
+/** Counts NaN and ±Inf values of a float tensor. */
+export function countNonFinite(t: HostTensor): { nan: number; inf: number } {
+  let nan = 0;
+  let inf = 0;
+  if (t.dtype !== 'f32' && t.dtype !== 'bf16' && t.dtype !== 'f16') return { nan, inf };
+  const v = toF32(t);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i] as number;
+    if (x !== x) nan++;
+    else if (x === Infinity || x === -Infinity) inf++;
+  }
+  return { nan, inf };
+}
+
+export interface LoadOptions {
+  readonly backend: Backend;
+  /** Positions the RoPE table covers: the longest sequence this model will run. */
+  readonly maxPositions: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface LoadedModel {
+  readonly dir: string;
+  readonly config: LlamaConfig;
+  readonly tokenizer: TextTokenizer;
+  readonly model: LlamaModel;
+}
+
+/** Uploads the weights of opened model files to the backend (refusing NaN/Inf weights), then closes them. */
+export async function uploadModel(files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
+  try {
+    const weights = await uploadWeights(files.config, files.source, o.backend, (name, t, done, total) => {
+      const { nan, inf } = countNonFinite(t);
+      if (nan + inf > 0) {
+        const file = files.source.tensors.get(name)?.file ?? files.dir;
+        throw new InputError(file, `tensor "${name}" holds ${nan} NaN and ${inf} infinite values`);
+      }
+      o.onProgress?.(done, total);
+    });
+    const model = createModel(files.config, o.backend, weights, o.maxPositions);
+    return { dir: files.dir, config: files.config, tokenizer: files.tokenizer, model };
+  } finally {
+    await files.source.close();
+  }
+}
+
+/** Opens `dir` and uploads its weights: `openModelDir` then `uploadModel`. */
+export async function loadModel(dir: string, o: LoadOptions): Promise<LoadedModel> {
+  return uploadModel(await openModelDir(dir), o);
+}
