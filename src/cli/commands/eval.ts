@@ -1,0 +1,84 @@
+/** `lowbit eval [model]`: perplexity (and KL against `--compare`) on a text. */
+import type { Command } from 'commander';
+import { InputError } from '../../io/errors.js';
+import { klDivergence, perplexity, windowCount, type PerplexityResult } from '../../eval/perplexity.js';
+import { defaultEvalText, readTextFile } from '../../eval/text.js';
+import { encodeCached } from '../../eval/token-cache.js';
+import { loadModel, openModelDir, uploadModel } from '../../runtime/load.js';
+import { openBackend, parseBackendKind, type BackendKind } from '../backend.js';
+import { intOption } from '../options.js';
+import { defaultModelDir } from '../paths.js';
+import { progress } from '../progress.js';
+
+interface EvalOptions {
+  data?: string;
+  seqlen?: number;
+  windows?: number;
+  backend: BackendKind;
+  compare?: string;
+  json?: boolean;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('perplexity of a model on a text (GPTQ convention: BOS once, non-overlapping windows)')
+    .argument('[model]', 'model directory (default: the embedded lowbit-demo model)')
+    .option('--data <file>', '.txt used as is, .json = array of rows joined with "\\n\\n" (default: held-out State of the Union addresses)')
+    .option('--seqlen <n>', 'tokens per window (default: 2048, or the model\'s max_position_embeddings if smaller)', intOption('--seqlen', 2))
+    .option('--windows <n>', 'evaluate only the first N windows', intOption('--windows', 1))
+    .option('--backend <kind>', 'auto | cpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--compare <model>', 'also report KL(model ‖ compared) and the compared model\'s perplexity')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (modelArg: string | undefined, o: EvalOptions) => runEval(modelArg ?? defaultModelDir(), o));
+}
+
+async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
+  const t0 = performance.now();
+  const text = o.data !== undefined ? await readTextFile(o.data) : await defaultEvalText();
+  const { backend, reason } = await openBackend(o.backend);
+  const log = (s: string): void => void (o.json ? undefined : process.stderr.write(`${s}\n`));
+  log(`backend: ${backend.description} (${reason})`);
+  try {
+    const files = await openModelDir(modelDir);
+    const seqlen = o.seqlen ?? Math.min(2048, files.config.maxPositionEmbeddings);
+    const load = progress('loading');
+    const m = await uploadModel(files, { backend, maxPositions: seqlen, onProgress: load.update });
+    load.done();
+    const ids = await encodeCached(m.tokenizer, text.text);
+    const opts = { seqlen, ...(o.windows !== undefined && { windows: o.windows }) };
+    try {
+      windowCount(ids.length, opts);
+    } catch (e) {
+      throw new InputError(text.source, (e as Error).message);
+    }
+    log(`model: ${modelDir} · data: ${text.source} (${ids.length} tokens)`);
+    const bar = progress('eval');
+    let result: PerplexityResult;
+    let kl: { kl: number; top1: number; compared: PerplexityResult } | undefined;
+    if (o.compare !== undefined) {
+      const c = await loadModel(o.compare, { backend, maxPositions: seqlen });
+      if (c.tokenizer.hash !== m.tokenizer.hash) log('warning: the two models use different tokenizer files; KL is computed on the first model\'s tokens');
+      const r = await klDivergence(m.model, c.model, ids, { ...opts, onProgress: bar.update });
+      result = r.base;
+      kl = r;
+    } else {
+      result = await perplexity(m.model, ids, { ...opts, onProgress: bar.update });
+    }
+    bar.done();
+    const seconds = (performance.now() - t0) / 1000;
+    if (o.json) {
+      const out = { ...result, backend: backend.name, seconds, model: modelDir, data: text.source };
+      const extra = kl && { compare: o.compare, kl: kl.kl, top1: kl.top1, compare_ppl: kl.compared.ppl, compare_nll: kl.compared.nll };
+      process.stdout.write(`${JSON.stringify({ ...out, ...extra })}\n`);
+    } else {
+      const win = `${result.windows} × ${result.seqlen}`;
+      process.stdout.write(`ppl ${result.ppl.toFixed(4)}  nll ${result.nll.toFixed(5)}  tokens ${result.tokens}  windows ${win}  ${seconds.toFixed(1)} s\n`);
+      if (kl) {
+        process.stdout.write(`compare ${o.compare}: ppl ${kl.compared.ppl.toFixed(4)}  KL ${kl.kl.toFixed(6)} nats/token  top-1 agreement ${(100 * kl.top1).toFixed(2)} %\n`);
+      }
+    }
+  } finally {
+    backend.dispose();
+  }
+}

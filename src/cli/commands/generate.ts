@@ -1,0 +1,76 @@
+/** `lowbit generate [model] --prompt …`: streams sampled tokens to stdout. */
+import type { Command } from 'commander';
+import { generate } from '../../runtime/generate.js';
+import { openModelDir, uploadModel } from '../../runtime/load.js';
+import { openBackend, parseBackendKind, type BackendKind } from '../backend.js';
+import { intOption, numberOption } from '../options.js';
+import { defaultModelDir } from '../paths.js';
+
+interface GenerateCliOptions {
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed: number;
+  backend: BackendKind;
+  json?: boolean;
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('generate text after a prompt, streaming tokens as they are sampled')
+    .argument('[model]', 'model directory (default: the embedded lowbit-demo model)')
+    .requiredOption('--prompt <text>', "prompt text ('' starts from BOS alone)")
+    .option('--max-tokens <n>', 'tokens to generate', intOption('--max-tokens', 0), 64)
+    .option('--temperature <t>', '0 = greedy', numberOption('--temperature', (n) => n >= 0, 'a number ≥ 0'), 0)
+    .option('--top-p <p>', 'nucleus mass', numberOption('--top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'), 1)
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = all)', intOption('--top-k', 0), 0)
+    .option('--seed <n>', 'sampling seed', intOption('--seed', 0), 0)
+    .option('--backend <kind>', 'auto | cpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--json', 'print one JSON object (ids and text) on stdout instead of streaming')
+    .action(async (modelArg: string | undefined, o: GenerateCliOptions) => runGenerate(modelArg ?? defaultModelDir(), o));
+}
+
+async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<void> {
+  const t0 = performance.now();
+  const { backend, reason } = await openBackend(o.backend);
+  if (!o.json) process.stderr.write(`backend: ${backend.description} (${reason})\n`);
+  try {
+    const files = await openModelDir(modelDir);
+    const { tokenizer, config } = files;
+    const prompt = promptIds(tokenizer.encode(o.prompt), config.bosTokenId);
+    const m = await uploadModel(files, { backend, maxPositions: prompt.length + o.maxTokens });
+    const ids: number[] = [];
+    let printed = '';
+    for await (const id of generate(m.model, prompt, { ...o, stopIds: config.eosTokenIds })) {
+      ids.push(id);
+      if (o.json) continue;
+      // Decode the whole continuation and print what is new, holding back an
+      // incomplete UTF-8 sequence (byte-fallback tokens) until it completes.
+      const text = tokenizer.decode([...prompt, ...ids]);
+      if (!text.endsWith('\uFFFD') && text.startsWith(printed)) {
+        process.stdout.write(text.slice(printed.length));
+        printed = text;
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    if (o.json) {
+      const text = tokenizer.decode(ids);
+      process.stdout.write(`${JSON.stringify({ prompt_ids: [...prompt], ids, text, backend: backend.name, seconds })}\n`);
+    } else {
+      process.stdout.write('\n');
+      process.stderr.write(`${ids.length} tokens in ${seconds.toFixed(2)} s\n`);
+    }
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** The prompt's ids, starting from BOS when the tokenizer added nothing (e.g. an empty prompt). */
+function promptIds(ids: Int32Array, bos: number | null): Int32Array {
+  if (ids.length > 0) return ids;
+  if (bos === null) throw new Error('the prompt is empty and the model has no bos_token_id to start from');
+  return Int32Array.of(bos);
+}

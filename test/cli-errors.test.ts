@@ -1,0 +1,198 @@
+/**
+ * Malformed inputs through the CLI: each must give exactly one line on stderr
+ * naming the file and the problem, exit code 2, no stack trace, and no output
+ * file left behind.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { openSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { DATA, MODELS, runCli } from './helpers.js';
+
+let root: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lowbit-errors-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A fresh copy of a shared model to break. */
+async function copyModel(name: string): Promise<string> {
+  const dir = join(root, `${name}-${n++}`);
+  await cp(`${MODELS}/${name}`, dir, { recursive: true });
+  return dir;
+}
+
+/** Rewrites the JSON header of a safetensors file, keeping its data bytes. */
+async function rewriteHeader(file: string, mutate: (h: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>) => void): Promise<void> {
+  const buf = await readFile(file);
+  const len = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + len).toString('utf8')) as Parameters<typeof mutate>[0];
+  mutate(header);
+  const json = Buffer.from(JSON.stringify(header));
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  await writeFile(file, Buffer.concat([prefix, json, buf.subarray(8 + len)]));
+}
+
+async function editJson(file: string, mutate: (j: Record<string, unknown>) => void): Promise<void> {
+  const j = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  mutate(j);
+  await writeFile(file, JSON.stringify(j));
+}
+
+/** Runs the CLI and checks the one-line, exit-2 contract; returns the message. */
+async function expectInputError(args: string[], mustMention: string, problem: RegExp, stdout = ''): Promise<string> {
+  const r = await runCli(args);
+  const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('backend: '));
+  assert.equal(r.code, 2, `exit code for: lowbit ${args.join(' ')}\n${r.stderr}`);
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  const line = lines[0] as string;
+  assert.match(line, /^lowbit: error: /);
+  assert.ok(line.includes(mustMention), `"${line}" should name ${mustMention}`);
+  assert.match(line, problem);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  if (stdout === '') assert.equal(r.stdout, '');
+  else assert.ok(r.stdout.includes(stdout), `stdout should include ${stdout}`);
+  return line;
+}
+
+const demoEval = (dir: string): string[] => ['eval', dir, '--data', `${MODELS}/lowbit-demo/valid.txt`, '--seqlen', '64', '--windows', '1', '--backend', 'cpu'];
+
+test('truncated safetensors file', async () => {
+  const dir = await copyModel('lowbit-demo');
+  const f = join(dir, 'model.safetensors');
+  await truncate(f, (await stat(f)).size - 1000);
+  await expectInputError(demoEval(dir), f, /data_offsets|outside|exceeds|beyond/);
+});
+
+test('header length beyond the file', async () => {
+  const dir = await copyModel('lowbit-demo');
+  const f = join(dir, 'model.safetensors');
+  const buf = await readFile(f);
+  buf.writeBigUInt64LE(BigInt(buf.length + 10), 0);
+  await writeFile(f, buf);
+  await expectInputError(demoEval(dir), f, /header length/);
+});
+
+test('tensor offsets out of range', async () => {
+  const dir = await copyModel('lowbit-demo');
+  const f = join(dir, 'model.safetensors');
+  await rewriteHeader(f, (h) => {
+    const t = h['model.norm.weight'] as { data_offsets: [number, number] };
+    t.data_offsets = [t.data_offsets[0] + 1e9, t.data_offsets[1] + 1e9];
+  });
+  await expectInputError(demoEval(dir), f, /model\.norm\.weight/);
+});
+
+test('overlapping tensors', async () => {
+  const dir = await copyModel('lowbit-demo');
+  const f = join(dir, 'model.safetensors');
+  await rewriteHeader(f, (h) => {
+    const a = h['model.layers.0.input_layernorm.weight'] as { data_offsets: [number, number] };
+    (h['model.layers.1.input_layernorm.weight'] as { data_offsets: [number, number] }).data_offsets = [...a.data_offsets];
+  });
+  await expectInputError(demoEval(dir), f, /overlap/);
+});
+
+test('dtype and shape disagree with the byte length', async () => {
+  const dir = await copyModel('lowbit-demo');
+  const f = join(dir, 'model.safetensors');
+  await rewriteHeader(f, (h) => {
+    (h['model.norm.weight'] as { dtype: string }).dtype = 'F32';
+  });
+  await expectInputError(demoEval(dir), f, /model\.norm\.weight.*F32/);
+});
+
+test('a tensor whose shape does not fit the config', async () => {
+  const dir = await copyModel('lowbit-demo');
+  await editJson(join(dir, 'config.json'), (j) => void (j['intermediate_size'] = 512));
+  await expectInputError(demoEval(dir), dir, /gate_proj\.weight" has shape \[768, 256\], the config needs \[512, 256\]/);
+});
+
+test('missing shard', async () => {
+  const dir = await copyModel('lowbit-ref-15m');
+  await unlink(join(dir, 'model-00002-of-00002.safetensors'));
+  await expectInputError(['inspect', dir], 'model-00002-of-00002.safetensors', /does not exist/);
+});
+
+test('index naming a path outside the model directory', async () => {
+  const dir = await copyModel('lowbit-ref-15m');
+  await editJson(join(dir, 'model.safetensors.index.json'), (j) => {
+    const map = j['weight_map'] as Record<string, string>;
+    map['model.norm.weight'] = '../model-00002-of-00002.safetensors';
+  });
+  await expectInputError(['inspect', dir], 'model.safetensors.index.json', /outside/);
+});
+
+test('missing config field', async () => {
+  const dir = await copyModel('lowbit-demo');
+  await editJson(join(dir, 'config.json'), (j) => void delete j['num_hidden_layers']);
+  await expectInputError(['inspect', dir], join(dir, 'config.json'), /missing field "num_hidden_layers"/);
+});
+
+test('invalid config field', async () => {
+  const dir = await copyModel('lowbit-demo');
+  await editJson(join(dir, 'config.json'), (j) => void (j['hidden_size'] = 'wide'));
+  await expectInputError(demoEval(dir), join(dir, 'config.json'), /"hidden_size" must be a positive integer, got "wide"/);
+});
+
+test('unsupported architecture', async () => {
+  const dir = await copyModel('lowbit-demo');
+  await editJson(join(dir, 'config.json'), (j) => void (j['architectures'] = ['GPT2LMHeadModel']));
+  await expectInputError(['generate', dir, '--prompt', 'x', '--backend', 'cpu'], join(dir, 'config.json'), /unsupported architecture "GPT2LMHeadModel"/);
+});
+
+test('missing tokenizer', async () => {
+  const dir = await copyModel('lowbit-demo');
+  await unlink(join(dir, 'tokenizer.json'));
+  await expectInputError(demoEval(dir), join(dir, 'tokenizer.json'), /missing tokenizer/);
+});
+
+test('NaN weights are reported by inspect (and refused by eval)', async () => {
+  const dir = await copyModel('lowbit-demo');
+  const f = join(dir, 'model.safetensors');
+  const src = await openSafetensors(f);
+  const tensors: [string, Awaited<ReturnType<typeof src.read>>][] = [];
+  for (const name of src.tensors.keys()) tensors.push([name, await src.read(name)]);
+  await src.close();
+  const bad = tensors.find(([name]) => name === 'model.layers.2.mlp.up_proj.weight')?.[1];
+  assert.ok(bad && bad.dtype === 'bf16');
+  (bad.data as Uint16Array)[5] = 0x7fc0; // NaN
+  (bad.data as Uint16Array)[9] = 0xffc0;
+  await writeSafetensors(f, tensors, { format: 'pt' });
+  // inspect still prints its table, with the count on the bad tensor's row, then fails
+  await expectInputError(['inspect', dir], f, /tensor "model\.layers\.2\.mlp\.up_proj\.weight" holds 2 NaN/, 'model.safetensors  2 NaN, 0 Inf');
+  await expectInputError(demoEval(dir), f, /holds 2 NaN/);
+});
+
+test('empty data file', async () => {
+  const data = join(root, 'empty.txt');
+  await writeFile(data, '\n\n');
+  await expectInputError(['eval', `${MODELS}/lowbit-demo`, '--data', data, '--backend', 'cpu'], data, /empty/);
+});
+
+test('seqlen larger than the data', async () => {
+  const data = join(root, 'short.txt');
+  await writeFile(data, 'The State of the Union is strong.');
+  await expectInputError(['eval', `${MODELS}/lowbit-demo`, '--data', data, '--seqlen', '512', '--backend', 'cpu'], data, /fewer than one window of seqlen 512/);
+});
+
+test('missing model directory and bad option values', async () => {
+  await expectInputError(['eval', join(root, 'nope'), '--backend', 'cpu'], join(root, 'nope'), /no such model directory/);
+  await expectInputError(['eval', `${MODELS}/lowbit-demo`, '--seqlen', 'many'], '--seqlen', /expects an integer/);
+  await expectInputError(['eval', `${MODELS}/lowbit-demo`, '--backend', 'tpu'], '--backend', /"tpu" is not one of/);
+});
+
+test('a truncated llama2.c checkpoint converts to nothing', async () => {
+  const bin = join(root, 'cut.bin');
+  const buf = await readFile(`${DATA}/stories260K/stories260K_v1.bin`);
+  await writeFile(bin, buf.subarray(0, 5000));
+  const out = join(root, 'converted');
+  await expectInputError(['convert', 'llama2c', bin, '--tokenizer', `${DATA}/stories260K/tok512.bin`, '--out', out], bin, /truncated/);
+  assert.deepEqual((await readdir(root)).filter((f) => f.includes('converted')), []);
+});
