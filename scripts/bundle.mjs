@@ -1,0 +1,39 @@
+// Bundles lowbit's Node entry points into self-contained ES modules with
+// esbuild, for machines that get no node_modules (the GPU machine): only the
+// native `webgpu` package stays external.
+//
+//   node scripts/bundle.mjs <outdir> [entry.ts ...]
+import { build } from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Files under `dir` (recursively) whose name matches `re` (Node 20 has no fs.globSync). */
+const find = (dir, re) =>
+  !existsSync(dir)
+    ? []
+    : readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? find(join(dir, e.name), re) : re.test(e.name) ? [join(dir, e.name)] : [],
+      );
+
+const [outdir, ...extra] = process.argv.slice(2);
+if (!outdir) throw new Error('usage: node scripts/bundle.mjs <outdir> [entry.ts ...]');
+const entryPoints = [
+  'src/cli/main.ts',
+  ...find('src', /-worker\.ts$/),
+  ...find('tools/parity', /\.ts$/),
+  ...find('bench', /\.ts$/),
+  ...extra,
+];
+await build({
+  entryPoints,
+  outdir,
+  outbase: '.',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['webgpu'],
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+});
+console.log(`bundled ${entryPoints.length} entry points into ${outdir}`);
