@@ -4,10 +4,11 @@
  * ids a few milliseconds. The cache lives in $LOWBIT_CACHE_DIR, else
  * $XDG_CACHE_HOME/lowbit, else ~/.cache/lowbit; writes are atomic.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 
 export function cacheDir(): string {
@@ -33,13 +34,11 @@ export async function encodeCached(tok: TextTokenizer, text: string, dir = cache
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(ids.length, 4);
   out.set(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength), 8);
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await mkdir(join(dir, 'tokens'), { recursive: true });
-    await writeFile(tmp, out);
-    await rename(tmp, file);
+    await writeFileAtomic(file, (fh) => fh.writeFile(out));
   } catch {
-    await rm(tmp, { force: true }); // a cache that cannot be written only costs time
+    // a cache that cannot be written only costs time
   }
   return ids;
 }
