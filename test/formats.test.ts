@@ -4,7 +4,9 @@ import { packBits, packedBytes, unpackBits } from '../src/formats/bytes.js';
 import { FORMATS, denseTensor, formatByCode, wgslConstants } from '../src/formats/index.js';
 import type { QuantizedTensor } from '../src/formats/types.js';
 import { bf16ToF32, f32Bits } from '../src/tensor/dtype.js';
-import { mulberry32 } from '../tools/parity/synthetic.js';
+import { quantizeLayer } from '../src/quant/methods/gptq.js';
+import { tensor } from '../src/tensor/tensor.js';
+import { mulberry32, syntheticLayer } from '../tools/parity/synthetic.js';
 
 const bitsEqual = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((x, i) => f32Bits(x) === f32Bits(b[i] as number));
 
@@ -75,4 +77,13 @@ test('wgslConstants: generated from the record, never retyped', () => {
   assert.match(spqr, /const Q_BITS: u32 = 3u;[\s\S]*const Q_QQ_BITS: u32 = 3u;\nconst Q_QQ_GROUP: u32 = 16u;/);
   assert.doesNotMatch(spqr, /OUTLIERS/);
   assert.equal(wgslConstants(FORMATS.f16, {}), '// Generated from FORMATS.f16 by wgslConstants(); do not edit.\nconst Q_FORMAT_CODE: u32 = 1u;\nconst Q_BITS: u32 = 16u;\n');
+});
+
+test('int unpack rejects a corrupted permutation', () => {
+  const L = syntheticLayer(4, 40, { seed: 2 });
+  const r = quantizeLayer(tensor('f32', [4, 40], L.W), { H: L.H, nSamples: L.nSamples }, { groupSize: 8, actOrder: true });
+  const p = FORMATS.int4.pack(r);
+  const perm = Uint8Array.from(p.arrays.perm as Uint8Array);
+  [perm[0], perm[1]] = [perm[2] as number, perm[3] as number]; // entry 0 repeats entry 1
+  assert.throws(() => FORMATS.int4.unpack({ ...p, arrays: { ...p.arrays, perm } }), /permutation entry 1 = \d+ is out of range or repeated/);
 });

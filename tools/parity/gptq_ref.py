@@ -202,14 +202,14 @@ def gptq(W, H, cfg):
                 gi = int(perm[j]) // g
             s, z = scale[gi], zero[gi]
             w = Wl[:, j]
-            q = uniform_quantize(w, s, z, maxq)  # Alg. 1 line 5
+            q = uniform_quantize(w, s, z, maxq)  # Alg. 1 line 6
             qhat = uniform_dequantize(q, s, z)
             codes[:, j] = q.to(torch.uint8)
             What[:, j] = qhat
-            err = (w - qhat.to(F64)) / U[j, j]  # line 6
+            err = (w - qhat.to(F64)) / U[j, j]  # line 7
             E[:, j - i1] = err
-            Wl[:, j + 1:i2] -= err[:, None] * U[j, j + 1:i2][None, :]  # line 7
-        Wl[:, i2:] -= E @ U[i1:i2, i2:]  # line 8, the lazy batch update
+            Wl[:, j + 1:i2] -= err[:, None] * U[j, j + 1:i2][None, :]  # line 8
+        Wl[:, i2:] -= E @ U[i1:i2, i2:]  # line 10, the lazy batch update
         i1 = i2
 
     if perm is None:

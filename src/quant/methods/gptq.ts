@@ -75,7 +75,7 @@ export function quantizeLayer(W: HostTensor<'f32'>, stats: LayerStats, opts: Met
   }
   const groupOf = (j: number): number => (perChannel ? 0 : onTheFly || perm === null ? Math.floor(j / g) : Math.floor((perm[j] as number) / g));
 
-  // Alg. 1 line 2: H⁻¹ ← Cholesky(H⁻¹)ᵀ of the damped H (λ = percdamp · mean diag H).
+  // Alg. 1 line 3: H⁻¹ ← Cholesky(H⁻¹)ᵀ of the damped H (λ = percdamp · mean diag H).
   let meanDiag = 0;
   for (let i = 0; i < inn; i++) meanDiag += H[i * inn + i] as number;
   const damp = (cfg.percdamp * meanDiag) / inn;
@@ -92,12 +92,12 @@ export function quantizeLayer(W: HostTensor<'f32'>, stats: LayerStats, opts: Met
     return lastStart > i1 ? lastStart : Math.min(i1 + g, inn);
   };
 
-  // Alg. 1 line 3: for each block B = [i1, i2) of columns
+  // Alg. 1 line 4: for each block B = [i1, i2) of columns
   for (let i1 = 0, i2 = 0; i1 < inn; i1 = i2) {
     i2 = blockEnd(i1);
     const count = i2 - i1;
-    const E = new Float64Array(out * count); // Alg. 1 line 1: E, the scaled errors of this block [out, count]
-    for (let j = i1; j < i2; j++) {
+    const E = new Float64Array(out * count); // Alg. 1 line 2: E, the scaled errors of this block [out, count]
+    for (let j = i1; j < i2; j++) { // line 5
       if (onTheFly && j % g === 0) {
         const c1 = Math.min(inn, j + g);
         for (let r = 0; r < out; r++) setParams(j / g, r, fitUniform(Wl.subarray(r * inn + j, r * inn + c1), cfg));
@@ -109,17 +109,17 @@ export function quantizeLayer(W: HostTensor<'f32'>, stats: LayerStats, opts: Met
         const z = zero[gi * out + r] as number;
         const row = r * inn;
         const w = Wl[row + j] as number;
-        const q = quantizeUniform(w, s, z, maxq); // Alg. 1 line 5: Q_:,j ← quant(W_:,j)
+        const q = quantizeUniform(w, s, z, maxq); // line 6: Q_:,j ← quant(W_:,j)
         const qhat = dequantizeUniform(q, s, z);
         codes[row + j] = q;
         What[row + j] = qhat;
-        const err = (w - qhat) / d; // Alg. 1 line 6: E_:,j−i1 ← (W_:,j − Q_:,j) / [H⁻¹]_jj
+        const err = (w - qhat) / d; // line 7: E_:,j−i1 ← (W_:,j − Q_:,j) / [H⁻¹]_jj
         E[r * count + (j - i1)] = err;
         const uj = j * inn;
-        for (let k = j + 1; k < i2; k++) Wl[row + k] = (Wl[row + k] as number) - err * (U[uj + k] as number); // line 7
+        for (let k = j + 1; k < i2; k++) Wl[row + k] = (Wl[row + k] as number) - err * (U[uj + k] as number); // line 8
       }
     }
-    // Alg. 1 line 8: W_:,i2: ← W_:,i2: − E · H⁻¹_{i1:i2, i2:} (the lazy batch update)
+    // Alg. 1 line 10: W_:,i2: ← W_:,i2: − E · H⁻¹_{i1:i2, i2:} (the lazy batch update)
     if (i2 < inn) {
       for (let r = 0; r < out; r++) {
         const row = r * inn;
