@@ -1,0 +1,138 @@
+/**
+ * The SpQR format: b-bit codes in groups of β1 columns, bilevel statistics,
+ * fp16 outliers in CSR. Everything column-indexed is in layout (permuted) order.
+ *
+ * Arrays (docs/formats.md has the byte-level picture):
+ *   codes         [out, in]              b-bit weight codes, bit-packed along in
+ *   scaleCodes    [nGroups, out]         qqBits-bit codes of the first-level scales, bit-packed along out
+ *   zeroCodes     [nGroups, out]         qqBits-bit codes of the first-level zeros
+ *   scaleStats    [nGroups, nStat, 2]    fp16 (scale, zero) of the grid each β2-row chunk of scales is on
+ *   zeroStats     [nGroups, nStat, 2]    fp16 (scale, zero) of the grid each β2-row chunk of zeros is on
+ *   outlierRowPtr [out + 1] u32          CSR row pointers
+ *   outlierCol    [nnz] u16              layout column of each outlier
+ *   outlierVal    [nnz] f16              residual added to the dense value
+ *   perm          [in] u16               layout column → original column; empty when identity
+ * With s = deq(scaleCode, scaleStats), z = deq(zeroCode, zeroStats) (deq = dequantizeAffine),
+ * Ŵ[r, perm[c]] = deq(code[r, c], s, z), then f32(Ŵ + outlierVal) at each outlier.
+ */
+import { f16ArrayToF32 } from '../tensor/dtype.js';
+import { bytesU16, bytesU32, packBits, packedBytes, u16Bytes, u32Bytes, unpackBits } from './bytes.js';
+import { dequantizeAffine } from './grids/affine.js';
+import { checkPacked, checkTensor, exactF16, intParam, permU16, unpermuteColumns } from './packed.js';
+import type { FormatParams, PackedTensor, QuantFormat, QuantizedTensor, UnpackedTensor } from './types.js';
+
+const SPQR_ARRAYS = ['codes', 'scaleCodes', 'zeroCodes', 'scaleStats', 'zeroStats', 'outlierRowPtr', 'outlierCol', 'outlierVal', 'perm'] as const;
+
+const paramsOf = (p: FormatParams, inn: number, out: number) => ({
+  bits: intParam('spqr', p, 'bits', 2, 8),
+  groupSize: intParam('spqr', p, 'groupSize', 1, inn),
+  qqBits: intParam('spqr', p, 'qqBits', 2, 8),
+  qqGroup: intParam('spqr', p, 'qqGroup', 1, out),
+  permuted: intParam('spqr', p, 'permuted', 0, 1),
+  outliers: intParam('spqr', p, 'outliers', 0, out * inn),
+});
+
+export const SPQR_FORMAT: QuantFormat = {
+  id: 'spqr',
+  code: 7,
+  bits: null,
+  groups:
+    'groupSize (β1) layout columns per row share a (scale, zero), each quantized to qqBits; qqGroup (β2) consecutive rows of those share fp16 second-level (scale, zero)',
+  kernelParams: ['bits', 'groupSize', 'qqBits', 'qqGroup', 'permuted'],
+  arrays: SPQR_ARRAYS,
+
+  params(t: QuantizedTensor): FormatParams {
+    if (t.grid === null || t.bilevel === null) throw new Error('spqr: tensor has no grid or bilevel stats');
+    return {
+      bits: t.grid.bits,
+      groupSize: t.grid.groupSize,
+      qqBits: t.bilevel.bits,
+      qqGroup: t.bilevel.groupSize,
+      permuted: t.grid.perm === null ? 0 : 1,
+      outliers: t.outliers === null ? 0 : t.outliers.col.length,
+    };
+  },
+
+  arrayBytes([out, inn], params) {
+    const p = paramsOf(params, inn, out);
+    const nGroups = Math.ceil(inn / p.groupSize);
+    const statBytes = nGroups * Math.ceil(out / p.qqGroup) * 2 * 2;
+    return {
+      codes: packedBytes(out, inn, p.bits),
+      scaleCodes: packedBytes(nGroups, out, p.qqBits),
+      zeroCodes: packedBytes(nGroups, out, p.qqBits),
+      scaleStats: statBytes,
+      zeroStats: statBytes,
+      outlierRowPtr: (out + 1) * 4,
+      outlierCol: p.outliers * 2,
+      outlierVal: p.outliers * 2,
+      perm: p.permuted * inn * 2,
+    };
+  },
+
+  pack(t: QuantizedTensor): PackedTensor {
+    checkTensor('spqr', t);
+    const { grid, bilevel, outliers } = t;
+    if (grid === null || bilevel === null) throw new Error('pack spqr: needs grid codes and bilevel stats');
+    if (t.in > 65536) throw new Error(`pack spqr: in = ${t.in} > 65536 does not fit u16 outlier columns`);
+    const nGroups = Math.ceil(t.in / grid.groupSize);
+    return {
+      format: 'spqr',
+      shape: [t.out, t.in],
+      params: SPQR_FORMAT.params(t),
+      arrays: {
+        codes: packBits(grid.codes, t.out, t.in, grid.bits),
+        scaleCodes: packBits(bilevel.scaleCodes, nGroups, t.out, bilevel.bits),
+        zeroCodes: packBits(bilevel.zeroCodes, nGroups, t.out, bilevel.bits),
+        scaleStats: u16Bytes(exactF16('spqr scaleStats', bilevel.scaleStats)),
+        zeroStats: u16Bytes(exactF16('spqr zeroStats', bilevel.zeroStats)),
+        outlierRowPtr: u32Bytes(outliers?.rowPtr ?? new Uint32Array(t.out + 1)),
+        outlierCol: u16Bytes(outliers?.col ?? new Uint16Array(0)),
+        outlierVal: u16Bytes(outliers?.value ?? new Uint16Array(0)),
+        perm: grid.perm === null ? new Uint8Array(0) : u16Bytes(permU16(grid.perm)),
+      },
+    };
+  },
+
+  unpack(packed: PackedTensor): UnpackedTensor {
+    const [out, inn] = checkPacked(SPQR_FORMAT, packed);
+    const p = paramsOf(packed.params, inn, out);
+    const a = packed.arrays as Record<(typeof SPQR_ARRAYS)[number], Uint8Array>;
+    const nGroups = Math.ceil(inn / p.groupSize);
+    const nStat = Math.ceil(out / p.qqGroup);
+    const codes = unpackBits(a.codes, out, inn, p.bits);
+    const scaleCodes = unpackBits(a.scaleCodes, nGroups, out, p.qqBits);
+    const zeroCodes = unpackBits(a.zeroCodes, nGroups, out, p.qqBits);
+    const scaleStats = f16ArrayToF32(bytesU16(a.scaleStats));
+    const zeroStats = f16ArrayToF32(bytesU16(a.zeroStats));
+
+    const layout = new Float32Array(out * inn);
+    for (let g = 0; g < nGroups; g++) {
+      for (let r = 0; r < out; r++) {
+        const k = g * out + r;
+        const st = 2 * (g * nStat + Math.floor(r / p.qqGroup));
+        const s = dequantizeAffine(scaleCodes[k] as number, scaleStats[st] as number, scaleStats[st + 1] as number);
+        const z = dequantizeAffine(zeroCodes[k] as number, zeroStats[st] as number, zeroStats[st + 1] as number);
+        const c1 = Math.min(inn, (g + 1) * p.groupSize);
+        for (let c = g * p.groupSize; c < c1; c++) layout[r * inn + c] = dequantizeAffine(codes[r * inn + c] as number, s, z);
+      }
+    }
+
+    const rowPtr = bytesU32(a.outlierRowPtr);
+    const col = bytesU16(a.outlierCol);
+    const val = f16ArrayToF32(bytesU16(a.outlierVal));
+    if (rowPtr[0] !== 0 || rowPtr[out] !== p.outliers) throw new Error(`unpack spqr: outlier row pointers do not span 0 … ${p.outliers}`);
+    for (let r = 0; r < out; r++) {
+      const e0 = rowPtr[r] as number;
+      const e1 = rowPtr[r + 1] as number;
+      if (e1 < e0) throw new Error(`unpack spqr: outlier row pointers decrease at row ${r}`);
+      for (let e = e0; e < e1; e++) {
+        const c = col[e] as number;
+        if (c >= inn) throw new Error(`unpack spqr: outlier column ${c} out of range (in = ${inn})`);
+        layout[r * inn + c] = Math.fround((layout[r * inn + c] as number) + (val[e] as number));
+      }
+    }
+    const perm = p.permuted === 1 ? bytesU16(a.perm) : null;
+    return { weight: unpermuteColumns(layout, out, inn, perm), codes };
+  },
+};
