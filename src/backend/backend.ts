@@ -34,7 +34,8 @@ export type OpName =
   | 'copyRows'
   | 'siluMul'
   | 'add'
-  | 'nll';
+  | 'nll'
+  | 'gram';
 
 /** Parameters of causal multi-head attention with grouped KV heads. */
 export interface AttentionParams {
@@ -109,4 +110,11 @@ export interface Backend {
 
   /** out[t] = −log softmax(logits[t, :])[targets[t]].  out: [T] f32, logits: [T, V] f32, targets: [T] i32. */
   nll(out: Tensor, logits: Tensor, targets: Tensor): void;
+
+  /**
+   * Gram accumulation for calibration Hessians: h += scale · xᵀx, i.e.
+   * h[i, j] += scale · Σ_t x[t, i] · x[t, j].  h: [K, K] f32 (read and written), x: [T, K] f32.
+   * Accumulation is f32; GPTQ's H = (2/n)·Σ xxᵀ is built by calling this per batch.
+   */
+  gram(h: Tensor, x: Tensor, scale: number): void;
 }

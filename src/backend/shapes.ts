@@ -129,3 +129,13 @@ export function checkNll(out: Tensor, logits: Tensor, targets: Tensor): { T: num
   if (targets.shape.length !== 1 || targets.shape[0] !== T) fail(op, `targets ${shapeStr(targets.shape)} must be [${T}]`);
   return { T, V };
 }
+
+export function checkGram(h: Tensor, x: Tensor): { T: number; K: number } {
+  const op = 'gram';
+  const [T, K] = dims2(op, 'x', x);
+  const [a, b] = dims2(op, 'h', h);
+  dtypeIs(op, 'x', x, 'f32');
+  dtypeIs(op, 'h', h, 'f32');
+  if (a !== K || b !== K) fail(op, `h ${shapeStr(h.shape)} must be [${K}, ${K}] for x ${shapeStr(x.shape)}`);
+  return { T, K };
+}

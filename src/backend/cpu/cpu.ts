@@ -132,6 +132,18 @@ export class CpuBackend implements Backend {
     ops.nll(this.f32(out), this.f32(logits), this.i32(targets), V);
   }
 
+  gram(h: Tensor, x: Tensor, scale: number): void {
+    const { T, K } = shapes.checkGram(h, x);
+    const hd = this.f32(h);
+    const xd = this.f32(x);
+    // xᵀx through the (fast) matmul kernel: out = xT · xTᵀ with xT: [K, T].
+    const xT = new Float32Array(K * T);
+    for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) xT[k * T + t] = xd[t * K + k]!;
+    const g = new Float32Array(K * K);
+    this.matmulKernel(g, xT, xT, K, T, K);
+    for (let i = 0; i < K * K; i++) hd[i] = Math.fround(hd[i]! + Math.fround(scale * g[i]!));
+  }
+
   private own(t: Tensor): CpuTensor {
     if (!(t instanceof CpuTensor)) throw new Error('cpu backend: tensor belongs to another backend');
     return t;

@@ -155,3 +155,14 @@ export function nll(out: Float32Array, logits: Float32Array, targets: Int32Array
     out[t] = max + Math.log(sum) - (logits[row + y] as number);
   }
 }
+
+/** h += scale · xᵀx.  h: [K, K], x: [T, K]; the sum over t is accumulated like `matmul`'s, then added once. */
+export function gram(h: Float32Array, x: Float32Array, T: number, K: number, scale: number): void {
+  for (let i = 0; i < K; i++) {
+    for (let j = 0; j < K; j++) {
+      let acc = 0;
+      for (let t = 0; t < T; t++) acc += x[t * K + i]! * x[t * K + j]!;
+      h[i * K + j] = h[i * K + j]! + scale * acc;
+    }
+  }
+}
