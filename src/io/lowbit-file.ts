@@ -231,8 +231,49 @@ function lowbitFile(path: string, fh: FileHandle, header: LowbitHeader, fileByte
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
-/** Σ array bytes of a tensor. */
-export const tensorBytes = (s: LowbitTensorSpec): number => Object.values(s.arrays).reduce((a, x) => a + x.bytes, 0);
+/** One tensor's storage: bits/param = 8 · bytes / params, exactly. */
+export interface LowbitTensorStats {
+  readonly name: string;
+  readonly format: string;
+  readonly shape: number[];
+  readonly params: number;
+  /** Σ of the tensor's array bytes (alignment padding not counted). */
+  readonly bytes: number;
+  readonly bits: number;
+}
 
-/** Parameters (elements) of a tensor. */
-export const tensorParams = (s: LowbitTensorSpec): number => numel(s.shape);
+/** Storage totals; average bits are 8 · Σ bytes / Σ params over the tensors named. */
+export interface LowbitStats {
+  readonly tensors: readonly LowbitTensorStats[];
+  readonly parameters: number;
+  readonly bytes: number;
+  /** Over every tensor. */
+  readonly bitsAll: number;
+  /** Over the tensors in a quantized (non-passthrough) format; null when there is none. */
+  readonly bitsQuantized: number | null;
+  readonly quantizedParameters: number;
+  readonly quantizedBytes: number;
+}
+
+const PASSTHROUGH: ReadonlySet<string> = new Set(['f32', 'f16', 'bf16']);
+
+/** Per-tensor and total storage of a header's tensors (nothing is read). */
+export function lowbitStats(header: LowbitHeader): LowbitStats {
+  const tensors = header.tensors.map((s) => {
+    const params = numel(s.shape);
+    const bytes = Object.values(s.arrays).reduce((a, x) => a + x.bytes, 0);
+    return { name: s.name, format: s.format, shape: [...s.shape], params, bytes, bits: (8 * bytes) / params };
+  });
+  const sum = (rows: readonly LowbitTensorStats[], k: 'params' | 'bytes'): number => rows.reduce((a, r) => a + r[k], 0);
+  const q = tensors.filter((t) => !PASSTHROUGH.has(t.format));
+  const [parameters, bytes, qp, qb] = [sum(tensors, 'params'), sum(tensors, 'bytes'), sum(q, 'params'), sum(q, 'bytes')];
+  return {
+    tensors,
+    parameters,
+    bytes,
+    bitsAll: parameters > 0 ? (8 * bytes) / parameters : 0,
+    bitsQuantized: qp > 0 ? (8 * qb) / qp : null,
+    quantizedParameters: qp,
+    quantizedBytes: qb,
+  };
+}
