@@ -221,7 +221,7 @@ test('malformed: truncated file', async () => {
   await truncate(path, (await stat(path)).size - 1000);
   await expectInspectError(path, /beyond the end of the file.*truncated/);
 });
-test('malformed: shorter than the preamble', async () => expectInspectError(await broken((b) => b.subarray(0, 40)), /shorter than the 64-byte/));
+test('malformed: shorter than the preamble', async () => expectInspectError(await broken((b) => b.subarray(0, 40)), /not a .lowbit file: 40 bytes, shorter than the 64-byte preamble/));
 test('malformed: header length beyond the file', async () =>
   expectInspectError(await broken((b) => void b.writeUInt32LE(b.readUInt32LE(12) + 100, 12)), /header \[\d+, \d+\) extends beyond the end of the file/));
 test('malformed: header length over the limit', async () => expectInspectError(await broken((b) => void b.writeUInt32LE(0xffffffff, 12)), /exceeds the limit/));

@@ -113,7 +113,7 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 /** Validates the 64-byte preamble against a file of `fileSize` bytes. */
 export function parsePreamble(file: string, pre: Uint8Array, fileSize: number): LowbitPreamble {
   if (fileSize < LOWBIT_PREAMBLE_BYTES) {
-    throw new InputError(file, `file is ${fileSize} bytes, shorter than the ${LOWBIT_PREAMBLE_BYTES}-byte .lowbit preamble`);
+    throw new InputError(file, `not a .lowbit file: ${fileSize} bytes, shorter than the ${LOWBIT_PREAMBLE_BYTES}-byte preamble`);
   }
   if (!LOWBIT_MAGIC.every((b, i) => pre[i] === b)) throw new InputError(file, 'not a .lowbit file (bad magic: the file must start with "LOWBIT\\0\\0")');
   const dv = new DataView(pre.buffer, pre.byteOffset, LOWBIT_PREAMBLE_BYTES);
