@@ -14,10 +14,12 @@ import type { PackedTensor, QuantizedTensor } from '../src/formats/types.js';
 import { crc32 } from '../src/io/crc32.js';
 import { lowbitStats, openLowbit, writeLowbit, type LowbitTensorEntry, type LowbitWriteOptions } from '../src/io/lowbit-file.js';
 import { LOWBIT_PREAMBLE_BYTES } from '../src/io/lowbit-header.js';
-import { writeLowbitFromModel } from '../src/io/lowbit-model.js';
+import { openLowbitModel, writeLowbitFromModel } from '../src/io/lowbit-model.js';
+import { loadTokenizer } from '../src/io/tokenizer.js';
 import { quantizeLayer as gptq } from '../src/quant/methods/gptq.js';
 import { quantizeLayer as rtn } from '../src/quant/methods/rtn.js';
 import { quantizeLayer as spqr } from '../src/quant/methods/spqr.js';
+import { RTN_DEFAULTS, type RtnConfig } from '../src/quant/types.js';
 import { f32Bits } from '../src/tensor/dtype.js';
 import { tensor, toF32, type HostTensor } from '../src/tensor/tensor.js';
 import { correlatedHessian, randomWeight } from '../tools/parity/synthetic.js';
@@ -149,6 +151,7 @@ test('writer: wrong array sizes and repeated names are refused, and no file (or 
 // ---- malformed files through the CLI ----
 
 const demoDir = `${MODELS}/lowbit-demo`;
+const DEMO_RTN: RtnConfig = { ...RTN_DEFAULTS, bits: 4, groupSize: 64 };
 let demoPromise: Promise<string> | undefined;
 /** A .lowbit export of the demo model with RTN int4 linear layers, made once. */
 function demoFile(): Promise<string> {
@@ -156,8 +159,8 @@ function demoFile(): Promise<string> {
     const path = join(root, 'demo.lowbit');
     await writeLowbitFromModel(demoDir, path, {
       created: CREATED,
-      quantization: { method: 'rtn', config: { bits: 4, groupSize: 64 }, calibration: null, quantize_head: false },
-      pack: (name, t) => (name.endsWith('_proj.weight') ? FORMATS.int4.pack(rtn(tensor('f32', t.shape, toF32(t)), null, { bits: 4, groupSize: 64 })) : null),
+      quantization: { method: 'rtn', config: DEMO_RTN, calibration: null, quantize_head: false },
+      pack: (name, t) => (name.endsWith('_proj.weight') ? FORMATS.int4.pack(rtn(tensor('f32', t.shape, toF32(t)), null, DEMO_RTN)) : null),
     });
     return path;
   })();
@@ -203,12 +206,13 @@ async function expectInspectError(path: string, problem: RegExp): Promise<void> 
 
 test('inspect: a valid export lists formats, bytes and exact bits', async () => {
   const demo = await demoFile();
-  const j = await runCliJson<{ tensors: { name: string; format: string; bits: number; bytes: number }[]; quantizedBits: number; bits: number; bytes: number; parameters: number }>(['inspect', demo]);
+  const j = await runCliJson<{ quantization: unknown; tensors: { name: string; format: string; bits: number; bytes: number }[]; quantizedBits: number; bits: number; bytes: number; parameters: number }>(['inspect', demo]);
   const q = j.tensors.find((t) => t.name === Q);
   assert.equal(q?.format, 'int4');
   assert.equal(q?.bits, 4 + (16 + 4) / 64); // codes + fp16 scale and 4-bit zero per 64
   assert.equal(j.quantizedBits, 4 + 20 / 64);
   assert.equal(j.bits, (8 * j.bytes) / j.parameters);
+  assert.deepEqual(j.quantization, { method: 'rtn', config: DEMO_RTN, calibration: null, quantize_head: false });
   const text = await runCli(['inspect', demo]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /4\.3125 bits\/param over/);
@@ -294,8 +298,10 @@ test('eval and generate: a .lowbit export (linear layers f32, the rest bf16) giv
   await writeLowbitFromModel(dir, path, {
     pack: (name, t) => (name.endsWith('_proj.weight') ? FORMATS.f32.pack(denseTensor('f32', toF32(t), t.shape[0] as number, t.shape[1] as number)) : null),
   });
-  const f = await openLowbit(path);
-  await f.close();
+  const m = await openLowbitModel(path);
+  await m.source.close();
+  assert.equal(m.tokenizer.hash, (await loadTokenizer(dir)).hash, 'embedded tokenizer files are byte-identical');
+  const f = m.file;
   assert.equal(f.spec('model.layers.0.self_attn.q_proj.weight').format, 'f32');
   assert.equal(f.spec('model.norm.weight').format, 'bf16');
   const args = ['--data', await wikitextHead(), '--seqlen', '128', '--windows', '2', '--backend', 'cpu'];
@@ -312,4 +318,27 @@ test('eval: an int4 export of the demo model runs and stays close to the origina
   const args = ['--data', await wikitextHead(), '--seqlen', '64', '--windows', '2', '--backend', 'cpu'];
   const [q, base] = await Promise.all([runCliJson<EvalJson>(['eval', await demoFile(), ...args]), runCliJson<EvalJson>(['eval', demoDir, ...args])]);
   assert.ok(Number.isFinite(q.ppl) && q.ppl >= base.ppl * 0.95 && q.ppl < base.ppl * 1.5, `int4 ppl ${q.ppl} vs ${base.ppl}`);
+});
+
+test('malformed (library): each header problem is one InputError naming the file and, where there is one, the tensor', async () => {
+  const cases: [string, (b: Buffer) => Buffer | void, RegExp][] = [
+    ['reserved bytes', (b) => void (b[40] = 1), /reserved and must be zero/],
+    ['misaligned header offset', (b) => void b.writeBigUInt64LE(b.readBigUInt64LE(16) - 8n, 16), /header offset \d+ must be a multiple of 64/],
+    ['version field', (b) => editHeader(b, (h) => void (h['version'] = 2)), /"version" 2 disagrees with the preamble's version 1/],
+    ['format name', (b) => editHeader(b, (h) => void ((tensorsOf(h)[Q] as unknown as Record<string, unknown>)['format'] = 'int3')), /format "int3" disagrees with format_code 5 \(int4\)/],
+    ['missing array', (b) => editHeader(b, (h) => void delete (tensorsOf(h)[Q] as Tensors[string]).arrays['zeros']), /arrays \[codes, scales, perm\] must be exactly \[codes, scales, zeros, perm\]/],
+    ['bad params', (b) => editHeader(b, (h) => void ((tensorsOf(h)[Q] as unknown as { params: object }).params = { groupSize: 0, permuted: 0 })), /params .* do not fit int4/],
+    ['metadata', (b) => editHeader(b, (h) => void (h['metadata'] = { a: 1 })), /metadata must map strings to strings/],
+    ['quantization', (b) => editHeader(b, (h) => void (h['quantization'] = { method: 'rtn', config: {}, quantize_head: 'no' })), /quantize_head must be true or false/],
+  ];
+  for (const [what, mutate, problem] of cases) {
+    const path = await broken(mutate);
+    await assert.rejects(openLowbit(path), (e: Error) => {
+      assert.equal(e.name, 'InputError', what);
+      assert.ok(e.message.startsWith(`${path}: `), `${what}: ${e.message}`);
+      assert.match(e.message, problem, what);
+      if (problem.source.includes('format') || what === 'missing array' || what === 'bad params') assert.ok(e.message.includes(`tensor "${Q}"`), e.message);
+      return true;
+    });
+  }
 });

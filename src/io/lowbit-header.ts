@@ -65,8 +65,8 @@ export interface LowbitCalibration {
 /** How the weights were quantized (null in the header for an unquantized export). */
 export interface LowbitQuantization {
   readonly method: string;
-  /** The method's full config object, defaults included (CONVENTIONS §2.8). */
-  readonly config: Readonly<Record<string, unknown>>;
+  /** The method's full config object, defaults included (CONVENTIONS §2.8), e.g. a resolved RtnConfig. */
+  readonly config: object;
   readonly calibration: LowbitCalibration | null;
   readonly quantize_head: boolean;
 }
@@ -148,9 +148,9 @@ export function encodePreamble(headerBytes: number, headerOffset: number, header
 }
 
 /**
- * Checks the header bytes against the preamble's CRC and validates the JSON
- * against a data section of `dataBytes` bytes: every field, every format,
- * every array's size, alignment and range, and that no two arrays overlap.
+ * Checks the header bytes `json` against the preamble's CRC and validates
+ * them: every field, every format, every array's size, alignment and range
+ * within the data section [64, headerOffset), and that no two arrays overlap.
  */
 export function parseLowbitHeader(file: string, json: Uint8Array, pre: LowbitPreamble): LowbitHeader {
   const crc = crc32(json);
