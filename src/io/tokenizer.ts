@@ -43,11 +43,33 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
   const cfg = await readJson(join(dir, 'tokenizer_config.json'), false);
   if (tok === null) throw new InputError(tokFile, 'missing tokenizer file');
   const hash = createHash('sha256').update(tok.bytes).update(cfg?.bytes ?? '').digest('hex');
+  return makeTokenizer(tokFile, tok.json, cfg?.json ?? {}, hash);
+}
+
+/**
+ * A tokenizer from the texts of tokenizer.json and tokenizer_config.json (as
+ * embedded in a .lowbit file); `file` names where they came from in errors.
+ * Its hash equals loadTokenizer's for the same file contents.
+ */
+export function tokenizerFromText(file: string, tokenizerJson: string, tokenizerConfig: string | null): TextTokenizer {
+  const parse = (what: string, text: string): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new InputError(file, `embedded ${what} is not valid JSON (${(e as Error).message})`);
+    }
+  };
+  const hash = createHash('sha256').update(tokenizerJson).update(tokenizerConfig ?? '').digest('hex');
+  const cfg = tokenizerConfig === null ? {} : parse('tokenizer_config.json', tokenizerConfig);
+  return makeTokenizer(file, parse('tokenizer.json', tokenizerJson), cfg, hash);
+}
+
+function makeTokenizer(file: string, tokJson: unknown, cfgJson: unknown, hash: string): TextTokenizer {
   let t: Tokenizer;
   try {
-    t = new Tokenizer(tok.json as object, (cfg?.json ?? {}) as object);
+    t = new Tokenizer(tokJson as object, cfgJson as object);
   } catch (e) {
-    throw new InputError(tokFile, `not a usable tokenizer (${(e as Error).message})`);
+    throw new InputError(file, `not a usable tokenizer (${(e as Error).message})`);
   }
   const vocabSize = t.get_vocab(true).size;
   return {

@@ -1,6 +1,7 @@
 /**
  * Loading a model directory (Hugging Face layout: config.json,
- * tokenizer.json, model.safetensors or a sharded index) onto a backend. Every
+ * tokenizer.json, model.safetensors or a sharded index) or a .lowbit file
+ * (dequantized tensor by tensor as it is read) onto a backend. Every
  * problem with the files is an InputError naming the file; weights are read
  * and uploaded one tensor at a time and checked for NaN/Inf on the way.
  */
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { InputError } from '../io/errors.js';
 import { parseHfConfig } from '../io/hf-config.js';
+import { openLowbitModel } from '../io/lowbit-model.js';
 import type { TensorSource } from '../io/safetensors.js';
 import { openSafetensorsModel } from '../io/safetensors-sharded.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
@@ -25,11 +27,18 @@ export interface ModelFiles {
   readonly source: TensorSource;
 }
 
-/** Opens a model directory: config, tokenizer and the weights' headers (no weights read yet). */
+/**
+ * Opens a model: a directory (config, tokenizer and the weights' headers) or
+ * a .lowbit file (its header). No weights are read yet.
+ */
 export async function openModelDir(dir: string): Promise<ModelFiles> {
   const st = await stat(dir).catch(() => null);
-  if (!st) throw new InputError(dir, 'no such model directory');
-  if (!st.isDirectory()) throw new InputError(dir, 'not a directory (a model is a directory with config.json, tokenizer.json and safetensors weights)');
+  if (!st) throw new InputError(dir, 'no such model directory or .lowbit file');
+  if (st.isFile()) {
+    const m = await openLowbitModel(dir);
+    return checkedFiles({ dir, config: m.config, tokenizer: m.tokenizer, source: m.source });
+  }
+  if (!st.isDirectory()) throw new InputError(dir, 'not a directory or a file (a model is a .lowbit file or a directory with config.json, tokenizer.json and safetensors weights)');
   const configFile = join(dir, 'config.json');
   const raw = await readFile(configFile, 'utf8').catch(() => {
     throw new InputError(configFile, 'missing config.json');
@@ -43,13 +52,18 @@ export async function openModelDir(dir: string): Promise<ModelFiles> {
   const config = parseHfConfig(json, configFile);
   const tokenizer = await loadTokenizer(dir);
   const source = await openSafetensorsModel(dir);
-  const problems = checkWeightSource(config, source);
+  return checkedFiles({ dir, config, tokenizer, source });
+}
+
+/** `files` once its weights fit its config; otherwise closes them and throws the first problem. */
+async function checkedFiles(files: ModelFiles): Promise<ModelFiles> {
+  const problems = checkWeightSource(files.config, files.source);
   if (problems.length > 0) {
-    await source.close();
+    await files.source.close();
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
-    throw new InputError(dir, `${problems[0] as string}${more}`);
+    throw new InputError(files.dir, `${problems[0] as string}${more}`);
   }
-  return { dir, config, tokenizer, source };
+  return files;
 }
 
 /** Counts NaN and ±Inf values of a float tensor. */

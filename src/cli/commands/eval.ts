@@ -23,7 +23,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('perplexity of a model on a text (GPTQ convention: BOS once, non-overlapping windows)')
-    .argument('[model]', 'model directory (default: the embedded lowbit-demo model)')
+    .argument('[model]', 'model directory or .lowbit file (default: the embedded lowbit-demo model)')
     .option('--data <file>', '.txt used as is, .json = array of rows joined with "\\n\\n" (default: held-out State of the Union addresses)')
     .option('--seqlen <n>', 'tokens per window (default: 2048, or the model\'s max_position_embeddings if smaller)', intOption('--seqlen', 2))
     .option('--windows <n>', 'evaluate only the first N windows', intOption('--windows', 1))

@@ -21,7 +21,7 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('generate text after a prompt, streaming tokens as they are sampled')
-    .argument('[model]', 'model directory (default: the embedded lowbit-demo model)')
+    .argument('[model]', 'model directory or .lowbit file (default: the embedded lowbit-demo model)')
     .requiredOption('--prompt <text>', "prompt text ('' starts from BOS alone)")
     .option('--max-tokens <n>', 'tokens to generate', intOption('--max-tokens', 0), 64)
     .option('--temperature <t>', '0 = greedy', numberOption('--temperature', (n) => n >= 0, 'a number ≥ 0'), 0)

@@ -1,10 +1,12 @@
-/** `lowbit inspect <model>`: config, tensor table, parameter count, bytes, and a NaN/Inf scan. */
+/** `lowbit inspect <model>`: config, tensor table, parameter count, bytes, and a NaN/Inf scan (.lowbit files: inspect-lowbit.ts). */
 import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError } from '../../io/errors.js';
 import { parameterCount } from '../../model/config.js';
 import { countNonFinite, openModelDir } from '../../runtime/load.js';
 import { numel, shapeStr } from '../../tensor/tensor.js';
+import { runInspectLowbit } from './inspect-lowbit.js';
 
 interface InspectOptions {
   json?: boolean;
@@ -25,12 +27,13 @@ export function registerInspect(program: Command): void {
   program
     .command('inspect')
     .description('print a model\'s config, tensors, parameter count and bytes; fail on NaN/Inf weights')
-    .argument('<model>', 'model directory')
+    .argument('<model>', 'model directory or .lowbit file')
     .option('--json', 'print one JSON object on stdout')
     .action(async (dir: string, o: InspectOptions) => runInspect(dir, o));
 }
 
 async function runInspect(dir: string, o: InspectOptions): Promise<void> {
+  if ((await stat(dir).catch(() => null))?.isFile()) return runInspectLowbit(dir, o.json === true);
   const files = await openModelDir(dir);
   const rows: TensorRow[] = [];
   try {

@@ -1,0 +1,70 @@
+/**
+ * `lowbit inspect <file.lowbit>`: header summary, per-tensor storage table
+ * (format, shape, bytes, bits/param), totals with exact average bits, after
+ * checking every tensor's CRC-32 and scanning Ŵ for NaN/Inf.
+ */
+import { InputError } from '../../io/errors.js';
+import { lowbitStats } from '../../io/lowbit-file.js';
+import { openLowbitModel } from '../../io/lowbit-model.js';
+import { countNonFinite } from '../../runtime/load.js';
+import { shapeStr } from '../../tensor/tensor.js';
+
+export async function runInspectLowbit(path: string, json: boolean): Promise<void> {
+  const m = await openLowbitModel(path);
+  const { header } = m.file;
+  const stats = lowbitStats(header);
+  const bad: { name: string; nan: number; inf: number }[] = [];
+  try {
+    for (const name of m.file.tensorNames) {
+      const { nan, inf } = countNonFinite(await m.source.read(name)); // reading checks the CRCs
+      if (nan + inf > 0) bad.push({ name, nan, inf });
+    }
+  } finally {
+    await m.source.close();
+  }
+  const nonFinite = new Map(bad.map((b) => [b.name, b]));
+  const rows = stats.tensors.map((t) => ({ ...t, nan: nonFinite.get(t.name)?.nan ?? 0, inf: nonFinite.get(t.name)?.inf ?? 0 }));
+  if (json) {
+    const out = {
+      model: path,
+      format: 'lowbit',
+      version: header.version,
+      lowbit_version: header.lowbit_version,
+      created: header.created,
+      config: m.config,
+      quantization: header.quantization,
+      metadata: header.metadata,
+      fileBytes: m.file.fileBytes,
+      parameters: stats.parameters,
+      bytes: stats.bytes,
+      bits: stats.bitsAll,
+      quantizedParameters: stats.quantizedParameters,
+      quantizedBytes: stats.quantizedBytes,
+      quantizedBits: stats.bitsQuantized,
+      tensors: rows,
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } else {
+    const c = m.config;
+    const q = header.quantization;
+    const qBits = stats.bitsQuantized === null ? 'none quantized' : `${stats.bitsQuantized.toFixed(4)} bits/param over ${stats.quantizedParameters.toLocaleString('en-US')} quantized params`;
+    const out: string[] = [
+      `model         ${path} (.lowbit v${header.version}, lowbit ${header.lowbit_version}, created ${header.created})`,
+      `architecture  ${c.architecture}: ${c.nLayers} layers, d=${c.hiddenSize}, ffn ${c.intermediateSize}, heads ${c.nHeads}/${c.nKvHeads} kv × ${c.headDim}, vocab ${c.vocabSize}`,
+      `quantization  ${q === null ? 'none' : `${q.method} ${JSON.stringify(q.config)}${q.quantize_head ? ', head quantized' : ''}`}`,
+      `parameters    ${stats.parameters.toLocaleString('en-US')} in ${stats.bytes.toLocaleString('en-US')} bytes of tensors (file ${m.file.fileBytes.toLocaleString('en-US')} bytes)`,
+      `bits/param    ${stats.bitsAll.toFixed(4)} over all tensors; ${qBits}`,
+      '',
+    ];
+    const w = Math.max(...rows.map((r) => r.name.length));
+    for (const r of rows) {
+      const flag = r.nan + r.inf > 0 ? `  ${r.nan} NaN, ${r.inf} Inf` : '';
+      out.push(
+        `${r.name.padEnd(w)}  ${r.format.padEnd(4)}  ${shapeStr(r.shape).padEnd(14)}  ${r.params.toLocaleString('en-US').padStart(12)}  ${r.bytes.toLocaleString('en-US').padStart(12)} B  ${r.bits.toFixed(3).padStart(7)} bits${flag}`,
+      );
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+  }
+  const first = bad[0];
+  if (first) throw new InputError(path, `tensor "${first.name}" holds ${first.nan} NaN and ${first.inf} infinite values`);
+}

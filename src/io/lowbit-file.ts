@@ -1,0 +1,279 @@
+/**
+ * `.lowbit` files: a streaming, deterministic writer and a lazy, validating
+ * reader (layout and header in lowbit-header.ts and docs/formats-lowbit.md).
+ *
+ * The writer streams tensors one at a time into a temp file (data first, the
+ * header last, then the preamble) and renames it into place, so peak memory is
+ * one packed tensor and no partial file is ever visible. The reader reads the
+ * preamble and header, validates every offset and size, and then reads one
+ * tensor's arrays per `readPacked`, checking each array's CRC-32.
+ */
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { FORMATS } from '../formats/index.js';
+import type { PackedTensor } from '../formats/types.js';
+import { numel, shapeStr, type Shape } from '../tensor/tensor.js';
+import { writeFileAtomic } from './atomic.js';
+import { crc32 } from './crc32.js';
+import { InputError } from './errors.js';
+import { asInputError, readFullyAt, writeFullyAt } from './file.js';
+import {
+  alignUp,
+  encodeLowbitHeader,
+  encodePreamble,
+  LOWBIT_FILE_VERSION,
+  LOWBIT_MAX_HEADER_BYTES,
+  LOWBIT_PREAMBLE_BYTES,
+  packedShape,
+  parseLowbitHeader,
+  parsePreamble,
+  type LowbitArraySpec,
+  type LowbitHeader,
+  type LowbitQuantization,
+  type LowbitTensorSpec,
+  type LowbitTokenizer,
+} from './lowbit-header.js';
+
+/** One tensor to write: its name, its model shape (default: the packed [out, in]) and its packed bytes. */
+export interface LowbitTensorEntry {
+  readonly name: string;
+  /** The model tensor's shape, e.g. [D] for a norm; `packedShape(shape)` must equal `packed.shape`. */
+  readonly shape?: Shape;
+  readonly packed: PackedTensor;
+}
+
+/** Tensors to write, in file order: a list, a generator or an async generator. */
+export type LowbitTensorEntries = Iterable<LowbitTensorEntry> | AsyncIterable<LowbitTensorEntry>;
+
+/** Everything in the header besides the tensors. */
+export interface LowbitWriteOptions {
+  /** The model's config.json object, stored as read. */
+  readonly architecture: Readonly<Record<string, unknown>>;
+  readonly tokenizer: LowbitTokenizer;
+  /** null (the default) for an unquantized export. */
+  readonly quantization?: LowbitQuantization | null;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** ISO date stored as `created`; default now. Fix it to make outputs byte-identical. */
+  readonly created?: string;
+  /** Stored as `lowbit_version`; default the version in lowbit's package.json. */
+  readonly lowbitVersion?: string;
+}
+
+/** What was written. */
+export interface LowbitWriteSummary {
+  readonly path: string;
+  readonly bytes: number;
+  readonly tensors: number;
+}
+
+/**
+ * Writes a .lowbit file atomically. Tensors are written in the given order,
+ * each array at the next 64-byte-aligned offset; the same inputs always give
+ * the same bytes. Throws (a plain Error: a caller bug) when a tensor name
+ * repeats or a packed tensor's arrays do not have the sizes its format needs.
+ */
+export async function writeLowbit(path: string, tensors: LowbitTensorEntries, opts: LowbitWriteOptions): Promise<LowbitWriteSummary> {
+  const lowbitVersion = opts.lowbitVersion ?? (await packageVersion());
+  let size = 0;
+  let count = 0;
+  try {
+    await writeFileAtomic(path, async (fh) => {
+      const specs: LowbitTensorSpec[] = [];
+      const seen = new Set<string>();
+      let position = 0; // relative to the data section
+      for await (const entry of tensors) {
+        const arrays: Record<string, LowbitArraySpec> = {};
+        for (const [a, bytes] of checkEntry(entry, seen)) {
+          position = alignUp(position);
+          await writeFullyAt(fh, bytes, LOWBIT_PREAMBLE_BYTES + position);
+          arrays[a] = { offset: position, bytes: bytes.length, crc32: crc32(bytes) };
+          position += bytes.length;
+        }
+        const { packed } = entry;
+        specs.push({ name: entry.name, format: packed.format, shape: [...(entry.shape ?? packed.shape)], params: packed.params, arrays });
+      }
+      const header: LowbitHeader = {
+        format: 'lowbit',
+        version: LOWBIT_FILE_VERSION,
+        lowbit_version: lowbitVersion,
+        created: opts.created ?? new Date().toISOString(),
+        architecture: opts.architecture,
+        tokenizer: opts.tokenizer,
+        quantization: opts.quantization ?? null,
+        metadata: opts.metadata ?? {},
+        tensors: specs,
+      };
+      const json = encodeLowbitHeader(header);
+      if (json.length > LOWBIT_MAX_HEADER_BYTES) throw new Error(`.lowbit header of ${json.length} bytes exceeds the limit of ${LOWBIT_MAX_HEADER_BYTES}`);
+      const headerOffset = LOWBIT_PREAMBLE_BYTES + alignUp(position);
+      // Bytes skipped for alignment are never written: a fresh file reads them as zeros.
+      await writeFullyAt(fh, json, headerOffset);
+      await writeFullyAt(fh, encodePreamble(json.length, headerOffset, crc32(json)), 0);
+      size = headerOffset + json.length;
+      count = specs.length;
+    });
+  } catch (e) {
+    throw asInputError(path, e);
+  }
+  return { path, bytes: size, tensors: count };
+}
+
+/** The arrays of a tensor to write, in format order, after checking name, shape and sizes. */
+function checkEntry(e: LowbitTensorEntry, seen: Set<string>): [string, Uint8Array][] {
+  const { name, packed } = e;
+  if (seen.has(name)) throw new Error(`writeLowbit: tensor "${name}" is given twice`);
+  seen.add(name);
+  const fmt = FORMATS[packed.format];
+  const [out, inn] = packed.shape;
+  if (e.shape !== undefined) {
+    const m = packedShape(e.shape);
+    if (m[0] !== out || m[1] !== inn) throw new Error(`writeLowbit: tensor "${name}" of shape ${shapeStr(e.shape)} is packed as [${out}, ${inn}], expected [${m.join(', ')}]`);
+  }
+  if (!(out >= 1 && inn >= 1) || !Number.isSafeInteger(out * inn)) throw new Error(`writeLowbit: tensor "${name}" has an empty or invalid shape [${out}, ${inn}]`);
+  const expected = fmt.arrayBytes(packed.shape, packed.params);
+  return fmt.arrays.map((a) => {
+    const bytes = packed.arrays[a];
+    if (bytes === undefined) throw new Error(`writeLowbit: tensor "${name}" (${fmt.id}) lacks array "${a}"`);
+    if (bytes.length !== expected[a]) {
+      throw new Error(`writeLowbit: tensor "${name}" (${fmt.id} [${out}, ${inn}]) array "${a}" has ${bytes.length} bytes, expected ${expected[a]}`);
+    }
+    return [a, bytes];
+  });
+}
+
+let cachedVersion: string | undefined;
+/** lowbit's own version, from package.json (three directories above dist/src/io/). */
+async function packageVersion(): Promise<string> {
+  if (cachedVersion === undefined) {
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    cachedVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  }
+  return cachedVersion;
+}
+
+/** An open .lowbit file: the validated header and lazy, checksummed per-tensor reads. */
+export interface LowbitFile {
+  readonly path: string;
+  readonly header: LowbitHeader;
+  /** File order. */
+  readonly tensorNames: readonly string[];
+  /** Total bytes of the file. */
+  readonly fileBytes: number;
+  /** The header's description of a tensor; an InputError when there is none. */
+  spec(name: string): LowbitTensorSpec;
+  /** Reads one tensor's arrays, checking every CRC-32; the packed matrix is `packedShape(spec.shape)`. */
+  readPacked(name: string): Promise<PackedTensor>;
+  close(): Promise<void>;
+}
+
+/** Opens a .lowbit file, reading and validating only its preamble and header. */
+export async function openLowbit(path: string): Promise<LowbitFile> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw asInputError(path, e);
+  }
+  try {
+    const stat = await fh.stat();
+    if (!stat.isFile()) throw new InputError(path, 'not a regular file');
+    const pre = new Uint8Array(Math.min(LOWBIT_PREAMBLE_BYTES, stat.size));
+    await readFullyAt(fh, path, 'preamble', pre, 0);
+    const preamble = parsePreamble(path, pre, stat.size);
+    const json = new Uint8Array(preamble.headerBytes);
+    await readFullyAt(fh, path, 'header', json, preamble.headerOffset);
+    const header = parseLowbitHeader(path, json, preamble);
+    return lowbitFile(path, fh, header, stat.size);
+  } catch (e) {
+    await fh.close().catch(() => undefined); // report the header problem, not a close failure
+    throw asInputError(path, e);
+  }
+}
+
+function lowbitFile(path: string, fh: FileHandle, header: LowbitHeader, fileBytes: number): LowbitFile {
+  const specs = new Map(header.tensors.map((t) => [t.name, t]));
+  let closed = false;
+  const spec = (name: string): LowbitTensorSpec => {
+    const s = specs.get(name);
+    if (s === undefined) throw new InputError(path, `no tensor named "${name}"`);
+    return s;
+  };
+  return {
+    path,
+    header,
+    tensorNames: header.tensors.map((t) => t.name),
+    fileBytes,
+    spec,
+    async readPacked(name) {
+      const s = spec(name);
+      if (closed) throw new Error(`${path}: read of tensor "${name}" after close`);
+      const arrays: Record<string, Uint8Array> = {};
+      for (const [a, { offset, bytes, crc32: stored }] of Object.entries(s.arrays)) {
+        const buf = new Uint8Array(bytes);
+        try {
+          await readFullyAt(fh, path, `tensor "${name}" array "${a}"`, buf, LOWBIT_PREAMBLE_BYTES + offset);
+        } catch (e) {
+          throw asInputError(path, e);
+        }
+        const crc = crc32(buf);
+        if (crc !== stored) {
+          throw new InputError(path, `tensor "${name}": array "${a}" fails its CRC-32 check (stored ${hex(stored)}, computed ${hex(crc)}): the data is corrupt`);
+        }
+        arrays[a] = buf;
+      }
+      return { format: s.format, shape: packedShape(s.shape), params: s.params, arrays };
+    },
+    async close() {
+      if (!closed) await fh.close();
+      closed = true;
+    },
+  };
+}
+
+const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+
+/** One tensor's storage: bits/param = 8 · bytes / params, exactly. */
+export interface LowbitTensorStats {
+  readonly name: string;
+  readonly format: string;
+  readonly shape: number[];
+  readonly params: number;
+  /** Σ of the tensor's array bytes (alignment padding not counted). */
+  readonly bytes: number;
+  readonly bits: number;
+}
+
+/** Storage totals; average bits are 8 · Σ bytes / Σ params over the tensors named. */
+export interface LowbitStats {
+  readonly tensors: readonly LowbitTensorStats[];
+  readonly parameters: number;
+  readonly bytes: number;
+  /** Over every tensor. */
+  readonly bitsAll: number;
+  /** Over the tensors in a quantized (non-passthrough) format; null when there is none. */
+  readonly bitsQuantized: number | null;
+  readonly quantizedParameters: number;
+  readonly quantizedBytes: number;
+}
+
+const PASSTHROUGH: ReadonlySet<string> = new Set(['f32', 'f16', 'bf16']);
+
+/** Per-tensor and total storage of a header's tensors (nothing is read). */
+export function lowbitStats(header: LowbitHeader): LowbitStats {
+  const tensors = header.tensors.map((s) => {
+    const params = numel(s.shape);
+    const bytes = Object.values(s.arrays).reduce((a, x) => a + x.bytes, 0);
+    return { name: s.name, format: s.format, shape: [...s.shape], params, bytes, bits: (8 * bytes) / params };
+  });
+  const sum = (rows: readonly LowbitTensorStats[], k: 'params' | 'bytes'): number => rows.reduce((a, r) => a + r[k], 0);
+  const q = tensors.filter((t) => !PASSTHROUGH.has(t.format));
+  const [parameters, bytes, qp, qb] = [sum(tensors, 'params'), sum(tensors, 'bytes'), sum(q, 'params'), sum(q, 'bytes')];
+  return {
+    tensors,
+    parameters,
+    bytes,
+    bitsAll: parameters > 0 ? (8 * bytes) / parameters : 0,
+    bitsQuantized: qp > 0 ? (8 * qb) / qp : null,
+    quantizedParameters: qp,
+    quantizedBytes: qb,
+  };
+}

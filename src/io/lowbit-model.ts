@@ -1,0 +1,148 @@
+/**
+ * .lowbit files as models: opening one as config + tokenizer + a TensorSource
+ * that dequantizes each tensor when it is read (what eval and generate load),
+ * and exporting a Hugging Face model directory to .lowbit with a per-tensor
+ * packing callback (what the quantization pipeline writes through).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FORMATS } from '../formats/index.js';
+import type { PackedTensor } from '../formats/types.js';
+import type { LlamaConfig } from '../model/config.js';
+import { DTYPE_BYTES, isFloatDType, type DType } from '../tensor/dtype.js';
+import { numel, shapeStr, tensor, type HostTensor } from '../tensor/tensor.js';
+import { InputError } from './errors.js';
+import { asInputError } from './file.js';
+import { parseHfConfig } from './hf-config.js';
+import { openLowbit, writeLowbit, type LowbitFile, type LowbitWriteOptions, type LowbitWriteSummary } from './lowbit-file.js';
+import { LOWBIT_PREAMBLE_BYTES, packedShape, type LowbitTokenizer } from './lowbit-header.js';
+import type { TensorInfo, TensorSource } from './safetensors.js';
+import { openSafetensorsModel } from './safetensors-sharded.js';
+import { tokenizerFromText, type TextTokenizer } from './tokenizer.js';
+
+/** An opened .lowbit model: nothing but the header read yet. */
+export interface LowbitModel {
+  readonly file: LowbitFile;
+  readonly config: LlamaConfig;
+  readonly tokenizer: TextTokenizer;
+  /**
+   * The tensors under their model shapes. Passthrough tensors (f32/f16/bf16)
+   * read as stored; quantized ones are dequantized to f32 Ŵ (bit-identical to
+   * what the method produced).
+   */
+  readonly source: TensorSource;
+}
+
+/** Opens a .lowbit file as a model (config and tokenizer from its header). */
+export async function openLowbitModel(path: string): Promise<LowbitModel> {
+  const file = await openLowbit(path);
+  try {
+    const config = parseHfConfig(file.header.architecture, `${path} (header "architecture")`);
+    const tok = file.header.tokenizer;
+    const tokenizer = tokenizerFromText(`${path} (header "tokenizer")`, tok['tokenizer.json'], tok['tokenizer_config.json']);
+    return { file, config, tokenizer, source: lowbitSource(file) };
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
+}
+
+function lowbitSource(file: LowbitFile): TensorSource {
+  const tensors = new Map<string, TensorInfo>();
+  for (const name of file.tensorNames) {
+    const s = file.spec(name);
+    const dtype: DType = s.format === 'f16' || s.format === 'bf16' ? s.format : 'f32';
+    const first = Object.values(s.arrays)[0]?.offset ?? 0;
+    const info = { name, dtype, shape: s.shape, byteLength: numel(s.shape) * DTYPE_BYTES[dtype], file: file.path, offset: LOWBIT_PREAMBLE_BYTES + first };
+    tensors.set(name, info);
+  }
+  return {
+    tensors,
+    metadata: file.header.metadata,
+    async read(name) {
+      const s = file.spec(name);
+      const p = await file.readPacked(name);
+      const data = p.arrays['data'] as Uint8Array;
+      switch (s.format) {
+        case 'f32':
+          return tensor('f32', s.shape, new Float32Array(data.buffer, data.byteOffset, data.length / 4));
+        case 'f16':
+        case 'bf16':
+          return tensor(s.format, s.shape, new Uint16Array(data.buffer, data.byteOffset, data.length / 2));
+        default:
+          try {
+            return tensor('f32', s.shape, FORMATS[s.format].unpack(p).weight);
+          } catch (e) {
+            throw new InputError(file.path, `tensor "${name}": cannot unpack ${s.format} data (${(e as Error).message})`, { cause: e });
+          }
+      }
+    },
+    close: () => file.close(),
+  };
+}
+
+/** A float tensor stored as is, in its own dtype (f32, f16 or bf16). */
+export function passthroughPacked(name: string, t: HostTensor): PackedTensor {
+  if (!isFloatDType(t.dtype)) throw new Error(`tensor "${name}": ${t.dtype} ${shapeStr(t.shape)} has no passthrough format (f32, f16, bf16)`);
+  const data = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { format: t.dtype, shape: packedShape(t.shape), params: {}, arrays: { data } };
+}
+
+/** The packed form of a tensor, or null to store it as is (`passthroughPacked`). */
+export type PackTensorFn = (name: string, t: HostTensor) => PackedTensor | null | Promise<PackedTensor | null>;
+
+export interface ExportOptions extends Omit<LowbitWriteOptions, 'architecture' | 'tokenizer'> {
+  /** Called once per tensor, in the model's file order; default: everything passthrough. */
+  readonly pack?: PackTensorFn;
+}
+
+/**
+ * Writes the model directory `dir` (config.json, tokenizer files,
+ * safetensors weights) as the .lowbit file `out`: every tensor is read, given
+ * to `pack`, and written before the next one is read, so memory holds one
+ * tensor. The config and tokenizer files are embedded verbatim.
+ */
+export async function writeLowbitFromModel(dir: string, out: string, opts: ExportOptions = {}): Promise<LowbitWriteSummary> {
+  const configFile = join(dir, 'config.json');
+  let architecture: Record<string, unknown>;
+  try {
+    architecture = JSON.parse(await readText(configFile, true)) as Record<string, unknown>;
+  } catch (e) {
+    throw e instanceof SyntaxError ? new InputError(configFile, `not valid JSON (${e.message})`) : e;
+  }
+  parseHfConfig(architecture, configFile); // refuse to write a file that could not be loaded
+  const tokenizer: LowbitTokenizer = {
+    'tokenizer.json': await readText(join(dir, 'tokenizer.json'), true),
+    'tokenizer_config.json': (await readText(join(dir, 'tokenizer_config.json'), false)) || null,
+  };
+  const source = await openSafetensorsModel(dir);
+  const { pack, ...rest } = opts;
+  async function* entries() {
+    for (const [name, info] of source.tensors) {
+      const t = await source.read(name);
+      const packed = (await pack?.(name, t)) ?? passthroughPacked(name, t);
+      yield { name, shape: info.shape, packed };
+    }
+  }
+  try {
+    return await writeLowbit(out, entries(), { ...rest, architecture, tokenizer });
+  } finally {
+    await source.close();
+  }
+}
+
+/** A UTF-8 file's exact text (a BOM is kept, so the bytes round-trip); '' for a missing optional file. */
+async function readText(file: string, required: boolean): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw asInputError(file, e);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (e) {
+    throw new InputError(file, 'not valid UTF-8', { cause: e });
+  }
+}
