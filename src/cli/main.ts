@@ -10,6 +10,7 @@ import { registerConvert } from './commands/convert.js';
 import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerQuantize } from './commands/quantize.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('lowbit')
@@ -19,6 +20,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerEval(program);
   registerGenerate(program);
+  registerQuantize(program);
   registerInspect(program);
   registerConvert(program);
   const debug = argv.includes('--debug');

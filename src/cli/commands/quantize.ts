@@ -1,0 +1,215 @@
+/**
+ * `lowbit quantize [model] --method rtn|gptq|spqr … --out model.lowbit`: the
+ * sequential pipeline (src/quant/pipeline.ts) with per-block checkpoints in a
+ * work directory (`--resume` continues a killed job and writes the same
+ * bytes), then the .lowbit file, written atomically.
+ */
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { calibrationWindows } from '../../data/calibration.js';
+import { defaultCalibrationText, readTextFile } from '../../eval/text.js';
+import { InputError } from '../../io/errors.js';
+import { writeLowbitFromModel } from '../../io/lowbit-model.js';
+import { WorkDir } from '../../quant/checkpoint.js';
+import { quantizeBlocks, type BlockResult, type LayerReport, type MethodSpec } from '../../quant/pipeline.js';
+import { GPTQ_DEFAULTS, RTN_DEFAULTS, SPQR_DEFAULTS } from '../../quant/types.js';
+import { openModelDir } from '../../runtime/load.js';
+import { openBackend, parseBackendKind, type BackendKind } from '../backend.js';
+import { intOption, numberOption } from '../options.js';
+import { defaultModelDir } from '../paths.js';
+import { progress } from '../progress.js';
+
+const METHODS = ['rtn', 'gptq', 'spqr'] as const;
+type Method = (typeof METHODS)[number];
+
+interface QuantizeOptions {
+  method: Method;
+  bits?: number;
+  groupSize?: number;
+  sym?: boolean;
+  clip?: 'minmax' | 'mse';
+  actOrder?: boolean;
+  staticGroups?: boolean;
+  percdamp?: number;
+  outlierThreshold?: number;
+  qqBits?: number;
+  qqGroup?: number;
+  calib?: string;
+  calibSamples: number;
+  calibSeqlen: number;
+  seed: number;
+  out?: string;
+  resume?: boolean;
+  workDir?: string;
+  keepWork?: boolean;
+  backend: BackendKind;
+  json?: boolean;
+}
+
+export function registerQuantize(program: Command): void {
+  program
+    .command('quantize')
+    .description('quantize a model layer by layer on calibration data and write a .lowbit file')
+    .argument('[model]', 'model directory (default: the embedded lowbit-demo model)')
+    .option('--method <m>', 'rtn | gptq | spqr', parseMethod, 'gptq' as Method)
+    .option('--bits <b>', `code bits: 2, 3, 4 or 8 (default ${GPTQ_DEFAULTS.bits}; spqr ${SPQR_DEFAULTS.bits})`, intOption('--bits', 2))
+    .option('--group-size <g>', `input columns per group, 0 = per channel (default ${GPTQ_DEFAULTS.groupSize}; spqr β1 ${SPQR_DEFAULTS.groupSize})`, intOption('--group-size', 0))
+    .option('--sym', 'symmetric grid (rtn, gptq)')
+    .option('--clip <mode>', 'minmax | mse grid fitting (rtn, gptq)', parseClip)
+    .option('--act-order', 'quantize columns by decreasing Hessian diagonal (gptq)')
+    .option('--static-groups', 'fit group parameters up front in original order (gptq with --act-order)')
+    .option('--percdamp <p>', `Hessian damping, fraction of mean diag (default ${GPTQ_DEFAULTS.percdamp})`, numberOption('--percdamp', (n) => n >= 0, 'a number ≥ 0'))
+    .option('--outlier-threshold <t>', `SpQR τ relative to the sensitivity (default ${SPQR_DEFAULTS.outlierThreshold}; "inf" = no outliers)`, parseThreshold)
+    .option('--qq-bits <b>', `SpQR bits of the quantized statistics (default ${SPQR_DEFAULTS.qqBits})`, intOption('--qq-bits', 1))
+    .option('--qq-group <g>', `SpQR β2, rows per second-level group (default ${SPQR_DEFAULTS.qqGroup})`, intOption('--qq-group', 1))
+    .option('--calib <file>', 'calibration text (.txt; default: the non-held-out State of the Union addresses)')
+    .option('--calib-samples <n>', 'calibration windows', intOption('--calib-samples', 1), 128)
+    .option('--calib-seqlen <n>', 'tokens per calibration window', intOption('--calib-seqlen', 2), 512)
+    .option('--seed <n>', 'seed of the calibration windows', intOption('--seed', 0), 0)
+    .option('--out <path>', 'output .lowbit file (default: <model>-<method>-w<bits>.lowbit here)')
+    .option('--resume', 'continue a killed job from its work directory')
+    .option('--work-dir <dir>', 'checkpoint directory (default: <out>.work)')
+    .option('--keep-work', 'keep the work directory after success')
+    .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--json', 'print one JSON object (per-layer errors, avg bits, seconds) on stdout')
+    .action(async (modelArg: string | undefined, o: QuantizeOptions) => runQuantize(modelArg ?? defaultModelDir(), o));
+}
+
+function parseMethod(v: string): Method {
+  if (!(METHODS as readonly string[]).includes(v)) throw new InputError('--method', `"${v}" is not one of ${METHODS.join(', ')}`);
+  return v as Method;
+}
+
+function parseClip(v: string): 'minmax' | 'mse' {
+  if (v !== 'minmax' && v !== 'mse') throw new InputError('--clip', `"${v}" is not minmax or mse`);
+  return v;
+}
+
+function parseThreshold(v: string): number {
+  if (v === 'inf' || v === 'Infinity') return Infinity;
+  return numberOption('--outlier-threshold', (n) => n > 0, 'a number > 0 or "inf"')(v);
+}
+
+/** The method and its config from the flags; flags that do not apply to the method are refused. */
+function methodSpec(o: QuantizeOptions): MethodSpec {
+  const def = <T>(v: T | undefined): T | undefined => v;
+  const refuse = (flags: [string, unknown][]): void => {
+    for (const [flag, v] of flags) if (v !== undefined) throw new InputError(flag, `does not apply to --method ${o.method}`);
+  };
+  if (o.bits !== undefined && ![2, 3, 4, 8].includes(o.bits) && o.method !== 'spqr') {
+    throw new InputError('--bits', `${o.bits}-bit codes have no packed format; use 2, 3, 4 or 8`);
+  }
+  const grid = { bits: def(o.bits), groupSize: def(o.groupSize), sym: def(o.sym), clip: def(o.clip) };
+  switch (o.method) {
+    case 'rtn':
+      refuse([['--act-order', o.actOrder], ['--static-groups', o.staticGroups], ['--percdamp', o.percdamp], ['--outlier-threshold', o.outlierThreshold], ['--qq-bits', o.qqBits], ['--qq-group', o.qqGroup]]);
+      return { method: 'rtn', config: { ...RTN_DEFAULTS, ...strip(grid) } };
+    case 'gptq':
+      refuse([['--outlier-threshold', o.outlierThreshold], ['--qq-bits', o.qqBits], ['--qq-group', o.qqGroup]]);
+      return { method: 'gptq', config: { ...GPTQ_DEFAULTS, ...strip({ ...grid, actOrder: o.actOrder, staticGroups: o.staticGroups, percdamp: o.percdamp }) } };
+    case 'spqr': {
+      refuse([['--sym', o.sym], ['--clip', o.clip], ['--static-groups', o.staticGroups]]);
+      const cfg = strip({ bits: o.bits, groupSize: o.groupSize, qqBits: o.qqBits, qqGroup: o.qqGroup, outlierThreshold: o.outlierThreshold, percdamp: o.percdamp, permutation: o.actOrder === undefined ? undefined : ('act_order' as const) });
+      return { method: 'spqr', config: { ...SPQR_DEFAULTS, ...cfg } };
+    }
+  }
+}
+
+/** The object without its undefined fields. */
+function strip<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> {
+  const t0 = performance.now();
+  const method = methodSpec(o);
+  const bits = (method.config as { bits: number }).bits;
+  const out = o.out ?? `${basename(resolve(modelDir))}-${method.method}-w${bits}.lowbit`;
+  if (!out.endsWith('.lowbit')) throw new InputError(out, 'the output file must end in .lowbit');
+  const log = (s: string): void => void (o.json ? undefined : process.stderr.write(`${s}\n`));
+
+  const files = await openModelDir(modelDir);
+  const text = o.calib !== undefined ? await readTextFile(o.calib) : await defaultCalibrationText();
+  const empty = files.tokenizer.encode('');
+  const bos = empty.length > 0 ? (empty[0] as number) : null;
+  let windows: Int32Array;
+  try {
+    windows = calibrationWindows(text.text, files.tokenizer.encode, bos, { samples: o.calibSamples, seqlen: o.calibSeqlen, seed: o.seed });
+  } catch (e) {
+    await files.source.close();
+    throw new InputError(text.source, (e as Error).message);
+  }
+  if (o.calibSeqlen > files.config.maxPositionEmbeddings) {
+    await files.source.close();
+    throw new InputError('--calib-seqlen', `${o.calibSeqlen} exceeds the model's max_position_embeddings ${files.config.maxPositionEmbeddings}`);
+  }
+  const calibration = {
+    file: o.calib ?? text.source,
+    sha256: createHash('sha256').update(text.text).digest('hex'),
+    samples: o.calibSamples,
+    seqlen: o.calibSeqlen,
+    seed: o.seed,
+  };
+  const job = { model: resolve(modelDir), method, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
+  const work = await WorkDir.open(o.workDir ?? `${out}.work`, job, o.resume === true);
+
+  const { backend, reason } = await openBackend(o.backend);
+  log(`backend: ${backend.description} (${reason})`);
+  log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(method.config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
+  const bar = progress('quantize');
+  const L = files.config.nLayers;
+  let stepFrac = 0;
+  try {
+    await quantizeBlocks({
+      backend,
+      config: files.config,
+      weights: { read: (n) => files.source.read(n), has: (n) => files.source.tensors.has(n) },
+      method,
+      windows,
+      seqlen: o.calibSeqlen,
+      store: work,
+      onEvent: (e) => {
+        if (e.kind === 'start' && e.resumedAt > 0) log(`resuming at block ${e.resumedAt} from ${work.dir}`);
+        if (e.kind === 'group') {
+          stepFrac = e.step / e.steps;
+          bar.update(Math.round((e.block + stepFrac) * 1000), L * 1000, `block ${e.block + 1}/${L} ${e.group}`);
+        }
+      },
+    });
+  } finally {
+    bar.done();
+    backend.dispose();
+  }
+
+  // assemble the file from the checkpoints: quantized linear layers, everything else as stored
+  let current: BlockResult | null = null;
+  const reports: LayerReport[] = [];
+  for (let l = 0; l < L; l++) reports.push(...(await work.load(l)).reports);
+  await files.source.close();
+  const summary = await writeLowbitFromModel(modelDir, out, {
+    quantization: { method: method.method, config: method.config, calibration, quantize_head: false },
+    created: new Date(0).toISOString(), // fixed, so the same job always writes the same bytes
+    pack: async (name) => {
+      const m = /^model\.layers\.(\d+)\./.exec(name);
+      if (m === null) return null;
+      const l = Number(m[1]);
+      if (current?.block !== l) current = await work.load(l);
+      return current.tensors.find((t) => t.name === name)?.packed ?? null;
+    },
+  });
+  if (!o.keepWork) await work.remove();
+
+  const seconds = (performance.now() - t0) / 1000;
+  const weights = reports.reduce((s, r) => s + r.shape[0] * r.shape[1], 0);
+  const avgBits = reports.reduce((s, r) => s + r.avgBits * r.shape[0] * r.shape[1], 0) / weights;
+  const outliers = reports.reduce((s, r) => s + r.outlierFraction * r.shape[0] * r.shape[1], 0) / weights;
+  if (o.json) {
+    const layers = reports.map((r) => ({ name: r.name, shape: r.shape, format: r.format, avg_bits: r.avgBits, rel_error: r.relError, outlier_fraction: r.outlierFraction, seconds: r.seconds }));
+    process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config: method.config, calibration, avg_bits: avgBits, outlier_fraction: outliers, backend: backend.name, seconds, layers })}\n`);
+  } else {
+    const worst = reports.reduce((a, r) => ((r.relError ?? 0) > (a.relError ?? 0) ? r : a), reports[0] as LayerReport);
+    process.stdout.write(`wrote ${out} (${(summary.bytes / 2 ** 20).toFixed(2)} MiB): ${reports.length} layers, ${avgBits.toFixed(3)} avg bits/weight`);
+    process.stdout.write(`${outliers > 0 ? `, ${(100 * outliers).toFixed(3)} % outliers` : ''}, worst relative error ${(worst.relError ?? 0).toExponential(3)} (${worst.name}), ${seconds.toFixed(1)} s\n`);
+  }
+}
