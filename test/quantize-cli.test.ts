@@ -1,0 +1,93 @@
+/**
+ * `lowbit quantize` through the CLI: the main command alone quantizes the
+ * demo model; a job killed mid-way and resumed writes the same bytes as an
+ * uninterrupted one; bad flags are one-line errors with exit 2.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { runCli, runCliJson } from './helpers.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const SMALL = ['--calib-samples', '8', '--calib-seqlen', '64', '--backend', 'cpu'];
+
+interface QuantizeJson {
+  out: string;
+  bytes: number;
+  avg_bits: number;
+  layers: { name: string; rel_error: number; avg_bits: number; format: string }[];
+}
+
+test('quantize: GPTQ 4-bit on the embedded model, --json report, inspect agrees on the bits', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lowbit-q-'));
+  try {
+    const out = join(dir, 'demo.lowbit');
+    const r = await runCliJson<QuantizeJson>(['quantize', '--method', 'gptq', '--bits', '4', '--group-size', '64', ...SMALL, '--out', out]);
+    assert.equal(r.layers.length, 6 * 7);
+    assert.ok(r.layers.every((l) => l.format === 'int4' && l.rel_error > 0 && l.rel_error < 0.05), 'per-layer relative errors in (0, 5 %)');
+    assert.ok(Math.abs(r.avg_bits - (4 + (16 + 4) / 64)) < 1e-12, `avg bits ${r.avg_bits}`); // 4-bit codes + fp16 scale + 4-bit zero per 64
+    assert.ok(!existsSync(`${out}.work`), 'work directory removed after success');
+    const info = await runCliJson<{ quantizedBits: number }>(['inspect', out]);
+    assert.ok(Math.abs(info.quantizedBits - 4.3125) < 1e-12, `inspect says ${info.quantizedBits}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantize: a job killed mid-way and resumed writes byte-identical output', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lowbit-kill-'));
+  try {
+    const args = ['quantize', '--method', 'spqr', ...SMALL];
+    const whole = join(dir, 'whole.lowbit');
+    const r = await runCli([...args, '--out', whole]);
+    assert.equal(r.code, 0, r.stderr);
+    // kill -9 once block 2's checkpoint exists
+    const cut = join(dir, 'cut.lowbit');
+    const child = spawn(process.execPath, [CLI, ...args, '--out', cut], { stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const work = `${cut}.work`;
+        if (existsSync(work) && readdirSync(work).includes('block-0002.safetensors')) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 20);
+      child.on('exit', () => {
+        clearInterval(timer);
+        reject(new Error('the job finished before it could be killed'));
+      });
+    });
+    await exited;
+    assert.ok(!existsSync(cut), 'no output after the kill');
+    const resumed = await runCli([...args, '--out', cut, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming at block [2-5]/);
+    assert.ok((await readFile(cut)).equals(await readFile(whole)), 'resumed output differs from the uninterrupted one');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantize: bad flags and inputs are one-line errors (exit 2)', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--method', 'awq'], /--method: "awq" is not one of rtn, gptq, spqr/],
+    [['--bits', '5'], /--bits: 5-bit codes have no packed format/],
+    [['--method', 'rtn', '--act-order'], /--act-order: does not apply to --method rtn/],
+    [['--calib', '/nonexistent/calib.txt'], /\/nonexistent\/calib.txt/],
+    [['--out', 'x.bin'], /x.bin: the output file must end in .lowbit/],
+    [['--calib-seqlen', '5000'], /--calib-seqlen|5000/],
+  ];
+  for (const [flags, want] of cases) {
+    const r = await runCli(['quantize', ...flags, '--calib-samples', '2']);
+    assert.equal(r.code, 2, `${flags.join(' ')}: exit ${r.code}, ${r.stderr}`);
+    assert.match(r.stderr, want);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
