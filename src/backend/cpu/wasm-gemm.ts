@@ -27,6 +27,8 @@ export type GemmFn = (
 
 /** Max pages of the kernel's memory (4 GiB, the wasm32 limit); must match gemm.wat. */
 const MAX_PAGES = 65536;
+/** Tensors may fill the memory up to here; the rest stays free for per-call scratch. */
+const ARENA_LIMIT = 3 * 2 ** 30;
 /** Bytes of w rows one column block should occupy (fits a 512 KiB L2 with x rows beside it). */
 const BLOCK_BYTES = 256 * 1024;
 
@@ -109,6 +111,7 @@ export class WasmGemm {
     if (!heap.shared) return undefined;
     return {
       alloc: (bytes) => {
+        if (heap.used + bytes > ARENA_LIMIT) return null;
         const off = heap.alloc(bytes);
         return off === null ? null : { buffer: heap.buffer, byteOffset: off };
       },

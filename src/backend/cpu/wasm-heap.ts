@@ -51,11 +51,7 @@ export class WasmHeap {
   }
 
   /** Bytes in live blocks. */
-  get used(): number {
-    let n = 0;
-    for (const s of this.live.values()) n += s;
-    return n;
-  }
+  used = 0;
 
   /** The offset of a new block of `bytes` (zero-filled when `zero`), or null when the memory cannot grow enough. */
   alloc(bytes: number, zero = true): number | null {
@@ -74,6 +70,7 @@ export class WasmHeap {
       r.size -= size;
     }
     this.live.set(off, size);
+    this.used += size;
     if (zero) new Uint8Array(this.memory.buffer, off, size).fill(0);
     return off;
   }
@@ -83,6 +80,7 @@ export class WasmHeap {
     const size = this.live.get(off);
     if (size === undefined) throw new Error(`wasm heap: free of ${off}, which is not a live block`);
     this.live.delete(off);
+    this.used -= size;
     this.insertFree(off, size);
   }
 
