@@ -30,6 +30,7 @@ const M_ = 11;
 const CHUNK = 12;
 const QUIT = 13;
 const ERROR = 14;
+const WORKER_CHUNKS = 15;
 export const JOB_WORDS = 16;
 
 interface Job {
@@ -91,8 +92,8 @@ function readJob(board: Int32Array): Job | null {
   return Atomics.load(board, SEQ) === s ? job : null;
 }
 
-/** Claims and computes chunks of `job` until none is left. */
-function work(board: Int32Array, gemm: GemmFn, job: Job): void {
+/** Claims and computes chunks of `job` until none is left; `byWorker` counts them in WORKER_CHUNKS. */
+function work(board: Int32Array, gemm: GemmFn, job: Job, byWorker: boolean): void {
   for (;;) {
     const id = Atomics.load(board, NEXT);
     if (id < job.start || id >= job.end) return;
@@ -115,6 +116,7 @@ function work(board: Int32Array, gemm: GemmFn, job: Job): void {
     } catch {
       Atomics.store(board, ERROR, 1);
     }
+    if (byWorker) Atomics.add(board, WORKER_CHUNKS, 1);
     if (Atomics.add(board, DONE, 1) + 1 === job.end) Atomics.notify(board, DONE);
   }
 }
@@ -122,7 +124,7 @@ function work(board: Int32Array, gemm: GemmFn, job: Job): void {
 /** Main thread: helps with the job posted with `end`, then blocks until every chunk is done. */
 export function finishJob(board: Int32Array, gemm: GemmFn, end: number): void {
   const job = readJob(board);
-  if (job && job.end === end) work(board, gemm, job);
+  if (job && job.end === end) work(board, gemm, job, false);
   for (;;) {
     const done = Atomics.load(board, DONE);
     if (done === end) break;
@@ -140,9 +142,12 @@ export function workerLoop(board: Int32Array, gemm: GemmFn): void {
     const job = readJob(board);
     if (!job) continue; // mid-post: SEQ is odd, so the next wait returns at once
     seen = job.seq;
-    work(board, gemm, job);
+    work(board, gemm, job, true);
   }
 }
+
+/** Chunks computed by worker threads since the board was made. */
+export const workerChunks = (board: Int32Array): number => Atomics.load(board, WORKER_CHUNKS);
 
 /** Tells every worker to leave `workerLoop`. */
 export function quitWorkers(board: Int32Array): void {

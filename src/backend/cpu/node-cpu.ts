@@ -31,7 +31,7 @@ export function createCpuBackend(opts: CpuBackendConfig = {}): CpuBackend {
   if (threads > 1) {
     let pool: GemmThreadPool | undefined;
     try {
-      pool = new GemmThreadPool(threads);
+      pool = new GemmThreadPool({ threads });
     } catch {
       // No shared memory or no worker script: one thread below.
     }
