@@ -65,7 +65,13 @@ export class GemmThreadPool {
     const workerData: GemmWorkerData = { module, memory, board: this.board };
     const started: Promise<void>[] = [];
     for (let i = 1; i < threads; i++) {
-      const w = new Worker(file, { workerData });
+      let w: Worker;
+      try {
+        w = new Worker(file, { workerData });
+      } catch (e) {
+        this.dispose();
+        throw e;
+      }
       // A worker that fails only costs parallelism: the calling thread computes unclaimed chunks.
       w.on('error', (e) => console.error(`cpu backend: GEMM worker ${i} failed: ${e.message}`));
       // Referenced only until it runs, so that `ready` can settle; then it never holds the process.
