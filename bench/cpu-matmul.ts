@@ -94,8 +94,8 @@ function gitCommit(): string {
 const threads = availableParallelism();
 const backends: [string, () => Backend, number][] = [
   ['reference', () => new CpuBackend(), 3],
-  ['wasm 1 thread', () => createFastCpuBackend(), 5],
-  [`wasm ${threads} threads`, () => createCpuBackend({ threads }), 5],
+  ['wasm 1 thread', () => createFastCpuBackend(), 10],
+  [`wasm ${threads} threads`, () => createCpuBackend({ threads }), 10],
 ];
 
 // Other processes share the machine: the 1-minute load average before and after says how quiet it was.
