@@ -111,6 +111,7 @@ for (const s of quick ? SHAPES.slice(0, 1) : SHAPES) {
     const be = make();
     try {
       if (name.includes('threads')) description = be.description;
+      await new Promise((resolve) => setTimeout(resolve, 300)); // worker threads start
       const { ms, out } = await measure(be, s, x, w, quick ? 3 : runs);
       ref ??= out;
       const row: Row = {
