@@ -1,6 +1,6 @@
 /** Backend choice for the CLI: `--backend auto|cpu|webgpu`. */
 import type { Backend } from '../backend/backend.js';
-import { CpuBackend } from '../backend/cpu/cpu.js';
+import { createCpuBackend } from '../backend/cpu/node-cpu.js';
 import { InputError } from '../io/errors.js';
 
 export const BACKEND_KINDS = ['auto', 'cpu'] as const;
@@ -20,6 +20,6 @@ export interface ChosenBackend {
 }
 
 export async function openBackend(kind: BackendKind): Promise<ChosenBackend> {
-  const backend = new CpuBackend();
+  const backend = createCpuBackend();
   return Promise.resolve({ backend, reason: kind === 'cpu' ? 'requested' : 'no WebGPU support built in yet' });
 }

@@ -4,7 +4,7 @@
  * on upload; the matmul is pluggable so that a faster kernel (blocked,
  * threaded) can replace the reference loop without touching the model.
  */
-import type { DType } from '../../tensor/dtype.js';
+import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
 import type { AttentionParams, Backend, OpName, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
@@ -33,21 +33,65 @@ class CpuTensor implements Tensor {
   }
 }
 
+/**
+ * Memory outside the JS heap that tensors can live in, e.g. the WASM kernel's
+ * shared linear memory, so that the kernel reads weights in place.
+ */
+export interface CpuArena {
+  /** `bytes` zero-filled bytes at `byteOffset` of `buffer`, or null when the arena is full. */
+  alloc(bytes: number): { readonly buffer: ArrayBufferLike; readonly byteOffset: number } | null;
+  /** Returns the block at `byteOffset` to the arena. */
+  free(byteOffset: number): void;
+}
+
 export interface CpuBackendOptions {
   /** The matmul kernel; the plain reference loop when absent. */
   readonly matmul?: MatmulKernel;
-  /** Printed in `description`, e.g. "2 threads, wasm simd". */
+  /** Printed in `description`, e.g. "wasm simd, 2 threads". */
   readonly matmulName?: string;
+  /**
+   * Where `upload` and `empty` put tensor data: 'array' (default) ordinary
+   * typed arrays; 'shared' SharedArrayBuffer memory that worker threads can
+   * read: blocks of `arena` when given (falling back to a SharedArrayBuffer per
+   * tensor when it is full), else a SharedArrayBuffer per tensor.
+   */
+  readonly storage?: 'array' | 'shared';
+  readonly arena?: CpuArena;
+  /** Called once by `dispose` (e.g. to stop the kernel's worker threads). */
+  readonly release?: () => void;
 }
+
+type ViewCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => HostTensor['data'];
+const VIEW: { [D in DType]: ViewCtor } = {
+  f32: Float32Array,
+  f16: Uint16Array,
+  bf16: Uint16Array,
+  i8: Int8Array,
+  u8: Uint8Array,
+  i16: Int16Array,
+  i32: Int32Array,
+  i64: BigInt64Array,
+  bool: Uint8Array,
+};
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly description: string;
   private readonly matmulKernel: MatmulKernel;
+  private readonly storage: 'array' | 'shared';
+  private readonly arena: CpuArena | undefined;
+  private release: (() => void) | undefined;
+  /** Frees the arena block of a tensor that was dropped without `free`. */
+  private readonly finalizer: FinalizationRegistry<number> | undefined;
 
   constructor(opts: CpuBackendOptions = {}) {
     this.matmulKernel = opts.matmul ?? ops.matmul;
     this.description = `CPU (${opts.matmulName ?? 'reference matmul'})`;
+    this.storage = opts.storage ?? 'array';
+    this.arena = this.storage === 'shared' ? opts.arena : undefined;
+    this.release = opts.release;
+    const arena = this.arena;
+    this.finalizer = arena ? new FinalizationRegistry((off) => arena.free(off)) : undefined;
   }
 
   supports(_op: OpName, dtype: DType): boolean {
@@ -55,12 +99,32 @@ export class CpuBackend implements Backend {
   }
 
   upload(t: HostTensor): Tensor {
-    if (t.dtype === 'bf16' || t.dtype === 'f16') return new CpuTensor('f32', t.shape, toF32(t));
-    return new CpuTensor(t.dtype, t.shape, t.data.slice());
+    const wide = t.dtype === 'bf16' || t.dtype === 'f16';
+    const dtype = wide ? 'f32' : t.dtype;
+    const src = wide ? toF32(t) : t.data;
+    if (this.storage === 'array') return new CpuTensor(dtype, t.shape, wide ? src : src.slice());
+    const out = this.allocate(dtype, t.shape);
+    (this.own(out).data as Float32Array).set(src as Float32Array);
+    return out;
   }
 
   empty(dtype: DType, shape: Shape): Tensor {
-    return new CpuTensor(dtype, shape, zeros(dtype, shape).data);
+    if (this.storage === 'array') return new CpuTensor(dtype, shape, zeros(dtype, shape).data);
+    return this.allocate(dtype, shape);
+  }
+
+  /** A zero-filled tensor on shared memory: an arena block when one is free, else its own SharedArrayBuffer. */
+  private allocate(dtype: DType, shape: Shape): CpuTensor {
+    const n = numel(shape);
+    if (!Number.isSafeInteger(n) || n < 0 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw new Error(`invalid shape [${shape.join(', ')}]`);
+    }
+    const bytes = n * DTYPE_BYTES[dtype];
+    const block = this.arena?.alloc(bytes);
+    if (!block) return new CpuTensor(dtype, shape, new VIEW[dtype](new SharedArrayBuffer(bytes), 0, n));
+    const t = new CpuTensor(dtype, shape, new VIEW[dtype](block.buffer, block.byteOffset, n));
+    this.finalizer?.register(t, block.byteOffset, t);
+    return t;
   }
 
   write(dst: Tensor, src: HostTensor): void {
@@ -77,14 +141,19 @@ export class CpuBackend implements Backend {
   }
 
   free(t: Tensor): void {
-    this.own(t).data = null;
+    const ct = this.own(t);
+    if (ct.data && this.arena && this.finalizer?.unregister(ct)) this.arena.free(ct.data.byteOffset);
+    ct.data = null;
   }
 
   sync(): Promise<void> {
     return Promise.resolve();
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.release?.();
+    this.release = undefined;
+  }
 
   embedding(out: Tensor, table: Tensor, ids: Tensor): void {
     const { D } = shapes.checkEmbedding(out, table, ids);

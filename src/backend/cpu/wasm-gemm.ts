@@ -1,0 +1,185 @@
+/**
+ * The WASM SIMD GEMM (gemm.wat, assembled at build time into gemm-wasm.gen.ts)
+ * behind the CPU backend's `MatmulKernel` contract, on one thread.
+ *
+ * Memory: the kernel reads its own linear memory. A matrix that already lives
+ * there (a tensor the backend allocated in `heap`, see `CpuArena`) is read in
+ * place; any other array is copied into scratch blocks for the call, and
+ * `out` copied back. With a shared memory the backend keeps every tensor in
+ * the heap, so weights are resident and never copied per call.
+ */
+import type { CpuArena, MatmulKernel } from './cpu.js';
+import { GEMM_WASM_SHARED, GEMM_WASM_UNSHARED } from './gemm-wasm.gen.js';
+import { WasmHeap } from './wasm-heap.js';
+
+/** gemm(out, x, w, bias, T, K, M, ldo, mb): byte pointers, bias 0 = none, ldo = out row stride, mb = column block. */
+export type GemmFn = (
+  out: number,
+  x: number,
+  w: number,
+  bias: number,
+  T: number,
+  K: number,
+  M: number,
+  ldo: number,
+  mb: number,
+) => void;
+
+/** Max pages of the kernel's memory (4 GiB, the wasm32 limit); must match gemm.wat. */
+const MAX_PAGES = 65536;
+/** Tensors may fill the memory up to here; the rest stays free for per-call scratch. */
+const ARENA_LIMIT = 3 * 2 ** 30;
+/** Bytes of w rows one column block should occupy (fits a 512 KiB L2 with x rows beside it). */
+const BLOCK_BYTES = 256 * 1024;
+
+const decode = (b64: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
+let modules: { shared: WebAssembly.Module | null; unshared: WebAssembly.Module | null } | undefined;
+
+/** The compiled kernel modules; null where this engine lacks SIMD (or threads, for the shared one). */
+export function gemmModules(): { shared: WebAssembly.Module | null; unshared: WebAssembly.Module | null } {
+  if (!modules) {
+    const compile = (b64: string): WebAssembly.Module | null => {
+      const bytes = decode(b64);
+      return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    };
+    modules = { shared: canShareMemory() ? compile(GEMM_WASM_SHARED) : null, unshared: compile(GEMM_WASM_UNSHARED) };
+  }
+  return modules;
+}
+
+/** Whether this engine has WebAssembly SIMD (the kernel validates). */
+export const wasmSimdSupported = (): boolean => gemmModules().unshared !== null;
+
+function canShareMemory(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A new memory for the kernel: shared when the engine allows it. */
+export function gemmMemory(shared: boolean): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
+}
+
+/** Instantiates the kernel on `memory`. */
+export function instantiateGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmFn {
+  const inst = new WebAssembly.Instance(module, { env: { memory } });
+  return inst.exports['gemm'] as GemmFn;
+}
+
+/** Rows of w per column block for a given K: a multiple of 4, at least 4. */
+export const blockRows = (K: number): number => Math.max(4, Math.floor(BLOCK_BYTES / Math.max(1, 4 * K)) & ~3);
+
+/** Byte pointers of one matmul's operands inside the kernel memory. */
+export interface StagedGemm {
+  readonly out: number;
+  readonly x: number;
+  readonly w: number;
+  /** 0 when there is no bias. */
+  readonly bias: number;
+  /** Copies `out` back if it was staged and frees the scratch blocks. */
+  finish(): void;
+}
+
+/** The kernel on one memory: stages operands, runs on this thread. */
+export class WasmGemm {
+  readonly heap: WasmHeap;
+  readonly gemm: GemmFn;
+
+  constructor(heap: WasmHeap, gemm: GemmFn) {
+    this.heap = heap;
+    this.gemm = gemm;
+  }
+
+  /** A single-thread kernel on a fresh memory (shared when possible, so tensors can live in it). */
+  static create(): WasmGemm {
+    const { shared, unshared } = gemmModules();
+    const module = shared ?? unshared;
+    if (!module) throw new Error('cpu backend: this engine has no WebAssembly SIMD');
+    const memory = gemmMemory(shared !== null);
+    return new WasmGemm(new WasmHeap(memory, shared !== null), instantiateGemm(module, memory));
+  }
+
+  /** The heap as tensor storage for the backend, or undefined when the memory is not shared. */
+  get arena(): CpuArena | undefined {
+    const heap = this.heap;
+    if (!heap.shared) return undefined;
+    return {
+      alloc: (bytes) => {
+        if (heap.used + bytes > ARENA_LIMIT) return null;
+        const off = heap.alloc(bytes);
+        return off === null ? null : { buffer: heap.buffer, byteOffset: off };
+      },
+      free: (byteOffset) => heap.free(byteOffset),
+    };
+  }
+
+  /** Places every operand in the kernel memory: in place when resident, else copied into scratch. */
+  stage(out: Float32Array, x: Float32Array, w: Float32Array, bias: Float32Array | undefined): StagedGemm {
+    const heap = this.heap;
+    const scratch: number[] = [];
+    const copies: [number, Float32Array][] = [];
+    const place = (a: Float32Array, copyIn: boolean): number => {
+      if (heap.owns(a)) return a.byteOffset;
+      const off = heap.alloc(a.byteLength, false);
+      if (off === null) {
+        for (const s of scratch) heap.free(s);
+        throw new Error(`cpu backend: WASM memory cannot hold ${a.byteLength} more bytes`);
+      }
+      scratch.push(off);
+      if (copyIn) copies.push([off, a]);
+      return off;
+    };
+    const xp = place(x, true);
+    const wp = w === x ? xp : place(w, true);
+    const bp = bias ? place(bias, true) : 0;
+    const outStaged = !heap.owns(out);
+    const op = place(out, false);
+    // Views only after the last alloc: growing an unshared memory detaches its buffer.
+    for (const [off, a] of copies) new Float32Array(heap.buffer, off, a.length).set(a);
+    return {
+      out: op,
+      x: xp,
+      w: wp,
+      bias: bp,
+      finish: () => {
+        if (outStaged) out.set(new Float32Array(heap.buffer, op, out.length));
+        for (const s of scratch) heap.free(s);
+      },
+    };
+  }
+
+  /** The `MatmulKernel` on this thread. */
+  readonly matmul: MatmulKernel = (out, x, w, T, K, M, bias) => {
+    checkSizes(out, x, w, T, K, M, bias);
+    const s = this.stage(out, x, w, bias);
+    try {
+      this.gemm(s.out, s.x, s.w, s.bias, T, K, M, M, blockRows(K));
+    } finally {
+      s.finish();
+    }
+  };
+}
+
+/** The kernel trusts its sizes (it reads raw memory), so they are checked here. */
+export function checkSizes(
+  out: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  T: number,
+  K: number,
+  M: number,
+  bias?: Float32Array,
+): void {
+  if (out.length !== T * M || x.length !== T * K || w.length !== M * K || (bias && bias.length !== M)) {
+    throw new Error(
+      `wasm gemm: T=${T} K=${K} M=${M} needs out ${T * M}, x ${T * K}, w ${M * K}${bias ? `, bias ${M}` : ''}; ` +
+        `got out ${out.length}, x ${x.length}, w ${w.length}${bias ? `, bias ${bias.length}` : ''}`,
+    );
+  }
+}
