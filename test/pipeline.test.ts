@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { CpuBackend } from '../src/backend/cpu/cpu.js';
+import { after, test } from 'node:test';
+import { createCpuBackend } from '../src/backend/cpu/node-cpu.js';
 import { calibrationWindows } from '../src/data/calibration.js';
 import { WorkDir } from '../src/quant/checkpoint.js';
 import { quantizeLayer as rtn } from '../src/quant/methods/rtn.js';
@@ -57,9 +57,10 @@ test('lowbit-ref-15m, GPTQ 3-bit g128: every layer once, in order, error ≤ RTN
   const method: MethodSpec = { method: 'gptq', config: { bits: 3, groupSize: 128 } };
   const seen: string[] = [];
   let checked = 0;
+  const backend = createCpuBackend();
   try {
     await quantizeBlocks({
-      backend: new CpuBackend(),
+      backend,
       config: files.config,
       weights,
       method,
@@ -76,6 +77,7 @@ test('lowbit-ref-15m, GPTQ 3-bit g128: every layer once, in order, error ≤ RTN
       },
     });
   } finally {
+    backend.dispose();
     await files.source.close();
   }
   const L = files.config.nLayers;
@@ -94,7 +96,9 @@ test('a job resumed from its work directory after block 2 writes the same blocks
   const job = { model: 'lowbit-ref-15m', method };
   try {
     const { files, windows, weights } = await setup();
-    const base = { backend: new CpuBackend(), config: files.config, weights, method, windows, seqlen: SEQLEN };
+    const backend = createCpuBackend();
+    after(() => backend.dispose());
+    const base = { backend, config: files.config, weights, method, windows, seqlen: SEQLEN };
     // uninterrupted
     const full = await WorkDir.open(join(dir, 'a'), job, false);
     await quantizeBlocks({ ...base, store: full });
