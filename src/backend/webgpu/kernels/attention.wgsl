@@ -39,7 +39,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let n = p.pos0 + t + 1u; // keys visible to this query
   let begin = split * p.splitLen;
   let end = min(n, begin + p.splitLen);
-  var m = -3.4028235e38;
+  var m = -0x1.fffffep+127f;
   var l = 0.0;
   var acc: array<f32, NA>;
   for (var a = 0u; a < NA; a++) {
@@ -47,7 +47,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   for (var s0 = begin; s0 < end; s0 += WG) {
     let s = s0 + lid;
-    var score = -3.4028235e38;
+    var score = -0x1.fffffep+127f;
     if (s < end) {
       var dot = 0.0;
       let kb = s * p.Ckv + ko;

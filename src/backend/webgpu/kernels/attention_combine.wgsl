@@ -15,7 +15,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let h = wid.x;
   let t = wid.y;
   let base = (t * (p.Cq / HD) + h) * p.nSplit * (HD + 2u);
-  var mx = -3.4028235e38;
+  var mx = -0x1.fffffep+127f;
   for (var s = 0u; s < p.nSplit; s++) {
     let r = base + s * (HD + 2u);
     if (part[r + HD + 1u] > 0.0) {

@@ -16,7 +16,7 @@ var<workgroup> red: array<f32, WG>;
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let t = wid.x;
   let row = t * p.V;
-  var m = -3.4028235e38;
+  var m = -0x1.fffffep+127f;
   for (var i = lid; i < p.V; i += WG) {
     m = max(m, logits[row + i]);
   }
