@@ -1,6 +1,8 @@
 /**
- * attention launcher: flash-style attention.wgsl, one workgroup per (head,
- * query row). For decode (few query rows over a long cache) the keys are split
+ * attention launcher. Prefill (T > SPLIT_MAX_T): attention_prefill.wgsl, one
+ * workgroup per block of BQ query rows and head, K/V blocks shared through
+ * workgroup memory. Short T: attention.wgsl, one workgroup per (head, query
+ * row), threads over keys and dims. For decode (few query rows over a long cache) the keys are split
  * into SPLIT_LEN-key ranges processed by separate workgroups (split-K), whose
  * partial (acc, max, sum) records attention_combine.wgsl merges.
  */
@@ -10,7 +12,9 @@ import { ceilDiv, MAX_GROUPS } from './common.js';
 const WG = 64;
 /** Keys per split in the split-K decode path (a multiple of WG). */
 export const SPLIT_LEN = 256;
-/** Query rows up to which decode splits the keys. */
+/** Query rows per workgroup in the prefill kernel. */
+const PREFILL_BQ = 64;
+/** Query rows up to which decode splits the keys (and above which prefill runs). */
 const SPLIT_MAX_T = 8;
 
 export interface AttentionCall {
@@ -40,8 +44,22 @@ export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: nu
   const group = c.nHeads / c.nKvHeads;
   const scale = 1 / Math.sqrt(HD);
   if (c.T > MAX_GROUPS || c.nHeads > MAX_GROUPS) throw new Error(`${c.what}: ${c.T} rows × ${c.nHeads} heads exceed ${MAX_GROUPS} workgroups per dimension`);
+  if (c.T > SPLIT_MAX_T) {
+    // BK keys per block: K and V blocks of BK·HD floats must fit the 16 KiB default workgroup memory
+    const BK = Math.max(1, Math.min(16, Math.floor(16384 / (8 * HD))));
+    ctx.dispatch({
+      what: c.what,
+      kernel: { files: ['attention_prefill'], header: { BQ: PREFILL_BQ, BK, HD } },
+      buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out },
+      params: [c.T, Cq, Ckv, group, c.pos0, { f: scale }],
+      grid: [ceilDiv(c.T, PREFILL_BQ), c.nHeads, 1],
+    });
+    return;
+  }
   const nSplit = attentionSplits(c.T, c.pos0);
-  const header = { WG, HD, NA };
+  // key groups: with HD ≤ WG, WG / HD groups of HD threads share the value accumulation
+  const G = HD <= WG ? Math.floor(WG / HD) : 1;
+  const header = { WG, HD, G, NA };
   if (nSplit === 1) {
     ctx.dispatch({
       what: c.what,
