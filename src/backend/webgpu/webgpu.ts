@@ -14,7 +14,7 @@ import type { AttentionParams, Backend, OpName, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, USAGE } from './context.js';
 import { attention } from './kernels/attention.js';
-import { add, copyVec4, siluMul, widen } from './kernels/elementwise.js';
+import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
 import { embedding, gram, nll, rmsnorm, rope } from './kernels/rows.js';
 import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
@@ -302,6 +302,16 @@ export class WebGpuBackend implements Backend {
     const s = this.own(src);
     if (d.numel !== s.numel || d.numel % 4 !== 0 || d.dtype !== 'f32' || s.dtype !== 'f32') throw new Error('copyVec4: f32 tensors of one size, a multiple of 4');
     copyVec4(this.ctx, 'copyVec4', d.single('copyVec4', 'dst'), s.single('copyVec4', 'src'), d.numel / 4);
+  }
+
+  /** Fills a float tensor with uniform values in [−scale, scale) generated on the GPU (benchmark weights). */
+  randomize(x: Tensor, seed: number, scale: number): void {
+    const t = this.own(x);
+    if (t.dtype === 'i32') throw new Error('randomize: float tensors only');
+    t.live().forEach((c, i) => {
+      const words = packedBytes(t.dtype, c.rows * t.rowElems) / 4;
+      fillRandom(this.ctx, `randomize ${t.dtype}${shapeStr(t.shape)}`, c.buffer, t.dtype, words, (seed * 7919 + i) >>> 0, scale);
+    });
   }
 
   // --- helpers ------------------------------------------------------------------

@@ -40,3 +40,10 @@ export function copyVec4(ctx: GpuContext, what: string, dst: GPUBuffer, src: GPU
   const { grid, stride } = grid1d(n4, WG);
   ctx.dispatch({ what, kernel: { files: ['copy_vec4'], header: { WG } }, buffers: { 1: src, 2: dst }, params: [n4, stride], grid });
 }
+
+/** Uniform values in [−scale, scale) from a hash of (seed, word), for benchmark weights; `words` u32 words. */
+export function fillRandom(ctx: GpuContext, what: string, buf: GPUBuffer, dtype: GpuDType, words: number, seed: number, scale: number): void {
+  const { grid, stride } = grid1d(words, WG);
+  const header = { WG, PACKED: dtype === 'bf16' || dtype === 'f16', BF16: dtype === 'bf16' };
+  ctx.dispatch({ what, kernel: { files: ['fill_random'], header }, buffers: { 1: buf }, params: [words, stride, seed, { f: scale }], grid });
+}
