@@ -39,7 +39,8 @@ const positions = numbers(f.positions, '128,1024,4000');
 const steps = Number(f.steps ?? 32);
 const dtype = (f.dtype ?? 'bf16') as 'bf16' | 'f16' | 'f32';
 
-const b = await backend();
+// one error-scope pair per submit: less CPU per dispatch, which decode (≈ 14 dispatches per layer) feels
+const b = await backend({ errorScopes: 'submit' });
 const copy = await measureCopy(b, 1024, 10);
 process.stderr.write(`copy: ${copy.gbps.toFixed(1)} GB/s\n`);
 

@@ -36,8 +36,8 @@ describe('webgpu errors and selection', { skip }, () => {
     b.dispose();
   });
 
-  test('a device validation error surfaces at sync as one Error naming the op', async () => {
-    const { b } = await tryWebGpu();
+  for (const errorScopes of ['op', 'submit'] as const) test(`a device validation error surfaces at sync as one Error naming the op (error scopes per ${errorScopes})`, async () => {
+    const { b } = await tryWebGpu({ errorScopes });
     assert.ok(b);
     const out = b.empty('f32', [4]);
     // 70000 workgroups in x exceeds maxComputeWorkgroupsPerDimension: invalid at submit

@@ -67,7 +67,10 @@ function kernelSource(k: KernelSpec): string {
 
 export class GpuContext {
   readonly device: GPUDevice;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; key: string }>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
   private readonly uniforms = new Map<string, GPUBuffer>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -76,11 +79,16 @@ export class GpuContext {
   private lostMessage: string | null = null;
   private readonly lostPromise: Promise<never>;
   private disposed = false;
+  private batchScoped = false;
   // timing (timestamp queries), active between beginTiming and endTiming
   private timing: { set: GPUQuerySet; used: number; capacity: number; missed: number } | null = null;
 
-  constructor(device: GPUDevice) {
+  /** 'op': error scopes around every op (errors name the op); 'submit': one pair per submit (less CPU per dispatch). */
+  readonly errorScopes: 'op' | 'submit';
+
+  constructor(device: GPUDevice, errorScopes: 'op' | 'submit' = 'op') {
     this.device = device;
+    this.errorScopes = errorScopes;
     this.lostPromise = device.lost.then((info) => {
       this.lostMessage = `webgpu device lost (${info.reason}): ${info.message || 'no message'}`;
       throw new Error(this.lostMessage);
@@ -99,15 +107,39 @@ export class GpuContext {
     return Promise.race([p, this.lostPromise]);
   }
 
-  pipeline(k: KernelSpec): GPUComputePipeline {
+  pipeline(k: KernelSpec): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; key: string } {
     const key = kernelKey(k);
     let p = this.pipelines.get(key);
     if (!p) {
       const module = this.device.createShaderModule({ label: key, code: kernelSource(k) });
-      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main' } });
+      const pipeline = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main' } });
+      p = { pipeline, layout: pipeline.getBindGroupLayout(0), key };
       this.pipelines.set(key, p);
     }
     return p;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  /** The bind group of a pipeline over these buffers, cached (decode repeats the same ones every token). */
+  private bindGroup(what: string, p: { layout: GPUBindGroupLayout; key: string }, buffers: Readonly<Record<number, GPUBuffer>>): GPUBindGroup {
+    const bindings = Object.entries(buffers);
+    const key = `${p.key}|${bindings.map(([n, b]) => `${n}:${this.bufferId(b)}`).join(',')}`;
+    let g = this.bindGroups.get(key);
+    if (!g) {
+      if (this.bindGroups.size >= 8192) this.bindGroups.clear();
+      const entries = bindings.map(([n, buffer]) => ({ binding: Number(n), resource: { buffer } }));
+      g = this.device.createBindGroup({ label: what, layout: p.layout, entries });
+      this.bindGroups.set(key, g);
+    }
+    return g;
   }
 
   /** A uniform buffer holding `params`, shared by every dispatch with the same values. */
@@ -145,18 +177,30 @@ export class GpuContext {
     }
   }
 
+  /** `scoped` in 'op' mode; in 'submit' mode the batch's scopes (opened at its first op, closed at flush) catch errors. */
+  private maybeScoped(what: string, fn: () => void): void {
+    if (this.errorScopes === 'op') {
+      this.scoped(what, fn);
+      return;
+    }
+    if (!this.batchScoped) {
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+      this.batchScoped = true;
+    }
+    fn();
+  }
+
   /** Records one dispatch. */
   dispatch(d: Dispatch): void {
     this.alive();
     const [x, y, z] = d.grid;
     if (x === 0 || y === 0 || z === 0) return;
-    this.scoped(d.what, () => {
-      const pipeline = this.pipeline(d.kernel);
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniform(d.params) } }];
-      for (const [b, buffer] of Object.entries(d.buffers)) entries.push({ binding: Number(b), resource: { buffer } });
-      const group = this.device.createBindGroup({ label: d.what, layout: pipeline.getBindGroupLayout(0), entries });
+    this.maybeScoped(d.what, () => {
+      const p = this.pipeline(d.kernel);
+      const group = this.bindGroup(d.what, p, { 0: this.uniform(d.params), ...d.buffers });
       const pass = this.openPass();
-      pass.setPipeline(pipeline);
+      pass.setPipeline(p.pipeline);
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y, z);
     });
@@ -168,7 +212,7 @@ export class GpuContext {
   copy(what: string, src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.alive();
     if (bytes === 0) return;
-    this.scoped(what, () => {
+    this.maybeScoped(what, () => {
       this.closePass();
       this.openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     });
@@ -206,13 +250,19 @@ export class GpuContext {
   flush(): void {
     if (!this.encoder) return;
     const ops = this.recorded;
-    const last = ops.slice(-3).join('; ');
-    this.scoped(`submit of ${ops.length} ops (last: ${last})`, () => {
+    const what = `submit of ${ops.length} ops (${ops.length > 2 ? `${ops[0]} … ${ops[ops.length - 1]}` : ops.join('; ')})`;
+    this.scoped(what, () => {
       this.closePass();
       const cb = (this.encoder as GPUCommandEncoder).finish();
       this.encoder = null;
       this.device.queue.submit([cb]);
     });
+    if (this.batchScoped) {
+      const v = this.device.popErrorScope();
+      const o = this.device.popErrorScope();
+      this.pending.push({ what, errors: Promise.all([v, o]) });
+      this.batchScoped = false;
+    }
     this.recorded = [];
   }
 
@@ -287,6 +337,7 @@ export class GpuContext {
     for (const b of this.uniforms.values()) b.destroy();
     this.uniforms.clear();
     this.pipelines.clear();
+    this.bindGroups.clear();
     this.device.destroy();
   }
 }

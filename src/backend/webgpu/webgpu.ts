@@ -27,6 +27,12 @@ export interface WebGpuBackendOptions {
   readonly adapter?: GPUAdapter;
   /** Use subgroup operations when the device has them (default true). */
   readonly subgroups?: boolean;
+  /**
+   * Error scopes around every op ('op', the default: an error names its op and
+   * shapes) or one pair per submit ('submit': less CPU per dispatch, for decode
+   * benchmarks; an error names the submitted batch).
+   */
+  readonly errorScopes?: 'op' | 'submit';
   /** Matmul tile parameters (a sweep on a new GPU overrides these). */
   readonly matmul?: Partial<MatmulTuning>;
 }
@@ -68,7 +74,7 @@ export class WebGpuBackend implements Backend {
   private readonly widened = new WeakMap<GpuTensor, GPUBuffer>();
 
   private constructor(device: GPUDevice, info: GPUAdapterInfo, opts: WebGpuBackendOptions) {
-    this.ctx = new GpuContext(device);
+    this.ctx = new GpuContext(device, opts.errorScopes);
     this.adapterInfo = info;
     const lim = device.limits;
     const binding = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize, opts.maxBindingBytes ?? Infinity);
