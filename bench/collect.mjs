@@ -18,7 +18,8 @@ const decode = load('decode-webgpu.json');
 const torch = load('torch.json');
 
 const torchRow = (pred) => torch?.rows.find(pred) ?? null;
-const gemmRows = (gemm?.rows ?? []).map((r) => {
+const gemvRows = (gemm?.rows ?? []).filter((r) => r.op === 'gemv');
+const gemmRows = (gemm?.rows ?? []).filter((r) => r.op === 'gemm').map((r) => {
   const t = torchRow((x) => x.op === 'gemm' && x.N === r.N && x.dtype === r.dtype);
   return { N: r.N, dtype: r.dtype, tiles: r.tiles, webgpu_tflops: r.tflops ?? null, torch_tflops: t?.tflops ?? null, ratio: r.tflops && t ? r.tflops / t.tflops : null, webgpu_timing: r.timing, error: r.error };
 });
@@ -30,6 +31,7 @@ const result = {
   date: gemm?.date ?? copy?.date ?? decode?.date ?? null,
   commit: gemm?.commit ?? copy?.commit ?? decode?.commit ?? null,
   gemm: gemmRows,
+  gemv: gemvRows.map((r) => ({ K: r.K, M: r.M, RW: r.RW, TPR: r.TPR, gbps: r.gbps ?? null, copy_gbps: r.copy_gbps ?? null, fraction_of_copy: r.fraction_of_copy ?? null, error: r.error })),
   copy: { webgpu_gbps: wcopy?.gbps ?? null, torch_gbps: tcopy?.gbps ?? null, ratio: wcopy && tcopy ? wcopy.gbps / tcopy.gbps : null, bytes: wcopy?.bytes ?? null },
   decode: (decode?.rows ?? []).map((r) => ({ pos: r.pos, tokens_per_s: r.tokens_per_s, tokens_per_s_with_read: r.tokens_per_s_with_read, roofline_tokens_per_s: r.roofline_tokens_per_s, fraction_of_roofline: r.fraction_of_roofline, weight_bytes: r.weight_bytes, kv_bytes: r.kv_bytes, copy_gbps: r.copy_gbps })),
   decode_config: decode?.config ?? null,
@@ -49,6 +51,12 @@ const md = [
   '| N | weights | tiles | WebGPU TFLOP/s | torch TFLOP/s | WebGPU / torch |',
   '|---|---|---|---|---|---|',
   ...gemmRows.map((r) => `| ${r.N} | ${r.dtype} | ${r.tiles ? `${r.tiles.BM}×${r.tiles.BN}×${r.tiles.BK}, ${r.tiles.TM}×${r.tiles.TN}` : ''} | ${r.error ? `error: ${r.error}` : f(r.webgpu_tflops)} | ${f(r.torch_tflops)} | ${f(r.ratio, 3)} |`),
+  '',
+  '## Decode GEMV (T = 1, bf16 weights): weight GB/s vs the copy kernel',
+  '',
+  '| K | M | RW×TPR | GEMV GB/s | copy GB/s | fraction |',
+  '|---|---|---|---|---|---|',
+  ...result.gemv.map((r) => `| ${r.K} | ${r.M} | ${r.RW}×${r.TPR} | ${r.error ? `error: ${r.error}` : f(r.gbps, 1)} | ${f(r.copy_gbps, 1)} | ${f(r.fraction_of_copy, 3)} |`),
   '',
   '## Copy bandwidth (2 × bytes per copy)',
   '',

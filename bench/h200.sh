@@ -20,7 +20,7 @@ B=${1:?usage: OUT=dir bash bench/h200.sh <bundle dir>}
 mkdir -p "$OUT"
 export LOWBIT_COMMIT=${LOWBIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 if [ "${SMALL:-0}" = 1 ]; then
-  GEMM=(--sizes 128,256 --iters 3); COPY=(--mib 16 --iters 5)
+  GEMM=(--sizes 128,256 --iters 3 --gemv-shapes 256x512); COPY=(--mib 16 --iters 5)
   DECODE=(--dim 64 --layers 2 --heads 4 --ffn 160 --vocab 500 --positions 1,300 --steps 4); TORCH=(--sizes 128,256 --mib 16)
 else
   GEMM=(); COPY=(); DECODE=(); TORCH=()

@@ -6,7 +6,7 @@
  * plus the KV cache rows attention reads).
  *
  *   node <bundle>/bench/webgpu-decode.js [--dim 4096 --layers 32 --heads 32 --kv-heads 32
- *        --ffn 11008 --vocab 32000] [--positions 128,1024,4000] [--steps 32] [--out decode.json]
+ *        --ffn 11008 --vocab 32000] [--positions 128,1024,4000] [--steps 32] [--gemv RWxTPR] [--out decode.json]
  */
 import { backend, emit, flags, measureCopy, meta, numbers } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
@@ -14,7 +14,7 @@ import type { LlamaConfig } from '../src/model/config.js';
 import { createKvCache, createModel, createRunState, forward } from '../src/model/llama.js';
 import type { LayerWeights, LlamaWeights } from '../src/model/weights.js';
 
-const f = flags(['dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
+const f = flags(['gemv', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
 const D = Number(f.dim ?? 4096);
 const nHeads = Number(f.heads ?? 32);
 const config: LlamaConfig = {
@@ -40,7 +40,8 @@ const steps = Number(f.steps ?? 32);
 const dtype = (f.dtype ?? 'bf16') as 'bf16' | 'f16' | 'f32';
 
 // one error-scope pair per submit: less CPU per dispatch, which decode (≈ 14 dispatches per layer) feels
-const b = await backend({ errorScopes: 'submit' });
+const [RW, TPR] = (f.gemv ?? '').split('x').map(Number);
+const b = await backend({ errorScopes: 'submit', ...(RW && TPR ? { matmul: { gemv: { RW, TPR } } } : {}) });
 const copy = await measureCopy(b, 1024, 10);
 process.stderr.write(`copy: ${copy.gbps.toFixed(1)} GB/s\n`);
 
