@@ -1,7 +1,8 @@
 // out[t, m0 + m] = Σ_k x[t, k] · w[m, k] (+ bias[m0 + m]) for one weight chunk of `rows` rows.
 // Tiled, register-blocked: a workgroup computes a BM×BN block of out (BM rows of
 // x, BN rows of w), walking K in steps of BK through shared memory stored
-// k-major as vec4s; each thread owns a TM×TN register tile.
+// k-major as vec4s; each thread owns a TM×TN register tile. The next tile's
+// global loads are prefetched into registers during the current tile's math.
 // Header: BM, BN, BK, TM, TN (TM, TN, BK multiples of 4), WG = (BM/TM)·(BN/TN),
 // ALIGNED (K % 4 == 0: vec4 global loads), HAS_BIAS. Weight access from a wload_* file.
 // Grid: x over ceil(rows/BN), y over ceil(T/BM).
@@ -23,6 +24,8 @@ const BN4 = BN / 4u;
 const TM4 = TM / 4u;
 const TN4 = TN / 4u;
 const BK4 = BK / 4u;
+const LX = BM * BK4 / WG; // vec4 loads per thread per K tile (the launcher checks divisibility)
+const LW = BN * BK4 / WG;
 
 var<workgroup> xs: array<vec4<f32>, BK * BM4>; // (k, m) at [k·BM4 + m/4][m%4]
 var<workgroup> ws: array<vec4<f32>, BK * BN4>;
@@ -73,25 +76,48 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       acc[i][j] = vec4<f32>(0.0);
     }
   }
+  // register prefetch (software double buffering): the next K tile's global
+  // loads are issued before this tile's math, and stored to shared memory after it
+  var xr: array<vec4<f32>, LX>;
+  var wr: array<vec4<f32>, LW>;
+  for (var u = 0u; u < LX; u++) {
+    let l = lid + u * WG;
+    xr[u] = x_load4(t0 + l / BK4, (l % BK4) * 4u);
+  }
+  for (var u = 0u; u < LW; u++) {
+    let l = lid + u * WG;
+    wr[u] = wt_load4(r0 + l / BK4, (l % BK4) * 4u);
+  }
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    // global → shared, transposed to k-major
-    for (var l = lid; l < BM * BK4; l += WG) {
+    // registers → shared, transposed to k-major
+    for (var u = 0u; u < LX; u++) {
+      let l = lid + u * WG;
       let r = l / BK4;
       let kq = (l % BK4) * 4u;
-      let v = x_load4(t0 + r, k0 + kq);
       for (var c = 0u; c < 4u; c++) {
-        xs[(kq + c) * BM4 + r / 4u][r % 4u] = v[c];
+        xs[(kq + c) * BM4 + r / 4u][r % 4u] = xr[u][c];
       }
     }
-    for (var l = lid; l < BN * BK4; l += WG) {
+    for (var u = 0u; u < LW; u++) {
+      let l = lid + u * WG;
       let r = l / BK4;
       let kq = (l % BK4) * 4u;
-      let v = wt_load4(r0 + r, k0 + kq);
       for (var c = 0u; c < 4u; c++) {
-        ws[(kq + c) * BN4 + r / 4u][r % 4u] = v[c];
+        ws[(kq + c) * BN4 + r / 4u][r % 4u] = wr[u][c];
       }
     }
     workgroupBarrier();
+    let k1 = k0 + BK;
+    if (k1 < p.K) {
+      for (var u = 0u; u < LX; u++) {
+        let l = lid + u * WG;
+        xr[u] = x_load4(t0 + l / BK4, k1 + (l % BK4) * 4u);
+      }
+      for (var u = 0u; u < LW; u++) {
+        let l = lid + u * WG;
+        wr[u] = wt_load4(r0 + l / BK4, k1 + (l % BK4) * 4u);
+      }
+    }
     for (var k = 0u; k < BK; k++) {
       var a: array<vec4<f32>, TM4>;
       var b: array<vec4<f32>, TN4>;
