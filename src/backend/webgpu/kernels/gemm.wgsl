@@ -24,8 +24,8 @@ const BN4 = BN / 4u;
 const TM4 = TM / 4u;
 const TN4 = TN / 4u;
 const BK4 = BK / 4u;
-const LX = BM * BK4 / WG; // vec4 loads per thread per K tile (the launcher checks divisibility)
-const LW = BN * BK4 / WG;
+const LX = (BM * BK4 + WG - 1u) / WG; // vec4 loads per thread per K tile
+const LW = (BN * BK4 + WG - 1u) / WG;
 
 var<workgroup> xs: array<vec4<f32>, BK * BM4>; // (k, m) at [k·BM4 + m/4][m%4]
 var<workgroup> ws: array<vec4<f32>, BK * BN4>;
@@ -81,17 +81,20 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var xr: array<vec4<f32>, LX>;
   var wr: array<vec4<f32>, LW>;
   for (var u = 0u; u < LX; u++) {
-    let l = lid + u * WG;
+    let l = min(lid + u * WG, BM * BK4 - 1u);
     xr[u] = x_load4(t0 + l / BK4, (l % BK4) * 4u);
   }
   for (var u = 0u; u < LW; u++) {
-    let l = lid + u * WG;
+    let l = min(lid + u * WG, BN * BK4 - 1u);
     wr[u] = wt_load4(r0 + l / BK4, (l % BK4) * 4u);
   }
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
     // registers → shared, transposed to k-major
     for (var u = 0u; u < LX; u++) {
       let l = lid + u * WG;
+      if (l >= BM * BK4) {
+        break;
+      }
       let r = l / BK4;
       let kq = (l % BK4) * 4u;
       for (var c = 0u; c < 4u; c++) {
@@ -100,6 +103,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     for (var u = 0u; u < LW; u++) {
       let l = lid + u * WG;
+      if (l >= BN * BK4) {
+        break;
+      }
       let r = l / BK4;
       let kq = (l % BK4) * 4u;
       for (var c = 0u; c < 4u; c++) {
@@ -110,11 +116,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let k1 = k0 + BK;
     if (k1 < p.K) {
       for (var u = 0u; u < LX; u++) {
-        let l = lid + u * WG;
+        let l = min(lid + u * WG, BM * BK4 - 1u);
         xr[u] = x_load4(t0 + l / BK4, k1 + (l % BK4) * 4u);
       }
       for (var u = 0u; u < LW; u++) {
-        let l = lid + u * WG;
+        let l = min(lid + u * WG, BN * BK4 - 1u);
         wr[u] = wt_load4(r0 + l / BK4, k1 + (l % BK4) * 4u);
       }
     }

@@ -74,8 +74,8 @@ export function gemmTilesFor(T: number, t: MatmulTuning): GemmTiles {
 export function gemmKernel(c: Pick<MatmulCall, 'wDtype' | 'K'>, tiles: GemmTiles, hasBias: boolean): KernelSpec {
   const { BM, BN, BK, TM, TN } = tiles;
   const WG = (BM / TM) * (BN / TN);
-  if (((BM * BK) / 4) % WG !== 0 || ((BN * BK) / 4) % WG !== 0 || TM % 4 !== 0 || TN % 4 !== 0 || BK % 4 !== 0) {
-    throw new Error(`gemm tiles ${BM}×${BN}×${BK}/${TM}×${TN}: BM·BK/4 and BN·BK/4 must be multiples of the ${WG} threads; TM, TN, BK multiples of 4`);
+  if (TM % 4 !== 0 || TN % 4 !== 0 || BK % 4 !== 0 || BM % TM !== 0 || BN % TN !== 0) {
+    throw new Error(`gemm tiles ${BM}×${BN}×${BK}/${TM}×${TN}: TM, TN, BK must be multiples of 4 dividing BM, BN`);
   }
   return { files: [wloadFile(c.wDtype), 'gemm'], header: { BM, BN, BK, TM, TN, WG, ALIGNED: c.K % 4 === 0, HAS_BIAS: hasBias } };
 }
