@@ -12,8 +12,19 @@ import { ceilDiv, MAX_GROUPS } from './common.js';
 const WG = 64;
 /** Keys per split in the split-K decode path (a multiple of WG). */
 export const SPLIT_LEN = 256;
-/** Query rows per workgroup in the prefill kernel. */
-const PREFILL_BQ = 64;
+/**
+ * Prefill tiling for a head size: QS threads per query row (so each holds at
+ * most 32 of the hd query/output floats), BQ rows per workgroup, and BK keys
+ * per shared K/V block, sized so K, V and the partial dots fit the 16 KiB
+ * default workgroup memory.
+ */
+export function prefillTiles(HD: number): { BQ: number; QS: number; BK: number } {
+  let QS = 1;
+  while (HD / QS > 32 && HD % (2 * QS) === 0 && QS < 8) QS *= 2;
+  const BQ = QS > 1 ? 32 : 64;
+  const BK = Math.max(1, Math.min(16, Math.floor(16384 / (8 * HD + 4 * BQ * QS))));
+  return { BQ, QS, BK };
+}
 /** Query rows up to which decode splits the keys (and above which prefill runs). */
 const SPLIT_MAX_T = 8;
 
@@ -45,14 +56,13 @@ export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: nu
   const scale = 1 / Math.sqrt(HD);
   if (c.T > MAX_GROUPS || c.nHeads > MAX_GROUPS) throw new Error(`${c.what}: ${c.T} rows × ${c.nHeads} heads exceed ${MAX_GROUPS} workgroups per dimension`);
   if (c.T > SPLIT_MAX_T) {
-    // BK keys per block: K and V blocks of BK·HD floats must fit the 16 KiB default workgroup memory
-    const BK = Math.max(1, Math.min(16, Math.floor(16384 / (8 * HD))));
+    const { BQ, QS, BK } = prefillTiles(HD);
     ctx.dispatch({
       what: c.what,
-      kernel: { files: ['attention_prefill'], header: { BQ: PREFILL_BQ, BK, HD } },
+      kernel: { files: ['attention_prefill'], header: { BQ, QS, WG: BQ * QS, BK, HD, DQ: HD / QS } },
       buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out },
       params: [c.T, Cq, Ckv, group, c.pos0, { f: scale }],
-      grid: [ceilDiv(c.T, PREFILL_BQ), c.nHeads, 1],
+      grid: [ceilDiv(c.T, BQ), c.nHeads, 1],
     });
     return;
   }
