@@ -1,7 +1,8 @@
 // Lint rules: typescript-eslint's recommended set, plus the layer rule that the
 // numeric core (tensor, formats, backend, model, quant methods) imports no
 // Node-only module, so it runs unchanged in a browser. Node adapters are the
-// files named node*.ts.
+// files named node*.ts; the native `webgpu` package (Dawn) is imported only by
+// the WebGPU Node adapter, src/backend/webgpu/node*.ts.
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -16,10 +17,20 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.ts'],
+    ignores: ['src/backend/webgpu/node*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'webgpu', message: 'only src/backend/webgpu/node*.ts loads the webgpu package; use createNodeWebGpuBackend' }] }],
+    },
+  },
+  {
     files: ['src/tensor/**', 'src/formats/**', 'src/backend/**', 'src/model/**', 'src/quant/methods/**'],
     ignores: ['src/**/node*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'worker_threads', 'webgpu'], message: 'the numeric core must stay browser-safe; use a node*.ts adapter' }] }],
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'webgpu', message: 'the numeric core must stay browser-safe; only src/backend/webgpu/node*.ts loads the webgpu package' }],
+        patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'worker_threads'], message: 'the numeric core must stay browser-safe; use a node*.ts adapter' }],
+      }],
     },
   },
 );

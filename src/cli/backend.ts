@@ -1,10 +1,11 @@
 /** Backend choice for the CLI: `--backend auto|cpu|webgpu`. */
 import type { Backend } from '../backend/backend.js';
-import { createCpuBackend } from '../backend/cpu/node-cpu.js';
+import { selectNodeBackend } from '../backend/node-select.js';
+import type { BackendKind } from '../backend/select.js';
 import { InputError } from '../io/errors.js';
 
-export const BACKEND_KINDS = ['auto', 'cpu'] as const;
-export type BackendKind = (typeof BACKEND_KINDS)[number];
+export const BACKEND_KINDS = ['auto', 'cpu', 'webgpu'] as const satisfies readonly BackendKind[];
+export type { BackendKind };
 
 export function parseBackendKind(v: string): BackendKind {
   if (!(BACKEND_KINDS as readonly string[]).includes(v)) {
@@ -19,7 +20,12 @@ export interface ChosenBackend {
   readonly reason: string;
 }
 
+/** Opens the backend; commands print `backend: <name> (<why>)` on stderr. */
 export async function openBackend(kind: BackendKind): Promise<ChosenBackend> {
-  const backend = createCpuBackend();
-  return Promise.resolve({ backend, reason: kind === 'cpu' ? 'requested' : 'no WebGPU support built in yet' });
+  try {
+    const s = await selectNodeBackend(kind);
+    return { backend: s.backend, reason: s.reason };
+  } catch (e) {
+    throw new InputError('--backend', (e as Error).message);
+  }
 }

@@ -27,7 +27,7 @@ export function registerEval(program: Command): void {
     .option('--data <file>', '.txt used as is, .json = array of rows joined with "\\n\\n" (default: held-out State of the Union addresses)')
     .option('--seqlen <n>', 'tokens per window (default: 2048, or the model\'s max_position_embeddings if smaller)', intOption('--seqlen', 2))
     .option('--windows <n>', 'evaluate only the first N windows', intOption('--windows', 1))
-    .option('--backend <kind>', 'auto | cpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
     .option('--compare <model>', 'also report KL(model ‖ compared) and the compared model\'s perplexity')
     .option('--json', 'print one JSON object on stdout')
     .action(async (modelArg: string | undefined, o: EvalOptions) => runEval(modelArg ?? defaultModelDir(), o));
@@ -38,7 +38,7 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
   const text = o.data !== undefined ? await readTextFile(o.data) : await defaultEvalText();
   const { backend, reason } = await openBackend(o.backend);
   const log = (s: string): void => void (o.json ? undefined : process.stderr.write(`${s}\n`));
-  log(`backend: ${backend.description} (${reason})`);
+  process.stderr.write(`backend: ${backend.name} (${reason})\n`);
   try {
     const files = await openModelDir(modelDir);
     const seqlen = o.seqlen ?? Math.min(2048, files.config.maxPositionEmbeddings);

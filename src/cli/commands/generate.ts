@@ -28,7 +28,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-p <p>', 'nucleus mass', numberOption('--top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'), 1)
     .option('--top-k <k>', 'keep the k most likely tokens (0 = all)', intOption('--top-k', 0), 0)
     .option('--seed <n>', 'sampling seed', intOption('--seed', 0), 0)
-    .option('--backend <kind>', 'auto | cpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
     .option('--json', 'print one JSON object (ids and text) on stdout instead of streaming')
     .action(async (modelArg: string | undefined, o: GenerateCliOptions) => runGenerate(modelArg ?? defaultModelDir(), o));
 }
@@ -36,7 +36,7 @@ export function registerGenerate(program: Command): void {
 async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<void> {
   const t0 = performance.now();
   const { backend, reason } = await openBackend(o.backend);
-  if (!o.json) process.stderr.write(`backend: ${backend.description} (${reason})\n`);
+  process.stderr.write(`backend: ${backend.name} (${reason})\n`);
   try {
     const files = await openModelDir(modelDir);
     const { tokenizer, config } = files;

@@ -1,0 +1,75 @@
+// Merges the benchmark JSONs of one run (gemm-webgpu.json, copy-webgpu.json,
+// decode-webgpu.json, torch.json in <dir>) into <out>.json and <out>.md: device,
+// date, commit, and both sides of every ratio (WebGPU vs torch GEMM at each
+// size and dtype, WebGPU copy vs torch copy, decode vs its bandwidth roofline).
+//
+//   node bench/collect.mjs <dir> [--out bench/results/webgpu-h200]
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [dir, ...rest] = process.argv.slice(2);
+if (!dir) throw new Error('usage: node bench/collect.mjs <dir> [--out prefix]');
+const outIdx = rest.indexOf('--out');
+const out = outIdx >= 0 ? rest[outIdx + 1] : 'bench/results/webgpu-h200';
+const load = (f) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : null);
+const gemm = load('gemm-webgpu.json');
+const copy = load('copy-webgpu.json');
+const decode = load('decode-webgpu.json');
+const torch = load('torch.json');
+
+const torchRow = (pred) => torch?.rows.find(pred) ?? null;
+const gemvRows = (gemm?.rows ?? []).filter((r) => r.op === 'gemv');
+const gemmRows = (gemm?.rows ?? []).filter((r) => r.op === 'gemm').map((r) => {
+  const t = torchRow((x) => x.op === 'gemm' && x.N === r.N && x.dtype === r.dtype);
+  return { N: r.N, dtype: r.dtype, tiles: r.tiles, webgpu_tflops: r.tflops ?? null, torch_tflops: t?.tflops ?? null, ratio: r.tflops && t ? r.tflops / t.tflops : null, webgpu_timing: r.timing, error: r.error };
+});
+const wcopy = copy?.rows?.[0] ?? null;
+const tcopy = torchRow((x) => x.op === 'copy');
+const result = {
+  device: gemm?.device ?? copy?.device ?? decode?.device ?? null,
+  torch_device: torch?.device ?? null,
+  date: gemm?.date ?? copy?.date ?? decode?.date ?? null,
+  commit: gemm?.commit ?? copy?.commit ?? decode?.commit ?? null,
+  gemm: gemmRows,
+  gemv: gemvRows.map((r) => ({ K: r.K, M: r.M, RW: r.RW, TPR: r.TPR, gbps: r.gbps ?? null, copy_gbps: r.copy_gbps ?? null, fraction_of_copy: r.fraction_of_copy ?? null, error: r.error })),
+  copy: { webgpu_gbps: wcopy?.gbps ?? null, torch_gbps: tcopy?.gbps ?? null, ratio: wcopy && tcopy ? wcopy.gbps / tcopy.gbps : null, bytes: wcopy?.bytes ?? null },
+  decode: (decode?.rows ?? []).map((r) => ({ pos: r.pos, tokens_per_s: r.tokens_per_s, tokens_per_s_with_read: r.tokens_per_s_with_read, roofline_tokens_per_s: r.roofline_tokens_per_s, fraction_of_roofline: r.fraction_of_roofline, weight_bytes: r.weight_bytes, kv_bytes: r.kv_bytes, copy_gbps: r.copy_gbps })),
+  decode_config: decode?.config ?? null,
+  sources: { gemm, copy, decode, torch },
+};
+writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+
+const f = (x, d = 2) => (typeof x === 'number' ? x.toFixed(d) : '—');
+const md = [
+  `# WebGPU benchmarks`,
+  '',
+  `- device: ${result.device ?? '?'} (torch: ${result.torch_device ?? '?'})`,
+  `- date: ${result.date ?? '?'}, commit: ${result.commit ?? '?'}`,
+  '',
+  '## GEMM (square N, f32 activations; torch fp32 with TF32 off, and bf16)',
+  '',
+  '| N | weights | tiles | WebGPU TFLOP/s | torch TFLOP/s | WebGPU / torch |',
+  '|---|---|---|---|---|---|',
+  ...gemmRows.map((r) => `| ${r.N} | ${r.dtype} | ${r.tiles ? `${r.tiles.BM}×${r.tiles.BN}×${r.tiles.BK}, ${r.tiles.TM}×${r.tiles.TN}` : ''} | ${r.error ? `error: ${r.error}` : f(r.webgpu_tflops)} | ${f(r.torch_tflops)} | ${f(r.ratio, 3)} |`),
+  '',
+  '## Decode GEMV (T = 1, bf16 weights): weight GB/s vs the copy kernel',
+  '',
+  '| K | M | RW×TPR | GEMV GB/s | copy GB/s | fraction |',
+  '|---|---|---|---|---|---|',
+  ...result.gemv.map((r) => `| ${r.K} | ${r.M} | ${r.RW}×${r.TPR} | ${r.error ? `error: ${r.error}` : f(r.gbps, 1)} | ${f(r.copy_gbps, 1)} | ${f(r.fraction_of_copy, 3)} |`),
+  '',
+  '## Copy bandwidth (2 × bytes per copy)',
+  '',
+  `| bytes | WebGPU GB/s | torch GB/s | ratio |`,
+  '|---|---|---|---|',
+  `| ${result.copy.bytes ?? '—'} | ${f(result.copy.webgpu_gbps, 1)} | ${f(result.copy.torch_gbps, 1)} | ${f(result.copy.ratio, 3)} |`,
+  '',
+  `## Decode, Llama-2-7B shape, random ${result.decode_config?.dtype ?? 'bf16'} weights, T = 1`,
+  '',
+  '| position | tok/s | tok/s with logits read | roofline tok/s (copy GB/s ÷ bytes/token) | fraction |',
+  '|---|---|---|---|---|',
+  ...result.decode.map((r) => `| ${r.pos} | ${f(r.tokens_per_s, 1)} | ${f(r.tokens_per_s_with_read, 1)} | ${f(r.roofline_tokens_per_s, 1)} | ${f(r.fraction_of_roofline, 3)} |`),
+  '',
+].join('\n');
+writeFileSync(`${out}.md`, md);
+console.log(`wrote ${out}.json and ${out}.md`);

@@ -1,0 +1,85 @@
+/** Shared by the WebGPU benchmarks: flags, result metadata and the JSON output. */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createNodeWebGpuBackend } from '../../src/backend/webgpu/node.js';
+import type { WebGpuBackend, WebGpuBackendOptions } from '../../src/backend/webgpu/webgpu.js';
+
+export type Flags = Record<string, string | undefined>;
+
+/** `--name value` flags (all strings); unknown flags are an error. */
+export function flags(names: readonly string[]): Flags {
+  const options = Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
+  return parseArgs({ args: process.argv.slice(2), options, strict: true }).values as Flags;
+}
+
+export const list = (v: string | undefined, dflt: string): string[] => (v ?? dflt).split(',').filter((s) => s);
+export const numbers = (v: string | undefined, dflt: string): number[] => list(v, dflt).map(Number);
+
+/** The commit: $LOWBIT_COMMIT, else `git rev-parse HEAD`, else "unknown". */
+export function commit(): string {
+  if (process.env.LOWBIT_COMMIT) return process.env.LOWBIT_COMMIT;
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function backend(opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  return createNodeWebGpuBackend(opts);
+}
+
+/** Device, date and commit, recorded in every result file. */
+export function meta(b: WebGpuBackend): Record<string, unknown> {
+  const i = b.adapterInfo;
+  return {
+    device: b.description,
+    adapter: { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description },
+    date: new Date().toISOString(),
+    commit: commit(),
+    node: process.version,
+  };
+}
+
+/** Writes the result JSON to `--out` (and always prints it on stdout). */
+export function emit(result: unknown, out: string | undefined): void {
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  if (out) writeFileSync(out, text);
+  process.stdout.write(text);
+}
+
+/**
+ * Seconds per call of `run` (which enqueues one iteration): GPU time from
+ * timestamp queries when the device has them, and wall time around `iters`
+ * calls after `warmup`, both reported.
+ */
+export async function timeIt(b: WebGpuBackend, run: () => void, iters: number, warmup = 2): Promise<{ gpuSeconds: number | null; wallSeconds: number; iters: number }> {
+  for (let i = 0; i < warmup; i++) run();
+  await b.sync();
+  const timed = b.ctx.beginTiming();
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) run();
+  await b.sync();
+  const wallSeconds = (performance.now() - t0) / 1000 / iters;
+  let gpuSeconds: number | null = null;
+  if (timed) {
+    const t = await b.ctx.endTiming();
+    gpuSeconds = t.missed === 0 ? t.ns / 1e9 / iters : null;
+  }
+  return { gpuSeconds, wallSeconds, iters };
+}
+
+/** Copy GB/s (2·bytes per copy: one read, one write) of up to `mib` MiB through the vec4 copy kernel. */
+export async function measureCopy(b: WebGpuBackend, mib: number, iters: number): Promise<{ op: 'copy'; bytes: number; timing: string; ms: number; wall_ms: number; iters: number; gbps: number }> {
+  const bytes = Math.min(mib * 2 ** 20, b.maxBindingBytes);
+  const n = Math.floor(bytes / 16) * 4;
+  const src = b.empty('f32', [n]);
+  const dst = b.empty('f32', [n]);
+  b.randomize(src, 3, 1);
+  const t = await timeIt(b, () => b.copyVec4(dst, src), iters);
+  b.free(src);
+  b.free(dst);
+  const sec = t.gpuSeconds ?? t.wallSeconds;
+  return { op: 'copy', bytes: n * 4, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', ms: sec * 1e3, wall_ms: t.wallSeconds * 1e3, iters, gbps: (2 * n * 4) / sec / 1e9 };
+}

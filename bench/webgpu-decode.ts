@@ -1,0 +1,114 @@
+/**
+ * Decode speed of a Llama-2-7B-shaped model (dim 4096, 32 layers, 32 heads,
+ * ffn 11008, vocab 32000) with random bf16 weights made on the GPU: T = 1
+ * forward steps against a KV cache at several positions, as tokens/s, beside
+ * the bandwidth roofline = measured copy GB/s ÷ bytes read per token (weights,
+ * plus the KV cache rows attention reads).
+ *
+ *   node <bundle>/bench/webgpu-decode.js [--dim 4096 --layers 32 --heads 32 --kv-heads 32
+ *        --ffn 11008 --vocab 32000] [--positions 128,1024,4000] [--steps 32] [--gemv RWxTPR] [--out decode.json]
+ */
+import { backend, emit, flags, measureCopy, meta, numbers } from './lib/bench-common.js';
+import type { Tensor } from '../src/backend/backend.js';
+import type { LlamaConfig } from '../src/model/config.js';
+import { createKvCache, createModel, createRunState, forward } from '../src/model/llama.js';
+import type { LayerWeights, LlamaWeights } from '../src/model/weights.js';
+
+const f = flags(['gemv', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
+const D = Number(f.dim ?? 4096);
+const nHeads = Number(f.heads ?? 32);
+const config: LlamaConfig = {
+  architecture: 'LlamaForCausalLM',
+  vocabSize: Number(f.vocab ?? 32000),
+  hiddenSize: D,
+  intermediateSize: Number(f.ffn ?? 11008),
+  nLayers: Number(f.layers ?? 32),
+  nHeads,
+  nKvHeads: Number(f['kv-heads'] ?? nHeads),
+  headDim: D / nHeads,
+  rmsNormEps: 1e-5,
+  ropeTheta: 10000,
+  ropeScaling: { type: 'default' },
+  maxPositionEmbeddings: 4096,
+  tieWordEmbeddings: false,
+  slidingWindow: null,
+  bosTokenId: 1,
+  eosTokenIds: [2],
+};
+const positions = numbers(f.positions, '128,1024,4000');
+const steps = Number(f.steps ?? 32);
+const dtype = (f.dtype ?? 'bf16') as 'bf16' | 'f16' | 'f32';
+
+// one error-scope pair per submit: less CPU per dispatch, which decode (≈ 14 dispatches per layer) feels
+const [RW, TPR] = (f.gemv ?? '').split('x').map(Number);
+const b = await backend({ errorScopes: 'submit', ...(RW && TPR ? { matmul: { gemv: { RW, TPR } } } : {}) });
+const copy = await measureCopy(b, 1024, 10);
+process.stderr.write(`copy: ${copy.gbps.toFixed(1)} GB/s\n`);
+
+let seed = 1;
+const c = config;
+const hd = c.headDim;
+const weightBytes = { value: 0 };
+const mk = (shape: number[], scale: number, count = true): Tensor => {
+  const t = b.empty(dtype, shape);
+  b.randomize(t, seed++, scale);
+  if (count) weightBytes.value += shape.reduce((x, y) => x * y, 1) * (dtype === 'f32' ? 4 : 2);
+  return t;
+};
+const norm = (): Tensor => mk([D], 1);
+const layers: LayerWeights[] = Array.from({ length: c.nLayers }, () => ({
+  attnNorm: norm(),
+  wq: mk([c.nHeads * hd, D], 0.02),
+  wk: mk([c.nKvHeads * hd, D], 0.02),
+  wv: mk([c.nKvHeads * hd, D], 0.02),
+  wo: mk([D, c.nHeads * hd], 0.02),
+  ffnNorm: norm(),
+  wGate: mk([c.intermediateSize, D], 0.02),
+  wUp: mk([c.intermediateSize, D], 0.02),
+  wDown: mk([D, c.intermediateSize], 0.02),
+}));
+// the embedding table is read one row per token, so it is not counted
+const weights: LlamaWeights = { embed: mk([c.vocabSize, D], 0.02, false), layers, norm: norm(), lmHead: mk([c.vocabSize, D], 0.02) };
+await b.sync();
+const maxPos = Math.max(...positions) + 1;
+const m = createModel(c, b, weights, maxPos);
+const kv = createKvCache(m, maxPos);
+const s = createRunState(m, 1, false);
+b.write(s.ids, { dtype: 'i32', shape: [1], data: Int32Array.from([1]) });
+
+const rows: Record<string, unknown>[] = [];
+for (const pos of positions) {
+  for (let i = 0; i < 2; i++) forward(m, s, kv, pos); // warmup
+  await b.sync();
+  // GPU-bound: steps enqueued back to back; then as generation runs it, reading the logits every step
+  let t0 = performance.now();
+  for (let i = 0; i < steps; i++) forward(m, s, kv, pos);
+  await b.sync();
+  const queued = (performance.now() - t0) / 1000 / steps;
+  t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    forward(m, s, kv, pos);
+    await b.read(s.logits);
+  }
+  const withRead = (performance.now() - t0) / 1000 / steps;
+  const kvBytes = 2 * c.nLayers * (pos + 1) * c.nKvHeads * hd * 4;
+  const bytes = weightBytes.value + kvBytes;
+  const roofline = (copy.gbps * 1e9) / bytes;
+  const row = {
+    op: 'decode',
+    pos,
+    tokens_per_s: 1 / queued,
+    tokens_per_s_with_read: 1 / withRead,
+    ms_per_token: queued * 1e3,
+    weight_bytes: weightBytes.value,
+    kv_bytes: kvBytes,
+    achieved_gbps: bytes / queued / 1e9,
+    copy_gbps: copy.gbps,
+    roofline_tokens_per_s: roofline,
+    fraction_of_roofline: 1 / queued / roofline,
+  };
+  rows.push(row);
+  process.stderr.write(`decode pos ${pos}: ${row.tokens_per_s.toFixed(1)} tok/s (${row.tokens_per_s_with_read.toFixed(1)} with a logits read per step), roofline ${roofline.toFixed(1)} tok/s (${(100 * row.fraction_of_roofline).toFixed(1)} %)\n`);
+}
+emit({ bench: 'webgpu-decode', ...meta(b), config: { ...c, dtype }, steps, copy, rows }, f.out);
+b.dispose();

@@ -1,0 +1,20 @@
+// out = a + b, elementwise, out distinct from a and b (a may equal b).
+// Header: WG. Grid: 2-D over n.
+struct Params {
+  n: u32,
+  stride: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * p.stride;
+  if (i >= p.n) {
+    return;
+  }
+  out[i] = a[i] + b[i];
+}

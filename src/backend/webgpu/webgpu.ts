@@ -1,0 +1,365 @@
+/**
+ * The WebGPU backend: the ops of `Backend` as WGSL kernels (kernels/*.wgsl,
+ * launched by kernels/*.ts), browser-safe — it takes a `GPU` object
+ * (`navigator.gpu`, or the npm `webgpu` package's, see node.ts).
+ *
+ * Memory and layout: tensor.ts. Recording, errors, device loss: context.ts.
+ * Every op validates its shapes with backend/shapes.ts (the same checks and
+ * messages as the CPU backend), then checks what only WebGPU limits (weight
+ * dtypes, chunked tensors, workgroup counts).
+ */
+import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
+import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tensor.js';
+import type { AttentionParams, Backend, OpName, Tensor } from '../backend.js';
+import * as shapes from '../shapes.js';
+import { GpuContext, USAGE } from './context.js';
+import { attention } from './kernels/attention.js';
+import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
+import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
+import { embedding, gram, nll, rmsnorm, rope } from './kernels/rows.js';
+import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
+
+export interface WebGpuBackendOptions {
+  /** Largest bytes per storage binding (and so per tensor chunk); below the device's limit to force chunking in tests. */
+  readonly maxBindingBytes?: number;
+  readonly powerPreference?: GPUPowerPreference;
+  /** An adapter already requested from the same `GPU` (selection inspects one first). */
+  readonly adapter?: GPUAdapter;
+  /** Use subgroup operations when the device has them (default true). */
+  readonly subgroups?: boolean;
+  /**
+   * Error scopes around every op ('op', the default: an error names its op and
+   * shapes) or one pair per submit ('submit': less CPU per dispatch, for decode
+   * benchmarks; an error names the submitted batch).
+   */
+  readonly errorScopes?: 'op' | 'submit';
+  /** Matmul tile parameters (a sweep on a new GPU overrides these). */
+  readonly matmul?: Partial<MatmulTuning>;
+}
+
+/** Limits requested at the adapter's values when it offers more than the defaults. */
+const LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+const FEATURES: readonly GPUFeatureName[] = ['subgroups', 'shader-f16', 'timestamp-query'];
+const WEIGHT_DTYPES: readonly DType[] = ['f32', 'bf16', 'f16'];
+const STORAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
+
+/** Describes an adapter in one line, e.g. "nvidia nvidia-h100-80gb-hbm3". */
+export function adapterName(info: GPUAdapterInfo): string {
+  const name = [info.vendor, info.device || info.description || info.architecture].filter((s) => s).join(' ');
+  return name || 'unknown adapter';
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly description: string;
+  readonly ctx: GpuContext;
+  readonly adapterInfo: GPUAdapterInfo;
+  /** Largest bytes of one tensor chunk (a multiple of 16). */
+  readonly maxBindingBytes: number;
+  readonly maxBufferBytes: number;
+  readonly tuning: MatmulTuning;
+  readonly subgroupSize: number;
+  private readonly dummy: GPUBuffer;
+  private scratchBuf: GPUBuffer | null = null;
+  private readonly widened = new WeakMap<GpuTensor, GPUBuffer>();
+
+  private constructor(device: GPUDevice, info: GPUAdapterInfo, opts: WebGpuBackendOptions) {
+    this.ctx = new GpuContext(device, opts.errorScopes);
+    this.adapterInfo = info;
+    const lim = device.limits;
+    const binding = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize, opts.maxBindingBytes ?? Infinity);
+    this.maxBindingBytes = Math.floor(binding / 16) * 16;
+    this.maxBufferBytes = lim.maxBufferSize;
+    this.tuning = { ...DEFAULT_MATMUL, ...opts.matmul };
+    const sgMin = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
+    const sgMax = (info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
+    const useSg = opts.subgroups !== false && device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax;
+    this.subgroupSize = useSg ? sgMin : 0;
+    const feats = FEATURES.filter((f) => device.features.has(f));
+    this.description = `WebGPU: ${adapterName(info)} (${feats.join(', ') || 'no optional features'}; binding ≤ ${this.maxBindingBytes} bytes)`;
+    this.dummy = device.createBuffer({ label: 'dummy', size: 16, usage: STORAGE });
+  }
+
+  /** Requests an adapter (unless given) and a device with the adapter's larger limits and useful features. */
+  static async create(gpu: GPU, opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+    const adapter = opts.adapter ?? (await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' }));
+    if (!adapter) throw new Error('webgpu: no adapter available (navigator.gpu.requestAdapter() returned null)');
+    const requiredLimits: Record<string, number> = {};
+    for (const n of LIMITS) {
+      const v = adapter.limits[n];
+      if (typeof v === 'number') requiredLimits[n] = v;
+    }
+    const requiredFeatures = FEATURES.filter((f) => adapter.features.has(f));
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'lowbit' });
+    return new WebGpuBackend(device, adapter.info, opts);
+  }
+
+  supports(op: OpName, dtype: DType): boolean {
+    if (op === 'matmul' || op === 'embedding' || op === 'rmsnorm') return WEIGHT_DTYPES.includes(dtype);
+    if (op === 'copyRows') return dtype === 'f32' || dtype === 'i32';
+    return dtype === 'f32';
+  }
+
+  // --- memory -------------------------------------------------------------
+
+  private createChunks(op: string, dtype: GpuDType, shape: Shape, fill?: HostTensor): GpuChunk[] {
+    this.ctx.alive();
+    const plan = planChunks(op, dtype, shape, this.maxBindingBytes);
+    const rowElems = shape.length === 0 ? 1 : numel(shape.slice(1));
+    const chunks: GpuChunk[] = [];
+    try {
+      for (const { row0, rows } of plan) {
+        const n = rows * rowElems;
+        const bytes = bufferBytes(dtype, n);
+        if (bytes > this.maxBufferBytes) {
+          throw new Error(`${op}: ${dtype}${shapeStr(shape)} needs a buffer of ${bytes} bytes, more than the device's maxBufferSize of ${this.maxBufferBytes} bytes`);
+        }
+        const buffer = this.ctx.scoped(`${op} ${dtype}${shapeStr(shape)} (${bytes} bytes)`, () =>
+          this.ctx.device.createBuffer({ label: `${dtype}${shapeStr(shape)}@${row0}`, size: bytes, usage: STORAGE, mappedAtCreation: fill !== undefined }),
+        );
+        if (fill) {
+          const src = fill.data as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number };
+          const bpe = DTYPE_BYTES[dtype];
+          const start = src.byteOffset + row0 * rowElems * bpe;
+          new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(src.buffer, start, n * bpe));
+          buffer.unmap();
+        }
+        chunks.push({ buffer, row0, rows, bytes });
+      }
+    } catch (e) {
+      for (const c of chunks) c.buffer.destroy();
+      throw e;
+    }
+    return chunks;
+  }
+
+  upload(t: HostTensor): Tensor {
+    const dtype = asGpuDType('upload', t.dtype, t.shape);
+    if (t.data.length !== numel(t.shape)) throw new Error(`upload: ${t.data.length} elements do not fill ${shapeStr(t.shape)}`);
+    return new GpuTensor(dtype, t.shape, this.createChunks('upload', dtype, t.shape, t));
+  }
+
+  empty(dtype: DType, shape: Shape): Tensor {
+    const d = asGpuDType('empty', dtype, shape);
+    return new GpuTensor(d, shape, this.createChunks('empty', d, shape));
+  }
+
+  write(dst: Tensor, src: HostTensor): void {
+    const t = this.own(dst);
+    if (src.dtype !== t.dtype || src.data.length !== t.numel) {
+      throw new Error(`write: ${src.dtype}[${src.data.length}] does not fit ${t.dtype}${shapeStr(t.shape)}`);
+    }
+    this.ctx.alive();
+    this.ctx.flush(); // earlier recorded ops run before the write
+    const bpe = DTYPE_BYTES[t.dtype];
+    const data = src.data as unknown as { buffer: ArrayBufferLike; byteOffset: number };
+    for (const c of t.live()) {
+      const n = c.rows * t.rowElems;
+      const bytes = new Uint8Array(data.buffer, data.byteOffset + c.row0 * t.rowElems * bpe, n * bpe);
+      const padded = packedBytes(t.dtype, n);
+      const body = padded === bytes.length ? bytes : (() => {
+        const b = new Uint8Array(padded);
+        b.set(bytes);
+        return b;
+      })();
+      this.ctx.scoped(`write ${t.dtype}${shapeStr(t.shape)}`, () => this.ctx.device.queue.writeBuffer(c.buffer, 0, body));
+    }
+  }
+
+  async read(x: Tensor): Promise<HostTensor> {
+    const t = this.own(x);
+    const bpe = DTYPE_BYTES[t.dtype];
+    const out = new Uint8Array(t.numel * bpe);
+    for (const c of t.live()) {
+      const n = c.rows * t.rowElems;
+      const bytes = await this.ctx.readBuffer(`${t.dtype}${shapeStr(t.shape)}`, c.buffer, 0, n * bpe);
+      out.set(new Uint8Array(bytes), c.row0 * t.rowElems * bpe);
+    }
+    const data =
+      t.dtype === 'f32' ? new Float32Array(out.buffer) : t.dtype === 'i32' ? new Int32Array(out.buffer) : new Uint16Array(out.buffer);
+    return { dtype: t.dtype, shape: [...t.shape], data } as HostTensor;
+  }
+
+  free(x: Tensor): void {
+    const t = this.own(x);
+    const chunks = t.live();
+    this.ctx.flush(); // recorded ops that use it are submitted before it goes
+    for (const c of chunks) c.buffer.destroy();
+    t.chunks = null;
+  }
+
+  sync(): Promise<void> {
+    return this.ctx.sync();
+  }
+
+  dispose(): void {
+    this.ctx.dispose();
+  }
+
+  // --- ops ------------------------------------------------------------------
+
+  embedding(out: Tensor, table: Tensor, ids: Tensor): void {
+    const { T, D } = shapes.checkEmbedding(out, table, ids);
+    const tb = this.weight('embedding', 'table', table);
+    const what = `embedding out${shapeStr(out.shape)} table ${tb.dtype}${shapeStr(table.shape)}`;
+    const o = this.buf(what, 'out', out);
+    const i = this.buf(what, 'ids', ids);
+    for (const c of tb.live()) embedding(this.ctx, what, o, c.buffer, tb.dtype, i, T, D, c.row0, c.rows);
+  }
+
+  rmsnorm(out: Tensor, x: Tensor, weight: Tensor, eps: number): void {
+    const { T, D } = shapes.checkRmsnorm(out, x, weight);
+    const w = this.weight('rmsnorm', 'weight', weight);
+    const what = `rmsnorm x${shapeStr(x.shape)} weight ${w.dtype}${shapeStr(w.shape)}`;
+    rmsnorm(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'x', x), this.buf(what, 'weight', w), w.dtype, T, D, eps);
+  }
+
+  matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): void {
+    const { T, K, M } = shapes.checkMatmul(out, x, w, bias);
+    const wt = this.weight('matmul', 'w', w);
+    const what = `matmul x${shapeStr(x.shape)} w ${wt.dtype}${shapeStr(w.shape)}${bias ? ' + bias' : ''}`;
+    const o = this.buf(what, 'out', out);
+    const xb = this.buf(what, 'x', x);
+    const b = bias ? this.biasF32(what, bias) : undefined;
+    for (const c of wt.live()) {
+      const call = { what, out: o, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, M, m0: c.row0, rows: c.rows };
+      matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);
+    }
+  }
+
+  rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, headDim: number): void {
+    const { T, C, half } = shapes.checkRope(x, cos, sin, pos0, headDim);
+    const what = `rope x${shapeStr(x.shape)} pos0 ${pos0} headDim ${headDim}`;
+    rope(this.ctx, what, this.buf(what, 'x', x), this.buf(what, 'cos', cos), this.buf(what, 'sin', sin), T, C, half, pos0);
+  }
+
+  attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
+    const { T } = shapes.checkAttention(out, q, k, v, p);
+    const what = `attention q${shapeStr(q.shape)} kv${shapeStr(k.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}`;
+    const call = {
+      what,
+      out: this.buf(what, 'out', out),
+      q: this.buf(what, 'q', q),
+      k: this.buf(what, 'k', k),
+      v: this.buf(what, 'v', v),
+      T,
+      ...p,
+    };
+    attention(this.ctx, call, (bytes) => this.scratch(what, bytes));
+  }
+
+  copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {
+    const { C } = shapes.checkCopyRows(dst, dstRow0, src, srcRow0, rows);
+    const d = this.own(dst);
+    const s = this.own(src);
+    const what = `copyRows ${s.dtype}${shapeStr(s.shape)}[${srcRow0}…+${rows}] → ${shapeStr(d.shape)}[${dstRow0}]`;
+    if (!this.supports('copyRows', s.dtype)) throw new Error(`${what}: webgpu copies f32 or i32 rows, not ${s.dtype}`);
+    // each destination chunk takes the overlapping source rows, chunk by chunk
+    for (const dc of d.live()) {
+      for (const sc of s.live()) {
+        const lo = Math.max(dstRow0, dc.row0, sc.row0 - srcRow0 + dstRow0);
+        const hi = Math.min(dstRow0 + rows, dc.row0 + dc.rows, sc.row0 + sc.rows - srcRow0 + dstRow0);
+        if (hi <= lo) continue;
+        const srcRow = lo - dstRow0 + srcRow0;
+        this.ctx.copy(what, sc.buffer, (srcRow - sc.row0) * C * 4, dc.buffer, (lo - dc.row0) * C * 4, (hi - lo) * C * 4);
+      }
+    }
+  }
+
+  siluMul(out: Tensor, gate: Tensor, up: Tensor): void {
+    const { n } = shapes.checkElementwise('siluMul', out, gate, up);
+    const what = `siluMul ${shapeStr(out.shape)}`;
+    siluMul(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'gate', gate), this.buf(what, 'up', up), n);
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    const { n } = shapes.checkElementwise('add', out, a, b);
+    const what = `add ${shapeStr(out.shape)}`;
+    add(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'a', a), this.buf(what, 'b', b), n);
+  }
+
+  nll(out: Tensor, logits: Tensor, targets: Tensor): void {
+    const { T, V } = shapes.checkNll(out, logits, targets);
+    const what = `nll logits${shapeStr(logits.shape)}`;
+    nll(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'logits', logits), this.buf(what, 'targets', targets), T, V);
+  }
+
+  gram(h: Tensor, x: Tensor, scale: number): void {
+    const { T, K } = shapes.checkGram(h, x);
+    const what = `gram h${shapeStr(h.shape)} x${shapeStr(x.shape)}`;
+    gram(this.ctx, what, this.buf(what, 'h', h), this.buf(what, 'x', x), T, K, scale);
+  }
+
+  // --- benchmarks -------------------------------------------------------------
+
+  /** dst = src as vec4s (both f32, same element count, a multiple of 4): the copy-bandwidth probe. */
+  copyVec4(dst: Tensor, src: Tensor): void {
+    const d = this.own(dst);
+    const s = this.own(src);
+    if (d.numel !== s.numel || d.numel % 4 !== 0 || d.dtype !== 'f32' || s.dtype !== 'f32') throw new Error('copyVec4: f32 tensors of one size, a multiple of 4');
+    copyVec4(this.ctx, 'copyVec4', d.single('copyVec4', 'dst'), s.single('copyVec4', 'src'), d.numel / 4);
+  }
+
+  /** Fills a float tensor with uniform values in [−scale, scale) generated on the GPU (benchmark weights). */
+  randomize(x: Tensor, seed: number, scale: number): void {
+    const t = this.own(x);
+    if (t.dtype === 'i32') throw new Error('randomize: float tensors only');
+    t.live().forEach((c, i) => {
+      const words = packedBytes(t.dtype, c.rows * t.rowElems) / 4;
+      fillRandom(this.ctx, `randomize ${t.dtype}${shapeStr(t.shape)}`, c.buffer, t.dtype, words, (seed * 7919 + i) >>> 0, scale);
+    });
+  }
+
+  // --- helpers ------------------------------------------------------------------
+
+  private own(t: Tensor): GpuTensor {
+    if (!(t instanceof GpuTensor)) throw new Error('webgpu backend: tensor belongs to another backend');
+    return t;
+  }
+
+  private buf(what: string, name: string, t: Tensor): GPUBuffer {
+    return this.own(t).single(what, name);
+  }
+
+  private weight(op: OpName, name: string, t: Tensor): GpuTensor {
+    const g = this.own(t);
+    if (!this.supports(op, g.dtype)) throw new Error(`${op}: ${name} has dtype ${g.dtype}, webgpu takes ${WEIGHT_DTYPES.join(', ')}`);
+    return g;
+  }
+
+  /** The bias as an f32 buffer: 16-bit biases are widened once and cached. */
+  private biasF32(what: string, bias: Tensor): GPUBuffer {
+    const b = this.own(bias);
+    const buf = b.single(what, 'bias');
+    if (b.dtype === 'f32') return buf;
+    if (b.dtype !== 'bf16' && b.dtype !== 'f16') throw new Error(`${what}: bias has dtype ${b.dtype}`);
+    let w = this.widened.get(b);
+    if (!w) {
+      const size = bufferBytes('f32', b.numel);
+      w = this.ctx.device.createBuffer({ label: 'bias f32', size, usage: STORAGE });
+      widen(this.ctx, `${what} (widen bias)`, w, buf, b.dtype, b.numel);
+      this.widened.set(b, w);
+    }
+    return w;
+  }
+
+  /** A scratch buffer of at least `bytes`, reused across calls (grown when needed). */
+  private scratch(what: string, bytes: number): GPUBuffer {
+    if (bytes > this.maxBindingBytes) throw new Error(`${what}: scratch of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
+    if (!this.scratchBuf || this.scratchBuf.size < bytes) {
+      const size = Math.ceil(bytes / 65536) * 65536;
+      this.scratchBuf = this.ctx.device.createBuffer({ label: 'scratch', size: Math.min(size, this.maxBindingBytes), usage: STORAGE });
+    }
+    return this.scratchBuf;
+  }
+}
