@@ -54,6 +54,7 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     }
     log(`model: ${modelDir} · data: ${text.source} (${ids.length} tokens)`);
     const bar = progress('eval');
+    const tEval = performance.now();
     let result: PerplexityResult;
     let kl: { kl: number; top1: number; compared: PerplexityResult } | undefined;
     if (o.compare !== undefined) {
@@ -66,9 +67,10 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
       result = await perplexity(m.model, ids, { ...opts, onProgress: bar.update });
     }
     bar.done();
+    const evalSeconds = (performance.now() - tEval) / 1000; // the windows only: no loading or tokenizing
     const seconds = (performance.now() - t0) / 1000;
     if (o.json) {
-      const out = { ...result, backend: backend.name, seconds, model: modelDir, data: text.source };
+      const out = { ...result, backend: backend.name, device: backend.description, seconds, eval_seconds: evalSeconds, model: modelDir, data: text.source };
       const extra = kl && { compare: o.compare, kl: kl.kl, top1: kl.top1, compare_ppl: kl.compared.ppl, compare_nll: kl.compared.nll };
       process.stdout.write(`${JSON.stringify({ ...out, ...extra })}\n`);
     } else {
