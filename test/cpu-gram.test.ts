@@ -34,3 +34,26 @@ test('gram: backend h += s·xᵀx equals the float64 sum (f32 rule: |Δ| ≤ 8·
   }
   assert.throws(() => be.gram(be.empty('f32', [K, K + 1]), be.empty('f32', [T, K]), 1), /gram: h \[19, 20\] must be \[19, 19\]/);
 });
+
+test('kl reference: equals Σ P (log P − log Q) computed directly, and flags argmax agreement', () => {
+  const g = gaussian(mulberry32(9));
+  const [T, V] = [4, 50];
+  const p = new Float32Array(T * V).map(() => 3 * g());
+  const q = new Float32Array(T * V).map(() => 3 * g());
+  const out = new Float32Array(2 * T);
+  ops.kl(out, p, q, T, V);
+  for (let t = 0; t < T; t++) {
+    const lse = (a: Float32Array) => Math.log(Array.from(a.subarray(t * V, (t + 1) * V)).reduce((s, x) => s + Math.exp(x), 0));
+    const [lp, lq] = [lse(p), lse(q)];
+    let want = 0;
+    let [ap, aq] = [0, 0];
+    for (let v = 0; v < V; v++) {
+      const a = p[t * V + v]! - lp;
+      want += Math.exp(a) * (a - (q[t * V + v]! - lq));
+      if (p[t * V + v]! > p[t * V + ap]!) ap = v;
+      if (q[t * V + v]! > q[t * V + aq]!) aq = v;
+    }
+    assert.ok(Math.abs(out[2 * t]! - want) <= 1e-6 * Math.max(1, want), `row ${t}: ${out[2 * t]} vs ${want}`);
+    assert.equal(out[2 * t + 1], ap === aq ? 1 : 0);
+  }
+});

@@ -34,6 +34,14 @@ test('quantize: GPTQ 4-bit on the embedded model, --json report, inspect agrees 
     assert.ok(!existsSync(`${out}.work`), 'work directory removed after success');
     const info = await runCliJson<{ quantizedBits: number }>(['inspect', out]);
     assert.ok(Math.abs(info.quantizedBits - 4.3125) < 1e-12, `inspect says ${info.quantizedBits}`);
+    // KL of the quantized model against the original on the default text: small, positive; itself: zero
+    const ev = ['--windows', '2', '--seqlen', '128', '--backend', 'cpu'];
+    const k = await runCliJson<{ ppl: number; kl: number; top1: number; compare_ppl: number }>(['eval', '--compare', out, ...ev]);
+    assert.ok(k.kl > 1e-4 && k.kl < 0.2, `KL ${k.kl}`);
+    assert.ok(k.top1 > 0.7 && k.top1 < 1, `top-1 agreement ${k.top1}`);
+    assert.ok(Math.abs(k.compare_ppl / k.ppl - 1) < 0.1, `ppl ${k.ppl} vs quantized ${k.compare_ppl}`);
+    const self = await runCliJson<{ kl: number; top1: number }>(['eval', out, '--compare', out, ...ev]);
+    assert.ok(Math.abs(self.kl) < 1e-6 && self.top1 === 1, `self KL ${self.kl}, top-1 ${self.top1}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

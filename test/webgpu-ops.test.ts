@@ -207,6 +207,25 @@ describe('webgpu ops vs the CPU reference', { skip }, () => {
     }
   });
 
+  test('kl: per-row KL(softmax p ‖ softmax q) and argmax agreement on the GPU, V=1001 and V=32000', async () => {
+    const b = gpu as WebGpuBackend;
+    for (const [T, V] of [[6, 1001], [3, 32000]] as const) {
+      const p = rand(T * V, V + 1, -8, 8);
+      const q = p.map((x, i) => x + 0.3 * Math.sin(i)); // a nearby distribution: small KL, mostly the same argmax
+      q.set(p.subarray(0, V), 0); // row 0: identical rows, KL exactly 0 in exact arithmetic, agreement 1
+      q[V + 5] = 20; // row 1: a different argmax
+      const ref = new Float32Array(2 * T);
+      ops.kl(ref, p, q, T, V);
+      const out = b.empty('f32', [T, 2]);
+      b.kl(out, b.upload(tensor('f32', [T, V], p)), b.upload(tensor('f32', [T, V], q)));
+      const got = await readF32(b, out);
+      const kls = (a: Float32Array) => a.filter((_, i) => i % 2 === 0);
+      assertNmse(kls(got), kls(ref), `KL T=${T} V=${V}`);
+      assert.deepEqual(got.filter((_, i) => i % 2 === 1), ref.filter((_, i) => i % 2 === 1), 'argmax agreement');
+      assert.ok(Math.abs(got[0] as number) < 1e-5 && got[1] === 1 && got[3] === 0, `rows 0/1: ${got.slice(0, 4).join(', ')}`);
+    }
+  });
+
   test('gram: h += scale·xᵀx, T=37 K=45 on a non-zero h', async () => {
     const b = gpu as WebGpuBackend;
     const [T, K] = [37, 45];

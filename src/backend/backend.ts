@@ -35,6 +35,7 @@ export type OpName =
   | 'siluMul'
   | 'add'
   | 'nll'
+  | 'kl'
   | 'gram';
 
 /** Parameters of causal multi-head attention with grouped KV heads. */
@@ -110,6 +111,14 @@ export interface Backend {
 
   /** out[t] = −log softmax(logits[t, :])[targets[t]].  out: [T] f32, logits: [T, V] f32, targets: [T] i32. */
   nll(out: Tensor, logits: Tensor, targets: Tensor): void;
+
+  /**
+   * Per-row KL divergence of two next-token distributions and top-1 agreement:
+   * out[t, 0] = Σ_v P(v)·(log P(v) − log Q(v)) with P = softmax(p[t, :]), Q = softmax(q[t, :]);
+   * out[t, 1] = 1 when argmax p[t, :] = argmax q[t, :] (first maximum), else 0.
+   * out: [T, 2] f32, p, q: [T, V] f32. Only 2·T numbers come back to the host.
+   */
+  kl(out: Tensor, p: Tensor, q: Tensor): void;
 
   /**
    * Gram accumulation for calibration Hessians: h += scale · xᵀx, i.e.

@@ -139,3 +139,15 @@ export function checkGram(h: Tensor, x: Tensor): { T: number; K: number } {
   if (a !== K || b !== K) fail(op, `h ${shapeStr(h.shape)} must be [${K}, ${K}] for x ${shapeStr(x.shape)}`);
   return { T, K };
 }
+
+export function checkKl(out: Tensor, p: Tensor, q: Tensor): { T: number; V: number } {
+  const op = 'kl';
+  const [T, V] = dims2(op, 'p', p);
+  const [T2, V2] = dims2(op, 'q', q);
+  dtypeIs(op, 'p', p, 'f32');
+  dtypeIs(op, 'q', q, 'f32');
+  dtypeIs(op, 'out', out, 'f32');
+  if (T2 !== T || V2 !== V) fail(op, `q ${shapeStr(q.shape)} must equal p ${shapeStr(p.shape)}`);
+  if (out.shape.length !== 2 || out.shape[0] !== T || out.shape[1] !== 2) fail(op, `out ${shapeStr(out.shape)} must be [${T}, 2]`);
+  return { T, V };
+}

@@ -116,16 +116,6 @@ export interface KlResult {
   readonly compared: PerplexityResult;
 }
 
-/** Log-softmax of one row into `out` (f64). */
-function logSoftmax(row: Float32Array, out: Float64Array): void {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) if ((row[i] as number) > max) max = row[i] as number;
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp((row[i] as number) - max);
-  const lse = max + Math.log(sum);
-  for (let i = 0; i < row.length; i++) out[i] = (row[i] as number) - lse;
-}
-
 /**
  * KL divergence of next-token distributions between `base` (P) and `compared`
  * (Q) on the same windows, with both models' perplexities.
@@ -137,8 +127,9 @@ export async function klDivergence(base: LlamaModel, compared: LlamaModel, ids: 
   const T = o.seqlen;
   const rp = new WindowRunner(base, T);
   const rq = new WindowRunner(compared, T);
-  const lp = new Float64Array(V);
-  const lq = new Float64Array(V);
+  const b = base.backend;
+  if (compared.backend !== b) throw new Error('KL: both models must live on the same backend');
+  const out = b.empty('f32', [T, 2]);
   let klSum = 0;
   let agree = 0;
   let nllP = 0;
@@ -150,26 +141,16 @@ export async function klDivergence(base: LlamaModel, compared: LlamaModel, ids: 
       rq.run(win);
       nllP += await rp.nllSum(win);
       nllQ += await rq.nllSum(win);
-      const P = (await base.backend.read(rp.state.logits)).data as Float32Array;
-      const Q = (await compared.backend.read(rq.state.logits)).data as Float32Array;
+      b.kl(out, rp.state.logits, rq.state.logits); // row t predicts token t+1; the last row has no target
+      const r = (await b.read(out)).data as Float32Array;
       for (let t = 0; t < T - 1; t++) {
-        logSoftmax(P.subarray(t * V, (t + 1) * V), lp);
-        logSoftmax(Q.subarray(t * V, (t + 1) * V), lq);
-        let kl = 0;
-        let argP = 0;
-        let argQ = 0;
-        for (let v = 0; v < V; v++) {
-          const a = lp[v] as number;
-          kl += Math.exp(a) * (a - (lq[v] as number));
-          if (a > (lp[argP] as number)) argP = v;
-          if ((lq[v] as number) > (lq[argQ] as number)) argQ = v;
-        }
-        klSum += kl;
-        if (argP === argQ) agree++;
+        klSum += r[2 * t] as number;
+        agree += r[2 * t + 1] as number;
       }
       o.onProgress?.(i + 1, n);
     }
   } finally {
+    b.free(out);
     rp.dispose();
     rq.dispose();
   }

@@ -201,6 +201,11 @@ export class CpuBackend implements Backend {
     ops.nll(this.f32(out), this.f32(logits), this.i32(targets), V);
   }
 
+  kl(out: Tensor, p: Tensor, q: Tensor): void {
+    const { T, V } = shapes.checkKl(out, p, q);
+    ops.kl(this.f32(out), this.f32(p), this.f32(q), T, V);
+  }
+
   gram(h: Tensor, x: Tensor, scale: number): void {
     const { T, K } = shapes.checkGram(h, x);
     const hd = this.f32(h);

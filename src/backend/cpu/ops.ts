@@ -166,3 +166,30 @@ export function gram(h: Float32Array, x: Float32Array, T: number, K: number, sca
     }
   }
 }
+
+/** out[t] = (KL(softmax p[t] ‖ softmax q[t]), argmax agreement), sums in f64.  out: [T, 2], p, q: [T, V]. */
+export function kl(out: Float32Array, p: Float32Array, q: Float32Array, T: number, V: number): void {
+  for (let t = 0; t < T; t++) {
+    const r = t * V;
+    let mp = -Infinity;
+    let mq = -Infinity;
+    let ap = 0;
+    let aq = 0;
+    for (let v = 0; v < V; v++) {
+      if (p[r + v]! > mp) [mp, ap] = [p[r + v]!, v];
+      if (q[r + v]! > mq) [mq, aq] = [q[r + v]!, v];
+    }
+    let sp = 0;
+    let sq = 0;
+    let sd = 0;
+    for (let v = 0; v < V; v++) {
+      const e = Math.exp(p[r + v]! - mp);
+      sp += e;
+      sq += Math.exp(q[r + v]! - mq);
+      sd += e * (p[r + v]! - q[r + v]!);
+    }
+    // KL = Σ P (p − q) − (mp + log sp) + (mq + log sq)
+    out[2 * t] = sd / sp - (mp + Math.log(sp)) + (mq + Math.log(sq));
+    out[2 * t + 1] = ap === aq ? 1 : 0;
+  }
+}

@@ -16,7 +16,7 @@ import { GpuContext, USAGE } from './context.js';
 import { attention } from './kernels/attention.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
-import { embedding, gram, nll, rmsnorm, rope } from './kernels/rows.js';
+import { embedding, gram, kl, nll, rmsnorm, rope } from './kernels/rows.js';
 import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
 
 export interface WebGpuBackendOptions {
@@ -292,6 +292,12 @@ export class WebGpuBackend implements Backend {
     const { T, V } = shapes.checkNll(out, logits, targets);
     const what = `nll logits${shapeStr(logits.shape)}`;
     nll(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'logits', logits), this.buf(what, 'targets', targets), T, V);
+  }
+
+  kl(out: Tensor, p: Tensor, q: Tensor): void {
+    const { T, V } = shapes.checkKl(out, p, q);
+    const what = `kl p${shapeStr(p.shape)}`;
+    kl(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'p', p), this.buf(what, 'q', q), T, V);
   }
 
   gram(h: Tensor, x: Tensor, scale: number): void {

@@ -48,6 +48,12 @@ export function nll(ctx: GpuContext, what: string, out: GPUBuffer, logits: GPUBu
   ctx.dispatch({ what, kernel: { files: ['nll'], header: { WG } }, buffers: { 1: logits, 2: targets, 3: out }, params: [V], grid: [T, 1, 1] });
 }
 
+/** out[t] = (KL(softmax p[t] ‖ softmax q[t]), argmax agreement).  out: [T, 2], p, q: [T, V]. */
+export function kl(ctx: GpuContext, what: string, out: GPUBuffer, p: GPUBuffer, q: GPUBuffer, T: number, V: number): void {
+  rowsOk(what, T);
+  ctx.dispatch({ what, kernel: { files: ['kl'], header: { WG } }, buffers: { 1: p, 2: q, 3: out }, params: [V], grid: [T, 1, 1] });
+}
+
 /** h += scale · xᵀx.  h: [K, K], x: [T, K]. */
 export function gram(ctx: GpuContext, what: string, h: GPUBuffer, x: GPUBuffer, T: number, K: number, scale: number): void {
   const TILE = 16;
