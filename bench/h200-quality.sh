@@ -16,7 +16,7 @@ echo "gptq w4 g128 128x512 alone: $(python3 -c "import json;d=json.load(open('$O
 if [ "${PARITY:-0}" = 1 ]; then
   ( node $A/tools/parity/dump-pipeline.js --model $M --out /tmp/pp --method gptq --config '{"bits":3,"groupSize":128}' \
       --calib $CAL --samples 128 --seqlen 512 --backend webgpu > "$OUT/parity.log" 2>&1 &&
-    python3 tools/parity/pipeline_parity.py /tmp/pp $WIKI "$OUT/parity-pipeline-$MODEL" --seqlen 512 >> "$OUT/parity.log" 2>&1 ) &
+    python3 tools/parity/pipeline_parity.py /tmp/pp $WIKI "$OUT/parity-pipeline-$MODEL" --seqlen 512 --ref-device ${REFDEV:-cpu} >> "$OUT/parity.log" 2>&1 ) &
 fi
 A=$A JOBS=${JOBS:-7} bash bench/quality.sh $M $CAL $WIKI $VALID
 wait

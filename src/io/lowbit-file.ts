@@ -8,7 +8,8 @@
  * preamble and header, validates every offset and size, and then reads one
  * tensor's arrays per `readPacked`, checking each array's CRC-32.
  */
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { LOWBIT_VERSION } from '../version.gen.js';
+import { open, type FileHandle } from 'node:fs/promises';
 import { FORMATS } from '../formats/index.js';
 import type { PackedTensor } from '../formats/types.js';
 import { numel, shapeStr, type Shape } from '../tensor/tensor.js';
@@ -140,14 +141,9 @@ function checkEntry(e: LowbitTensorEntry, seen: Set<string>): [string, Uint8Arra
   });
 }
 
-let cachedVersion: string | undefined;
-/** lowbit's own version, from package.json (three directories above dist/src/io/). */
-async function packageVersion(): Promise<string> {
-  if (cachedVersion === undefined) {
-    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    cachedVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  }
-  return cachedVersion;
+/** lowbit's own version (generated from package.json at build time). */
+function packageVersion(): Promise<string> {
+  return Promise.resolve(LOWBIT_VERSION);
 }
 
 /** An open .lowbit file: the validated header and lazy, checksummed per-tensor reads. */

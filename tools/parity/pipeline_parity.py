@@ -50,6 +50,7 @@ def main():
     ap.add_argument("result")
     ap.add_argument("--seqlen", type=int, default=512)
     ap.add_argument("--windows", type=int, default=0)
+    ap.add_argument("--ref-device", default="cpu", help="where the reference redoes the layers (cpu: LAPACK f64; cuda: cuSOLVER f64)")
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -64,7 +65,7 @@ def main():
     t0 = time.time()
     for name in sorted(os.listdir(layers_dir)):
         d = os.path.join(layers_dir, name)
-        lmeta, cfg, W, H = gptq_ref.read_dump(d, dev)
+        lmeta, cfg, W, H = gptq_ref.read_dump(d, args.ref_device)
         What, codes, _perm = gptq_ref.METHODS[lmeta["method"]](W, H, cfg)
         out, n = W.shape
         ours = np.fromfile(os.path.join(d, "What.ts.f32"), dtype="<f4").reshape(out, n)
@@ -102,6 +103,7 @@ def main():
         "lowbit_backend": meta["backend"],
         "lowbit_seconds": meta["seconds"],
         "reference_seconds": ref_seconds,
+        "reference_device": args.ref_device,
         "layers": len(ref_weights),
         "entries": total,
         "identical": identical / total,
@@ -123,7 +125,7 @@ def main():
         "",
         f"{res['date']}, commit {res['commit']}, {res['device']}, torch {res['torch']}; lowbit backend: {meta['backend']}",
         f"Model {os.path.basename(meta['model'].rstrip('/'))}, calibration {meta['samples']} × {meta['seqlen']} (seed {meta['seed']}); "
-        "the reference redoes every layer on lowbit's W and H.",
+        f"the reference redoes every layer on lowbit's W and H (torch f64 on {args.ref_device}).",
         "",
         "| layers | entries | bit-identical | equal up to f32 rounding | codes identical | worst layer (close) | ppl lowbit Ŵ | ppl reference Ŵ | Δ |",
         "|---|---|---|---|---|---|---|---|---|",
