@@ -18,6 +18,8 @@ set -euo pipefail
 B=${1:?usage: OUT=dir bash bench/h200.sh <bundle dir>}
 : "${OUT:?set OUT to the results folder}"
 mkdir -p "$OUT"
+# exact (unquantized) timestamp queries
+export LOWBIT_DAWN_FLAGS=${LOWBIT_DAWN_FLAGS:-disable-dawn-features=timestamp_quantization}
 export LOWBIT_COMMIT=${LOWBIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 if [ "${SMALL:-0}" = 1 ]; then
   GEMM=(--sizes 128,256 --iters 3 --gemv-shapes 256x512); COPY=(--mib 16 --iters 5)

@@ -7,9 +7,14 @@ import { WebGpuBackend, type WebGpuBackendOptions } from './webgpu.js';
 
 let nodeGpu: Promise<GPU> | undefined;
 
-/** The process-wide `GPU` object of the `webgpu` package (loaded and created once). */
+/**
+ * The process-wide `GPU` object of the `webgpu` package (loaded and created
+ * once). $LOWBIT_DAWN_FLAGS passes Dawn options, space-separated, e.g.
+ * `disable-dawn-features=timestamp_quantization` for exact GPU timestamps in benchmarks.
+ */
 export function nodeGpuInstance(): Promise<GPU> {
-  nodeGpu ??= import('webgpu').then((m) => m.create([]));
+  const flags = (process.env.LOWBIT_DAWN_FLAGS ?? '').split(' ').filter((s) => s);
+  nodeGpu ??= import('webgpu').then((m) => m.create(flags));
   return nodeGpu;
 }
 
