@@ -13,11 +13,19 @@
 #
 #   OUT=$OUT bash bench/h200.sh .device-bench
 #
+# The GPU machine may lack the Vulkan loader: if `ldconfig -p | grep libvulkan` is empty there,
+# carry a folder of .debs (libvulkan1 …) and unpack them first, as the device notes describe
+# (for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig); VK_DRIVER_FILES may need
+# /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json.
+#
 # Quick check on lavapipe: SMALL=1 OUT=/tmp/b bash bench/h200.sh <bundle> (tiny sizes, torch skipped without CUDA).
 set -euo pipefail
 B=${1:?usage: OUT=dir bash bench/h200.sh <bundle dir>}
 : "${OUT:?set OUT to the results folder}"
 mkdir -p "$OUT"
+ldconfig -p 2>/dev/null | grep -q libvulkan || echo "warning: no libvulkan in ldconfig; WebGPU may find no adapter" >&2
+# exact (unquantized) timestamp queries
+export LOWBIT_DAWN_FLAGS=${LOWBIT_DAWN_FLAGS:-disable-dawn-features=timestamp_quantization}
 export LOWBIT_COMMIT=${LOWBIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 if [ "${SMALL:-0}" = 1 ]; then
   GEMM=(--sizes 128,256 --iters 3 --gemv-shapes 256x512); COPY=(--mib 16 --iters 5)

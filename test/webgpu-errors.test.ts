@@ -58,7 +58,7 @@ describe('webgpu errors and selection', { skip }, () => {
   });
 
   test('selection: cpu when asked, webgpu forced on any adapter, auto refuses software adapters', async () => {
-    const gpu = nodeGpuInstance();
+    const gpu = await nodeGpuInstance();
     const cpu = await selectBackend('cpu', gpu, () => new CpuBackend());
     assert.equal(cpu.chose, 'cpu');
     const forced = await selectBackend('webgpu', gpu, () => new CpuBackend());

@@ -76,20 +76,30 @@ describe('webgpu ops vs the CPU reference', { skip }, () => {
     }
   }
 
-  test('matmul with other tilings (as a sweep would set), where loads do not divide evenly among threads', async () => {
-    const { b } = await tryWebGpu({ matmul: { gemmLarge: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 4 }, gemmSmall: { BM: 16, BN: 32, BK: 4, TM: 4, TN: 4 }, largeMinT: 64, gemv: { RW: 4, TPR: 64 } } });
-    assert.ok(b);
-    for (const [T, K, M] of [[2, 136, 50], [20, 67, 45], [70, 129, 77]] as const) {
-      const x = rand(T * K, 1);
-      const w = weight('bf16', [M, K], rand(M * K, 2));
-      const ref = new Float32Array(T * M);
-      ops.matmul(ref, x, w.exact, T, K, M);
-      const out = b.empty('f32', [T, M]);
-      b.matmul(out, b.upload(tensor('f32', [T, K], x)), b.upload(w.host));
-      assertNmse(await readF32(b, out), ref, `T=${T} K=${K} M=${M}`);
-    }
-    b.dispose();
-  });
+  // other tilings, as a sweep would set: loads that do not divide among the threads; GEMV rows of one
+  // subgroup (TPR = subgroup size), of several, and without subgroups (shared-memory reduction)
+  const variants = [
+    { gemmLarge: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 4 }, gemmSmall: { BM: 16, BN: 32, BK: 4, TM: 4, TN: 4 }, largeMinT: 64, gemv: { RW: 4, TPR: 64 } },
+    { gemv: { RW: 16, TPR: 8 } },
+    { gemv: { RW: 2, TPR: 128 }, subgroups: false },
+  ] as const;
+  for (const v of variants) {
+    test(`matmul with tuning ${JSON.stringify(v)}`, async () => {
+      const { subgroups, ...matmul } = { subgroups: true, ...v };
+      const { b } = await tryWebGpu({ matmul, subgroups });
+      assert.ok(b);
+      for (const [T, K, M] of [[1, 256, 50], [2, 136, 50], [3, 67, 45], [20, 67, 45], [70, 129, 77]] as const) {
+        const x = rand(T * K, 1);
+        const w = weight('bf16', [M, K], rand(M * K, 2));
+        const ref = new Float32Array(T * M);
+        ops.matmul(ref, x, w.exact, T, K, M);
+        const out = b.empty('f32', [T, M]);
+        b.matmul(out, b.upload(tensor('f32', [T, K], x)), b.upload(w.host));
+        assertNmse(await readF32(b, out), ref, `T=${T} K=${K} M=${M}`);
+      }
+      b.dispose();
+    });
+  }
 
   for (const dt of DTYPES) {
     test(`rmsnorm ${dt} weight, T=3 D=67 and T=17 D=300`, async () => {

@@ -8,10 +8,10 @@ import type { WebGpuBackendOptions } from './webgpu/webgpu.js';
 /** The one place the Node CPU backend is constructed. */
 export const makeNodeCpuBackend = (): Backend => createCpuBackend();
 
-export function selectNodeBackend(kind: BackendKind, opts: WebGpuBackendOptions = {}): Promise<SelectedBackend> {
+export async function selectNodeBackend(kind: BackendKind, opts: WebGpuBackendOptions = {}): Promise<SelectedBackend> {
   let gpu: GPU | undefined;
   try {
-    gpu = kind === 'cpu' ? undefined : nodeGpuInstance();
+    gpu = kind === 'cpu' ? undefined : await nodeGpuInstance();
   } catch {
     gpu = undefined; // the native module failed to load: no WebGPU here
   }

@@ -6,6 +6,7 @@
 // Values: thread (g, i) — key group g = lid / HD (G = WG / HD groups when
 // HD ≤ WG), dim i — accumulates Σ p_j·v[j, i] over keys j ≡ g (mod G), dims
 // i, i + WG, … when HD > WG; the G partial sums are added at the end.
+// K is read as vec4s when HD % 4 == 0 (rows then start on vec4 boundaries).
 // Header: WG, HD (headDim), G (key groups, ≥ 1), NA = ceil(HD / WG), SPLIT (write
 // partials (acc, m, l) per split for attention_combine instead of out).
 // Grid: x = heads, y = T, z = splits.
@@ -21,11 +22,12 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // vec4 loads along hd when HD % 4 == 0
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-var<workgroup> qs: array<f32, HD>;
+const HD4 = (HD + 3u) / 4u;
+var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
 var<workgroup> sc: array<f32, WG>;
 var<workgroup> red: array<f32, WG>;
 
@@ -36,8 +38,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let split = wid.z;
   let qo = t * p.Cq + h * HD;
   let ko = (h / p.group) * HD;
-  for (var i = lid; i < HD; i += WG) {
-    qs[i] = q[qo + i];
+  for (var i = lid; i < HD4 * 4u; i += WG) {
+    qs[i / 4u][i % 4u] = select(0.0, q[qo + i], i < HD);
   }
   workgroupBarrier();
   let n = p.pos0 + t + 1u; // keys visible to this query
@@ -57,12 +59,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let s = s0 + lid;
     var score = -0x1.fffffep+127f;
     if (s < end) {
-      var dot = 0.0;
+      var qk = 0.0;
       let kb = s * p.Ckv + ko;
-      for (var i = 0u; i < HD; i++) {
-        dot += qs[i] * k[kb + i];
+      if (HD % 4u == 0u) {
+        for (var i = 0u; i < HD4; i++) {
+          qk += dot(qs[i], k[kb / 4u + i]);
+        }
+      } else {
+        for (var i = 0u; i < HD; i++) {
+          let e = kb + i;
+          qk += qs[i / 4u][i % 4u] * k[e / 4u][e % 4u];
+        }
       }
-      score = dot * p.scale;
+      score = qk * p.scale;
     }
     red[lid] = score;
     workgroupBarrier();
