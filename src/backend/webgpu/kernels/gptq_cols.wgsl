@@ -1,0 +1,100 @@
+// The column loop of one GPTQ block (Alg. 1 lines 5–9) on transposed working
+// weights wt [n, out]: one thread per output row r walks the layout columns
+// j of [i1, i2) — rows are independent inside a block — reading wt[k, r]
+// coalesced across threads and U's rows as broadcasts. Grids follow
+// formats/grids/uniform.ts (min-max fit): f32 steps, round half to even (WGSL
+// `round`), quotients refined with an fma so they round like IEEE division,
+// steps stored in fp16 (rounded to nearest even here). A step that overflows
+// fp16 is stored as +inf for the caller to report. Header: WG, SYM.
+// Grid: x over rows.
+struct Params {
+  n: u32,
+  out: u32,
+  i1: u32,
+  i2: u32,
+  maxq: f32,
+  fitG: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> wt: array<f32>;
+@group(0) @binding(2) var<storage, read> u: array<f32>;
+@group(0) @binding(3) var<storage, read_write> scale: array<f32>;
+@group(0) @binding(4) var<storage, read_write> zero: array<f32>;
+@group(0) @binding(5) var<storage, read> group: array<i32>;
+@group(0) @binding(6) var<storage, read> perm: array<i32>;
+@group(0) @binding(7) var<storage, read_write> what: array<f32>;
+@group(0) @binding(8) var<storage, read_write> err: array<f32>;
+
+// x / y rounded as IEEE division: one fma residual step over the hardware quotient.
+fn qdiv(x: f32, y: f32) -> f32 {
+  let q = x / y;
+  return q + fma(-q, y, x) / y;
+}
+
+// A positive f32 rounded to the nearest fp16 (ties to even); subnormals on the 2^-24 grid.
+fn roundF16(x: f32) -> f32 {
+  let e = i32((bitcast<u32>(x) >> 23u) & 0xffu) - 127;
+  let qe = max(e, -14) - 10;
+  let s = round(ldexp(x, -qe));
+  if (s > 2047.5 && e >= 15) {
+    return bitcast<f32>(0x7f800000u);
+  }
+  return ldexp(s, qe);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  if (r >= p.out) {
+    return;
+  }
+  let n = p.n;
+  let out = p.out;
+  for (var j = p.i1; j < p.i2; j++) {
+    if (p.fitG > 0u && j % p.fitG == 0u) {
+      // gptq find_params on this row of the group, on the updated weights
+      let c1 = min(n, j + p.fitG);
+      var xmin = 0.0;
+      var xmax = 0.0;
+      for (var c = j; c < c1; c++) {
+        let v = wt[c * out + r];
+        xmin = min(xmin, v);
+        xmax = max(xmax, v);
+      }
+      if (SYM) {
+        xmax = max(-xmin, xmax);
+        if (xmin < 0.0) {
+          xmin = -xmax;
+        }
+      }
+      if (xmin == 0.0 && xmax == 0.0) {
+        xmin = -1.0;
+        xmax = 1.0;
+      }
+      let s32 = qdiv(xmax - xmin, p.maxq);
+      var z = (p.maxq + 1.0) / 2.0;
+      if (!SYM) {
+        z = round(qdiv(-xmin, s32));
+      }
+      let s16 = roundF16(s32);
+      let gi = j / p.fitG;
+      scale[gi * out + r] = select(ldexp(1.0, -24), s16, s16 > 0.0);
+      zero[gi * out + r] = z;
+    }
+    let gi = u32(group[j]);
+    let s = scale[gi * out + r];
+    let z = zero[gi * out + r];
+    let w = wt[j * out + r];
+    let q = clamp(round(qdiv(w, s)) + z, 0.0, p.maxq);
+    let qhat = s * (q - z);
+    what[r * n + u32(perm[j])] = qhat;
+    let e = (w - qhat) / u[j * n + j];
+    err[(j - p.i1) * out + r] = e;
+    let uj = j * n;
+    for (var k = j + 1u; k < p.i2; k++) {
+      let wi = k * out + r;
+      wt[wi] = wt[wi] - e * u[uj + k];
+    }
+  }
+}
