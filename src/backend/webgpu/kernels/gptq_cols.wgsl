@@ -5,7 +5,7 @@
 // formats/grids/uniform.ts (min-max fit): f32 steps, round half to even (WGSL
 // `round`), quotients refined with an fma so they round like IEEE division,
 // steps stored in fp16 (rounded to nearest even here). A step that overflows
-// fp16 is stored as +inf for the caller to report. Header: WG, SYM.
+// fp16 is stored as −1 for the caller to report. Header: WG, SYM.
 // Grid: x over rows.
 struct Params {
   n: u32,
@@ -32,13 +32,13 @@ fn qdiv(x: f32, y: f32) -> f32 {
   return q + fma(-q, y, x) / y;
 }
 
-// A positive f32 rounded to the nearest fp16 (ties to even); subnormals on the 2^-24 grid.
+// A positive f32 rounded to the nearest fp16 (ties to even); subnormals on the 2^-24 grid; −1 on overflow.
 fn roundF16(x: f32) -> f32 {
   let e = i32((bitcast<u32>(x) >> 23u) & 0xffu) - 127;
   let qe = max(e, -14) - 10;
   let s = round(ldexp(x, -qe));
   if (s > 2047.5 && e >= 15) {
-    return bitcast<f32>(0x7f800000u);
+    return -1.0;
   }
   return ldexp(s, qe);
 }
@@ -79,7 +79,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
       let s16 = roundF16(s32);
       let gi = j / p.fitG;
-      scale[gi * out + r] = select(ldexp(1.0, -24), s16, s16 > 0.0);
+      scale[gi * out + r] = select(s16, ldexp(1.0, -24), s16 == 0.0);
       zero[gi * out + r] = z;
     }
     let gi = u32(group[j]);
