@@ -270,8 +270,8 @@ test('a non positive definite H throws NotPositiveDefiniteError', async () => {
 });
 
 const SAMPLES = Number(process.env['GPTQ_TEST_SAMPLES'] ?? 16);
-describe('pipeline: gptqEngine backend vs host on webgpu (lowbit-ref-15m, first 2 blocks, 16 × 64 tokens)', { skip }, () => {
-  // Block 0 sees the same H on both engines, so its codes must agree; later blocks see
+describe('pipeline: gptqEngine backend vs host on webgpu (lowbit-ref-15m, block 0, 16 × 64 tokens)', { skip }, () => {
+  // Block 0 sees the same H on both engines, so its codes must agree. Later blocks see
   // inputs through slightly different quantized layers (GPTQ's column loop is
   // sensitive to any flipped code), so there only the errors are compared.
   test('same layers, block 0 ≥ 99 % identical codes, every error within 3 %, engine recorded', async () => {
@@ -285,7 +285,7 @@ describe('pipeline: gptqEngine backend vs host on webgpu (lowbit-ref-15m, first 
       const reports: LayerReport[] = [];
       await quantizeBlocks({
         backend: b,
-        config: { ...files.config, nLayers: 2 },
+        config: { ...files.config, nLayers: 1 },
         weights,
         method: { method: 'gptq', config: { bits: 4, groupSize: 128 } },
         windows,
