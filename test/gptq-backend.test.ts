@@ -229,6 +229,7 @@ const CASES: Partial<GptqConfig>[] = [
   { bits: 4, groupSize: 0, actOrder: true },
   { bits: 4, groupSize: 128, actOrder: true, staticGroups: true },
   { bits: 4, groupSize: 32, sym: true },
+  { bits: 4, groupSize: 200 }, // blocks grown to a group of 200 columns: the kernel's uncached path
 ];
 
 for (const [name, bk] of [['webgpu', () => gpu as Backend], ['cpu (reference ops)', () => cpu as Backend]] as const) {

@@ -5,7 +5,8 @@
 // formats/grids/uniform.ts (min-max fit): f32 steps, round half to even (WGSL
 // `round`), quotients refined with an fma so they round like IEEE division,
 // steps stored in fp16 (rounded to nearest even here). A step that overflows
-// fp16 is stored as −1 for the caller to report. Header: WG, SYM.
+// fp16 is stored as −1 for the caller to report. Header: WG, SYM, CACHE,
+// CACHE_N (blocks of at most CACHE_N columns keep the row's block in registers).
 // Grid: x over rows.
 struct Params {
   n: u32,
@@ -43,6 +44,25 @@ fn roundF16(x: f32) -> f32 {
   return ldexp(s, qe);
 }
 
+// Row r's block columns wt[i1 … i2, r]: in a private array when the block fits
+// (CACHE: the in-block updates stay out of global memory), else in wt itself.
+var<private> wc: array<f32, CACHE_N>;
+
+fn wget(j: u32, r: u32) -> f32 {
+  if (CACHE) {
+    return wc[j - p.i1];
+  }
+  return wt[j * p.out + r];
+}
+
+fn wset(j: u32, r: u32, v: f32) {
+  if (CACHE) {
+    wc[j - p.i1] = v;
+  } else {
+    wt[j * p.out + r] = v;
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x;
@@ -51,14 +71,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let n = p.n;
   let out = p.out;
+  if (CACHE) {
+    for (var j = p.i1; j < p.i2; j++) {
+      wc[j - p.i1] = wt[j * out + r];
+    }
+  }
   for (var j = p.i1; j < p.i2; j++) {
     if (p.fitG > 0u && j % p.fitG == 0u) {
-      // gptq find_params on this row of the group, on the updated weights
+      // gptq find_params on this row of the group, on the updated weights (blocks are cut at group starts)
       let c1 = min(n, j + p.fitG);
       var xmin = 0.0;
       var xmax = 0.0;
       for (var c = j; c < c1; c++) {
-        let v = wt[c * out + r];
+        let v = wget(c, r);
         xmin = min(xmin, v);
         xmax = max(xmax, v);
       }
@@ -85,7 +110,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let gi = u32(group[j]);
     let s = scale[gi * out + r];
     let z = zero[gi * out + r];
-    let w = wt[j * out + r];
+    let w = wget(j, r);
     let q = clamp(round(qdiv(w, s)) + z, 0.0, p.maxq);
     let qhat = s * (q - z);
     what[r * n + u32(perm[j])] = qhat;
@@ -93,8 +118,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     err[(j - p.i1) * out + r] = e;
     let uj = j * n;
     for (var k = j + 1u; k < p.i2; k++) {
-      let wi = k * out + r;
-      wt[wi] = wt[wi] - e * u[uj + k];
+      wset(k, r, wget(k, r) - e * u[uj + k]);
+    }
+  }
+  if (CACHE) {
+    for (var j = p.i1; j < p.i2; j++) {
+      wt[j * out + r] = wc[j - p.i1];
     }
   }
 }

@@ -13,6 +13,8 @@ import { ceilDiv, MAX_GROUPS } from './common.js';
 export const LINALG_NB = 32;
 const WG = 64;
 const GEMM = { BM: 64, BN: 64, BK: 16 } as const;
+/** Largest GPTQ block whose row segment a thread keeps in a private array. */
+const GPTQ_CACHE_N = 128;
 
 function gridOk(what: string, grid: readonly number[]): void {
   if (grid.some((g) => g > MAX_GROUPS)) throw new Error(`${what}: grid ${grid.join('×')} exceeds ${MAX_GROUPS} workgroups per dimension`);
@@ -147,7 +149,7 @@ export function gptqBlock(ctx: GpuContext, c: GptqBlockCall, dummy: GPUBuffer): 
   gridOk(c.what, grid);
   ctx.dispatch({
     what: `${c.what} (columns)`,
-    kernel: { files: ['gptq_cols'], header: { WG, SYM: c.sym } },
+    kernel: { files: ['gptq_cols'], header: { WG, SYM: c.sym, CACHE: c.i2 - c.i1 <= GPTQ_CACHE_N, CACHE_N: GPTQ_CACHE_N } },
     buffers: { 1: c.wt, 2: c.u, 3: c.scale, 4: c.zero, 5: c.group, 6: c.perm, 7: c.wHat, 8: c.err },
     params: [c.n, c.out, c.i1, c.i2, { f: 2 ** c.bits - 1 }, c.fitG],
     grid,
