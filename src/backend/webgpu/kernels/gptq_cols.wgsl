@@ -101,6 +101,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       var z = (p.maxq + 1.0) / 2.0;
       if (!SYM) {
         z = round(qdiv(-xmin, s32));
+        z = select(z, 0.0, z == 0.0); // +0, never −0 (as the host's `+ 0`)
       }
       let s16 = roundF16(s32);
       let gi = j / p.fitG;
