@@ -20,6 +20,7 @@ const torch = load('torch.json');
 const gptqW = load('gptq-webgpu.json');
 const gptqT = load('gptq-torch.json');
 const gptq30m = load('gptq-30m-webgpu.json');
+const gptq30mHost = load('gptq-30m-host.json');
 
 const torchRow = (pred) => torch?.rows.find(pred) ?? null;
 const gemvRows = (gemm?.rows ?? []).filter((r) => r.op === 'gemv');
@@ -44,7 +45,7 @@ const result = {
     webgpu: gptqW?.totals ?? null,
     torch: gptqT?.totals ?? null,
     ratio_total: gptqW && gptqT ? gptqW.totals.total / gptqT.totals.total : null,
-    ref30m: gptq30m ? { seconds: gptq30m.seconds, gptq_engine: gptq30m.gptq_engine, calibration: gptq30m.calibration, avg_bits: gptq30m.avg_bits } : null,
+    ref30m: gptq30m ? { seconds: gptq30m.seconds, gptq_engine: gptq30m.gptq_engine, calibration: gptq30m.calibration, avg_bits: gptq30m.avg_bits, host_engine_seconds: gptq30mHost?.seconds ?? null } : null,
     layers: (gptqW?.rows ?? []).filter((r) => r.layer).map((r) => {
       const t = (gptqT?.rows ?? []).find((x) => x.layer === r.layer && x.block === r.block);
       return { block: r.block, layer: r.layer, shape: r.shape, webgpu_s: r.gptq_s, torch_s: t?.gptq_s ?? null, webgpu_rel_error: r.rel_error, torch_rel_error: t?.rel_error ?? null };
@@ -95,7 +96,7 @@ const md = [
     `| GPTQ layers (torch: incl. its factor) | ${f(result.gptq.webgpu?.gptq)} | ${f(result.gptq.torch?.gptq)} |`,
     `| total | ${f(result.gptq.webgpu?.total)} | ${f(result.gptq.torch?.total)} |`,
     '',
-    ...(result.gptq.ref30m ? [`lowbit-ref-30m, whole pipeline (\`lowbit quantize --method gptq --backend webgpu\`, ${result.gptq.ref30m.calibration?.samples} × ${result.gptq.ref30m.calibration?.seqlen} tokens, engine ${result.gptq.ref30m.gptq_engine}): ${f(result.gptq.ref30m.seconds, 1)} s`, ''] : []),
+    ...(result.gptq.ref30m ? [`lowbit-ref-30m, whole pipeline (\`lowbit quantize --method gptq --backend webgpu\`, ${result.gptq.ref30m.calibration?.samples} × ${result.gptq.ref30m.calibration?.seqlen} tokens, engine ${result.gptq.ref30m.gptq_engine}): ${f(result.gptq.ref30m.seconds, 1)} s (host engine on the same backend: ${f(result.gptq.ref30m.host_engine_seconds, 1)} s)`, ''] : []),
     '| block | layer | shape | WebGPU s | torch s | WebGPU rel. error | torch rel. error |',
     '|---|---|---|---|---|---|---|',
     ...result.gptq.layers.map((r) => `| ${r.block} | ${r.layer} | ${r.shape.join('×')} | ${f(r.webgpu_s)} | ${f(r.torch_s)} | ${f(r.webgpu_rel_error, 5)} | ${f(r.torch_rel_error, 5)} |`),

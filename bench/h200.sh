@@ -37,9 +37,9 @@ fi
 node "$B/bench/webgpu-decode.js" "${DECODE[@]}" --out "$OUT/decode-webgpu.json" > /dev/null
 # GPTQ over 2 Llama-2-7B-shaped blocks (16384 random calibration tokens), WebGPU engine beside PyTorch fasterquant
 node "$B/bench/gptq-7b.js" "${GPTQ[@]}" --out "$OUT/gptq-webgpu.json" > /dev/null
-# the whole sequential pipeline on a real model (MODEL30M=<dir of lowbit-ref-30m>): GPTQ 4-bit g128 on 128 × 512 tokens, backend engine
+# the whole sequential pipeline on a real model (MODEL30M=<dir of lowbit-ref-30m>, CALIB=<train.txt>; the bundle has no SOTU data): GPTQ 4-bit g128 on 128 × 512 tokens, backend engine
 if [ -n "${MODEL30M:-}" ]; then
   node "$B/src/cli/main.js" quantize "$MODEL30M" --method gptq --backend webgpu --gptq-engine backend --calib-samples 128 --calib-seqlen 512 \
-    --out /tmp/lowbit-ref-30m-gptq-w4.lowbit --json > "$OUT/gptq-30m-webgpu.json"
+    ${CALIB:+--calib "$CALIB"} --out /tmp/lowbit-ref-30m-gptq-w4.lowbit --json > "$OUT/gptq-30m-webgpu.json"
 fi
 node bench/collect.mjs "$OUT" --out "$OUT/webgpu-h200"
