@@ -19,6 +19,8 @@ timeout 280 node "$B/bench/gptq-7b.js" "$@" --out "$OUT/gptq-webgpu.json" > /dev
 timeout 280 python3 bench/gptq_torch.py --out "$OUT/gptq-torch.json" > /dev/null 2> "$OUT/gptq-torch.err"
 for f in .device-30m/lowbit-ref-30m.tar.xz .device-corpus/corpus.tar.xz; do [ -f "$f" ] && tar -xJf "$f" -C /tmp/models; done
 if [ -d /tmp/models/lowbit-ref-30m ] && [ -f /tmp/models/corpus/train.txt ]; then
+  # the bundled CLI reads lowbit's version from ../../../package.json of src/cli/main.js
+  [ -f "$B/../package.json" ] || cp package.json "$B/../package.json"
   for e in backend host; do
     timeout 280 node "$B/src/cli/main.js" quantize /tmp/models/lowbit-ref-30m --method gptq --backend webgpu --gptq-engine $e \
       --calib /tmp/models/corpus/train.txt --calib-samples 128 --calib-seqlen 512 --out /tmp/ref30m-$e.lowbit --json \
