@@ -17,7 +17,7 @@ import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import * as linalg from '../src/backend/cpu/linalg.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { FORMATS } from '../src/formats/index.js';
-import { maxCode, quantizeUniform } from '../src/formats/grids/uniform.js';
+import { maxCode, quantizeUniform, UNIFORM_GRID_DEFAULTS } from '../src/formats/grids/uniform.js';
 import { quantizeLayerOnBackend } from '../src/quant/gptq-backend.js';
 import { quantizeBlocks, type BlockResult, type GptqEngine, type LayerReport } from '../src/quant/pipeline.js';
 import { calibrationWindows } from '../src/data/calibration.js';
@@ -192,7 +192,7 @@ describe('gptq linalg ops: webgpu vs the CPU reference', { skip }, () => {
         what: bk.empty('f32', [out, n]),
         err: bk.empty('f32', [64, out]),
       };
-      for (let i1 = 0; i1 < n; i1 += 64) bk.gptqBlock(t, { i1, i2: Math.min(n, i1 + 64), bits: 3, sym: false, fitGroupSize: g });
+      for (let i1 = 0; i1 < n; i1 += 64) bk.gptqBlock(t, { i1, i2: Math.min(n, i1 + 64), grid: { ...UNIFORM_GRID_DEFAULTS, bits: 3 }, fitGroupSize: g });
       return Promise.all([t.what, t.scale, t.wt].map((x) => readF32(bk, x)));
     };
     const [gw, gs, gwt] = await run(b);
@@ -230,6 +230,8 @@ const CASES: Partial<GptqConfig>[] = [
   { bits: 4, groupSize: 128, actOrder: true, staticGroups: true },
   { bits: 4, groupSize: 32, sym: true },
   { bits: 4, groupSize: 200 }, // blocks grown to a group of 200 columns: the kernel's uncached path
+  { bits: 4, groupSize: 128, clip: 'mse' },
+  { bits: 3, groupSize: 64, clip: 'mse', actOrder: true },
 ];
 
 for (const [name, bk] of [['webgpu', () => gpu as Backend], ['cpu (reference ops)', () => cpu as Backend]] as const) {
@@ -252,7 +254,7 @@ for (const [name, bk] of [['webgpu', () => gpu as Backend], ['cpu (reference ops
         const same = r.grid!.codes.filter((c, i) => c === hc[i]).length / hc.length;
         const e = r.error!.relative;
         const he = host.error!.relative;
-        const re = rtn(W, stats, { bits: cfg.bits, groupSize: cfg.groupSize, sym: cfg.sym }).error!.relative;
+        const re = rtn(W, stats, { bits: cfg.bits, groupSize: cfg.groupSize, sym: cfg.sym, clip: cfg.clip }).error!.relative;
         console.log(`${name} ${JSON.stringify(cfg)}: codes identical ${(100 * same).toFixed(2)} %, error ${e.toExponential(4)} vs host ${he.toExponential(4)} (${(100 * (e / he - 1)).toFixed(2)} %), rtn ${re.toExponential(4)}`);
         assert.ok(same >= 0.99, `codes identical for only ${(100 * same).toFixed(2)} %`);
         assert.ok(Math.abs(e / he - 1) <= 0.03, `error ${e} vs host ${he}`);

@@ -14,6 +14,7 @@
  * This file and everything under backend/ except the `node*.ts` adapters
  * import no Node-only module, so the same code runs in a browser.
  */
+import type { UniformGridConfig } from '../formats/grids/uniform.js';
 import type { DType } from '../tensor/dtype.js';
 import type { HostTensor, Shape } from '../tensor/tensor.js';
 
@@ -79,9 +80,8 @@ export interface GptqBlockParams {
   /** The block's layout columns [i1, i2). */
   readonly i1: number;
   readonly i2: number;
-  /** Uniform grid (formats/grids/uniform.ts, min-max fit): code bits 2–8 and symmetric zero. */
-  readonly bits: number;
-  readonly sym: boolean;
+  /** The uniform grid and how a group is fitted (formats/grids/uniform.ts `fitUniform`: min-max or the mse shrink search). */
+  readonly grid: UniformGridConfig;
   /**
    * Groups fitted on the fly: at each layout column j with j % fitGroupSize = 0,
    * row r's grid is fitted on wt[j … j + fitGroupSize, r] into scale/zero row

@@ -3,6 +3,7 @@
  * and gets back the dimensions it needs, so CPU and WebGPU reject the same
  * calls with the same messages.
  */
+import { checkUniformGrid } from '../formats/grids/uniform.js';
 import type { DType } from '../tensor/dtype.js';
 import { shapeStr } from '../tensor/tensor.js';
 import type { AttentionParams, GptqBlockParams, GptqBlockTensors, Tensor } from './backend.js';
@@ -211,10 +212,14 @@ export function checkGptqBlock(t: GptqBlockTensors, p: GptqBlockParams): { n: nu
   for (const [name, x] of [['wt', t.wt], ['scale', t.scale], ['zero', t.zero], ['what', t.what], ['err', t.err]] as const) dtypeIs(op, name, x, 'f32');
   vec(op, 'group', t.group, n, 'i32');
   vec(op, 'perm', t.perm, n, 'i32');
-  const { i1, i2, bits, fitGroupSize: g } = p;
+  const { i1, i2, fitGroupSize: g } = p;
   if (!(Number.isInteger(i1) && Number.isInteger(i2) && 0 <= i1 && i1 < i2 && i2 <= n)) fail(op, `block [${i1}, ${i2}) is not inside [0, ${n})`);
   if (ec !== out || er < i2 - i1) fail(op, `err ${shapeStr(t.err.shape)} must be [≥ ${i2 - i1}, ${out}]`);
-  if (!Number.isInteger(bits) || bits < 2 || bits > 8) fail(op, `bits must be 2–8, got ${bits}`);
+  try {
+    checkUniformGrid(p.grid);
+  } catch (e) {
+    fail(op, (e as Error).message);
+  }
   if (!Number.isInteger(g) || g < 0) fail(op, `fitGroupSize must be an integer ≥ 0, got ${g}`);
   if (g > 0 && Math.ceil(n / g) > nGroups) fail(op, `${Math.ceil(n / g)} groups of ${g} do not fit scale ${shapeStr(t.scale.shape)}`);
   return { n, out, nGroups };

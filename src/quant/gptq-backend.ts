@@ -54,7 +54,6 @@ function resolveGptq(opts: MethodOptions<GptqConfig>): GptqConfig {
   checkInt('gptq groupSize', cfg.groupSize, 0);
   checkInt('gptq blockSize', cfg.blockSize, 1);
   if (!(cfg.percdamp >= 0)) throw new Error(`gptq percdamp must be ≥ 0, got ${cfg.percdamp}`);
-  if (cfg.clip !== 'minmax') throw new Error(`the backend GPTQ engine fits min-max grids only, not clip '${cfg.clip}' (use the host engine)`);
   return cfg;
 }
 
@@ -195,7 +194,7 @@ export async function quantizeWithFactor(
   try {
     b.gatherTranspose(t.wt, wDev, idxW); // Wt = W[:, perm]ᵀ, dead columns 0
     for (const [i1, i2] of blocks) {
-      b.gptqBlock(t, { i1, i2, bits: cfg.bits, sym: cfg.sym, fitGroupSize: onTheFly ? g : 0 }); // Alg. 1 lines 4–10
+      b.gptqBlock(t, { i1, i2, grid: cfg, fitGroupSize: onTheFly ? g : 0 }); // Alg. 1 lines 4–10
       opts.onProgress?.(i2, n);
     }
     if (onTheFly) {

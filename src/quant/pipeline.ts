@@ -44,7 +44,7 @@ export type MethodSpec =
 /**
  * Where GPTQ runs: 'host' = methods/gptq.ts in f64 on H read back from the
  * backend; 'backend' = quant/gptq-backend.ts in f32 on the backend, H never
- * read back; 'auto' = 'backend' on WebGPU (min-max grids), else 'host'.
+ * read back; 'auto' = 'backend' on WebGPU, else 'host'.
  */
 export type GptqEngine = 'auto' | 'host' | 'backend';
 
@@ -55,7 +55,7 @@ export function resolveGptqEngine(engine: GptqEngine, backend: Backend, m: Metho
     return 'host';
   }
   if (engine !== 'auto') return engine;
-  return backend.name === 'webgpu' && (m.config.clip ?? 'minmax') === 'minmax' ? 'backend' : 'host';
+  return backend.name === 'webgpu' ? 'backend' : 'host';
 }
 
 /** What the pipeline reports for each quantized linear layer. */

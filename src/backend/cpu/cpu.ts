@@ -261,7 +261,7 @@ export class CpuBackend implements Backend {
       what: this.f32(t.what),
       err: this.f32(t.err),
     };
-    linalg.gptqBlock(arrays, n, out, p.i1, p.i2, p.bits, p.sym, p.fitGroupSize);
+    linalg.gptqBlock(arrays, n, out, p.i1, p.i2, p.grid, p.fitGroupSize);
   }
 
   private own(t: Tensor): CpuTensor {

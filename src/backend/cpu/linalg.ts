@@ -6,7 +6,7 @@
  *
  * Matrices are row-major [n, n] unless stated.
  */
-import { dequantizeUniform, maxCode, quantizeUniform, storeScaleF16, roundHalfEven } from '../../formats/grids/uniform.js';
+import { dequantizeUniform, fitUniform, maxCode, quantizeUniform, type UniformGridConfig } from '../../formats/grids/uniform.js';
 
 /**
  * Lower Cholesky factor in place: on return a holds L (zeros above the
@@ -76,28 +76,6 @@ export function rowDot(out: Float32Array, a: Float32Array, b: Float32Array, R: n
   }
 }
 
-/** The min-max grid of x (fitUniform with clip 'minmax'), as the kernel computes it. */
-function fitMinMax(x: Float32Array, bits: number, sym: boolean): { scale: number; zero: number } {
-  const maxq = maxCode(bits);
-  let xmin = 0;
-  let xmax = 0;
-  for (const v of x) {
-    if (v < xmin) xmin = v;
-    if (v > xmax) xmax = v;
-  }
-  if (sym) {
-    xmax = Math.max(-xmin, xmax);
-    if (xmin < 0) xmin = -xmax;
-  }
-  if (xmin === 0 && xmax === 0) {
-    xmin = -1;
-    xmax = 1;
-  }
-  const scale32 = Math.fround(Math.fround(xmax - xmin) / maxq);
-  const zero = sym ? (maxq + 1) / 2 : roundHalfEven(Math.fround(-xmin / scale32)) + 0;
-  return { scale: storeScaleF16(scale32), zero };
-}
-
 export interface GptqBlockArrays {
   readonly wt: Float32Array;
   readonly u: Float32Array;
@@ -110,8 +88,8 @@ export interface GptqBlockArrays {
 }
 
 /** Backend.gptqBlock on arrays (see backend.ts).  wt: [n, out], u: [n, n], what: [out, n], err: [≥ i2 − i1, out]. */
-export function gptqBlock(t: GptqBlockArrays, n: number, out: number, i1: number, i2: number, bits: number, sym: boolean, fitG: number): void {
-  const maxq = maxCode(bits);
+export function gptqBlock(t: GptqBlockArrays, n: number, out: number, i1: number, i2: number, grid: UniformGridConfig, fitG: number): void {
+  const maxq = maxCode(grid.bits);
   const { wt, u, scale, zero } = t;
   const col = new Float32Array(Math.max(fitG, 1));
   for (let j = i1; j < i2; j++) {
@@ -120,7 +98,7 @@ export function gptqBlock(t: GptqBlockArrays, n: number, out: number, i1: number
       const gi = j / fitG;
       for (let r = 0; r < out; r++) {
         for (let c = j; c < c1; c++) col[c - j] = wt[c * out + r] as number;
-        const p = fitMinMax(col.subarray(0, c1 - j), bits, sym);
+        const p = fitUniform(col.subarray(0, c1 - j), grid);
         scale[gi * out + r] = p.scale;
         zero[gi * out + r] = p.zero;
       }

@@ -360,8 +360,7 @@ export class WebGpuBackend implements Backend {
       out,
       i1: p.i1,
       i2: p.i2,
-      bits: p.bits,
-      sym: p.sym,
+      grid: p.grid,
       fitG: p.fitGroupSize,
     };
     linalg.gptqBlock(this.ctx, call, this.dummy);

@@ -5,8 +5,11 @@
 // formats/grids/uniform.ts (min-max fit): f32 steps, round half to even (WGSL
 // `round`), quotients refined with an fma so they round like IEEE division,
 // steps stored in fp16 (rounded to nearest even here). A step that overflows
-// fp16 is stored as −1 for the caller to report. Header: WG, SYM, CACHE,
-// CACHE_N (blocks of at most CACHE_N columns keep the row's block in registers).
+// fp16 is stored as −1 for the caller to report. MSE: gptq's shrink search
+// (ranges sh·[xmin, xmax], sh = 1 − i/mseGrid for i < mseSteps, lowest
+// Σ|x̂ − x|^mseNorm kept, first wins ties), summed in f32 here (f64 on the host).
+// Header: WG, SYM, MSE, CACHE, CACHE_N (blocks of at most CACHE_N columns keep
+// the row's block in a private array).
 // Grid: x over rows.
 struct Params {
   n: u32,
@@ -15,6 +18,9 @@ struct Params {
   i2: u32,
   maxq: f32,
   fitG: u32,
+  mseGrid: f32,
+  mseNorm: f32,
+  mseSteps: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -63,6 +69,60 @@ fn wset(j: u32, r: u32, v: f32) {
   }
 }
 
+// (step stored in fp16, zero) for the range [xmin, xmax] (uniform.ts paramsFor).
+fn params(xmin: f32, xmax: f32) -> vec2<f32> {
+  let s32 = qdiv(xmax - xmin, p.maxq);
+  var z = (p.maxq + 1.0) / 2.0;
+  if (!SYM) {
+    z = round(qdiv(-xmin, s32));
+    z = select(z, 0.0, z == 0.0); // +0, never −0 (as the host's `+ 0`)
+  }
+  let s16 = roundF16(s32);
+  return vec2<f32>(select(s16, ldexp(1.0, -24), s16 == 0.0), z);
+}
+
+// Row r's grid over columns [j, c1) (uniform.ts fitUniform).
+fn fit(j: u32, c1: u32, r: u32) -> vec2<f32> {
+  var xmin = 0.0;
+  var xmax = 0.0;
+  for (var c = j; c < c1; c++) {
+    let v = wget(c, r);
+    xmin = min(xmin, v);
+    xmax = max(xmax, v);
+  }
+  if (SYM) {
+    xmax = max(-xmin, xmax);
+    if (xmin < 0.0) {
+      xmin = -xmax;
+    }
+  }
+  if (xmin == 0.0 && xmax == 0.0) {
+    xmin = -1.0;
+    xmax = 1.0;
+  }
+  var best = params(xmin, xmax);
+  if (!MSE) {
+    return best;
+  }
+  var bestErr = 3.4e38;
+  for (var i = 0u; i < p.mseSteps; i++) {
+    let sh = 1.0 - qdiv(f32(i), p.mseGrid);
+    let cand = params(sh * xmin, sh * xmax);
+    var err = 0.0;
+    for (var c = j; c < c1; c++) {
+      let v = wget(c, r);
+      let q = clamp(round(qdiv(v, cand.x)) + cand.y, 0.0, p.maxq);
+      let d = abs(cand.x * (q - cand.y) - v);
+      err += select(pow(d, p.mseNorm), 0.0, d == 0.0);
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      best = cand;
+    }
+  }
+  return best;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x;
@@ -79,34 +139,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var j = p.i1; j < p.i2; j++) {
     if (p.fitG > 0u && j % p.fitG == 0u) {
       // gptq find_params on this row of the group, on the updated weights (blocks are cut at group starts)
-      let c1 = min(n, j + p.fitG);
-      var xmin = 0.0;
-      var xmax = 0.0;
-      for (var c = j; c < c1; c++) {
-        let v = wget(c, r);
-        xmin = min(xmin, v);
-        xmax = max(xmax, v);
-      }
-      if (SYM) {
-        xmax = max(-xmin, xmax);
-        if (xmin < 0.0) {
-          xmin = -xmax;
-        }
-      }
-      if (xmin == 0.0 && xmax == 0.0) {
-        xmin = -1.0;
-        xmax = 1.0;
-      }
-      let s32 = qdiv(xmax - xmin, p.maxq);
-      var z = (p.maxq + 1.0) / 2.0;
-      if (!SYM) {
-        z = round(qdiv(-xmin, s32));
-        z = select(z, 0.0, z == 0.0); // +0, never −0 (as the host's `+ 0`)
-      }
-      let s16 = roundF16(s32);
+      let sz = fit(j, min(n, j + p.fitG), r);
       let gi = j / p.fitG;
-      scale[gi * out + r] = select(s16, ldexp(1.0, -24), s16 == 0.0);
-      zero[gi * out + r] = z;
+      scale[gi * out + r] = sz.x;
+      zero[gi * out + r] = sz.y;
     }
     let gi = u32(group[j]);
     let s = scale[gi * out + r];

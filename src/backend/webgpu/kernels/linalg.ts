@@ -6,6 +6,7 @@
  * block (gptq_cols, then the lazy batch update as a linalg_gemm) and small
  * helpers. All f32, one buffer per operand (no chunked tensors).
  */
+import type { UniformGridConfig } from '../../../formats/grids/uniform.js';
 import type { GpuContext } from '../context.js';
 import { ceilDiv, MAX_GROUPS } from './common.js';
 
@@ -138,8 +139,7 @@ export interface GptqBlockCall {
   readonly out: number;
   readonly i1: number;
   readonly i2: number;
-  readonly bits: number;
-  readonly sym: boolean;
+  readonly grid: UniformGridConfig;
   readonly fitG: number;
 }
 
@@ -147,11 +147,12 @@ export interface GptqBlockCall {
 export function gptqBlock(ctx: GpuContext, c: GptqBlockCall, dummy: GPUBuffer): void {
   const grid: [number, number, number] = [ceilDiv(c.out, WG), 1, 1];
   gridOk(c.what, grid);
+  const g = c.grid;
   ctx.dispatch({
     what: `${c.what} (columns)`,
-    kernel: { files: ['gptq_cols'], header: { WG, SYM: c.sym, CACHE: c.i2 - c.i1 <= GPTQ_CACHE_N, CACHE_N: GPTQ_CACHE_N } },
+    kernel: { files: ['gptq_cols'], header: { WG, SYM: g.sym, MSE: g.clip === 'mse', CACHE: c.i2 - c.i1 <= GPTQ_CACHE_N, CACHE_N: GPTQ_CACHE_N } },
     buffers: { 1: c.wt, 2: c.u, 3: c.scale, 4: c.zero, 5: c.group, 6: c.perm, 7: c.wHat, 8: c.err },
-    params: [c.n, c.out, c.i1, c.i2, { f: 2 ** c.bits - 1 }, c.fitG],
+    params: [c.n, c.out, c.i1, c.i2, { f: 2 ** g.bits - 1 }, c.fitG, { f: g.mseGrid }, { f: g.mseNorm }, Math.floor(g.mseMaxShrink * g.mseGrid)],
     grid,
   });
   const { n, out, i1, i2 } = c;
