@@ -12,7 +12,7 @@ weights uniform in [-0.02, 0.02) with the same seeds as gptq-7b.ts, from
 torch's generator (other numbers, same distribution).
 
   python3 bench/gptq_torch.py [--dim 4096] [--ffn 11008] [--blocks 2] [--tokens 16384]
-          [--chunk 2048] [--bits 4] [--group 128] [--out gptq-torch.json]
+          [--chunk 2048] [--bits 4] [--group 128] [--device cuda] [--out gptq-torch.json]
 """
 import argparse
 import datetime
@@ -42,12 +42,17 @@ def quantize(x, scale, zero, maxq):
     return scale * (q - zero)
 
 
+def sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def fasterquant(W, H, bits=4, groupsize=128, blocksize=128, percdamp=0.01):
     """gptq.py GPTQ.fasterquant (act_order off, static_groups off). Returns Q and timings of the factor and the loop."""
     W = W.clone().float()
     n = W.shape[1]
     maxq = 2 ** bits - 1
-    torch.cuda.synchronize()
+    sync()
     t0 = time.perf_counter()
     H = H.clone()
     dead = torch.diag(H) == 0
@@ -59,7 +64,7 @@ def fasterquant(W, H, bits=4, groupsize=128, blocksize=128, percdamp=0.01):
     H = torch.linalg.cholesky(H)
     H = torch.cholesky_inverse(H)
     Hinv = torch.linalg.cholesky(H, upper=True)
-    torch.cuda.synchronize()
+    sync()
     t1 = time.perf_counter()
     Q = torch.zeros_like(W)
     Losses = torch.zeros_like(W)
@@ -88,7 +93,7 @@ def fasterquant(W, H, bits=4, groupsize=128, blocksize=128, percdamp=0.01):
         Q[:, i1:i2] = Q1
         Losses[:, i1:i2] = Losses1
         W[:, i2:] -= Err1.matmul(Hinv[i1:i2, i2:])
-    torch.cuda.synchronize()
+    sync()
     t2 = time.perf_counter()
     return Q, t1 - t0, t2 - t1
 
@@ -102,11 +107,12 @@ def main():
     ap.add_argument("--chunk", type=int, default=2048)
     ap.add_argument("--bits", type=int, default=4)
     ap.add_argument("--group", type=int, default=128)
+    ap.add_argument("--device", default="cuda", help="cuda (the benchmark) or cpu (a quick check of the script)")
     ap.add_argument("--out")
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    dev = torch.device("cuda")
+    dev = torch.device(a.device)
     chunk = min(a.chunk, a.tokens)
     groups = [
         ("qkv", a.dim, [("q_proj", a.dim), ("k_proj", a.dim), ("v_proj", a.dim)]),
@@ -119,14 +125,14 @@ def main():
     t_all = time.perf_counter()
     for l in range(a.blocks):
         for gi, (gid, K, layers) in enumerate(groups):
-            torch.cuda.synchronize()
+            sync()
             t0 = time.perf_counter()
             H = torch.zeros(K, K, device=dev)
             for c in range(a.tokens // chunk):  # gptq add_batch: H += (2/n)·XᵀX
                 g = torch.Generator(device=dev).manual_seed(l * 16 + gi + 1000 * c)
                 x = torch.rand(chunk, K, device=dev, generator=g) * 2 - 1
                 H += (2 / a.tokens) * (x.t() @ x)
-            torch.cuda.synchronize()
+            sync()
             hess = time.perf_counter() - t0
             totals["hessian"] += hess
             rows.append({"block": l, "group": gid, "K": K, "tokens": a.tokens, "hessian_s": hess})
@@ -134,12 +140,12 @@ def main():
             for li, (name, out) in enumerate(layers):
                 g = torch.Generator(device=dev).manual_seed(l * 16 + li + 100 + gi * 4)
                 W = (torch.rand(out, K, device=dev, generator=g) * 2 - 1) * 0.02
-                torch.cuda.synchronize()
+                sync()
                 t0 = time.perf_counter()
                 Q, tf, tl = fasterquant(W, H, a.bits, a.group)
                 dW = W - Q
                 rel = float(torch.sum((dW @ H) * dW) / torch.sum((W @ H) * W))
-                torch.cuda.synchronize()
+                sync()
                 s = time.perf_counter() - t0
                 totals["factor"] += tf
                 totals["gptq"] += s
@@ -151,7 +157,7 @@ def main():
     res = {
         "bench": "gptq-torch",
         "engine": "PyTorch fasterquant (IST-DASLab/gptq algorithm), float32, TF32 off",
-        "device": torch.cuda.get_device_name(0),
+        "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "config": {"dim": a.dim, "ffn": a.ffn, "blocks": a.blocks, "tokens": a.tokens, "chunk": chunk, "bits": a.bits, "groupSize": a.group, "blockSize": 128, "percdamp": 0.01},
