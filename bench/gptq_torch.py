@@ -102,6 +102,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dim", type=int, default=4096)
     ap.add_argument("--ffn", type=int, default=11008)
+    ap.add_argument("--heads", type=int, default=32, help="accepted for the same flags as gptq-7b.ts; GPTQ does not use it")
     ap.add_argument("--blocks", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=16384)
     ap.add_argument("--chunk", type=int, default=2048)

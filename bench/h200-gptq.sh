@@ -8,7 +8,7 @@
 #
 # Here: the bundle as in bench/h200.sh (node scripts/bundle.mjs <dir> + node_modules/webgpu),
 # the model and corpus as .device-30m/lowbit-ref-30m.tar.xz and .device-corpus/corpus.tar.xz.
-# There: OUT=$OUT bash bench/h200-gptq.sh <bundle dir> [gptq-7b flags, e.g. --tokens 16384]
+# There: OUT=$OUT bash bench/h200-gptq.sh <bundle dir> [flags of both GPTQ benches, e.g. --tokens 16384]
 set -uo pipefail
 B=${1:?usage: OUT=dir bash bench/h200-gptq.sh <bundle dir> [gptq-7b flags]}
 shift
@@ -16,7 +16,7 @@ shift
 mkdir -p "$OUT" /tmp/models
 export LOWBIT_COMMIT=${LOWBIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 timeout 280 node "$B/bench/gptq-7b.js" "$@" --out "$OUT/gptq-webgpu.json" > /dev/null 2> "$OUT/gptq-webgpu.err"
-timeout 280 python3 bench/gptq_torch.py --out "$OUT/gptq-torch.json" > /dev/null 2> "$OUT/gptq-torch.err"
+timeout 280 python3 bench/gptq_torch.py "$@" --out "$OUT/gptq-torch.json" > /dev/null 2> "$OUT/gptq-torch.err"
 for f in .device-30m/lowbit-ref-30m.tar.xz .device-corpus/corpus.tar.xz; do [ -f "$f" ] && tar -xJf "$f" -C /tmp/models; done
 if [ -d /tmp/models/lowbit-ref-30m ] && [ -f /tmp/models/corpus/train.txt ]; then
   # the bundled CLI reads lowbit's version from ../../../package.json of src/cli/main.js
