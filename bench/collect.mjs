@@ -1,7 +1,8 @@
 // Merges the benchmark JSONs of one run (gemm-webgpu.json, copy-webgpu.json,
 // decode-webgpu.json, torch.json in <dir>) into <out>.json and <out>.md: device,
 // date, commit, and both sides of every ratio (WebGPU vs torch GEMM at each
-// size and dtype, WebGPU copy vs torch copy, decode vs its bandwidth roofline).
+// size and dtype, WebGPU copy vs torch copy, decode vs its bandwidth roofline,
+// GPTQ on WebGPU vs PyTorch GPTQ from gptq-webgpu.json and gptq-torch.json).
 //
 //   node bench/collect.mjs <dir> [--out bench/results/webgpu-h200]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,10 @@ const gemm = load('gemm-webgpu.json');
 const copy = load('copy-webgpu.json');
 const decode = load('decode-webgpu.json');
 const torch = load('torch.json');
+const gptqW = load('gptq-webgpu.json');
+const gptqT = load('gptq-torch.json');
+const gptq30m = load('gptq-30m-webgpu.json');
+const gptq30mHost = load('gptq-30m-host.json');
 
 const torchRow = (pred) => torch?.rows.find(pred) ?? null;
 const gemvRows = (gemm?.rows ?? []).filter((r) => r.op === 'gemv');
@@ -35,7 +40,18 @@ const result = {
   copy: { webgpu_gbps: wcopy?.gbps ?? null, torch_gbps: tcopy?.gbps ?? null, ratio: wcopy && tcopy ? wcopy.gbps / tcopy.gbps : null, bytes: wcopy?.bytes ?? null },
   decode: (decode?.rows ?? []).map((r) => ({ pos: r.pos, tokens_per_s: r.tokens_per_s, tokens_per_s_with_read: r.tokens_per_s_with_read, roofline_tokens_per_s: r.roofline_tokens_per_s, fraction_of_roofline: r.fraction_of_roofline, weight_bytes: r.weight_bytes, kv_bytes: r.kv_bytes, copy_gbps: r.copy_gbps })),
   decode_config: decode?.config ?? null,
-  sources: { gemm, copy, decode, torch },
+  gptq: gptqW || gptqT ? {
+    config: gptqW?.config ?? gptqT?.config ?? null,
+    webgpu: gptqW?.totals ?? null,
+    torch: gptqT?.totals ?? null,
+    ratio_total: gptqW && gptqT ? gptqW.totals.total / gptqT.totals.total : null,
+    ref30m: gptq30m ? { seconds: gptq30m.seconds, gptq_engine: gptq30m.gptq_engine, calibration: gptq30m.calibration, avg_bits: gptq30m.avg_bits, host_engine_seconds: gptq30mHost?.seconds ?? null } : null,
+    layers: (gptqW?.rows ?? []).filter((r) => r.layer).map((r) => {
+      const t = (gptqT?.rows ?? []).find((x) => x.layer === r.layer && x.block === r.block);
+      return { block: r.block, layer: r.layer, shape: r.shape, webgpu_s: r.gptq_s, torch_s: t?.gptq_s ?? null, webgpu_rel_error: r.rel_error, torch_rel_error: t?.rel_error ?? null };
+    }),
+  } : null,
+  sources: { gemm, copy, decode, torch, gptq_webgpu: gptqW, gptq_torch: gptqT },
 };
 writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -70,6 +86,22 @@ const md = [
   '|---|---|---|---|---|',
   ...result.decode.map((r) => `| ${r.pos} | ${f(r.tokens_per_s, 1)} | ${f(r.tokens_per_s_with_read, 1)} | ${f(r.roofline_tokens_per_s, 1)} | ${f(r.fraction_of_roofline, 3)} |`),
   '',
+  ...(result.gptq ? [
+    `## GPTQ, ${result.gptq.config?.blocks ?? '?'} Llama-2-7B-shaped random blocks, ${result.gptq.config?.tokens ?? '?'} calibration tokens, ${result.gptq.config?.bits ?? '?'}-bit g${result.gptq.config?.groupSize ?? '?'}`,
+    '',
+    '| phase | WebGPU s | torch s |',
+    '|---|---|---|',
+    `| Hessians | ${f(result.gptq.webgpu?.hessian)} | ${f(result.gptq.torch?.hessian)} |`,
+    `| Cholesky / inverse (WebGPU once per group; torch per layer) | ${f(result.gptq.webgpu?.factor)} | ${f(result.gptq.torch?.factor)} |`,
+    `| GPTQ layers (torch: incl. its factor) | ${f(result.gptq.webgpu?.gptq)} | ${f(result.gptq.torch?.gptq)} |`,
+    `| total | ${f(result.gptq.webgpu?.total)} | ${f(result.gptq.torch?.total)} |`,
+    '',
+    ...(result.gptq.ref30m ? [`lowbit-ref-30m, whole pipeline (\`lowbit quantize --method gptq --backend webgpu\`, ${result.gptq.ref30m.calibration?.samples} × ${result.gptq.ref30m.calibration?.seqlen} tokens, engine ${result.gptq.ref30m.gptq_engine}): ${f(result.gptq.ref30m.seconds, 1)} s (host engine on the same backend: ${f(result.gptq.ref30m.host_engine_seconds, 1)} s)`, ''] : []),
+    '| block | layer | shape | WebGPU s | torch s | WebGPU rel. error | torch rel. error |',
+    '|---|---|---|---|---|---|---|',
+    ...result.gptq.layers.map((r) => `| ${r.block} | ${r.layer} | ${r.shape.join('×')} | ${f(r.webgpu_s)} | ${f(r.torch_s)} | ${f(r.webgpu_rel_error, 5)} | ${f(r.torch_rel_error, 5)} |`),
+    '',
+  ] : []),
 ].join('\n');
 writeFileSync(`${out}.md`, md);
 console.log(`wrote ${out}.json and ${out}.md`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every WebGPU benchmark and its PyTorch counterpart on the GPU machine and
-# merges them into $OUT/webgpu-h200.{json,md}.
+# merges them into $OUT/webgpu-h200.{json,md} (GPTQ: bench/gptq-7b.ts beside bench/gptq_torch.py).
 #
 # Prepare the bundle here (the GPU machine has no node_modules; only `webgpu` is
 # external to the bundle, so a slim linux-x64 copy of it travels beside it):
@@ -30,15 +30,24 @@ export LOWBIT_COMMIT=${LOWBIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null |
 if [ "${SMALL:-0}" = 1 ]; then
   GEMM=(--sizes 128,256 --iters 3 --gemv-shapes 256x512); COPY=(--mib 16 --iters 5)
   DECODE=(--dim 64 --layers 2 --heads 4 --ffn 160 --vocab 500 --positions 1,300 --steps 4); TORCH=(--sizes 128,256 --mib 16)
+  GPTQ=(--dim 256 --ffn 688 --blocks 1 --tokens 1024 --chunk 512)
 else
-  GEMM=(); COPY=(); DECODE=(); TORCH=()
+  GEMM=(); COPY=(); DECODE=(); TORCH=(); GPTQ=()
 fi
 node "$B/bench/webgpu-copy.js" "${COPY[@]}" --out "$OUT/copy-webgpu.json" > /dev/null
 node "$B/bench/webgpu-gemm.js" "${GEMM[@]}" ${TILES:+--tiles "$TILES"} --out "$OUT/gemm-webgpu.json" > /dev/null
 if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
   python3 bench/torch_gemm.py "${TORCH[@]}" --out "$OUT/torch.json" > /dev/null
+  python3 bench/gptq_torch.py "${GPTQ[@]}" --out "$OUT/gptq-torch.json" > /dev/null
 else
   echo "torch with CUDA not available: torch.json skipped" >&2
 fi
 node "$B/bench/webgpu-decode.js" "${DECODE[@]}" --out "$OUT/decode-webgpu.json" > /dev/null
+# GPTQ over 2 Llama-2-7B-shaped blocks (16384 random calibration tokens), WebGPU engine beside PyTorch fasterquant
+node "$B/bench/gptq-7b.js" "${GPTQ[@]}" --out "$OUT/gptq-webgpu.json" > /dev/null
+# the whole sequential pipeline on a real model (MODEL30M=<dir of lowbit-ref-30m>, CALIB=<train.txt>; the bundle has no SOTU data): GPTQ 4-bit g128 on 128 × 512 tokens, backend engine
+if [ -n "${MODEL30M:-}" ]; then
+  node "$B/src/cli/main.js" quantize "$MODEL30M" --method gptq --backend webgpu --gptq-engine backend --calib-samples 128 --calib-seqlen 512 \
+    ${CALIB:+--calib "$CALIB"} --out /tmp/lowbit-ref-30m-gptq-w4.lowbit --json > "$OUT/gptq-30m-webgpu.json"
+fi
 node bench/collect.mjs "$OUT" --out "$OUT/webgpu-h200"

@@ -14,6 +14,7 @@
  * This file and everything under backend/ except the `node*.ts` adapters
  * import no Node-only module, so the same code runs in a browser.
  */
+import type { UniformGridConfig } from '../formats/grids/uniform.js';
 import type { DType } from '../tensor/dtype.js';
 import type { HostTensor, Shape } from '../tensor/tensor.js';
 
@@ -36,7 +37,14 @@ export type OpName =
   | 'add'
   | 'nll'
   | 'kl'
-  | 'gram';
+  | 'gram'
+  | 'cholesky'
+  | 'triInverse'
+  | 'diagonal'
+  | 'permuteSymmetric'
+  | 'gatherTranspose'
+  | 'rowDot'
+  | 'gptqBlock';
 
 /** Parameters of causal multi-head attention with grouped KV heads. */
 export interface AttentionParams {
@@ -47,6 +55,40 @@ export interface AttentionParams {
   readonly headDim: number;
   /** Absolute position of the first query row; query row t sees keys 0 … pos0 + t. */
   readonly pos0: number;
+}
+
+/** The tensors of one GPTQ lazy-batch block (`Backend.gptqBlock`); n = input columns, out = rows of W. */
+export interface GptqBlockTensors {
+  /** Working weights, transposed and in layout (quantization) order: [n, out] f32, read and written. */
+  readonly wt: Tensor;
+  /** U, the upper Cholesky factor of H⁻¹ in layout order (H⁻¹ = UᵀU): [n, n] f32. */
+  readonly u: Tensor;
+  /** Grid steps and zero points [nGroups, out] f32: read, and written for groups fitted in the block. */
+  readonly scale: Tensor;
+  readonly zero: Tensor;
+  /** group[j]: the row of scale/zero that layout column j uses: [n] i32. */
+  readonly group: Tensor;
+  /** perm[j]: the original column of layout column j: [n] i32. */
+  readonly perm: Tensor;
+  /** Ŵ in original column order: [out, n] f32; columns perm[i1 … i2) are written. */
+  readonly what: Tensor;
+  /** Scratch for the block's scaled errors E, transposed: [≥ i2 − i1, out] f32. */
+  readonly err: Tensor;
+}
+
+/** What one GPTQ block does (`Backend.gptqBlock`). */
+export interface GptqBlockParams {
+  /** The block's layout columns [i1, i2). */
+  readonly i1: number;
+  readonly i2: number;
+  /** The uniform grid and how a group is fitted (formats/grids/uniform.ts `fitUniform`: min-max or the mse shrink search). */
+  readonly grid: UniformGridConfig;
+  /**
+   * Groups fitted on the fly: at each layout column j with j % fitGroupSize = 0,
+   * row r's grid is fitted on wt[j … j + fitGroupSize, r] into scale/zero row
+   * j / fitGroupSize. 0: nothing is fitted here (per-channel or static groups).
+   */
+  readonly fitGroupSize: number;
 }
 
 export interface Backend {
@@ -126,4 +168,40 @@ export interface Backend {
    * Accumulation is f32; GPTQ's H = (2/n)·Σ xxᵀ is built by calling this per batch.
    */
   gram(h: Tensor, x: Tensor, scale: number): void;
+
+  // --- dense linear algebra for GPTQ (f32; only the noted triangles are read) --
+
+  /**
+   * Lower Cholesky factor: a = L·Lᵀ, out = L (zeros above the diagonal). Only
+   * the lower triangle of a is read; out may be a. A pivot that is not > 0
+   * (a not positive definite) makes that diagonal entry and the column below it
+   * 0 and the factorization goes on, so a caller checks `diagonal(L) > 0`.
+   * out, a: [n, n] f32.
+   */
+  cholesky(out: Tensor, a: Tensor): void;
+
+  /** Inverse of a lower-triangular matrix: out = L⁻¹ (lower; a 0 on L's diagonal gives 0 in its row).  out, l: [n, n] f32, out ≠ l. */
+  triInverse(out: Tensor, l: Tensor): void;
+
+  /** out[i] = a[i, i].  out: [n] f32, a: [n, n] f32. */
+  diagonal(out: Tensor, a: Tensor): void;
+
+  /** out[i, j] = a[idx[i], idx[j]] + (i = j ? diagAdd[i] : 0).  out, a: [n, n] f32 (out ≠ a), idx: [n] i32, diagAdd: [n] f32. */
+  permuteSymmetric(out: Tensor, a: Tensor, idx: Tensor, diagAdd: Tensor): void;
+
+  /** Gathered columns, transposed: out[i, r] = idx[i] < 0 ? 0 : x[r, idx[i]].  out: [n, R], x: [R, C], idx: [n] i32; f32. */
+  gatherTranspose(out: Tensor, x: Tensor, idx: Tensor): void;
+
+  /** out[r] = Σ_c a[r, c] · b[r, c].  out: [R] f32, a, b: [R, C] f32. */
+  rowDot(out: Tensor, a: Tensor, b: Tensor): void;
+
+  /**
+   * One lazy-batch block of GPTQ (Alg. 1 lines 5–10) on transposed working
+   * weights: for each layout column j in [i1, i2): (fit the groups starting at
+   * j,) quantize every row's wt[j, r] on its grid, write Ŵ, the scaled error
+   * e = (w − ŵ) / U[j, j] into err[j − i1, r], and wt[k, r] −= e · U[j, k] for
+   * k in (j, i2); then the lazy update wt[i2:, :] −= U[i1:i2, i2:]ᵀ · err.
+   * Codes follow from Ŵ (code = quantize(ŵ), exact on the grid).
+   */
+  gptqBlock(t: GptqBlockTensors, p: GptqBlockParams): void;
 }

@@ -3,9 +3,10 @@
  * and gets back the dimensions it needs, so CPU and WebGPU reject the same
  * calls with the same messages.
  */
+import { checkUniformGrid } from '../formats/grids/uniform.js';
 import type { DType } from '../tensor/dtype.js';
 import { shapeStr } from '../tensor/tensor.js';
-import type { AttentionParams, Tensor } from './backend.js';
+import type { AttentionParams, GptqBlockParams, GptqBlockTensors, Tensor } from './backend.js';
 
 function fail(op: string, msg: string): never {
   throw new Error(`${op}: ${msg}`);
@@ -150,4 +151,88 @@ export function checkKl(out: Tensor, p: Tensor, q: Tensor): { T: number; V: numb
   if (T2 !== T || V2 !== V) fail(op, `q ${shapeStr(q.shape)} must equal p ${shapeStr(p.shape)}`);
   if (out.shape.length !== 2 || out.shape[0] !== T || out.shape[1] !== 2) fail(op, `out ${shapeStr(out.shape)} must be [${T}, 2]`);
   return { T, V };
+}
+
+function vec(op: string, name: string, t: Tensor, n: number, dtype: DType): void {
+  if (t.shape.length !== 1 || t.shape[0] !== n) fail(op, `${name} ${shapeStr(t.shape)} must be [${n}]`);
+  dtypeIs(op, name, t, dtype);
+}
+
+/** [n, n] f32 operands of one size. */
+export function checkSquare(op: string, ...named: [string, Tensor][]): { n: number } {
+  const [first] = named;
+  if (!first) fail(op, 'no operands');
+  const [n, n2] = dims2(op, first[0], first[1]);
+  if (n !== n2) fail(op, `${first[0]} ${shapeStr(first[1].shape)} must be square`);
+  for (const [name, t] of named) {
+    dtypeIs(op, name, t, 'f32');
+    const [a, b] = dims2(op, name, t);
+    if (a !== n || b !== n) fail(op, `${name} ${shapeStr(t.shape)} must be [${n}, ${n}] like ${first[0]} ${shapeStr(first[1].shape)}`);
+  }
+  return { n };
+}
+
+export function checkDiagonal(out: Tensor, a: Tensor): { n: number } {
+  const { n } = checkSquare('diagonal', ['a', a]);
+  vec('diagonal', 'out', out, n, 'f32');
+  return { n };
+}
+
+export function checkPermuteSymmetric(out: Tensor, a: Tensor, idx: Tensor, diagAdd: Tensor): { n: number } {
+  const op = 'permuteSymmetric';
+  const { n } = checkSquare(op, ['out', out], ['a', a]);
+  if (out === a) fail(op, 'out must not be a');
+  vec(op, 'idx', idx, n, 'i32');
+  vec(op, 'diagAdd', diagAdd, n, 'f32');
+  return { n };
+}
+
+export function checkGatherTranspose(out: Tensor, x: Tensor, idx: Tensor): { n: number; R: number; C: number } {
+  const op = 'gatherTranspose';
+  const [R, C] = dims2(op, 'x', x);
+  const [n, R2] = dims2(op, 'out', out);
+  dtypeIs(op, 'x', x, 'f32');
+  dtypeIs(op, 'out', out, 'f32');
+  if (R2 !== R) fail(op, `out ${shapeStr(out.shape)} must be [${n}, ${R}] for x ${shapeStr(x.shape)}`);
+  vec(op, 'idx', idx, n, 'i32');
+  return { n, R, C };
+}
+
+export function checkRowDot(out: Tensor, a: Tensor, b: Tensor): { R: number; C: number } {
+  const op = 'rowDot';
+  const [R, C] = dims2(op, 'a', a);
+  const [R2, C2] = dims2(op, 'b', b);
+  dtypeIs(op, 'a', a, 'f32');
+  dtypeIs(op, 'b', b, 'f32');
+  if (R2 !== R || C2 !== C) fail(op, `b ${shapeStr(b.shape)} must match a ${shapeStr(a.shape)}`);
+  vec(op, 'out', out, R, 'f32');
+  return { R, C };
+}
+
+export function checkGptqBlock(t: GptqBlockTensors, p: GptqBlockParams): { n: number; out: number; nGroups: number } {
+  const op = 'gptqBlock';
+  const [n, out] = dims2(op, 'wt', t.wt);
+  checkSquare(op, ['u', t.u]);
+  if (t.u.shape[0] !== n) fail(op, `u ${shapeStr(t.u.shape)} must be [${n}, ${n}] for wt ${shapeStr(t.wt.shape)}`);
+  const [nGroups, o2] = dims2(op, 'scale', t.scale);
+  if (o2 !== out || t.zero.shape.length !== 2 || t.zero.shape[0] !== nGroups || t.zero.shape[1] !== out) {
+    fail(op, `scale ${shapeStr(t.scale.shape)} and zero ${shapeStr(t.zero.shape)} must be [nGroups, ${out}]`);
+  }
+  const [wr, wc] = dims2(op, 'what', t.what);
+  if (wr !== out || wc !== n) fail(op, `what ${shapeStr(t.what.shape)} must be [${out}, ${n}]`);
+  const [er, ec] = dims2(op, 'err', t.err);
+  for (const [name, x] of [['wt', t.wt], ['scale', t.scale], ['zero', t.zero], ['what', t.what], ['err', t.err]] as const) dtypeIs(op, name, x, 'f32');
+  vec(op, 'group', t.group, n, 'i32');
+  vec(op, 'perm', t.perm, n, 'i32');
+  const { i1, i2, fitGroupSize: g } = p;
+  if (!(Number.isInteger(i1) && Number.isInteger(i2) && 0 <= i1 && i1 < i2 && i2 <= n)) fail(op, `block [${i1}, ${i2}) is not inside [0, ${n})`);
+  if (ec !== out || er < i2 - i1) fail(op, `err ${shapeStr(t.err.shape)} must be [≥ ${i2 - i1}, ${out}]`);
+  try {
+    checkUniformGrid(p.grid);
+  } catch (e) {
+    fail(op, (e as Error).message);
+  }
+  if (!Number.isInteger(g) || g < 0) fail(op, `fitGroupSize must be an integer ≥ 0, got ${g}`);
+  if (g > 0 && Math.ceil(n / g) > nGroups) fail(op, `${Math.ceil(n / g)} groups of ${g} do not fit scale ${shapeStr(t.scale.shape)}`);
+  return { n, out, nGroups };
 }

@@ -69,6 +69,8 @@ export interface LowbitQuantization {
   readonly config: object;
   readonly calibration: LowbitCalibration | null;
   readonly quantize_head: boolean;
+  /** Where GPTQ ran: 'host' (f64, methods/gptq.ts) or 'backend' (f32, quant/gptq-backend.ts); absent for other methods and older files. */
+  readonly engine?: string;
 }
 
 /** The tokenizer files, embedded verbatim so a .lowbit file is self-contained. */
@@ -208,6 +210,7 @@ function parseQuantization(q: unknown, fail: (p: string) => never): LowbitQuanti
   if (typeof q['method'] !== 'string') fail('quantization.method must be a string');
   if (!isObject(q['config'])) fail('quantization.config must be a JSON object');
   if (typeof q['quantize_head'] !== 'boolean') fail('quantization.quantize_head must be true or false');
+  if (q['engine'] !== undefined && typeof q['engine'] !== 'string') fail('quantization.engine must be a string');
   const c = q['calibration'] ?? null;
   if (c !== null) {
     if (!isObject(c)) return fail('quantization.calibration must be a JSON object or null');

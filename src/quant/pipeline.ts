@@ -24,6 +24,7 @@ import { ropeTables } from '../model/rope.js';
 import { layerTensorNames, type LayerWeights } from '../model/weights.js';
 import { tensor, toF32, type HostTensor } from '../tensor/tensor.js';
 import { createBlockState, freeBlockState, GROUPS, runBlock, type BlockContext, type GroupId, type LinearName } from './block.js';
+import { factorHessian, freeFactor, quantizeWithFactor, type GptqFactor } from './gptq-backend.js';
 import * as gptq from './methods/gptq.js';
 import * as rtn from './methods/rtn.js';
 import * as spqr from './methods/spqr.js';
@@ -40,6 +41,23 @@ export type MethodSpec =
   | { readonly method: 'gptq'; readonly config: Partial<GptqConfig> }
   | { readonly method: 'spqr'; readonly config: Partial<SpqrConfig> };
 
+/**
+ * Where GPTQ runs: 'host' = methods/gptq.ts in f64 on H read back from the
+ * backend; 'backend' = quant/gptq-backend.ts in f32 on the backend, H never
+ * read back; 'auto' = 'backend' on WebGPU, else 'host'.
+ */
+export type GptqEngine = 'auto' | 'host' | 'backend';
+
+/** The engine `auto` picks for this backend and method ('host' for anything but GPTQ). */
+export function resolveGptqEngine(engine: GptqEngine, backend: Backend, m: MethodSpec): 'host' | 'backend' {
+  if (m.method !== 'gptq') {
+    if (engine === 'backend') throw new Error(`the backend engine runs GPTQ only, not ${m.method}`);
+    return 'host';
+  }
+  if (engine !== 'auto') return engine;
+  return backend.name === 'webgpu' ? 'backend' : 'host';
+}
+
 /** What the pipeline reports for each quantized linear layer. */
 export interface LayerReport {
   readonly name: string;
@@ -53,6 +71,8 @@ export interface LayerReport {
   /** Outliers kept in fp16 / weights (SpQR), 0 otherwise. */
   readonly outlierFraction: number;
   readonly seconds: number;
+  /** Where the method ran (GptqEngine resolved). */
+  readonly engine: 'host' | 'backend';
 }
 
 /** One block's quantized layers, ready for the file. */
@@ -87,6 +107,8 @@ export interface PipelineOptions {
   readonly seqlen: number;
   readonly store: CheckpointStore;
   readonly onEvent?: (e: PipelineEvent) => void;
+  /** Where GPTQ runs. Default 'auto'. */
+  readonly gptqEngine?: GptqEngine;
   /** Sees each linear layer's W, calibration stats and result (tests, parity dumps). */
   readonly onLayer?: (name: string, W: HostTensor<'f32'>, stats: { readonly H: Float32Array; readonly nSamples: number }, r: QuantResult) => void;
 }
@@ -187,31 +209,41 @@ async function quantizeBlock(
         b.gram(H, runBlock(ctx, L, s, group.id), 2 / (N * T));
         o.onEvent?.({ kind: 'group', block: l, group: group.id, step: gi * N + w + 1, steps: GROUPS.length * N });
       }
-      const Hhost = (await b.read(H)).data as Float32Array;
-      b.free(H);
-      for (const key of group.layers) {
-        const t0 = performance.now();
-        const W = host.get(key) as HostTensor<'f32'>;
-        const stats = { H: Hhost, nSamples: N * T };
-        const r = quantizeWith(o.method, W, stats);
-        o.onLayer?.(names[key], W, stats, r);
-        if (r.format === null) throw new Error(`${o.method.method} with ${String((r.config as { bits?: number }).bits)} bits has no packed format (int2, int3, int4, int8 or spqr)`);
-        const packed = FORMATS[r.format].pack(r);
-        b.free(L[key]);
-        L[key] = b.upload(tensor('f32', W.shape, r.weight)); // later groups see Ŵ
-        const report: LayerReport = {
-          name: names[key],
-          block: l,
-          shape: [r.out, r.in],
-          format: r.format,
-          avgBits: r.avgBits,
-          relError: r.error?.relative ?? null,
-          outlierFraction: r.outliers ? r.outliers.col.length / (r.out * r.in) : 0,
-          seconds: (performance.now() - t0) / 1000,
-        };
-        tensors.push({ name: names[key], packed });
-        reports.push(report);
-        o.onEvent?.({ kind: 'layer', report });
+      const engine = resolveGptqEngine(o.gptqEngine ?? 'auto', b, o.method);
+      // the host engines read H back; the backend engine factors it once for the group's layers
+      const Hhost = engine === 'host' || o.onLayer ? ((await b.read(H)).data as Float32Array) : null;
+      let factor: GptqFactor | null = null;
+      try {
+        const gcfg = o.method.method === 'gptq' ? o.method.config : {};
+        if (engine === 'backend') factor = await factorHessian(b, H, gcfg);
+        for (const key of group.layers) {
+          const t0 = performance.now();
+          const W = host.get(key) as HostTensor<'f32'>;
+          const stats = { H: Hhost ?? new Float32Array(0), nSamples: N * T };
+          const r = factor !== null ? await quantizeWithFactor(b, W, L[key] as Tensor, H, factor, gcfg) : quantizeWith(o.method, W, stats);
+          if (Hhost) o.onLayer?.(names[key], W, stats, r);
+          if (r.format === null) throw new Error(`${o.method.method} with ${String((r.config as { bits?: number }).bits)} bits has no packed format (int2, int3, int4, int8 or spqr)`);
+          const packed = FORMATS[r.format].pack(r);
+          b.free(L[key]);
+          L[key] = b.upload(tensor('f32', W.shape, r.weight)); // later groups see Ŵ
+          const report: LayerReport = {
+            name: names[key],
+            block: l,
+            shape: [r.out, r.in],
+            format: r.format,
+            avgBits: r.avgBits,
+            relError: r.error?.relative ?? null,
+            outlierFraction: r.outliers ? r.outliers.col.length / (r.out * r.in) : 0,
+            seconds: (performance.now() - t0) / 1000,
+            engine,
+          };
+          tensors.push({ name: names[key], packed });
+          reports.push(report);
+          o.onEvent?.({ kind: 'layer', report });
+        }
+      } finally {
+        if (factor !== null) freeFactor(b, factor);
+        b.free(H);
       }
     }
     // the quantized block's outputs feed the next block

@@ -6,8 +6,9 @@
  */
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import type { AttentionParams, Backend, OpName, Tensor } from '../backend.js';
+import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, OpName, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
+import * as linalg from './linalg.js';
 import * as ops from './ops.js';
 
 /** out = x·Wᵀ (+ bias).  out: [T, M], x: [T, K], w: [M, K], bias: [M]. */
@@ -216,6 +217,56 @@ export class CpuBackend implements Backend {
     const g = new Float32Array(K * K);
     this.matmulKernel(g, xT, xT, K, T, K);
     for (let i = 0; i < K * K; i++) hd[i] = Math.fround(hd[i]! + Math.fround(scale * g[i]!));
+  }
+
+  cholesky(out: Tensor, a: Tensor): void {
+    const { n } = shapes.checkSquare('cholesky', ['out', out], ['a', a]);
+    const o = this.f32(out);
+    if (out !== a) o.set(this.f32(a));
+    linalg.cholesky(o, n);
+  }
+
+  triInverse(out: Tensor, l: Tensor): void {
+    const { n } = shapes.checkSquare('triInverse', ['out', out], ['l', l]);
+    if (out === l) throw new Error('triInverse: out must not be l');
+    linalg.triInverse(this.f32(out), this.f32(l), n);
+  }
+
+  diagonal(out: Tensor, a: Tensor): void {
+    const { n } = shapes.checkDiagonal(out, a);
+    const o = this.f32(out);
+    const ad = this.f32(a);
+    for (let i = 0; i < n; i++) o[i] = ad[i * n + i]!;
+  }
+
+  permuteSymmetric(out: Tensor, a: Tensor, idx: Tensor, diagAdd: Tensor): void {
+    const { n } = shapes.checkPermuteSymmetric(out, a, idx, diagAdd);
+    linalg.permuteSymmetric(this.f32(out), this.f32(a), this.i32(idx), this.f32(diagAdd), n);
+  }
+
+  gatherTranspose(out: Tensor, x: Tensor, idx: Tensor): void {
+    const { R, C } = shapes.checkGatherTranspose(out, x, idx);
+    linalg.gatherTranspose(this.f32(out), this.f32(x), this.i32(idx), R, C);
+  }
+
+  rowDot(out: Tensor, a: Tensor, b: Tensor): void {
+    const { R, C } = shapes.checkRowDot(out, a, b);
+    linalg.rowDot(this.f32(out), this.f32(a), this.f32(b), R, C);
+  }
+
+  gptqBlock(t: GptqBlockTensors, p: GptqBlockParams): void {
+    const { n, out } = shapes.checkGptqBlock(t, p);
+    const arrays = {
+      wt: this.f32(t.wt),
+      u: this.f32(t.u),
+      scale: this.f32(t.scale),
+      zero: this.f32(t.zero),
+      group: this.i32(t.group),
+      perm: this.i32(t.perm),
+      what: this.f32(t.what),
+      err: this.f32(t.err),
+    };
+    linalg.gptqBlock(arrays, n, out, p.i1, p.i2, p.grid, p.fitGroupSize);
   }
 
   private own(t: Tensor): CpuTensor {

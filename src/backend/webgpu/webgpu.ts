@@ -10,11 +10,12 @@
  */
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import type { AttentionParams, Backend, OpName, Tensor } from '../backend.js';
+import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, OpName, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, USAGE } from './context.js';
 import { attention } from './kernels/attention.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
+import * as linalg from './kernels/linalg.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rope } from './kernels/rows.js';
 import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
@@ -304,6 +305,71 @@ export class WebGpuBackend implements Backend {
     const { T, K } = shapes.checkGram(h, x);
     const what = `gram h${shapeStr(h.shape)} x${shapeStr(x.shape)}`;
     gram(this.ctx, what, this.buf(what, 'h', h), this.buf(what, 'x', x), T, K, scale);
+  }
+
+  // --- dense linear algebra for GPTQ -------------------------------------------
+
+  cholesky(out: Tensor, a: Tensor): void {
+    const { n } = shapes.checkSquare('cholesky', ['out', out], ['a', a]);
+    const what = `cholesky ${shapeStr(a.shape)}`;
+    const o = this.buf(what, 'out', out);
+    if (out !== a) this.ctx.copy(`${what} (copy)`, this.buf(what, 'a', a), 0, o, 0, n * n * 4);
+    linalg.cholesky(this.ctx, what, o, n, this.dummy);
+  }
+
+  triInverse(out: Tensor, l: Tensor): void {
+    const { n } = shapes.checkSquare('triInverse', ['out', out], ['l', l]);
+    if (out === l) throw new Error('triInverse: out must not be l');
+    const what = `triInverse ${shapeStr(l.shape)}`;
+    linalg.triInverse(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'l', l), n, this.dummy);
+  }
+
+  diagonal(out: Tensor, a: Tensor): void {
+    const { n } = shapes.checkDiagonal(out, a);
+    const what = `diagonal ${shapeStr(a.shape)}`;
+    linalg.diagonal(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'a', a), n);
+  }
+
+  permuteSymmetric(out: Tensor, a: Tensor, idx: Tensor, diagAdd: Tensor): void {
+    const { n } = shapes.checkPermuteSymmetric(out, a, idx, diagAdd);
+    const what = `permuteSymmetric ${shapeStr(a.shape)}`;
+    linalg.permuteSymmetric(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'a', a), this.buf(what, 'idx', idx), this.buf(what, 'diagAdd', diagAdd), n);
+  }
+
+  gatherTranspose(out: Tensor, x: Tensor, idx: Tensor): void {
+    const { n, R, C } = shapes.checkGatherTranspose(out, x, idx);
+    const what = `gatherTranspose x${shapeStr(x.shape)} → ${shapeStr(out.shape)}`;
+    linalg.gatherTranspose(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'x', x), this.buf(what, 'idx', idx), n, R, C);
+  }
+
+  rowDot(out: Tensor, a: Tensor, b: Tensor): void {
+    const { R, C } = shapes.checkRowDot(out, a, b);
+    const what = `rowDot ${shapeStr(a.shape)}`;
+    linalg.rowDot(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'a', a), this.buf(what, 'b', b), R, C);
+  }
+
+  gptqBlock(t: GptqBlockTensors, p: GptqBlockParams): void {
+    const { n, out } = shapes.checkGptqBlock(t, p);
+    const what = `gptqBlock wt${shapeStr(t.wt.shape)} [${p.i1}, ${p.i2})`;
+    const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
+    const call = {
+      what,
+      wt: b('wt', t.wt),
+      u: b('u', t.u),
+      scale: b('scale', t.scale),
+      zero: b('zero', t.zero),
+      group: b('group', t.group),
+      perm: b('perm', t.perm),
+      wHat: b('what', t.what),
+      err: b('err', t.err),
+      n,
+      out,
+      i1: p.i1,
+      i2: p.i2,
+      grid: p.grid,
+      fitG: p.fitGroupSize,
+    };
+    linalg.gptqBlock(this.ctx, call, this.dummy);
   }
 
   // --- benchmarks -------------------------------------------------------------

@@ -51,7 +51,7 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
     const out: string[] = [
       `model         ${path} (.lowbit v${header.version}, lowbit ${header.lowbit_version}, created ${header.created})`,
       `architecture  ${c.architecture}: ${c.nLayers} layers, d=${c.hiddenSize}, ffn ${c.intermediateSize}, heads ${c.nHeads}/${c.nKvHeads} kv × ${c.headDim}, vocab ${c.vocabSize}`,
-      `quantization  ${q === null ? 'none' : `${q.method} ${JSON.stringify(q.config)}${q.quantize_head ? ', head quantized' : ''}`}`,
+      `quantization  ${q === null ? 'none' : `${q.method}${q.engine ? ` (${q.engine} engine)` : ''} ${JSON.stringify(q.config)}${q.quantize_head ? ', head quantized' : ''}`}`,
       `parameters    ${stats.parameters.toLocaleString('en-US')} in ${stats.bytes.toLocaleString('en-US')} bytes of tensors (file ${m.file.fileBytes.toLocaleString('en-US')} bytes)`,
       `bits/param    ${stats.bitsAll.toFixed(4)} over all tensors; ${qBits}`,
       '',

@@ -12,7 +12,7 @@ import { defaultCalibrationText, readTextFile } from '../../eval/text.js';
 import { InputError } from '../../io/errors.js';
 import { writeLowbitFromModel } from '../../io/lowbit-model.js';
 import { WorkDir } from '../../quant/checkpoint.js';
-import { quantizeBlocks, type BlockResult, type LayerReport, type MethodSpec } from '../../quant/pipeline.js';
+import { quantizeBlocks, resolveGptqEngine, type BlockResult, type GptqEngine, type LayerReport, type MethodSpec } from '../../quant/pipeline.js';
 import { GPTQ_DEFAULTS, RTN_DEFAULTS, SPQR_DEFAULTS } from '../../quant/types.js';
 import { openModelDir } from '../../runtime/load.js';
 import { openBackend, parseBackendKind, type BackendKind } from '../backend.js';
@@ -44,6 +44,7 @@ interface QuantizeOptions {
   workDir?: string;
   keepWork?: boolean;
   backend: BackendKind;
+  gptqEngine: GptqEngine;
   json?: boolean;
 }
 
@@ -72,6 +73,7 @@ export function registerQuantize(program: Command): void {
     .option('--work-dir <dir>', 'checkpoint directory (default: <out>.work)')
     .option('--keep-work', 'keep the work directory after success')
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--gptq-engine <e>', 'auto | host | backend: GPTQ in f64 on the host, or in f32 on the backend (auto: backend on webgpu)', parseEngine, 'auto' as GptqEngine)
     .option('--json', 'print one JSON object (per-layer errors, avg bits, seconds) on stdout')
     .action(async (modelArg: string | undefined, o: QuantizeOptions) => runQuantize(modelArg ?? defaultModelDir(), o));
 }
@@ -79,6 +81,11 @@ export function registerQuantize(program: Command): void {
 function parseMethod(v: string): Method {
   if (!(METHODS as readonly string[]).includes(v)) throw new InputError('--method', `"${v}" is not one of ${METHODS.join(', ')}`);
   return v as Method;
+}
+
+function parseEngine(v: string): GptqEngine {
+  if (v !== 'auto' && v !== 'host' && v !== 'backend') throw new InputError('--gptq-engine', `"${v}" is not auto, host or backend`);
+  return v;
 }
 
 function parseClip(v: string): 'minmax' | 'mse' {
@@ -151,11 +158,20 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     seqlen: o.calibSeqlen,
     seed: o.seed,
   };
-  const job = { model: resolve(modelDir), method, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
+  if (o.gptqEngine !== 'auto' && method.method !== 'gptq') throw new InputError('--gptq-engine', `does not apply to --method ${method.method}`);
+  const job = { model: resolve(modelDir), method, gptqEngine: o.gptqEngine, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
   const work = await WorkDir.open(o.workDir ?? `${out}.work`, job, o.resume === true);
 
   const { backend, reason } = await openBackend(o.backend);
   log(`backend: ${backend.description} (${reason})`);
+  let engine: 'host' | 'backend';
+  try {
+    engine = resolveGptqEngine(o.gptqEngine, backend, method);
+  } catch (e) {
+    backend.dispose();
+    throw new InputError('--gptq-engine', (e as Error).message);
+  }
+  if (method.method === 'gptq') log(`gptq engine: ${engine}`);
   log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(method.config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
   const bar = progress('quantize');
   const L = files.config.nLayers;
@@ -169,6 +185,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
       windows,
       seqlen: o.calibSeqlen,
       store: work,
+      gptqEngine: engine,
       onEvent: (e) => {
         if (e.kind === 'start' && e.resumedAt > 0) log(`resuming at block ${e.resumedAt} from ${work.dir}`);
         if (e.kind === 'group') {
@@ -188,7 +205,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   for (let l = 0; l < L; l++) reports.push(...(await work.load(l)).reports);
   await files.source.close();
   const summary = await writeLowbitFromModel(modelDir, out, {
-    quantization: { method: method.method, config: method.config, calibration, quantize_head: false },
+    quantization: { method: method.method, config: method.config, calibration, quantize_head: false, ...(method.method === 'gptq' ? { engine } : {}) },
     created: new Date(0).toISOString(), // fixed, so the same job always writes the same bytes
     pack: async (name) => {
       const m = /^model\.layers\.(\d+)\./.exec(name);
@@ -205,8 +222,8 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   const avgBits = reports.reduce((s, r) => s + r.avgBits * r.shape[0] * r.shape[1], 0) / weights;
   const outliers = reports.reduce((s, r) => s + r.outlierFraction * r.shape[0] * r.shape[1], 0) / weights;
   if (o.json) {
-    const layers = reports.map((r) => ({ name: r.name, shape: r.shape, format: r.format, avg_bits: r.avgBits, rel_error: r.relError, outlier_fraction: r.outlierFraction, seconds: r.seconds }));
-    process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config: method.config, calibration, avg_bits: avgBits, outlier_fraction: outliers, backend: backend.name, seconds, layers })}\n`);
+    const layers = reports.map((r) => ({ name: r.name, shape: r.shape, format: r.format, avg_bits: r.avgBits, rel_error: r.relError, outlier_fraction: r.outlierFraction, seconds: r.seconds, engine: r.engine }));
+    process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config: method.config, calibration, avg_bits: avgBits, outlier_fraction: outliers, backend: backend.name, ...(method.method === 'gptq' ? { gptq_engine: engine } : {}), seconds, layers })}\n`);
   } else {
     const worst = reports.reduce((a, r) => ((r.relError ?? 0) > (a.relError ?? 0) ? r : a), reports[0] as LayerReport);
     process.stdout.write(`wrote ${out} (${(summary.bytes / 2 ** 20).toFixed(2)} MiB): ${reports.length} layers, ${avgBits.toFixed(3)} avg bits/weight`);
