@@ -8,7 +8,8 @@
 #   OUT=dir bash bench/quality.sh <model dir> <calib.txt> <wikitext.txt> <valid.txt>
 # env: A (the CLI: $A/src/cli/main.js; default .device/app), BACKEND (webgpu),
 #      JOBS (parallel processes, 6), SAMPLES (128), CSEQ (512), SEQLEN (512),
-#      WINDOWS (all when empty), ONLY (a regexp of config ids to run)
+#      WINDOWS (WikiText-2 windows, all when empty), VALID_WINDOWS (valid.txt windows, all when empty),
+#      ONLY (a regexp of config ids to run)
 set -uo pipefail
 M=${1:?model dir}; CAL=${2:?calib text}; WIKI=${3:?wikitext}; VALID=${4:?valid text}
 : "${OUT:?set OUT}"
@@ -38,6 +39,7 @@ CONFIGS=(
 )
 
 win=(); [ -n "$WINDOWS" ] && win=(--windows "$WINDOWS")
+vwin=(); [ -n "${VALID_WINDOWS:-}" ] && vwin=(--windows "$VALID_WINDOWS")
 # tokenize both texts once (the token cache serves every later process)
 for d in "$WIKI" "$VALID"; do $CLI eval "$M" --data "$d" --seqlen "$SEQLEN" --windows 1 --backend cpu --json > /dev/null; done
 
@@ -50,8 +52,8 @@ run_one() {
     echo "$id: quantize failed: $(tail -1 "$OUT/q-$name-$id.err")"; return
   fi
   for d in wiki valid; do
-    local data=$WIKI; [ $d = valid ] && data=$VALID
-    $CLI eval "$M" --compare "$q" --data "$data" --seqlen "$SEQLEN" "${win[@]}" --backend "$BACKEND" --json \
+    local data=$WIKI w=("${win[@]}"); [ $d = valid ] && data=$VALID && w=("${vwin[@]}")
+    $CLI eval "$M" --compare "$q" --data "$data" --seqlen "$SEQLEN" "${w[@]}" --backend "$BACKEND" --json \
       > "$OUT/e-$name-$id-$d.json" 2> "$OUT/e-$name-$id-$d.err" || echo "$id: eval $d failed: $(tail -1 "$OUT/e-$name-$id-$d.err")"
   done
   echo "$id done"

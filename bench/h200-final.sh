@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# GPU-machine call: GPTQ on 2 Llama-2-7B-shaped random blocks (WebGPU engine vs
+# PyTorch, same run), then the quality table of $MODEL (bench/quality.sh).
+# Everything lands in one archive, $OUT/results.tar.gz (the device returns few files).
+#   source .device/setup.sh && OUT=$OUT MODEL=lowbit-ref-15m bash bench/h200-final.sh
+set -uo pipefail
+A=.device/app
+R=/tmp/results; mkdir -p $R /tmp/models /tmp/data "$OUT"
+trap 'tar -czf "$OUT/results.tar.gz" -C /tmp results' EXIT
+[ -d /tmp/models/$MODEL ] || tar -xJf .device-*/$MODEL.tar.xz -C /tmp/models
+[ -f /tmp/data/corpus/train.txt ] || tar -xJf .device-corpus/corpus.tar.xz -C /tmp/data
+M=/tmp/models/$MODEL; CAL=/tmp/data/corpus/train.txt; VALID=/tmp/data/corpus/valid.txt; WIKI=.device/data/wikitext2.txt
+t0=$(date +%s)
+if [ "${GPTQ7B:-1}" = 1 ]; then
+  timeout ${T7B:-150} node $A/bench/gptq-7b.js --out $R/gptq-webgpu.json > /dev/null 2> $R/gptq-webgpu.err; echo "gptq-7b webgpu rc=$? $(( $(date +%s) - t0 )) s"
+  timeout 120 python3 bench/gptq_torch.py --out $R/gptq-torch.json > /dev/null 2> $R/gptq-torch.err; echo "gptq torch rc=$? $(( $(date +%s) - t0 )) s"
+fi
+timeout ${TTIMED:-150} node $A/src/cli/main.js quantize $M --method gptq --bits 4 --group-size 128 --calib $CAL --calib-samples 128 --calib-seqlen 512 \
+  --backend webgpu --out /tmp/timed.lowbit --json > $R/timed-gptq-$MODEL.json 2> $R/timed-gptq-$MODEL.err
+echo "timed gptq $MODEL rc=$? $(( $(date +%s) - t0 )) s"
+OUT=$R A=$A JOBS=${JOBS:-8} timeout ${TQ:-330} bash bench/quality.sh $M $CAL $WIKI $VALID
+echo "quality done $(( $(date +%s) - t0 )) s"
+node bench/quality-collect.mjs $R --out $R/quality-$MODEL --device "$(nvidia-smi --query-gpu=name --format=csv,noheader), WebGPU" --commit "${LOWBIT_COMMIT:-unknown}" | tail -20
