@@ -24,13 +24,14 @@ const md = [];
 for (const model of models) {
   const ids = files.filter((f) => f.startsWith(`q-${model}-`) && f.endsWith('.json')).map((f) => f.slice(`q-${model}-`.length, -5));
   const rows = [];
-  let base = null;
+  let base;
   for (const id of ids) {
     const q = read(`q-${model}-${id}.json`);
     const w = read(`e-${model}-${id}-wiki.json`);
     const v = read(`e-${model}-${id}-valid.json`);
     if (!q) continue;
-    base ??= w && v ? { wiki: { ppl: w.ppl, windows: w.windows, seqlen: w.seqlen }, valid: { ppl: v.ppl, windows: v.windows, seqlen: v.seqlen }, backend: w.device } : null;
+    if (w) base = { ...base, wiki: base?.wiki ?? { ppl: w.ppl, windows: w.windows, seqlen: w.seqlen }, backend: w.device };
+    if (v) base = { ...base, valid: base?.valid ?? { ppl: v.ppl, windows: v.windows, seqlen: v.seqlen } };
     rows.push({
       id,
       method: q.method,
@@ -49,9 +50,12 @@ for (const model of models) {
   result.models[model] = { base, rows };
   const f = (x, d = 2) => (x === null || x === undefined ? '–' : x.toFixed(d));
   md.push(`## ${model}`, '');
-  if (base) md.push(`Unquantized (as stored, bf16): WikiText-2 ppl ${f(base.wiki.ppl, 3)} (${base.wiki.windows} × ${base.wiki.seqlen}), corpus/valid.txt ppl ${f(base.valid.ppl, 3)} (${base.valid.windows} × ${base.valid.seqlen}); backend ${base.backend}.`, '');
+  if (base) {
+    const part = (name, b) => (b ? `${name} ppl ${f(b.ppl, 3)} (${b.windows} × ${b.seqlen} windows)` : `${name}: not measured`);
+    md.push(`Unquantized (as stored, bf16): ${part('WikiText-2', base.wiki)}, ${part('corpus/valid.txt', base.valid)}; backend ${base.backend}.`, '');
+  }
   md.push('| config | avg bits | WikiText-2 ppl | KL (nats/tok) | top-1 | valid.txt ppl | KL (nats/tok) | top-1 | mean layer rel. error | outliers | quantize s |', '|---|---|---|---|---|---|---|---|---|---|---|');
-  if (base) md.push(`| bf16 (unquantized) | 16 | ${f(base.wiki.ppl)} | 0 | 1 | ${f(base.valid.ppl)} | 0 | 1 | – | – | – |`);
+  if (base) md.push(`| bf16 (unquantized) | 16 | ${f(base.wiki?.ppl)} | 0 | 1 | ${f(base.valid?.ppl)} | 0 | 1 | – | – | – |`);
   for (const r of rows) {
     md.push(`| ${r.id} | ${f(r.avg_bits, 3)} | ${f(r.wiki?.ppl)} | ${f(r.wiki?.kl, 4)} | ${f(r.wiki?.top1, 3)} | ${f(r.valid?.ppl)} | ${f(r.valid?.kl, 4)} | ${f(r.valid?.top1, 3)} | ${r.mean_rel_error.toExponential(2)} | ${r.outlier_fraction ? `${(100 * r.outlier_fraction).toFixed(2)} %` : '–'} | ${f(r.quantize_seconds, 1)} |`);
   }
@@ -63,7 +67,7 @@ const head = [
   '',
   `${result.date}, commit ${result.commit}, ${result.device}.`,
   cal ? `Calibration: ${cal.samples} × ${cal.seqlen} tokens from ${cal.file} (seed ${cal.seed}). ` : '',
-  'Perplexity: GPTQ convention (BOS once, non-overlapping windows), all windows at seqlen 512. KL(original ‖ quantized) of next-token distributions and top-1 agreement on the same windows. Config ids: method, w<bits>, g<group>|pc (per channel), ao (act-order); spqr-w<b>-b<β1>-q<β2>-t<τ> (3-bit statistics).',
+  'Perplexity: GPTQ convention (BOS once, non-overlapping windows) at seqlen 512; the windows evaluated are given per model (all of WikiText-2; a prefix of valid.txt when the run was short of time). KL(original ‖ quantized) of next-token distributions and top-1 agreement on the same windows. Config ids: method, w<bits>, g<group>|pc (per channel), ao (act-order); spqr-w<b>-b<β1>-q<β2>-t<τ> (3-bit statistics).',
   '',
 ];
 writeFileSync(`${values.out}.json`, JSON.stringify(result, null, 1) + '\n');
