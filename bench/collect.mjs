@@ -16,6 +16,7 @@ const gemm = load('gemm-webgpu.json');
 const copy = load('copy-webgpu.json');
 const decode = load('decode-webgpu.json');
 const torch = load('torch.json');
+const packed = load('packed-decode.json');
 
 const torchRow = (pred) => torch?.rows.find(pred) ?? null;
 const gemvRows = (gemm?.rows ?? []).filter((r) => r.op === 'gemv');
@@ -35,7 +36,8 @@ const result = {
   copy: { webgpu_gbps: wcopy?.gbps ?? null, torch_gbps: tcopy?.gbps ?? null, ratio: wcopy && tcopy ? wcopy.gbps / tcopy.gbps : null, bytes: wcopy?.bytes ?? null },
   decode: (decode?.rows ?? []).map((r) => ({ pos: r.pos, tokens_per_s: r.tokens_per_s, tokens_per_s_with_read: r.tokens_per_s_with_read, roofline_tokens_per_s: r.roofline_tokens_per_s, fraction_of_roofline: r.fraction_of_roofline, weight_bytes: r.weight_bytes, kv_bytes: r.kv_bytes, copy_gbps: r.copy_gbps })),
   decode_config: decode?.config ?? null,
-  sources: { gemm, copy, decode, torch },
+  packed_decode: (packed?.rows ?? []).map((r) => ({ format: r.format, tokens_per_s: r.tokens_per_s, speedup_vs_bf16: packed.speedup_vs_bf16?.[r.format] ?? null, bytes_per_token: r.bytes_per_token, achieved_gbps: r.achieved_gbps, copy_gbps: r.copy_gbps, fraction_of_roofline: r.fraction_of_roofline, kernels: r.kernels })),
+  sources: { gemm, copy, decode, torch, packed },
 };
 writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -69,6 +71,12 @@ const md = [
   '| position | tok/s | tok/s with logits read | roofline tok/s (copy GB/s ÷ bytes/token) | fraction |',
   '|---|---|---|---|---|',
   ...result.decode.map((r) => `| ${r.pos} | ${f(r.tokens_per_s, 1)} | ${f(r.tokens_per_s_with_read, 1)} | ${f(r.roofline_tokens_per_s, 1)} | ${f(r.fraction_of_roofline, 3)} |`),
+  '',
+  `## Packed decode, ${packed?.shape ?? 'llama2-7b'} shape, random weights, T = 1 at position ${packed?.rows?.[0]?.pos ?? '?'} (targets: int4, spqr ≥ 0.70 of roofline; int4 ≥ 3× bf16)`,
+  '',
+  '| format | tok/s | × bf16 | MiB/token | GB/s | copy GB/s | fraction of roofline | per-kernel GB/s (q k v o gate up down lm_head) |',
+  '|---|---|---|---|---|---|---|---|',
+  ...result.packed_decode.map((r) => `| ${r.format} | ${f(r.tokens_per_s, 1)} | ${f(r.speedup_vs_bf16, 2)} | ${f(r.bytes_per_token / 2 ** 20, 0)} | ${f(r.achieved_gbps, 0)} | ${f(r.copy_gbps, 0)} | ${f(r.fraction_of_roofline, 3)} | ${(r.kernels ?? []).map((k) => f(k.gbps, 0)).join(' ')} |`),
   '',
 ].join('\n');
 writeFileSync(`${out}.md`, md);

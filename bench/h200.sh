@@ -22,8 +22,9 @@ export LOWBIT_COMMIT=${LOWBIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null |
 if [ "${SMALL:-0}" = 1 ]; then
   GEMM=(--sizes 128,256 --iters 3 --gemv-shapes 256x512); COPY=(--mib 16 --iters 5)
   DECODE=(--dim 64 --layers 2 --heads 4 --ffn 160 --vocab 500 --positions 1,300 --steps 4); TORCH=(--sizes 128,256 --mib 16)
+  PACKED=(--dim 256 --layers 2 --heads 4 --ffn 512 --vocab 1000 --steps 4 --kernel-iters 3)
 else
-  GEMM=(); COPY=(); DECODE=(); TORCH=()
+  GEMM=(); COPY=(); DECODE=(); TORCH=(); PACKED=()
 fi
 node "$B/bench/webgpu-copy.js" "${COPY[@]}" --out "$OUT/copy-webgpu.json" > /dev/null
 node "$B/bench/webgpu-gemm.js" "${GEMM[@]}" ${TILES:+--tiles "$TILES"} --out "$OUT/gemm-webgpu.json" > /dev/null
@@ -33,4 +34,6 @@ else
   echo "torch with CUDA not available: torch.json skipped" >&2
 fi
 node "$B/bench/webgpu-decode.js" "${DECODE[@]}" --out "$OUT/decode-webgpu.json" > /dev/null
+# packed formats (int4 int3 int2 int8 spqr spqr-separate bf16) at Llama-2-7B shape: decode tok/s vs roofline, per-kernel GB/s
+node "$B/bench/packed-decode.js" "${PACKED[@]}" --out "$OUT/packed-decode.json" > /dev/null
 node bench/collect.mjs "$OUT" --out "$OUT/webgpu-h200"
