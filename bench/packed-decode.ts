@@ -10,7 +10,7 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
  */
 import { backend, emit, flags, list, measureCopy, meta, timeIt } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
@@ -19,7 +19,7 @@ import { createKvCache, createModel, createRunState, forward, freeKvCache, freeR
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
 
-const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'out']);
+const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'out']);
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const shape = (f.shape ?? 'llama2-7b') as RandomShape;
 const over = { dim: num(f.dim), layers: num(f.layers), heads: num(f.heads), kvHeads: num(f['kv-heads']), ffn: num(f.ffn), vocab: num(f.vocab) };
@@ -29,11 +29,14 @@ const pos = Number(f.pos ?? 128);
 const steps = Number(f.steps ?? 32);
 const kernelIters = Number(f['kernel-iters'] ?? 20);
 
+// --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
+const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
+const tiles = R && RG && TPR ? { R, RG, TPR } : {};
 const backends = new Map<string, WebGpuBackend>();
 const gpu = async (outliers: 'fused' | 'separate'): Promise<WebGpuBackend> => {
   let b = backends.get(outliers);
   if (!b) {
-    b = await backend({ errorScopes: 'submit', packed: { spqrOutliers: outliers } });
+    b = await backend({ errorScopes: 'submit', packed: { spqrOutliers: outliers, ...tiles } });
     backends.set(outliers, b);
   }
   return b;
@@ -116,5 +119,5 @@ for (const name of formats) {
 }
 const bf16 = rows.find((r) => r.format === 'bf16');
 const speedups = bf16 ? Object.fromEntries(rows.map((r) => [r.format, (r.tokens_per_s as number) / (bf16.tokens_per_s as number)])) : null;
-emit({ bench: 'packed-decode', ...meta(b0), shape, config, steps, copy, speedup_vs_bf16: speedups, rows }, f.out);
+emit({ bench: 'packed-decode', ...meta(b0), shape, config, steps, qgemv: b0.packedTuning, copy, speedup_vs_bf16: speedups, rows }, f.out);
 for (const b of backends.values()) b.dispose();

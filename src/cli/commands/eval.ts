@@ -48,7 +48,7 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     const load = progress('loading');
     const m = await uploadModel(files, { backend, maxPositions: seqlen, onProgress: load.update, weights: o.weights });
     load.done();
-    process.stderr.write(`${weightLine(m.weightStats)}\n`);
+    if (files.packed) log(weightLine(m.weightStats));
     const ids = await encodeCached(m.tokenizer, text.text);
     const opts = { seqlen, ...(o.windows !== undefined && { windows: o.windows }) };
     try {

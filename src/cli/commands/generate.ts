@@ -45,7 +45,7 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
     const { tokenizer, config } = files;
     const prompt = promptIds(tokenizer.encode(o.prompt), config.bosTokenId);
     const m = await uploadModel(files, { backend, maxPositions: prompt.length + o.maxTokens, weights: o.weights });
-    process.stderr.write(`${weightLine(m.weightStats)}\n`);
+    if (files.packed && !o.json) process.stderr.write(`${weightLine(m.weightStats)}\n`);
     const ids: number[] = [];
     let printed = '';
     for await (const id of generate(m.model, prompt, { ...o, stopIds: config.eosTokenIds })) {

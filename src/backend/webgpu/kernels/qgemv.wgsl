@@ -8,7 +8,8 @@
 // vec4<u32>s: V = U·Q_BITS/128 16-byte loads per row; 32 codes at 4 and 8 bits, 64 at 2, 128 at
 // 3), stride TPR units, so the TPR threads of a row group read TPR·16·V contiguous bytes per
 // row per step. Per 8 codes and row: one (scale, zero) (cached while the group is unchanged),
-// d = Σ (code − zero)·x, acc += scale·d. SpQR's outliers (FUSED_OUTLIERS) are added by the
+// acc += scale·(Σ code·x − zero·Σx), Σx once per 8 columns for all R rows; 4- and 8-bit codes
+// are widened four at a time by unpack4xU8. SpQR's outliers (FUSED_OUTLIERS) are added by the
 // same threads from the row's CSR entries before the row sum (row_sum from a gemv_reduce_* file).
 // Header: R, TPR, WG, MAXT, FUSED_OUTLIERS and the format's Q_* constants (wgslConstants);
 // bias, vec4 x loads and vec4 code loads are uniform flags, so one pipeline serves every shape. Grid: x over ceil(rows / (R·WG/TPR)).
@@ -85,22 +86,37 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     for (var j = 0u; j < U / 8u; j++) {
       let c = c0 + j * 8u;
-      // per row: the 8 codes minus zero (or the dequantized weights) and the group's scale
+      // per row: the 8 codes (or, for groups not a multiple of 8, the dequantized weights),
+      // the group's scale and zero; then per token acc += scale·(Σ code·x − zero·Σ x)
       var wa: array<vec4<f32>, R>;
       var wb: array<vec4<f32>, R>;
       var ws: array<f32, R>;
+      var wz: array<f32, R>;
       for (var i = 0u; i < R; i++) {
         let r = min(r0 + i, p.rows - 1u);
-        var cf: array<f32, 8>;
-        for (var e = 0u; e < 8u; e++) {
-          let bit = (j * 8u + e) * Q_BITS;
-          let wi = i * UW + (bit >> 5u);
-          let s = bit & 31u;
-          var v = uw[wi] >> s;
-          if (s + Q_BITS > 32u) {
-            v |= uw[wi + 1u] << (32u - s);
+        if (Q_BITS == 4u) {
+          let word = uw[i * UW + j];
+          let lo = vec4<f32>(unpack4xU8(word & 0x0f0f0f0fu));
+          let hi = vec4<f32>(unpack4xU8((word >> 4u) & 0x0f0f0f0fu));
+          wa[i] = vec4<f32>(lo.x, hi.x, lo.y, hi.y);
+          wb[i] = vec4<f32>(lo.z, hi.z, lo.w, hi.w);
+        } else if (Q_BITS == 8u) {
+          wa[i] = vec4<f32>(unpack4xU8(uw[i * UW + 2u * j]));
+          wb[i] = vec4<f32>(unpack4xU8(uw[i * UW + 2u * j + 1u]));
+        } else {
+          var cf: array<f32, 8>;
+          for (var e = 0u; e < 8u; e++) {
+            let bit = (j * 8u + e) * Q_BITS;
+            let wi = i * UW + (bit >> 5u);
+            let s = bit & 31u;
+            var v = uw[wi] >> s;
+            if (s + Q_BITS > 32u) {
+              v |= uw[wi + 1u] << (32u - s);
+            }
+            cf[e] = f32(v & Q_MASK);
           }
-          cf[e] = f32(v & Q_MASK);
+          wa[i] = vec4<f32>(cf[0], cf[1], cf[2], cf[3]);
+          wb[i] = vec4<f32>(cf[4], cf[5], cf[6], cf[7]);
         }
         if (Q_GROUP_SIZE % 8u == 0u) {
           let g = min(c / Q_GROUP_SIZE, nGroups - 1u);
@@ -108,24 +124,25 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             gc[i] = g;
             sz[i] = q_stats(g, r, p.rows);
           }
-          wa[i] = vec4<f32>(cf[0], cf[1], cf[2], cf[3]) - sz[i].y;
-          wb[i] = vec4<f32>(cf[4], cf[5], cf[6], cf[7]) - sz[i].y;
           ws[i] = sz[i].x;
+          wz[i] = sz[i].y;
         } else {
-          for (var e = 0u; e < 8u; e++) {
-            let st = q_stats(min((c + e) / Q_GROUP_SIZE, nGroups - 1u), r, p.rows);
-            cf[e] = st.x * (cf[e] - st.y);
+          for (var e = 0u; e < 4u; e++) {
+            let sa = q_stats(min((c + e) / Q_GROUP_SIZE, nGroups - 1u), r, p.rows);
+            wa[i][e] = sa.x * (wa[i][e] - sa.y);
+            let sb = q_stats(min((c + 4u + e) / Q_GROUP_SIZE, nGroups - 1u), r, p.rows);
+            wb[i][e] = sb.x * (wb[i][e] - sb.y);
           }
-          wa[i] = vec4<f32>(cf[0], cf[1], cf[2], cf[3]);
-          wb[i] = vec4<f32>(cf[4], cf[5], cf[6], cf[7]);
           ws[i] = 1.0;
+          wz[i] = 0.0;
         }
       }
       for (var t = 0u; t < p.T; t++) {
         let xa = x_vec4(t, c);
         let xb = x_vec4(t, c + 4u);
+        let sx = dot(xa + xb, vec4<f32>(1.0));
         for (var i = 0u; i < R; i++) {
-          acc[t * R + i] += ws[i] * (dot(wa[i], xa) + dot(wb[i], xb));
+          acc[t * R + i] += ws[i] * (dot(wa[i], xa) + dot(wb[i], xb) - wz[i] * sx);
         }
       }
     }
