@@ -60,7 +60,7 @@ export interface RandomFormat {
   readonly outlierRate?: number;
 }
 
-/** The benchmark formats: int4 g128, int3 g128, int2 g64, int8 g128, SpQR w3 β1 = β2 = 16 with 1 % outliers (≈ 3.94 bits), bf16. */
+/** The benchmark formats: int4 g128, int3 g128, int2 g64, int8 g128, SpQR w3 β1 = β2 = 16 with 1 % outliers in 4 of 5 rows (≈ 3.9 bits), bf16. */
 export const RANDOM_FORMATS: Record<string, RandomFormat> = {
   int4: { format: 'int4', params: { groupSize: 128, permuted: 0 } },
   int3: { format: 'int3', params: { groupSize: 128, permuted: 0 } },
