@@ -52,7 +52,13 @@ fn x_vec4(t: u32, k: u32) -> vec4<f32> {
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let lane = lid % TPR;
   let r0 = (wid.x * (WG / TPR) + lid / TPR) * R;
+  // token 0's sums in their own array (indexed by the unrolled row loop only, so they stay in
+  // registers); tokens 1 … T−1 (batched decode) in `acc`, indexed by the runtime token count
+  var acc0: array<f32, R>;
   var acc: array<f32, MAXT * R>;
+  for (var i = 0u; i < R; i++) {
+    acc0[i] = 0.0;
+  }
   for (var i = 0u; i < MAXT * R; i++) {
     acc[i] = 0.0;
   }
@@ -137,7 +143,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           wz[i] = 0.0;
         }
       }
-      for (var t = 0u; t < p.T; t++) {
+      let xa0 = x_vec4(0u, c);
+      let xb0 = x_vec4(0u, c + 4u);
+      let sx0 = dot(xa0 + xb0, vec4<f32>(1.0));
+      for (var i = 0u; i < R; i++) {
+        acc0[i] += ws[i] * (dot(wa[i], xa0) + dot(wb[i], xb0) - wz[i] * sx0);
+      }
+      for (var t = 1u; t < p.T; t++) {
         let xa = x_vec4(t, c);
         let xb = x_vec4(t, c + 4u);
         let sx = dot(xa + xb, vec4<f32>(1.0));
@@ -155,7 +167,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var e = q_word(q_off(5u) + r) + lane; e < e1; e += TPR) {
           let col = q_u16(q_off(6u), e);
           let val = q_f16(q_off(7u), e);
-          for (var t = 0u; t < p.T; t++) {
+          acc0[i] += val * x_at(0u, col);
+          for (var t = 1u; t < p.T; t++) {
             acc[t * R + i] += val * x_at(t, col);
           }
         }
@@ -165,7 +178,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var t = 0u; t < MAXT; t++) {
     if (t < p.T) {
       for (var i = 0u; i < R; i++) {
-        let s = row_sum(acc[t * R + i], lid);
+        let s = row_sum(select(acc[t * R + i], acc0[i], t == 0u), lid);
         let r = r0 + i;
         if (r < p.rows && lane == 0u) {
           var v = s;
