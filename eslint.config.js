@@ -6,7 +6,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.device/', '.device*/', 'models/'] },
+  { ignores: ['dist/', 'node_modules/', '.device*/', 'models/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

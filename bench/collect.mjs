@@ -21,6 +21,7 @@ const gptqW = load('gptq-webgpu.json');
 const gptqT = load('gptq-torch.json');
 const gptq30m = load('gptq-30m-webgpu.json');
 const gptq30mHost = load('gptq-30m-host.json');
+const packed = load('packed-decode.json');
 
 const torchRow = (pred) => torch?.rows.find(pred) ?? null;
 const gemvRows = (gemm?.rows ?? []).filter((r) => r.op === 'gemv');
@@ -51,7 +52,8 @@ const result = {
       return { block: r.block, layer: r.layer, shape: r.shape, webgpu_s: r.gptq_s, torch_s: t?.gptq_s ?? null, webgpu_rel_error: r.rel_error, torch_rel_error: t?.rel_error ?? null };
     }),
   } : null,
-  sources: { gemm, copy, decode, torch, gptq_webgpu: gptqW, gptq_torch: gptqT },
+  packed_decode: (packed?.rows ?? []).map((r) => ({ format: r.format, tokens_per_s: r.tokens_per_s, speedup_vs_bf16: packed.speedup_vs_bf16?.[r.format] ?? null, bytes_per_token: r.bytes_per_token, achieved_gbps: r.achieved_gbps, copy_gbps: r.copy_gbps, fraction_of_roofline: r.fraction_of_roofline, kernels: r.kernels })),
+  sources: { gemm, copy, decode, torch, packed, gptq_webgpu: gptqW, gptq_torch: gptqT },
 };
 writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -102,6 +104,12 @@ const md = [
     ...result.gptq.layers.map((r) => `| ${r.block} | ${r.layer} | ${r.shape.join('×')} | ${f(r.webgpu_s)} | ${f(r.torch_s)} | ${f(r.webgpu_rel_error, 5)} | ${f(r.torch_rel_error, 5)} |`),
     '',
   ] : []),
+  `## Packed decode, ${packed?.shape ?? 'llama2-7b'} shape, random weights, T = 1 at position ${packed?.rows?.[0]?.pos ?? '?'} (targets: int4, spqr ≥ 0.70 of roofline; int4 ≥ 3× bf16)`,
+  '',
+  '| format | tok/s | × bf16 | MiB/token | GB/s | copy GB/s | fraction of roofline | per-kernel GB/s (q k v o gate up down lm_head) |',
+  '|---|---|---|---|---|---|---|---|',
+  ...result.packed_decode.map((r) => `| ${r.format} | ${f(r.tokens_per_s, 1)} | ${f(r.speedup_vs_bf16, 2)} | ${f(r.bytes_per_token / 2 ** 20, 0)} | ${f(r.achieved_gbps, 0)} | ${f(r.copy_gbps, 0)} | ${f(r.fraction_of_roofline, 3)} | ${(r.kernels ?? []).map((k) => f(k.gbps, 0)).join(' ')} |`),
+  '',
 ].join('\n');
 writeFileSync(`${out}.md`, md);
 console.log(`wrote ${out}.json and ${out}.md`);

@@ -31,8 +31,9 @@ if [ "${SMALL:-0}" = 1 ]; then
   GEMM=(--sizes 128,256 --iters 3 --gemv-shapes 256x512); COPY=(--mib 16 --iters 5)
   DECODE=(--dim 64 --layers 2 --heads 4 --ffn 160 --vocab 500 --positions 1,300 --steps 4); TORCH=(--sizes 128,256 --mib 16)
   GPTQ=(--dim 256 --ffn 688 --blocks 1 --tokens 1024 --chunk 512)
+  PACKED=(--dim 256 --layers 2 --heads 4 --ffn 512 --vocab 1000 --steps 4 --kernel-iters 3)
 else
-  GEMM=(); COPY=(); DECODE=(); TORCH=(); GPTQ=()
+  GEMM=(); COPY=(); DECODE=(); TORCH=(); GPTQ=(); PACKED=()
 fi
 node "$B/bench/webgpu-copy.js" "${COPY[@]}" --out "$OUT/copy-webgpu.json" > /dev/null
 node "$B/bench/webgpu-gemm.js" "${GEMM[@]}" ${TILES:+--tiles "$TILES"} --out "$OUT/gemm-webgpu.json" > /dev/null
@@ -50,4 +51,6 @@ if [ -n "${MODEL30M:-}" ]; then
   node "$B/src/cli/main.js" quantize "$MODEL30M" --method gptq --backend webgpu --gptq-engine backend --calib-samples 128 --calib-seqlen 512 \
     ${CALIB:+--calib "$CALIB"} --out /tmp/lowbit-ref-30m-gptq-w4.lowbit --json > "$OUT/gptq-30m-webgpu.json"
 fi
+# packed formats (int4 int3 int2 int8 spqr spqr-separate bf16) at Llama-2-7B shape: decode tok/s vs roofline, per-kernel GB/s
+node "$B/bench/packed-decode.js" "${PACKED[@]}" --out "$OUT/packed-decode.json" > /dev/null
 node bench/collect.mjs "$OUT" --out "$OUT/webgpu-h200"

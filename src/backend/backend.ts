@@ -15,15 +15,27 @@
  * import no Node-only module, so the same code runs in a browser.
  */
 import type { UniformGridConfig } from '../formats/grids/uniform.js';
+import type { FormatId, PackedTensor } from '../formats/types.js';
 import type { DType } from '../tensor/dtype.js';
 import type { HostTensor, Shape } from '../tensor/tensor.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 
+/** `uploadPacked` of a tensor that does not fit the backend's limits (a caller may load it dequantized instead). */
+export class PackedTooLargeError extends Error {
+  override readonly name = 'PackedTooLargeError';
+}
+
 /** A tensor that lives on a backend. Only the backend that made it may use it. */
 export interface Tensor {
   readonly dtype: DType;
   readonly shape: Shape;
+  /**
+   * Set on a packed weight (`uploadPacked`): its quantized format; `shape` is
+   * then [out, in] and `dtype` is 'u8' (bytes), and only `matmul` (as `w`) and
+   * `free` accept it.
+   */
+  readonly format?: FormatId;
 }
 
 export type OpName =
@@ -96,13 +108,22 @@ export interface Backend {
   /** Human-readable device description (adapter name, thread count). */
   readonly description: string;
 
-  /** Whether `op` accepts a weight (or table) of dtype `dtype`. Activations are always f32. */
-  supports(op: OpName, dtype: DType): boolean;
+  /**
+   * Whether `op` accepts a weight (or table) of dtype `dtype`, or — for
+   * `matmul` — a packed weight of format `kind` (`uploadPacked`). Activations are always f32.
+   */
+  supports(op: OpName, kind: DType | FormatId): boolean;
 
   // --- memory -------------------------------------------------------------
 
   /** Copies a host tensor to the device. f16/bf16 stay 16-bit where the backend supports them. */
   upload(t: HostTensor): Tensor;
+  /**
+   * Uploads a packed quantized weight [out, in] as it is stored (the format's
+   * byte arrays, no dequantized copy) for `matmul`; throws unless
+   * `supports('matmul', p.format)`. The result carries `format`.
+   */
+  uploadPacked(p: PackedTensor): Tensor;
   /** A zero-filled device tensor. */
   empty(dtype: DType, shape: Shape): Tensor;
   /** Overwrites the whole of `dst` with `src` (same dtype and element count). */
@@ -124,7 +145,10 @@ export interface Backend {
   /** out[t, :] = x[t, :] / sqrt(mean(x[t, :]²) + eps) · weight.  out, x: [T, D] f32, weight: [D]. */
   rmsnorm(out: Tensor, x: Tensor, weight: Tensor, eps: number): void;
 
-  /** out = x·Wᵀ (+ bias).  out: [T, M] f32, x: [T, K] f32, w: [M, K], bias: [M]. */
+  /**
+   * out = x·Wᵀ (+ bias).  out: [T, M] f32, x: [T, K] f32, w: [M, K], bias: [M].
+   * w may be a packed weight (`uploadPacked`): then W = Ŵ = `FORMATS[format].unpack(…).weight`.
+   */
   matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): void;
 
   /**

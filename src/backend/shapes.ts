@@ -52,7 +52,7 @@ export function checkMatmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): {
   const [M, K2] = dims2(op, 'w', w);
   dtypeIs(op, 'x', x, 'f32');
   dtypeIs(op, 'out', out, 'f32');
-  if (K2 !== K) fail(op, `x ${shapeStr(x.shape)} and w ${shapeStr(w.shape)} disagree on K`);
+  if (K2 !== K) fail(op, `x ${shapeStr(x.shape)} and w ${w.format !== undefined ? `${w.format}` : ""}${shapeStr(w.shape)} disagree on K`);
   if (out.shape.length !== 2 || out.shape[0] !== T || out.shape[1] !== M) {
     fail(op, `out ${shapeStr(out.shape)} must be [${T}, ${M}] for x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}`);
   }

@@ -3,6 +3,7 @@ import type { Backend } from '../backend/backend.js';
 import { selectNodeBackend } from '../backend/node-select.js';
 import type { BackendKind } from '../backend/select.js';
 import { InputError } from '../io/errors.js';
+import type { WeightMode, WeightStats } from '../model/weights.js';
 
 export const BACKEND_KINDS = ['auto', 'cpu', 'webgpu'] as const satisfies readonly BackendKind[];
 export type { BackendKind };
@@ -29,4 +30,17 @@ export async function openBackend(kind: BackendKind): Promise<ChosenBackend> {
   } catch (e) {
     throw new InputError('--backend', (e as Error).message);
   }
+}
+
+export const WEIGHT_MODES = ['packed', 'dequant'] as const satisfies readonly WeightMode[];
+
+export function parseWeightMode(v: string): WeightMode {
+  if (!(WEIGHT_MODES as readonly string[]).includes(v)) throw new InputError('--weights', `"${v}" is not one of ${WEIGHT_MODES.join(', ')}`);
+  return v as WeightMode;
+}
+
+/** One stderr line: what was uploaded packed and what was dequantized. */
+export function weightLine(s: WeightStats): string {
+  const packed = Object.entries(s.packed).map(([f, n]) => `${n} ${f}`).join(', ');
+  return `weights: ${packed ? `${packed} packed` : 'none packed'}, ${s.dequantized} dequantized at load; ${(s.bytes / 2 ** 20).toFixed(1)} MiB on the backend (bf16: ${(s.bf16Bytes / 2 ** 20).toFixed(1)} MiB)`;
 }

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isInputError } from '../io/errors.js';
+import { registerBench } from './commands/bench.js';
 import { registerConvert } from './commands/convert.js';
 import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerQuantize(program);
   registerInspect(program);
   registerConvert(program);
+  registerBench(program);
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -30,6 +30,11 @@ export function intFormatFor(bits: number): 'int2' | 'int3' | 'int4' | 'int8' | 
   return bits === 2 ? 'int2' : bits === 3 ? 'int3' : bits === 4 ? 'int4' : bits === 8 ? 'int8' : null;
 }
 
+/** The quantized formats (the rest are passthrough f32/f16/bf16): what packed kernels read. */
+export const PACKED_FORMATS = ['int2', 'int3', 'int4', 'int8', 'spqr'] as const satisfies readonly FormatId[];
+
+export const isPackedFormat = (f: string): f is (typeof PACKED_FORMATS)[number] => (PACKED_FORMATS as readonly string[]).includes(f);
+
 export { denseTensor } from './dense.js';
 export { wgslConstants } from './wgsl.js';
 export type * from './types.js';

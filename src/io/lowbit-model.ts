@@ -1,13 +1,14 @@
 /**
  * .lowbit files as models: opening one as config + tokenizer + a TensorSource
- * that dequantizes each tensor when it is read (what eval and generate load),
+ * that dequantizes each tensor when it is read, beside the packed tensors as
+ * stored (what eval and generate load: packed where the backend runs them),
  * and exporting a Hugging Face model directory to .lowbit with a per-tensor
  * packing callback (what the quantization pipeline writes through).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FORMATS } from '../formats/index.js';
-import type { PackedTensor } from '../formats/types.js';
+import type { FormatId, PackedTensor } from '../formats/types.js';
 import type { LlamaConfig } from '../model/config.js';
 import { DTYPE_BYTES, isFloatDType, type DType } from '../tensor/dtype.js';
 import { numel, shapeStr, tensor, type HostTensor } from '../tensor/tensor.js';
@@ -31,6 +32,11 @@ export interface LowbitModel {
    * what the method produced).
    */
   readonly source: TensorSource;
+  /** The same tensors as stored (format and packed arrays, CRC-checked), for backends that run packed weights. */
+  readonly packed: {
+    format(name: string): FormatId;
+    read(name: string): Promise<PackedTensor>;
+  };
 }
 
 /** Opens a .lowbit file as a model (config and tokenizer from its header). */
@@ -40,7 +46,8 @@ export async function openLowbitModel(path: string): Promise<LowbitModel> {
     const config = parseHfConfig(file.header.architecture, `${path} (header "architecture")`);
     const tok = file.header.tokenizer;
     const tokenizer = tokenizerFromText(`${path} (header "tokenizer")`, tok['tokenizer.json'], tok['tokenizer_config.json']);
-    return { file, config, tokenizer, source: lowbitSource(file) };
+    const packed = { format: (name: string) => file.spec(name).format, read: (name: string) => file.readPacked(name) };
+    return { file, config, tokenizer, source: lowbitSource(file), packed };
   } catch (e) {
     await file.close();
     throw e;

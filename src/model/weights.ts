@@ -3,15 +3,40 @@
  * source of named host tensors (a safetensors model, a converted llama2.c
  * file, a dequantized .lowbit file). Names follow Hugging Face.
  */
-import type { Backend, Tensor } from '../backend/backend.js';
-import type { DType } from '../tensor/dtype.js';
-import { shapeStr, type HostTensor, type Shape } from '../tensor/tensor.js';
+import { PackedTooLargeError, type Backend, type Tensor } from '../backend/backend.js';
+import { FORMATS, isPackedFormat } from '../formats/index.js';
+import type { FormatId, PackedTensor } from '../formats/types.js';
+import { DTYPE_BYTES, type DType } from '../tensor/dtype.js';
+import { numel, shapeStr, type HostTensor, type Shape } from '../tensor/tensor.js';
 import type { LlamaConfig } from './config.js';
 
 /** Named tensors readable one at a time (safetensors files satisfy this). */
 export interface WeightSource {
   readonly tensors: ReadonlyMap<string, { readonly dtype: DType; readonly shape: Shape }>;
   read(name: string): Promise<HostTensor>;
+}
+
+/** Packed tensors readable as stored (a .lowbit file): their format, and their bytes. */
+export interface PackedSource {
+  format(name: string): FormatId;
+  read(name: string): Promise<PackedTensor>;
+}
+
+/** How the matmul weights of a quantized model go to the backend. */
+export type WeightMode = 'packed' | 'dequant';
+
+/** What was uploaded: counts, and bytes as held by the backend's tensors (packed arrays or dense values). */
+export interface WeightStats {
+  /** Matmul weights uploaded packed, by format. */
+  readonly packed: Record<string, number>;
+  /** Quantized tensors dequantized at load (mode 'dequant', no kernel, or too large for one binding). */
+  readonly dequantized: number;
+  /** Bytes of every weight tensor as uploaded (packed: Σ array bytes; dense: elements × stored dtype). */
+  readonly bytes: number;
+  /** Bytes the matmul weights of one forward token read: every layer's projections and lm_head. */
+  readonly matmulBytes: number;
+  /** Bytes of the same model with every tensor in bf16. */
+  readonly bf16Bytes: number;
 }
 
 export interface LayerWeights {
@@ -107,23 +132,55 @@ export function checkWeightSource(c: LlamaConfig, src: WeightSource): string[] {
   return problems;
 }
 
-/**
- * Uploads every weight to `backend`, reading one tensor at a time.
- * `onTensor(name, tensor)` sees each host tensor before upload (e.g. to check for NaN).
- */
-export async function uploadWeights(
-  c: LlamaConfig,
-  src: WeightSource,
-  backend: Backend,
-  onTensor?: (name: string, t: HostTensor, done: number, total: number) => void,
-): Promise<LlamaWeights> {
+/** The matmul weights of a layer (the tensors that may stay packed), by field. */
+const MATMUL_FIELDS = ['wq', 'wk', 'wv', 'wo', 'wGate', 'wUp', 'wDown'] as const;
+
+export interface UploadOptions {
+  /** Sees each host tensor before upload (e.g. to check for NaN); packed tensors are not shown. */
+  readonly onTensor?: (name: string, t: HostTensor | null, done: number, total: number) => void;
+  /** Packed tensors of the source (a .lowbit file); without it everything is read dense. */
+  readonly packed?: PackedSource;
+  /** 'packed' (default): matmul weights in a quantized format stay packed where the backend supports it. */
+  readonly weights?: WeightMode;
+}
+
+/** Uploads every weight to `backend`, reading one tensor at a time. */
+export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: Backend, o: UploadOptions = {}): Promise<LlamaWeights & { stats: WeightStats }> {
   const tiedHead = (n: string): boolean => c.tieWordEmbeddings && n === 'lm_head.weight';
   const names = [...expectedShapes(c).keys()].filter((n) => src.tensors.has(n) && !tiedHead(n));
+  const matmulNames = new Set<string>(['lm_head.weight']);
+  for (let l = 0; l < c.nLayers; l++) for (const f of MATMUL_FIELDS) matmulNames.add(layerTensorNames(l)[f]);
+  const stats = { packed: {} as Record<string, number>, dequantized: 0, bytes: 0, matmulBytes: 0, bf16Bytes: 0 };
   let done = 0;
   const load = async (name: string): Promise<Tensor> => {
+    const info = src.tensors.get(name);
+    const n = info ? numel(info.shape) : 0;
+    stats.bf16Bytes += 2 * n;
+    const count = (bytes: number): void => {
+      stats.bytes += bytes;
+      if (matmulNames.has(name)) stats.matmulBytes += bytes;
+    };
+    const format = o.packed?.format(name);
+    const quantized = format !== undefined && isPackedFormat(format);
+    if (quantized && o.packed && o.weights !== 'dequant' && matmulNames.has(name) && backend.supports('matmul', format)) {
+      const p = await o.packed.read(name);
+      try {
+        const t = backend.uploadPacked(p);
+        const sizes = FORMATS[format].arrayBytes(p.shape, p.params);
+        count(Object.values(sizes).reduce((a, b) => a + b, 0));
+        stats.packed[format] = (stats.packed[format] ?? 0) + 1;
+        o.onTensor?.(name, null, ++done, names.length);
+        return t;
+      } catch (e) {
+        if (!(e instanceof PackedTooLargeError)) throw e;
+      }
+    }
+    if (quantized) stats.dequantized++;
     const host = await src.read(name);
-    onTensor?.(name, host, ++done, names.length);
-    return backend.upload(host);
+    o.onTensor?.(name, host, ++done, names.length);
+    const t = backend.upload(host);
+    count(n * DTYPE_BYTES[t.dtype]);
+    return t;
   };
   const maybe = (name: string): Promise<Tensor | undefined> => (src.tensors.has(name) ? load(name) : Promise.resolve(undefined));
 
@@ -151,5 +208,6 @@ export async function uploadWeights(
   const norm = await load('model.norm.weight');
   // HF ties lm_head to the embedding whenever tie_word_embeddings is set, even if the file also stores it.
   const lmHead = c.tieWordEmbeddings ? embed : await load('lm_head.weight');
-  return { embed, layers, norm, lmHead };
+  if (c.tieWordEmbeddings) stats.matmulBytes += numel(src.tensors.get('model.embed_tokens.weight')?.shape ?? []) * DTYPE_BYTES[embed.dtype];
+  return { embed, layers, norm, lmHead, stats };
 }

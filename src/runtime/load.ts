@@ -1,7 +1,8 @@
 /**
  * Loading a model directory (Hugging Face layout: config.json,
  * tokenizer.json, model.safetensors or a sharded index) or a .lowbit file
- * (dequantized tensor by tensor as it is read) onto a backend. Every
+ * (matmul weights uploaded packed where the backend has kernels for their
+ * format, else dequantized tensor by tensor as read) onto a backend. Every
  * problem with the files is an InputError naming the file; weights are read
  * and uploaded one tensor at a time and checked for NaN/Inf on the way.
  */
@@ -16,7 +17,7 @@ import { openSafetensorsModel } from '../io/safetensors-sharded.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
 import type { LlamaConfig } from '../model/config.js';
 import { createModel, type LlamaModel } from '../model/llama.js';
-import { checkWeightSource, uploadWeights } from '../model/weights.js';
+import { checkWeightSource, uploadWeights, type PackedSource, type WeightMode, type WeightStats } from '../model/weights.js';
 import { toF32, type HostTensor } from '../tensor/tensor.js';
 
 export interface ModelFiles {
@@ -25,6 +26,8 @@ export interface ModelFiles {
   readonly tokenizer: TextTokenizer;
   /** The weights, still on disk. */
   readonly source: TensorSource;
+  /** A .lowbit file's tensors as stored (packed); absent for a directory. */
+  readonly packed?: PackedSource;
 }
 
 /**
@@ -36,7 +39,7 @@ export async function openModelDir(dir: string): Promise<ModelFiles> {
   if (!st) throw new InputError(dir, 'no such model directory or .lowbit file');
   if (st.isFile()) {
     const m = await openLowbitModel(dir);
-    return checkedFiles({ dir, config: m.config, tokenizer: m.tokenizer, source: m.source });
+    return checkedFiles({ dir, config: m.config, tokenizer: m.tokenizer, source: m.source, packed: m.packed });
   }
   if (!st.isDirectory()) throw new InputError(dir, 'not a directory or a file (a model is a .lowbit file or a directory with config.json, tokenizer.json and safetensors weights)');
   const configFile = join(dir, 'config.json');
@@ -85,6 +88,13 @@ export interface LoadOptions {
   /** Positions the RoPE table covers: the longest sequence this model will run. */
   readonly maxPositions: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * A .lowbit file's quantized matmul weights: 'packed' (default) uploads them
+   * as stored and the backend's packed kernels compute on them (no dequantized
+   * copy); 'dequant' dequantizes them to f32 at load. A format the backend has
+   * no kernel for, or a tensor too large for one binding, is dequantized either way.
+   */
+  readonly weights?: WeightMode;
 }
 
 export interface LoadedModel {
@@ -92,21 +102,28 @@ export interface LoadedModel {
   readonly config: LlamaConfig;
   readonly tokenizer: TextTokenizer;
   readonly model: LlamaModel;
+  /** What was uploaded packed or dequantized, and the bytes. */
+  readonly weightStats: WeightStats;
 }
 
 /** Uploads the weights of opened model files to the backend (refusing NaN/Inf weights), then closes them. */
 export async function uploadModel(files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
   try {
-    const weights = await uploadWeights(files.config, files.source, o.backend, (name, t, done, total) => {
-      const { nan, inf } = countNonFinite(t);
+    const onTensor = (name: string, t: HostTensor | null, done: number, total: number): void => {
+      const { nan, inf } = t ? countNonFinite(t) : { nan: 0, inf: 0 };
       if (nan + inf > 0) {
         const file = files.source.tensors.get(name)?.file ?? files.dir;
         throw new InputError(file, `tensor "${name}" holds ${nan} NaN and ${inf} infinite values`);
       }
       o.onProgress?.(done, total);
+    };
+    const { stats, ...weights } = await uploadWeights(files.config, files.source, o.backend, {
+      onTensor,
+      ...(files.packed && { packed: files.packed }),
+      weights: o.weights ?? 'packed',
     });
     const model = createModel(files.config, o.backend, weights, o.maxPositions);
-    return { dir: files.dir, config: files.config, tokenizer: files.tokenizer, model };
+    return { dir: files.dir, config: files.config, tokenizer: files.tokenizer, model, weightStats: stats };
   } finally {
     await files.source.close();
   }

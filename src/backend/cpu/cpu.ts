@@ -4,12 +4,15 @@
  * on upload; the matmul is pluggable so that a faster kernel (blocked,
  * threaded) can replace the reference loop without touching the model.
  */
+import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
 import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, OpName, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import * as linalg from './linalg.js';
 import * as ops from './ops.js';
+import { packedMatmul } from './packed.js';
+import { isPackedFormat } from '../../formats/index.js';
 
 /** out = x·Wᵀ (+ bias).  out: [T, M], x: [T, K], w: [M, K], bias: [M]. */
 export type MatmulKernel = (
@@ -31,6 +34,20 @@ class CpuTensor implements Tensor {
     this.dtype = dtype;
     this.shape = [...shape];
     this.data = data;
+  }
+}
+
+/** A packed weight: the format's byte arrays as stored, decoded tile by tile in matmul (packed.ts). */
+class CpuPackedTensor implements Tensor {
+  readonly dtype = 'u8' as const;
+  readonly shape: Shape;
+  readonly format: FormatId;
+  packed: PackedTensor | null;
+
+  constructor(p: PackedTensor) {
+    this.shape = [...p.shape];
+    this.format = p.format;
+    this.packed = p;
   }
 }
 
@@ -95,8 +112,13 @@ export class CpuBackend implements Backend {
     this.finalizer = arena ? new FinalizationRegistry((off) => arena.free(off)) : undefined;
   }
 
-  supports(_op: OpName, dtype: DType): boolean {
-    return dtype === 'f32';
+  supports(op: OpName, kind: DType | FormatId): boolean {
+    return kind === 'f32' || (op === 'matmul' && isPackedFormat(kind));
+  }
+
+  uploadPacked(p: PackedTensor): Tensor {
+    if (!isPackedFormat(p.format)) throw new Error(`uploadPacked: ${p.format} is not a packed format (upload it as a dense tensor)`);
+    return new CpuPackedTensor(p);
   }
 
   upload(t: HostTensor): Tensor {
@@ -142,6 +164,10 @@ export class CpuBackend implements Backend {
   }
 
   free(t: Tensor): void {
+    if (t instanceof CpuPackedTensor) {
+      t.packed = null;
+      return;
+    }
     const ct = this.own(t);
     if (ct.data && this.arena && this.finalizer?.unregister(ct)) this.arena.free(ct.data.byteOffset);
     ct.data = null;
@@ -168,6 +194,11 @@ export class CpuBackend implements Backend {
 
   matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): void {
     const { T, K, M } = shapes.checkMatmul(out, x, w, bias);
+    if (w instanceof CpuPackedTensor) {
+      if (w.packed === null) throw new Error('cpu backend: tensor used after free');
+      packedMatmul(this.f32(out), this.f32(x), w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
+      return;
+    }
     this.matmulKernel(this.f32(out), this.f32(x), this.f32(w), T, K, M, bias ? this.f32(bias) : undefined);
   }
 
@@ -270,6 +301,7 @@ export class CpuBackend implements Backend {
   }
 
   private own(t: Tensor): CpuTensor {
+    if (t instanceof CpuPackedTensor) throw new Error(`cpu backend: a packed ${t.format} weight is only accepted by matmul`);
     if (!(t instanceof CpuTensor)) throw new Error('cpu backend: tensor belongs to another backend');
     return t;
   }

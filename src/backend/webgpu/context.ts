@@ -33,6 +33,11 @@ export interface KernelSpec {
   readonly header: Readonly<Record<string, HeaderValue>>;
   /** `enable …;` directives (e.g. "subgroups"). */
   readonly enable?: readonly string[];
+  /**
+   * Generated WGSL `const` lines placed before the header (a format's
+   * `wgslConstants`); its `NAME: u32 = V` constants also enter the key.
+   */
+  readonly prelude?: string;
 }
 
 export interface Dispatch {
@@ -54,7 +59,9 @@ interface PendingError {
 /** The header text and cache key of a kernel spec. */
 export function kernelKey(k: KernelSpec): string {
   const h = Object.entries(k.header).map(([n, v]) => `${n}=${typeof v === 'boolean' ? (v ? 1 : 0) : v}`);
-  return `${k.files.join('+')}[${h.join(',')}]${k.enable?.length ? `{${k.enable.join(',')}}` : ''}`;
+  const pre = [...(k.prelude ?? '').matchAll(/const (\w+): u32 = (\w+)u;/g)].map((m) => `${m[1]}=${m[2]}`);
+  const q = pre.length > 0 ? `<${pre.join(',')}>` : '';
+  return `${k.files.join('+')}${q}[${h.join(',')}]${k.enable?.length ? `{${k.enable.join(',')}}` : ''}`;
 }
 
 function kernelSource(k: KernelSpec): string {
@@ -62,7 +69,7 @@ function kernelSource(k: KernelSpec): string {
   const header = Object.entries(k.header)
     .map(([n, v]) => (typeof v === 'boolean' ? `const ${n} = ${v};\n` : `const ${n}: u32 = ${v}u;\n`))
     .join('');
-  return `${enable}${header}${k.files.map((f) => WGSL[f]).join('\n')}`;
+  return `${enable}${k.prelude ?? ''}${header}${k.files.map((f) => WGSL[f]).join('\n')}`;
 }
 
 export class GpuContext {

@@ -8,16 +8,20 @@
  * messages as the CPU backend), then checks what only WebGPU limits (weight
  * dtypes, chunked tensors, workgroup counts).
  */
+import { isPackedFormat } from '../../formats/index.js';
+import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, OpName, Tensor } from '../backend.js';
+import { PackedTooLargeError, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type OpName, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, USAGE } from './context.js';
 import { attention } from './kernels/attention.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
+import { DEFAULT_PACKED, qgather, qmatmul, type PackedTuning } from './kernels/qmatmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rope } from './kernels/rows.js';
+import { GpuPackedTensor, packedImage, packedImageBytes } from './packed.js';
 import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
 
 export interface WebGpuBackendOptions {
@@ -36,6 +40,8 @@ export interface WebGpuBackendOptions {
   readonly errorScopes?: 'op' | 'submit';
   /** Matmul tile parameters (a sweep on a new GPU overrides these). */
   readonly matmul?: Partial<MatmulTuning>;
+  /** Packed-weight GEMV parameters and the SpQR outlier strategy. */
+  readonly packed?: Partial<PackedTuning>;
 }
 
 /** Limits requested at the adapter's values when it offers more than the defaults. */
@@ -69,9 +75,11 @@ export class WebGpuBackend implements Backend {
   readonly maxBindingBytes: number;
   readonly maxBufferBytes: number;
   readonly tuning: MatmulTuning;
+  readonly packedTuning: PackedTuning;
   readonly subgroupSize: number;
   private readonly dummy: GPUBuffer;
   private scratchBuf: GPUBuffer | null = null;
+  private permBuf: GPUBuffer | null = null;
   private readonly widened = new WeakMap<GpuTensor, GPUBuffer>();
 
   private constructor(device: GPUDevice, info: GPUAdapterInfo, opts: WebGpuBackendOptions) {
@@ -82,6 +90,7 @@ export class WebGpuBackend implements Backend {
     this.maxBindingBytes = Math.floor(binding / 16) * 16;
     this.maxBufferBytes = lim.maxBufferSize;
     this.tuning = { ...DEFAULT_MATMUL, ...opts.matmul };
+    this.packedTuning = { ...DEFAULT_PACKED, ...opts.packed };
     const sgMin = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
     const sgMax = (info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
     const useSg = opts.subgroups !== false && device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax;
@@ -105,8 +114,9 @@ export class WebGpuBackend implements Backend {
     return new WebGpuBackend(device, adapter.info, opts);
   }
 
-  supports(op: OpName, dtype: DType): boolean {
-    if (op === 'matmul' || op === 'embedding' || op === 'rmsnorm') return WEIGHT_DTYPES.includes(dtype);
+  supports(op: OpName, dtype: DType | FormatId): boolean {
+    if (op === 'matmul' && isPackedFormat(dtype)) return true;
+    if (op === 'matmul' || op === 'embedding' || op === 'rmsnorm') return (WEIGHT_DTYPES as readonly string[]).includes(dtype);
     if (op === 'copyRows') return dtype === 'f32' || dtype === 'i32';
     return dtype === 'f32';
   }
@@ -148,6 +158,33 @@ export class WebGpuBackend implements Backend {
     const dtype = asGpuDType('upload', t.dtype, t.shape);
     if (t.data.length !== numel(t.shape)) throw new Error(`upload: ${t.data.length} elements do not fill ${shapeStr(t.shape)}`);
     return new GpuTensor(dtype, t.shape, this.createChunks('upload', dtype, t.shape, t));
+  }
+
+  /**
+   * A packed weight in one buffer (packed.ts); it must fit one storage binding
+   * (2 GiB on an H200; a tensor above the limit throws, and the runtime then
+   * loads it dequantized instead).
+   */
+  uploadPacked(p: PackedTensor): Tensor {
+    this.ctx.alive();
+    if (!isPackedFormat(p.format)) throw new Error(`uploadPacked: ${p.format} is not a packed format (upload it as a dense tensor)`);
+    const bytes = packedImageBytes(p.format, p.shape, p.params);
+    if (bytes > this.maxBindingBytes) {
+      throw new PackedTooLargeError(`uploadPacked: ${p.format}${shapeStr(p.shape)} needs ${bytes} bytes in one binding, more than the largest storage binding of ${this.maxBindingBytes} bytes`);
+    }
+    const img = packedImage(p);
+    const label = `${p.format}${shapeStr(p.shape)}`;
+    const buffer = this.ctx.scoped(`uploadPacked ${label} (${bytes} bytes)`, () =>
+      this.ctx.device.createBuffer({ label, size: img.length, usage: STORAGE, mappedAtCreation: true }),
+    );
+    new Uint8Array(buffer.getMappedRange()).set(img);
+    buffer.unmap();
+    return new GpuPackedTensor(p, buffer, img.length);
+  }
+
+  /** Whether a packed tensor of this format and shape fits one binding (what `uploadPacked` needs). */
+  packedFits(p: Pick<PackedTensor, 'format' | 'shape' | 'params'>): boolean {
+    return packedImageBytes(p.format, p.shape, p.params) <= this.maxBindingBytes;
   }
 
   empty(dtype: DType, shape: Shape): Tensor {
@@ -192,6 +229,13 @@ export class WebGpuBackend implements Backend {
   }
 
   free(x: Tensor): void {
+    if (x instanceof GpuPackedTensor) {
+      const buf = x.live();
+      this.ctx.flush();
+      buf.destroy();
+      x.buffer = null;
+      return;
+    }
     const t = this.own(x);
     const chunks = t.live();
     this.ctx.flush(); // recorded ops that use it are submitted before it goes
@@ -227,6 +271,10 @@ export class WebGpuBackend implements Backend {
 
   matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): void {
     const { T, K, M } = shapes.checkMatmul(out, x, w, bias);
+    if (w instanceof GpuPackedTensor) {
+      this.packedMatmul(out, x, w, T, K, M, bias);
+      return;
+    }
     const wt = this.weight('matmul', 'w', w);
     const what = `matmul x${shapeStr(x.shape)} w ${wt.dtype}${shapeStr(w.shape)}${bias ? ' + bias' : ''}`;
     const o = this.buf(what, 'out', out);
@@ -236,6 +284,19 @@ export class WebGpuBackend implements Backend {
       const call = { what, out: o, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, M, m0: c.row0, rows: c.rows };
       matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);
     }
+  }
+
+  private packedMatmul(out: Tensor, x: Tensor, w: GpuPackedTensor, T: number, K: number, M: number, bias?: Tensor): void {
+    const what = `matmul x${shapeStr(x.shape)} w ${w.format}${shapeStr(w.shape)}${bias ? ' + bias' : ''}`;
+    const wb = w.live();
+    let xb = this.buf(what, 'x', x);
+    if (w.params.permuted === 1) {
+      const xp = this.permScratch(what, T * K * 4);
+      qgather(this.ctx, what, wb, w.format, xb, xp, T, K);
+      xb = xp;
+    }
+    const call = { what, out: this.buf(what, 'out', out), x: xb, w: wb, format: w.format, params: w.params, bias: bias ? this.biasF32(what, bias) : undefined, T, K, M };
+    qmatmul(this.ctx, call, this.tuning, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
   }
 
   rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, headDim: number): void {
@@ -395,6 +456,7 @@ export class WebGpuBackend implements Backend {
   // --- helpers ------------------------------------------------------------------
 
   private own(t: Tensor): GpuTensor {
+    if (t instanceof GpuPackedTensor) throw new Error(`webgpu backend: a packed ${t.format} weight is only accepted by matmul`);
     if (!(t instanceof GpuTensor)) throw new Error('webgpu backend: tensor belongs to another backend');
     return t;
   }
@@ -423,6 +485,15 @@ export class WebGpuBackend implements Backend {
       this.widened.set(b, w);
     }
     return w;
+  }
+
+  /** The act-order gather target (x in layout order), reused across matmuls (grown when needed). */
+  private permScratch(what: string, bytes: number): GPUBuffer {
+    if (bytes > this.maxBindingBytes) throw new Error(`${what}: gathered x of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
+    if (!this.permBuf || this.permBuf.size < bytes) {
+      this.permBuf = this.ctx.device.createBuffer({ label: 'x by perm', size: Math.max(16, Math.ceil(bytes / 65536) * 65536), usage: STORAGE });
+    }
+    return this.permBuf;
   }
 
   /** A scratch buffer of at least `bytes`, reused across calls (grown when needed). */

@@ -5,7 +5,8 @@ import { klDivergence, perplexity, windowCount, type PerplexityResult } from '..
 import { defaultEvalText, readTextFile } from '../../eval/text.js';
 import { encodeCached } from '../../eval/token-cache.js';
 import { loadModel, openModelDir, uploadModel } from '../../runtime/load.js';
-import { openBackend, parseBackendKind, type BackendKind } from '../backend.js';
+import { openBackend, parseBackendKind, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
+import type { WeightMode } from '../../model/weights.js';
 import { intOption } from '../options.js';
 import { defaultModelDir } from '../paths.js';
 import { progress } from '../progress.js';
@@ -15,6 +16,7 @@ interface EvalOptions {
   seqlen?: number;
   windows?: number;
   backend: BackendKind;
+  weights: WeightMode;
   compare?: string;
   json?: boolean;
 }
@@ -28,6 +30,7 @@ export function registerEval(program: Command): void {
     .option('--seqlen <n>', 'tokens per window (default: 2048, or the model\'s max_position_embeddings if smaller)', intOption('--seqlen', 2))
     .option('--windows <n>', 'evaluate only the first N windows', intOption('--windows', 1))
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--weights <mode>', 'quantized .lowbit weights: packed (run the packed kernels) | dequant (f32 at load)', parseWeightMode, 'packed' as WeightMode)
     .option('--compare <model>', 'also report KL(model ‖ compared) and the compared model\'s perplexity')
     .option('--json', 'print one JSON object on stdout')
     .action(async (modelArg: string | undefined, o: EvalOptions) => runEval(modelArg ?? defaultModelDir(), o));
@@ -43,8 +46,9 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     const files = await openModelDir(modelDir);
     const seqlen = o.seqlen ?? Math.min(2048, files.config.maxPositionEmbeddings);
     const load = progress('loading');
-    const m = await uploadModel(files, { backend, maxPositions: seqlen, onProgress: load.update });
+    const m = await uploadModel(files, { backend, maxPositions: seqlen, onProgress: load.update, weights: o.weights });
     load.done();
+    if (files.packed) log(weightLine(m.weightStats));
     const ids = await encodeCached(m.tokenizer, text.text);
     const opts = { seqlen, ...(o.windows !== undefined && { windows: o.windows }) };
     try {
@@ -58,7 +62,7 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     let result: PerplexityResult;
     let kl: { kl: number; top1: number; compared: PerplexityResult } | undefined;
     if (o.compare !== undefined) {
-      const c = await loadModel(o.compare, { backend, maxPositions: seqlen });
+      const c = await loadModel(o.compare, { backend, maxPositions: seqlen, weights: o.weights });
       if (c.tokenizer.hash !== m.tokenizer.hash) log('warning: the two models use different tokenizer files; KL is computed on the first model\'s tokens');
       const r = await klDivergence(m.model, c.model, ids, { ...opts, onProgress: bar.update });
       result = r.base;
@@ -70,7 +74,7 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     const evalSeconds = (performance.now() - tEval) / 1000; // the windows only: no loading or tokenizing
     const seconds = (performance.now() - t0) / 1000;
     if (o.json) {
-      const out = { ...result, backend: backend.name, device: backend.description, seconds, eval_seconds: evalSeconds, model: modelDir, data: text.source };
+      const out = { ...result, backend: backend.name, device: backend.description, weights: o.weights, packed: m.weightStats.packed, seconds, eval_seconds: evalSeconds, model: modelDir, data: text.source };
       const extra = kl && { compare: o.compare, kl: kl.kl, top1: kl.top1, compare_ppl: kl.compared.ppl, compare_nll: kl.compared.nll };
       process.stdout.write(`${JSON.stringify({ ...out, ...extra })}\n`);
     } else {

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { generate } from '../../runtime/generate.js';
 import { openModelDir, uploadModel } from '../../runtime/load.js';
-import { openBackend, parseBackendKind, type BackendKind } from '../backend.js';
+import { openBackend, parseBackendKind, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
+import type { WeightMode } from '../../model/weights.js';
 import { intOption, numberOption } from '../options.js';
 import { defaultModelDir } from '../paths.js';
 
@@ -14,6 +15,7 @@ interface GenerateCliOptions {
   topK: number;
   seed: number;
   backend: BackendKind;
+  weights: WeightMode;
   json?: boolean;
 }
 
@@ -29,6 +31,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-k <k>', 'keep the k most likely tokens (0 = all)', intOption('--top-k', 0), 0)
     .option('--seed <n>', 'sampling seed', intOption('--seed', 0), 0)
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--weights <mode>', 'quantized .lowbit weights: packed (run the packed kernels) | dequant (f32 at load)', parseWeightMode, 'packed' as WeightMode)
     .option('--json', 'print one JSON object (ids and text) on stdout instead of streaming')
     .action(async (modelArg: string | undefined, o: GenerateCliOptions) => runGenerate(modelArg ?? defaultModelDir(), o));
 }
@@ -41,7 +44,8 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
     const files = await openModelDir(modelDir);
     const { tokenizer, config } = files;
     const prompt = promptIds(tokenizer.encode(o.prompt), config.bosTokenId);
-    const m = await uploadModel(files, { backend, maxPositions: prompt.length + o.maxTokens });
+    const m = await uploadModel(files, { backend, maxPositions: prompt.length + o.maxTokens, weights: o.weights });
+    if (files.packed && !o.json) process.stderr.write(`${weightLine(m.weightStats)}\n`);
     const ids: number[] = [];
     let printed = '';
     for await (const id of generate(m.model, prompt, { ...o, stopIds: config.eosTokenIds })) {
@@ -58,7 +62,7 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
     const seconds = (performance.now() - t0) / 1000;
     if (o.json) {
       const text = tokenizer.decode(ids);
-      process.stdout.write(`${JSON.stringify({ prompt_ids: [...prompt], ids, text, backend: backend.name, seconds })}\n`);
+      process.stdout.write(`${JSON.stringify({ prompt_ids: [...prompt], ids, text, backend: backend.name, weights: o.weights, packed: m.weightStats.packed, seconds })}\n`);
     } else {
       process.stdout.write('\n');
       process.stderr.write(`${ids.length} tokens in ${seconds.toFixed(2)} s\n`);

@@ -24,6 +24,10 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
   }
   const nonFinite = new Map(bad.map((b) => [b.name, b]));
   const rows = stats.tensors.map((t) => ({ ...t, nan: nonFinite.get(t.name)?.nan ?? 0, inf: nonFinite.get(t.name)?.inf ?? 0 }));
+  // Backend memory when loaded packed (--weights packed): the arrays as stored; the same model in bf16;
+  // the f32 KV cache per position (keys and values of every layer).
+  const cfg = m.config;
+  const gpu = { weightBytes: stats.bytes, bf16Bytes: 2 * stats.parameters, kvBytesPerPosition: 2 * cfg.nLayers * cfg.nKvHeads * cfg.headDim * 4 };
   if (json) {
     const out = {
       model: path,
@@ -41,6 +45,7 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
       quantizedParameters: stats.quantizedParameters,
       quantizedBytes: stats.quantizedBytes,
       quantizedBits: stats.bitsQuantized,
+      gpu,
       tensors: rows,
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -54,6 +59,7 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
       `quantization  ${q === null ? 'none' : `${q.method}${q.engine ? ` (${q.engine} engine)` : ''} ${JSON.stringify(q.config)}${q.quantize_head ? ', head quantized' : ''}`}`,
       `parameters    ${stats.parameters.toLocaleString('en-US')} in ${stats.bytes.toLocaleString('en-US')} bytes of tensors (file ${m.file.fileBytes.toLocaleString('en-US')} bytes)`,
       `bits/param    ${stats.bitsAll.toFixed(4)} over all tensors; ${qBits}`,
+      `gpu memory    weights ${(gpu.weightBytes / 2 ** 20).toFixed(1)} MiB packed vs ${(gpu.bf16Bytes / 2 ** 20).toFixed(1)} MiB in bf16 (${((100 * gpu.weightBytes) / gpu.bf16Bytes).toFixed(1)} %); KV cache ${(gpu.kvBytesPerPosition / 1024).toFixed(1)} KiB per position (f32), ${((gpu.kvBytesPerPosition * cfg.maxPositionEmbeddings) / 2 ** 20).toFixed(1)} MiB at ${cfg.maxPositionEmbeddings}`,
       '',
     ];
     const w = Math.max(...rows.map((r) => r.name.length));

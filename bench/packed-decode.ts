@@ -1,0 +1,123 @@
+/**
+ * Decode speed of a Llama-2-7B-shaped model (or Llama-3-8B with --shape llama3-8b)
+ * with random weights in every packed format (runtime/random-model.ts: int4 g128,
+ * int3 g128, int2 g64, int8 g128, SpQR w3 β1 = β2 = 16 with 1 % outliers, bf16):
+ * T = 1 forward steps against a KV cache at position --pos, enqueued back to back,
+ * as tokens/s beside the roofline = copy GB/s (vec4 copy kernel, same run) ÷ bytes
+ * read per token (matmul weights as stored + KV rows + one embedding row); and per
+ * kernel (layer 0's projections and lm_head, one matmul at a time, GPU time from
+ * timestamp-query when the device has it, else wall time) the GB/s of its weight.
+ * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
+ *
+ *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
+ */
+import { backend, emit, flags, list, measureCopy, meta, timeIt } from './lib/bench-common.js';
+import type { Tensor } from '../src/backend/backend.js';
+import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
+import { createKvCache, createModel, createRunState, forward, freeKvCache, freeRunState } from '../src/model/llama.js';
+import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
+import { numel } from '../src/tensor/tensor.js';
+
+const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'out']);
+const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+const shape = (f.shape ?? 'llama2-7b') as RandomShape;
+const over = { dim: num(f.dim), layers: num(f.layers), heads: num(f.heads), kvHeads: num(f['kv-heads']), ffn: num(f.ffn), vocab: num(f.vocab) };
+const config = randomConfig(shape, Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)));
+const formats = list(f.formats, 'int4,int3,int2,int8,spqr,spqr-separate,bf16');
+const pos = Number(f.pos ?? 128);
+const steps = Number(f.steps ?? 32);
+const kernelIters = Number(f['kernel-iters'] ?? 20);
+
+// --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
+const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
+const tiles = R && RG && TPR ? { R, RG, TPR } : {};
+const backends = new Map<string, WebGpuBackend>();
+const gpu = async (outliers: 'fused' | 'separate'): Promise<WebGpuBackend> => {
+  let b = backends.get(outliers);
+  if (!b) {
+    b = await backend({ errorScopes: 'submit', packed: { spqrOutliers: outliers, ...tiles } });
+    backends.set(outliers, b);
+  }
+  return b;
+};
+const b0 = await gpu('fused');
+const copy = await measureCopy(b0, 1024, 10);
+process.stderr.write(`${b0.description}\ncopy: ${copy.gbps.toFixed(1)} GB/s\n`);
+
+const bytesOf = (t: Tensor): number => ('bytes' in t && typeof t.bytes === 'number' ? t.bytes : numel(t.shape) * (t.dtype === 'f32' ? 4 : 2));
+const rows: Record<string, unknown>[] = [];
+for (const name of formats) {
+  const separate = name.endsWith('-separate');
+  const spec = RANDOM_FORMATS[separate ? name.slice(0, -'-separate'.length) : name];
+  if (!spec) throw new Error(`unknown format ${name} (${Object.keys(RANDOM_FORMATS).join(', ')}, spqr-separate)`);
+  const b = await gpu(separate ? 'separate' : 'fused');
+  const t0 = performance.now();
+  const { stats, ...weights } = await uploadRandomModel(config, spec, b, 'packed');
+  await b.sync();
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const m = createModel(config, b, weights, pos + 1);
+  const kv = createKvCache(m, pos + 1);
+  const s = createRunState(m, 1, false);
+  b.write(s.ids, { dtype: 'i32', shape: [1], data: Int32Array.of(1) });
+  for (let i = 0; i < 2; i++) forward(m, s, kv, pos);
+  await b.sync();
+  let t1 = performance.now();
+  for (let i = 0; i < steps; i++) forward(m, s, kv, pos);
+  await b.sync();
+  const sec = (performance.now() - t1) / 1000 / steps;
+  t1 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    forward(m, s, kv, pos);
+    await b.read(s.logits);
+  }
+  const secRead = (performance.now() - t1) / 1000 / steps;
+  const kvBytes = 2 * config.nLayers * (pos + 1) * config.nKvHeads * config.headDim * 4;
+  const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
+  const roofline = (copy.gbps * 1e9) / bytes;
+  // per kernel: each projection of layer 0 and lm_head alone
+  const L = weights.layers[0]!;
+  const kernels: Record<string, unknown>[] = [];
+  for (const [kname, w] of [['q', L.wq], ['k', L.wk], ['v', L.wv], ['o', L.wo], ['gate', L.wGate], ['up', L.wUp], ['down', L.wDown], ['lm_head', weights.lmHead]] as const) {
+    const [M, K] = w.shape as [number, number];
+    const x = b.empty('f32', [1, K]);
+    const out = b.empty('f32', [1, M]);
+    const t = await timeIt(b, () => b.matmul(out, x, w), kernelIters);
+    const ks = t.gpuSeconds ?? t.wallSeconds;
+    kernels.push({ kernel: kname, format: w.format ?? w.dtype, M, K, bytes: bytesOf(w), us: ks * 1e6, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', gbps: bytesOf(w) / ks / 1e9, fraction_of_copy: bytesOf(w) / ks / 1e9 / copy.gbps });
+    b.free(x);
+    b.free(out);
+  }
+  const row = {
+    format: name,
+    pos,
+    tokens_per_s: 1 / sec,
+    tokens_per_s_with_read: 1 / secRead,
+    ms_per_token: sec * 1e3,
+    bytes_per_token: bytes,
+    weight_bytes_per_token: stats.matmulBytes,
+    kv_bytes: kvBytes,
+    achieved_gbps: bytes / sec / 1e9,
+    copy_gbps: copy.gbps,
+    roofline_tokens_per_s: roofline,
+    fraction_of_roofline: 1 / sec / roofline,
+    weight_bytes: stats.bytes,
+    bf16_weight_bytes: stats.bf16Bytes,
+    build_seconds: buildSeconds,
+    kernels,
+  };
+  rows.push(row);
+  process.stderr.write(
+    `${name}: ${row.tokens_per_s.toFixed(1)} tok/s (${row.tokens_per_s_with_read.toFixed(1)} with reads), ${(bytes / 2 ** 20).toFixed(0)} MiB/token, ` +
+      `${row.achieved_gbps.toFixed(0)} GB/s = ${(100 * row.fraction_of_roofline).toFixed(1)} % of roofline; kernels ${kernels.map((k) => `${k.kernel} ${(k.gbps as number).toFixed(0)}`).join(' ')} GB/s\n`,
+  );
+  freeRunState(b, s);
+  freeKvCache(b, kv);
+  for (const l of weights.layers) for (const t of Object.values(l)) b.free(t);
+  for (const t of [weights.embed, weights.norm, weights.lmHead, m.cos, m.sin]) b.free(t);
+  await b.sync();
+}
+const bf16 = rows.find((r) => r.format === 'bf16');
+const speedups = bf16 ? Object.fromEntries(rows.map((r) => [r.format, (r.tokens_per_s as number) / (bf16.tokens_per_s as number)])) : null;
+emit({ bench: 'packed-decode', ...meta(b0), shape, config, steps, qgemv: b0.packedTuning, copy, speedup_vs_bf16: speedups, rows }, f.out);
+for (const b of backends.values()) b.dispose();

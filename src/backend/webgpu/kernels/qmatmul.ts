@@ -1,0 +1,124 @@
+/**
+ * Packed-weight matmul launcher: out = x·Ŵᵀ (+ bias) with Ŵ decoded in the
+ * kernel from a packed buffer (webgpu/packed.ts), never materialized.
+ *
+ * 1. permuted (act-order): qgather.wgsl writes xp = x[:, perm] once (layout order).
+ * 2. T ≤ gemvMaxT (decode): qgemv.wgsl, R rows per row group of TPR threads;
+ *    SpQR outliers fused into it ('fused') or added by qoutliers.wgsl ('separate').
+ *    T > gemvMaxT (prefill): gemm.wgsl with qwload.wgsl as its weight access
+ *    (the dense tiles decoded while staged into shared memory), then qoutliers.wgsl.
+ * The format's constants come from `wgslConstants(FORMATS[f], params)` (the
+ * pipeline key names them); per-format statistics from qstats_<int|spqr>.wgsl.
+ */
+import { FORMATS, wgslConstants } from '../../../formats/index.js';
+import type { FormatId, FormatParams } from '../../../formats/types.js';
+import type { GpuContext, KernelSpec } from '../context.js';
+import { ceilDiv, grid1d, MAX_GROUPS } from './common.js';
+import { gemmTilesFor, type MatmulDevice, type MatmulTuning } from './matmul.js';
+import type { WgslName } from './wgsl.gen.js';
+
+export interface PackedTuning {
+  /** Rows per row group of the packed GEMV (each x load serves R rows). */
+  readonly R: number;
+  /** Threads per row group (a multiple of the subgroup size when there are subgroups). */
+  readonly TPR: number;
+  /** Row groups per workgroup. */
+  readonly RG: number;
+  /** SpQR outliers inside the GEMV ('fused') or in a second pass ('separate'). */
+  readonly spqrOutliers: 'fused' | 'separate';
+}
+
+export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused' };
+
+export interface QMatmulCall {
+  readonly what: string;
+  readonly out: GPUBuffer;
+  readonly x: GPUBuffer;
+  /** The packed buffer (header + arrays). */
+  readonly w: GPUBuffer;
+  readonly format: FormatId;
+  readonly params: FormatParams;
+  readonly bias: GPUBuffer | undefined;
+  readonly T: number;
+  readonly K: number;
+  readonly M: number;
+}
+
+const WG1 = 256;
+const statsFile = (f: FormatId): WgslName => (f === 'spqr' ? 'qstats_spqr' : 'qstats_int');
+const permArray = (f: FormatId): number => FORMATS[f].arrays.indexOf('perm');
+
+/**
+ * The format's generated WGSL constants for these parameters. `permuted` is
+ * fixed to 0: the kernels read x already gathered (qgather), so a permuted
+ * tensor shares its pipelines with an unpermuted one.
+ */
+export function formatPrelude(format: FormatId, params: FormatParams): string {
+  return wgslConstants(FORMATS[format], { ...params, permuted: 0 });
+}
+
+/** qgemv's uniform flags: bit 0 bias, bit 1 K % 4 == 0, bit 2 code rows of whole vec4s. */
+export function qgemvFlags(c: Pick<QMatmulCall, 'format' | 'params' | 'K'>, hasBias: boolean): number {
+  const bits = FORMATS[c.format].bits ?? (c.params.bits as number);
+  const rowWords = Math.ceil(c.K / 32) * bits;
+  return (hasBias ? 1 : 0) | (c.K % 4 === 0 ? 2 : 0) | (rowWords % 4 === 0 ? 4 : 0);
+}
+
+export function qgemvKernel(c: Pick<QMatmulCall, 'format' | 'params'>, t: MatmulTuning, q: PackedTuning, dev: MatmulDevice): KernelSpec {
+  const WG = q.TPR * q.RG;
+  const fused = c.format === 'spqr' && q.spqrOutliers === 'fused';
+  const header = { R: q.R, TPR: q.TPR, WG, MAXT: t.gemvMaxT, FUSED_OUTLIERS: fused };
+  const prelude = formatPrelude(c.format, c.params);
+  const sg = dev.subgroupSize;
+  const files: WgslName[] = ['qpacked', statsFile(c.format)];
+  if (sg > 0 && q.TPR % sg === 0) {
+    return { files: [...files, 'gemv_reduce_subgroup', 'qgemv'], header: { ...header, SG: sg }, enable: ['subgroups'], prelude };
+  }
+  return { files: [...files, 'gemv_reduce_shared', 'qgemv'], header, prelude };
+}
+
+export function qgemmKernel(c: Pick<QMatmulCall, 'format' | 'params' | 'K' | 'T'>, t: MatmulTuning, hasBias: boolean): KernelSpec {
+  const { BM, BN, BK, TM, TN } = gemmTilesFor(c.T, t);
+  const WG = (BM / TM) * (BN / TN);
+  return {
+    files: ['qpacked', statsFile(c.format), 'qwload', 'gemm'],
+    header: { BM, BN, BK, TM, TN, WG, ALIGNED: c.K % 4 === 0, HAS_BIAS: hasBias },
+    prelude: formatPrelude(c.format, c.params),
+  };
+}
+
+/** xp[t, c] = x[t, perm[c]] (act-order), T·K elements. */
+export function qgather(ctx: GpuContext, what: string, w: GPUBuffer, format: FormatId, x: GPUBuffer, xp: GPUBuffer, T: number, K: number): void {
+  const { grid, stride } = grid1d(T * K, WG1);
+  const kernel = { files: ['qpacked', 'qgather'] as WgslName[], header: { WG: WG1, PERM_ARR: permArray(format) } };
+  ctx.dispatch({ what: `${what} (gather x by perm)`, kernel, buffers: { 1: w, 2: x, 3: xp }, params: [T * K, K, stride], grid });
+}
+
+/** out[:, r] += S[r, :]·x for SpQR's CSR outliers (the separate pass). */
+export function qoutliers(ctx: GpuContext, what: string, c: QMatmulCall): void {
+  const { grid, stride } = grid1d(c.T * c.M, WG1);
+  const kernel = { files: ['qpacked', 'qoutliers'] as WgslName[], header: { WG: WG1 } };
+  ctx.dispatch({ what: `${what} (outliers)`, kernel, buffers: { 1: c.w, 2: c.x, 3: c.out }, params: [c.T, c.K, c.M, 0, c.M, stride], grid });
+}
+
+/** The matmul itself, on x already in layout order. */
+export function qmatmul(ctx: GpuContext, c: QMatmulCall, t: MatmulTuning, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
+  const params = [c.T, c.K, c.M, 0, c.M];
+  const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy };
+  const spqr = c.format === 'spqr';
+  const outliers = spqr && (c.params.outliers as number) > 0;
+  if (c.T <= t.gemvMaxT) {
+    const groups = ceilDiv(c.M, q.R * q.RG);
+    if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.M} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
+    const fused = spqr && q.spqrOutliers === 'fused';
+    const flags = qgemvFlags(c, c.bias !== undefined);
+    ctx.dispatch({ what: c.what, kernel: qgemvKernel(c, t, q, dev), buffers, params: [...params, flags], grid: [groups, 1, 1] });
+    if (outliers && !fused) qoutliers(ctx, c.what, c);
+    return;
+  }
+  const tiles = gemmTilesFor(c.T, t);
+  const grid: [number, number, number] = [ceilDiv(c.M, tiles.BN), ceilDiv(c.T, tiles.BM), 1];
+  if (grid[0] > MAX_GROUPS || grid[1] > MAX_GROUPS) throw new Error(`${c.what}: grid ${grid.join('×')} exceeds ${MAX_GROUPS} workgroups per dimension`);
+  ctx.dispatch({ what: c.what, kernel: qgemmKernel(c, t, c.bias !== undefined), buffers, params, grid });
+  if (outliers) qoutliers(ctx, c.what, c);
+}

@@ -1,0 +1,41 @@
+// Packed-weight access (binding 1), shared by every packed kernel. One storage
+// buffer per packed tensor: a 16-word header holding each array's offset in u32
+// words (the format record's array order, webgpu/packed.ts), then the arrays as
+// stored in the .lowbit file, each 16-byte aligned. u16/fp16 arrays are read as
+// halves of words (element 2i in the low half); bit-packed matrices by q_bits.
+@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>;
+
+fn q_word(i: u32) -> u32 {
+  return w[i >> 2u][i & 3u];
+}
+
+// Word offset of the format's array number `a`.
+fn q_off(a: u32) -> u32 {
+  return q_word(a);
+}
+
+fn q_u16(base: u32, i: u32) -> u32 {
+  return (q_word(base + (i >> 1u)) >> ((i & 1u) * 16u)) & 0xffffu;
+}
+
+fn q_f16(base: u32, i: u32) -> f32 {
+  return unpack2x16float(q_word(base + (i >> 1u)))[i & 1u];
+}
+
+// Code c of a b-bit row that starts at word `row` (formats/bytes.ts: a little-endian
+// bit stream; for b = 3 two of every 32 codes straddle a word boundary).
+fn q_bits(row: u32, c: u32, b: u32) -> u32 {
+  let bit = c * b;
+  let i = row + (bit >> 5u);
+  let s = bit & 31u;
+  var v = q_word(i) >> s;
+  if (s + b > 32u) {
+    v |= q_word(i + 1u) << (32u - s);
+  }
+  return v & ((1u << b) - 1u);
+}
+
+// u32 words of one row of a b-bit matrix with `cols` columns (rows padded to 32 codes).
+fn q_row_words(cols: u32, b: u32) -> u32 {
+  return ((cols + 31u) / 32u) * b;
+}

@@ -1,0 +1,27 @@
+// Weight access for gemm.wgsl from a packed tensor (prefill): w_load1/w_load4 decode
+// Ŵ[r, c] (layout column order; x is gathered by perm first) from the codes and
+// q_stats (a qstats_* file). The dense part only: SpQR's outliers are added by
+// qoutliers.wgsl after the GEMM. Uses gemm's p.K (in) and p.rows (out; one chunk).
+fn q_weight(row: u32, c: u32) -> f32 {
+  let code = q_bits(q_off(0u) + row * q_row_words(p.K, Q_BITS), c, Q_BITS);
+  let sz = q_stats(c / Q_GROUP_SIZE, row, p.rows);
+  return sz.x * (f32(code) - sz.y);
+}
+
+fn w_load1(e: u32) -> f32 {
+  let r = e / p.K;
+  return q_weight(r, e - r * p.K);
+}
+
+// Elements e … e+3 of one row (gemm calls it with K % 4 == 0, e % 4 == 0).
+fn w_load4(e: u32) -> vec4<f32> {
+  let r = e / p.K;
+  let c = e - r * p.K;
+  if (Q_GROUP_SIZE % 4u != 0u) {
+    return vec4<f32>(q_weight(r, c), q_weight(r, c + 1u), q_weight(r, c + 2u), q_weight(r, c + 3u));
+  }
+  let row = q_off(0u) + r * q_row_words(p.K, Q_BITS);
+  let sz = q_stats(c / Q_GROUP_SIZE, r, p.rows);
+  let q = vec4<f32>(f32(q_bits(row, c, Q_BITS)), f32(q_bits(row, c + 1u, Q_BITS)), f32(q_bits(row, c + 2u, Q_BITS)), f32(q_bits(row, c + 3u, Q_BITS)));
+  return sz.x * (q - sz.y);
+}

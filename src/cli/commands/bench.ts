@@ -1,0 +1,91 @@
+/**
+ * `lowbit bench <model>`: prefill/decode tokens per second, bytes read per
+ * token, achieved GB/s and the fraction of the copy-kernel roofline measured in
+ * the same run, and weight/KV memory vs bf16 (runtime/bench.ts). The model is a
+ * .lowbit file or directory, or `random:<shape>:<format>` (runtime/random-model.ts:
+ * shapes llama2-7b, llama3-8b; formats int4 int3 int2 int8 spqr bf16), built in
+ * memory with random weights; --dim/--layers/… shrink it for quick checks.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../../io/errors.js';
+import { createModel } from '../../model/llama.js';
+import type { WeightMode } from '../../model/weights.js';
+import { benchModel } from '../../runtime/bench.js';
+import { openModelDir, uploadModel } from '../../runtime/load.js';
+import { RANDOM_FORMATS, RANDOM_SHAPES, randomConfig, uploadRandomModel, type RandomShape } from '../../runtime/random-model.js';
+import { openBackend, parseBackendKind, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
+import { intOption } from '../options.js';
+
+interface BenchCliOptions {
+  promptTokens: number;
+  genTokens: number;
+  backend: BackendKind;
+  weights: WeightMode;
+  json?: boolean;
+  dim?: number;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  ffn?: number;
+  vocab?: number;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('prefill and decode speed, bytes per token, GB/s vs a copy-kernel roofline, memory vs bf16')
+    .argument('<model>', '.lowbit file, model directory, or random:<llama2-7b|llama3-8b>:<int4|int3|int2|int8|spqr|bf16>')
+    .option('--prompt-tokens <n>', 'prefill length', intOption('--prompt-tokens', 1), 512)
+    .option('--gen-tokens <n>', 'decoded tokens', intOption('--gen-tokens', 1), 128)
+    .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
+    .option('--weights <mode>', 'packed | dequant', parseWeightMode, 'packed' as WeightMode)
+    .option('--dim <n>', 'random model: hidden size', intOption('--dim', 2))
+    .option('--layers <n>', 'random model: layers', intOption('--layers', 1))
+    .option('--heads <n>', 'random model: attention heads', intOption('--heads', 1))
+    .option('--kv-heads <n>', 'random model: kv heads', intOption('--kv-heads', 1))
+    .option('--ffn <n>', 'random model: intermediate size', intOption('--ffn', 1))
+    .option('--vocab <n>', 'random model: vocabulary', intOption('--vocab', 2))
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (model: string, o: BenchCliOptions) => runBench(model, o));
+}
+
+async function runBench(model: string, o: BenchCliOptions): Promise<void> {
+  const { backend, reason } = await openBackend(o.backend);
+  process.stderr.write(`backend: ${backend.name} (${reason})\n`);
+  try {
+    const maxPositions = o.promptTokens + o.genTokens;
+    let loaded;
+    if (model.startsWith('random:')) {
+      const [, shape, format] = model.split(':');
+      if (!shape || !(shape in RANDOM_SHAPES)) throw new InputError(model, `unknown random shape "${shape}" (${Object.keys(RANDOM_SHAPES).join(', ')})`);
+      const f = RANDOM_FORMATS[format ?? ''];
+      if (!f) throw new InputError(model, `unknown random format "${format}" (${Object.keys(RANDOM_FORMATS).join(', ')})`);
+      const over = { dim: o.dim, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, ffn: o.ffn, vocab: o.vocab };
+      const config = randomConfig(shape as RandomShape, Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)));
+      const { stats, ...weights } = await uploadRandomModel(config, f, backend, o.weights);
+      loaded = { model: createModel(config, backend, weights, maxPositions), weightStats: stats };
+    } else {
+      const files = await openModelDir(model);
+      loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights });
+    }
+    process.stderr.write(`${weightLine(loaded.weightStats)}\n`);
+    const r = await benchModel(loaded.model, loaded.weightStats, { promptTokens: o.promptTokens, genTokens: o.genTokens });
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify({ model, weights: o.weights, ...r })}\n`);
+      return;
+    }
+    const pct = r.fraction_of_roofline === null ? 'no roofline off WebGPU' : `${(100 * r.fraction_of_roofline).toFixed(1)} % of the ${r.copy_gbps?.toFixed(1)} GB/s copy roofline`;
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    process.stdout.write(
+      [
+        `prefill   ${r.prefill_tokens_per_s.toFixed(1)} tok/s (${r.prompt_tokens} tokens)`,
+        `decode    ${r.decode_tokens_per_s.toFixed(1)} tok/s generating (logits read each step), ${r.decode_tokens_per_s_queued.toFixed(1)} tok/s queued`,
+        `bytes     ${mib(r.bytes_per_token)} read per token (weights ${mib(r.weight_bytes_per_token)}, KV ${mib(r.kv_bytes_per_token)}): ${r.achieved_gbps.toFixed(1)} GB/s, ${pct}`,
+        `memory    weights ${mib(r.memory.weight_bytes)} + KV cache ${mib(r.memory.kv_cache_bytes)} vs bf16 weights ${mib(r.memory.bf16_weight_bytes)} (${(100 * r.memory.ratio_vs_bf16).toFixed(1)} % of the bf16 model)`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    backend.dispose();
+  }
+}

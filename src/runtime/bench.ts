@@ -1,0 +1,145 @@
+/**
+ * `lowbit bench`: prefill and decode speed of a loaded model, bytes read per
+ * decoded token, achieved GB/s, and the fraction of the bandwidth roofline, where
+ * the roofline is a vec4 copy kernel measured in the same run on the same device
+ * (WebGPU only; null on the CPU). Also the memory the weights and the KV cache
+ * take vs the same model in bf16.
+ *
+ * Decode is measured twice: `decode_tokens_per_s` as generation runs it (greedy,
+ * the logits read back every step) and `decode_tokens_per_s_queued` with the
+ * steps enqueued back to back (GPU-bound; what the roofline fraction uses).
+ */
+import type { Backend } from '../backend/backend.js';
+import { WebGpuBackend } from '../backend/webgpu/webgpu.js';
+import { createKvCache, createRunState, forward, freeKvCache, freeRunState, type LlamaModel } from '../model/llama.js';
+import type { WeightStats } from '../model/weights.js';
+import { tensor } from '../tensor/tensor.js';
+import { argmax, rng } from './sampler.js';
+
+export interface BenchOptions {
+  readonly promptTokens: number;
+  readonly genTokens: number;
+  /** Timed prefill repetitions (after one warm-up). */
+  readonly prefillRuns?: number;
+  readonly seed?: number;
+}
+
+export interface BenchResult {
+  readonly backend: string;
+  readonly prompt_tokens: number;
+  readonly gen_tokens: number;
+  readonly prefill_tokens_per_s: number;
+  readonly decode_tokens_per_s: number;
+  readonly decode_tokens_per_s_queued: number;
+  /** Matmul weights + KV rows attention reads (mean over the decoded positions) + one embedding row. */
+  readonly bytes_per_token: number;
+  readonly weight_bytes_per_token: number;
+  readonly kv_bytes_per_token: number;
+  readonly achieved_gbps: number;
+  readonly copy_gbps: number | null;
+  readonly roofline_tokens_per_s: number | null;
+  readonly fraction_of_roofline: number | null;
+  readonly memory: {
+    readonly weight_bytes: number;
+    readonly kv_cache_bytes: number;
+    readonly bf16_weight_bytes: number;
+    /** (weights + KV) / (bf16 weights + KV). */
+    readonly ratio_vs_bf16: number;
+  };
+  readonly weights_packed: Record<string, number>;
+  readonly weights_dequantized: number;
+}
+
+/** Copy GB/s (one read and one write per byte) of up to 256 MiB through the vec4 copy kernel; null off WebGPU. */
+export async function copyBandwidth(b: Backend, iters = 10): Promise<number | null> {
+  if (!(b instanceof WebGpuBackend)) return null;
+  const n = Math.floor(Math.min(256 * 2 ** 20, b.maxBindingBytes) / 16) * 4;
+  const src = b.empty('f32', [n]);
+  const dst = b.empty('f32', [n]);
+  b.randomize(src, 3, 1);
+  b.copyVec4(dst, src);
+  await b.sync();
+  const timed = b.ctx.beginTiming();
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) b.copyVec4(dst, src);
+  await b.sync();
+  let sec = (performance.now() - t0) / 1000 / iters;
+  if (timed) {
+    const t = await b.ctx.endTiming();
+    if (t.missed === 0 && t.ns > 0) sec = t.ns / 1e9 / iters;
+  }
+  b.free(src);
+  b.free(dst);
+  return (2 * n * 4) / sec / 1e9;
+}
+
+export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOptions): Promise<BenchResult> {
+  const b = m.backend;
+  const c = m.config;
+  const P = o.promptTokens;
+  const G = o.genTokens;
+  if (P < 1 || G < 1) throw new Error('bench: --prompt-tokens and --gen-tokens must be ≥ 1');
+  if (P + G > m.maxPositions) throw new Error(`bench: ${P} + ${G} tokens exceed the model's ${m.maxPositions} positions`);
+  const copy = await copyBandwidth(b);
+  const random = rng(o.seed ?? 0);
+  const prompt = Int32Array.from({ length: P }, () => Math.floor(random() * c.vocabSize));
+  const kv = createKvCache(m, P + G);
+  const pre = createRunState(m, P, false);
+  const dec = createRunState(m, 1, false);
+  try {
+    b.write(pre.ids, tensor('i32', [P], prompt));
+    forward(m, pre, kv, 0); // warm-up (pipelines)
+    await b.read(pre.logits);
+    const runs = o.prefillRuns ?? 2;
+    let t0 = performance.now();
+    for (let i = 0; i < runs; i++) forward(m, pre, kv, 0);
+    await b.read(pre.logits);
+    const prefill = (P * runs) / ((performance.now() - t0) / 1000);
+    // decode as generation runs it: greedy, logits read every step
+    let logits = (await b.read(pre.logits)).data as Float32Array;
+    forward(m, dec, kv, P); // warm-up of the T = 1 pipelines (overwritten below)
+    await b.sync();
+    t0 = performance.now();
+    for (let i = 0; i < G; i++) {
+      b.write(dec.ids, tensor('i32', [1], Int32Array.of(argmax(logits))));
+      forward(m, dec, kv, P + i);
+      logits = (await b.read(dec.logits)).data as Float32Array;
+    }
+    const decode = G / ((performance.now() - t0) / 1000);
+    // GPU-bound: the same steps enqueued back to back
+    t0 = performance.now();
+    for (let i = 0; i < G; i++) forward(m, dec, kv, P + i);
+    await b.sync();
+    const queued = G / ((performance.now() - t0) / 1000);
+    const kvDim = c.nKvHeads * c.headDim;
+    const meanPos = P + (G + 1) / 2;
+    const kvPerToken = 2 * c.nLayers * meanPos * kvDim * 4;
+    const embedRow = c.hiddenSize * 2;
+    const bytes = stats.matmulBytes + kvPerToken + embedRow;
+    const kvCache = 2 * c.nLayers * (P + G) * kvDim * 4;
+    const achieved = (bytes * queued) / 1e9;
+    const roofline = copy === null ? null : (copy * 1e9) / bytes;
+    return {
+      backend: b.description,
+      prompt_tokens: P,
+      gen_tokens: G,
+      prefill_tokens_per_s: prefill,
+      decode_tokens_per_s: decode,
+      decode_tokens_per_s_queued: queued,
+      bytes_per_token: bytes,
+      weight_bytes_per_token: stats.matmulBytes,
+      kv_bytes_per_token: kvPerToken,
+      achieved_gbps: achieved,
+      copy_gbps: copy,
+      roofline_tokens_per_s: roofline,
+      fraction_of_roofline: roofline === null ? null : queued / roofline,
+      memory: { weight_bytes: stats.bytes, kv_cache_bytes: kvCache, bf16_weight_bytes: stats.bf16Bytes, ratio_vs_bf16: (stats.bytes + kvCache) / (stats.bf16Bytes + kvCache) },
+      weights_packed: stats.packed,
+      weights_dequantized: stats.dequantized,
+    };
+  } finally {
+    freeRunState(b, pre);
+    freeRunState(b, dec);
+    freeKvCache(b, kv);
+  }
+}

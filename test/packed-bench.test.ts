@@ -1,0 +1,63 @@
+/**
+ * The packed benchmarks at tiny shapes: `lowbit bench` on a random model built
+ * in memory (webgpu when there is an adapter, else cpu) and on a random .lowbit
+ * file written by bench/random-model.js, whose `inspect --json` reports the
+ * weight bytes vs bf16; random SpQR at the benchmark settings is ≈ 3.76 bits plus O(out) row pointers
+ * (≈ 3.8 at 7B shape).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+import { runCliJson } from './helpers.js';
+import { tryWebGpu } from './webgpu-helpers.js';
+
+const { b: probe } = await tryWebGpu();
+const backend = probe ? 'webgpu' : 'cpu';
+probe?.dispose();
+const TINY = ['--dim', '128', '--layers', '2', '--heads', '4', '--ffn', '256', '--vocab', '500'];
+
+interface BenchJson {
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
+  decode_tokens_per_s_queued: number;
+  bytes_per_token: number;
+  weight_bytes_per_token: number;
+  achieved_gbps: number;
+  copy_gbps: number | null;
+  fraction_of_roofline: number | null;
+  memory: { weight_bytes: number; kv_cache_bytes: number; bf16_weight_bytes: number };
+  weights_packed: Record<string, number>;
+}
+
+describe('packed benchmarks (tiny shapes)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lowbit-bench-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const format of ['int4', 'spqr', 'bf16']) {
+    test(`lowbit bench random:llama3-8b:${format} (${backend})`, async () => {
+      const r = await runCliJson<BenchJson>(['bench', `random:llama3-8b:${format}`, ...TINY, '--kv-heads', '2', '--prompt-tokens', '16', '--gen-tokens', '4', '--backend', backend]);
+      assert.ok(r.prefill_tokens_per_s > 0 && r.decode_tokens_per_s > 0 && r.decode_tokens_per_s_queued > 0);
+      assert.ok(r.bytes_per_token > r.weight_bytes_per_token && r.achieved_gbps > 0);
+      if (backend === 'webgpu') assert.ok(r.copy_gbps !== null && r.fraction_of_roofline !== null && r.fraction_of_roofline > 0);
+      assert.deepEqual(r.weights_packed, format === 'bf16' ? {} : { [format]: 14 });
+    });
+  }
+
+  test('bench/random-model.js writes a .lowbit that inspect and bench read', async () => {
+    const file = join(dir, 'rand-spqr.lowbit');
+    const script = fileURLToPath(new URL('../bench/random-model.js', import.meta.url));
+    const w = spawnSync(process.execPath, [script, '--out', file, '--format', 'spqr', ...TINY], { encoding: 'utf8' });
+    assert.equal(w.status, 0, w.stderr);
+    const ins = await runCliJson<{ quantizedBits: number; gpu: { weightBytes: number; bf16Bytes: number; kvBytesPerPosition: number } }>(['inspect', file]);
+    // 3 + 2·3/16 + 32/256 + 32·0.01·(4/5 of the rows) ≈ 3.76, plus the CSR row pointers (32 bits per row: 0.25 at in = 128)
+    assert.ok(ins.quantizedBits > 3.9 && ins.quantizedBits < 4.2, `spqr bits ${ins.quantizedBits}`);
+    assert.ok(ins.gpu.weightBytes < ins.gpu.bf16Bytes);
+    assert.equal(ins.gpu.kvBytesPerPosition, 2 * 2 * 4 * 32 * 4);
+    const r = await runCliJson<BenchJson>(['bench', file, '--prompt-tokens', '8', '--gen-tokens', '2', '--backend', backend]);
+    assert.deepEqual(r.weights_packed, { spqr: 14 });
+  });
+});
