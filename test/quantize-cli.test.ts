@@ -66,6 +66,23 @@ test('quantize: --gptq-engine backend on the CPU backend (reference ops) is reco
   }
 });
 
+test('quantize --quantize-head: the tied head is stored quantized as lm_head.weight and the model still evaluates', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lowbit-head-'));
+  try {
+    const out = join(dir, 'head.lowbit');
+    const r = await runCliJson<QuantizeJson>(['quantize', '--method', 'rtn', '--bits', '8', '--quantize-head', ...SMALL, '--out', out]);
+    assert.equal(r.layers.length, 6 * 7 + 1);
+    assert.equal(r.layers.at(-1)?.name, 'lm_head.weight');
+    const info = await runCliJson<{ config: { tieWordEmbeddings: boolean }; tensors: { name: string; format: string }[] | number }>(['inspect', out]);
+    assert.equal(info.config.tieWordEmbeddings, false);
+    const ev = ['--windows', '2', '--seqlen', '128', '--backend', 'cpu'];
+    const k = await runCliJson<{ kl: number; top1: number }>(['eval', '--compare', out, ...ev]);
+    assert.ok(k.kl > 0 && k.kl < 0.01, `8-bit everything incl. the head: KL ${k.kl}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('quantize: a job killed mid-way and resumed writes byte-identical output', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lowbit-kill-'));
   try {

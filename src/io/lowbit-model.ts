@@ -15,7 +15,7 @@ import { numel, shapeStr, tensor, type HostTensor } from '../tensor/tensor.js';
 import { InputError } from './errors.js';
 import { asInputError } from './file.js';
 import { parseHfConfig } from './hf-config.js';
-import { openLowbit, writeLowbit, type LowbitFile, type LowbitWriteOptions, type LowbitWriteSummary } from './lowbit-file.js';
+import { openLowbit, writeLowbit, type LowbitFile, type LowbitTensorEntry, type LowbitWriteOptions, type LowbitWriteSummary } from './lowbit-file.js';
 import { LOWBIT_PREAMBLE_BYTES, packedShape, type LowbitTokenizer } from './lowbit-header.js';
 import type { TensorInfo, TensorSource } from './safetensors.js';
 import { openSafetensorsModel } from './safetensors-sharded.js';
@@ -101,6 +101,10 @@ export type PackTensorFn = (name: string, t: HostTensor) => PackedTensor | null 
 export interface ExportOptions extends Omit<LowbitWriteOptions, 'architecture' | 'tokenizer'> {
   /** Called once per tensor, in the model's file order; default: everything passthrough. */
   readonly pack?: PackTensorFn;
+  /** Tensors written after the model's own (e.g. a quantized lm_head of a tied model); replaces a source tensor of the same name. */
+  readonly extra?: readonly LowbitTensorEntry[];
+  /** Changes to the stored config.json object (e.g. `{ tie_word_embeddings: false }` with an untied head). */
+  readonly architectureOverrides?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -124,15 +128,19 @@ export async function writeLowbitFromModel(dir: string, out: string, opts: Expor
   };
   const source = await openSafetensorsModel(dir);
   const { pack, ...rest } = opts;
+  const { extra = [], architectureOverrides = {}, ...write } = rest;
+  const replaced = new Set(extra.map((e) => e.name));
   async function* entries() {
     for (const [name, info] of source.tensors) {
+      if (replaced.has(name)) continue;
       const t = await source.read(name);
       const packed = (await pack?.(name, t)) ?? passthroughPacked(name, t);
       yield { name, shape: info.shape, packed };
     }
+    yield* extra;
   }
   try {
-    return await writeLowbit(out, entries(), { ...rest, architecture, tokenizer });
+    return await writeLowbit(out, entries(), { ...write, architecture: { ...architecture, ...architectureOverrides }, tokenizer });
   } finally {
     await source.close();
   }

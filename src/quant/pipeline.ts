@@ -92,7 +92,7 @@ export interface CheckpointStore {
 
 export type PipelineEvent =
   | { readonly kind: 'start'; readonly blocks: number; readonly resumedAt: number }
-  | { readonly kind: 'group'; readonly block: number; readonly group: GroupId; readonly step: number; readonly steps: number }
+  | { readonly kind: 'group'; readonly block: number; readonly group: GroupId | 'head'; readonly step: number; readonly steps: number }
   | { readonly kind: 'layer'; readonly report: LayerReport }
   | { readonly kind: 'block'; readonly block: number };
 
@@ -109,6 +109,12 @@ export interface PipelineOptions {
   readonly onEvent?: (e: PipelineEvent) => void;
   /** Where GPTQ runs. Default 'auto'. */
   readonly gptqEngine?: GptqEngine;
+  /**
+   * Also quantize lm_head (the embedding itself when tied; the file then stores an untied head)
+   * on the final-normed outputs of the quantized stack, with the host method. The store keeps it
+   * as "block" nLayers. Default false.
+   */
+  readonly quantizeHead?: boolean;
   /** Sees each linear layer's W, calibration stats and result (tests, parity dumps). */
   readonly onLayer?: (name: string, W: HostTensor<'f32'>, stats: { readonly H: Float32Array; readonly nSamples: number }, r: QuantResult) => void;
 }
@@ -140,6 +146,7 @@ export async function quantizeBlocks(o: PipelineOptions): Promise<void> {
       acts = next;
       o.onEvent?.({ kind: 'block', block: l });
     }
+    if (o.quantizeHead && start <= c.nLayers) await o.store.save(await quantizeHead(o, acts, N), acts);
   } finally {
     freeBlockState(b, s);
     b.free(ctx.cos);
@@ -260,6 +267,47 @@ async function quantizeBlock(
 
 const LINEAR = new Set<string>(GROUPS.flatMap((g) => g.layers));
 const isLinear = (k: keyof LayerWeights): k is LinearName => LINEAR.has(k);
+
+/** lm_head quantized on H of rmsnorm(final activations): the "block" after the last one. */
+async function quantizeHead(o: PipelineOptions, acts: Float32Array, N: number): Promise<BlockResult> {
+  const { backend: b, config: c, seqlen: T } = o;
+  const D = c.hiddenSize;
+  const name = c.tieWordEmbeddings || !o.weights.has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const norm = b.upload(await o.weights.read('model.norm.weight'));
+  const x = b.empty('f32', [T, D]);
+  const xb = b.empty('f32', [T, D]);
+  const H = b.empty('f32', [D, D]);
+  try {
+    for (let w = 0; w < N; w++) {
+      b.write(x, tensor('f32', [T, D], acts.slice(w * T * D, (w + 1) * T * D)));
+      b.rmsnorm(xb, x, norm, c.rmsNormEps);
+      b.gram(H, xb, 2 / (N * T));
+      o.onEvent?.({ kind: 'group', block: c.nLayers, group: 'head', step: w + 1, steps: N });
+    }
+    const stats = { H: (await b.read(H)).data as Float32Array, nSamples: N * T };
+    const t = await o.weights.read(name);
+    const W = tensor('f32', t.shape, t.dtype === 'f32' ? (t.data as Float32Array) : toF32(t));
+    const t0 = performance.now();
+    const r = quantizeWith(o.method, W, stats);
+    o.onLayer?.('lm_head.weight', W, stats, r);
+    if (r.format === null) throw new Error(`${o.method.method} with these bits has no packed format`);
+    const report: LayerReport = {
+      name: 'lm_head.weight',
+      block: c.nLayers,
+      shape: [r.out, r.in],
+      format: r.format,
+      avgBits: r.avgBits,
+      relError: r.error?.relative ?? null,
+      outlierFraction: r.outliers ? r.outliers.col.length / (r.out * r.in) : 0,
+      seconds: (performance.now() - t0) / 1000,
+      engine: 'host',
+    };
+    o.onEvent?.({ kind: 'layer', report });
+    return { block: c.nLayers, tensors: [{ name: 'lm_head.weight', packed: FORMATS[r.format].pack(r) }], reports: [report] };
+  } finally {
+    for (const t of [norm, x, xb, H]) b.free(t);
+  }
+}
 
 function quantizeWith(m: MethodSpec, W: HostTensor<'f32'>, stats: { H: Float32Array; nSamples: number }): QuantResult {
   switch (m.method) {

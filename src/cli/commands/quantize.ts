@@ -41,6 +41,7 @@ interface QuantizeOptions {
   seed: number;
   out?: string;
   resume?: boolean;
+  quantizeHead?: boolean;
   workDir?: string;
   keepWork?: boolean;
   backend: BackendKind;
@@ -69,6 +70,7 @@ export function registerQuantize(program: Command): void {
     .option('--calib-seqlen <n>', 'tokens per calibration window', intOption('--calib-seqlen', 2), 512)
     .option('--seed <n>', 'seed of the calibration windows', intOption('--seed', 0), 0)
     .option('--out <path>', 'output .lowbit file (default: <model>-<method>-w<bits>.lowbit here)')
+    .option('--quantize-head', 'also quantize lm_head (a tied embedding is then stored twice: as is, and quantized as the head)')
     .option('--resume', 'continue a killed job from its work directory')
     .option('--work-dir <dir>', 'checkpoint directory (default: <out>.work)')
     .option('--keep-work', 'keep the work directory after success')
@@ -159,7 +161,8 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     seed: o.seed,
   };
   if (o.gptqEngine !== 'auto' && method.method !== 'gptq') throw new InputError('--gptq-engine', `does not apply to --method ${method.method}`);
-  const job = { model: resolve(modelDir), method, gptqEngine: o.gptqEngine, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
+  const quantizeHead = o.quantizeHead === true;
+  const job = { model: resolve(modelDir), method, gptqEngine: o.gptqEngine, quantizeHead, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
   const work = await WorkDir.open(o.workDir ?? `${out}.work`, job, o.resume === true);
 
   const { backend, reason } = await openBackend(o.backend);
@@ -186,6 +189,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
       seqlen: o.calibSeqlen,
       store: work,
       gptqEngine: engine,
+      quantizeHead,
       onEvent: (e) => {
         if (e.kind === 'start' && e.resumedAt > 0) log(`resuming at block ${e.resumedAt} from ${work.dir}`);
         if (e.kind === 'group') {
@@ -203,9 +207,17 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   let current: BlockResult | null = null;
   const reports: LayerReport[] = [];
   for (let l = 0; l < L; l++) reports.push(...(await work.load(l)).reports);
+  // a quantized head is stored as its own lm_head.weight, so a tied model's file is untied
+  const head = quantizeHead ? await work.load(L) : null;
+  if (head) reports.push(...head.reports);
+  const tied = files.config.tieWordEmbeddings;
   await files.source.close();
   const summary = await writeLowbitFromModel(modelDir, out, {
-    quantization: { method: method.method, config: method.config, calibration, quantize_head: false, ...(method.method === 'gptq' ? { engine } : {}) },
+    quantization: { method: method.method, config: method.config, calibration, quantize_head: quantizeHead, ...(method.method === 'gptq' ? { engine } : {}) },
+    ...(head && {
+      extra: head.tensors.map((t) => ({ name: t.name, shape: t.packed.shape, packed: t.packed })),
+      ...(tied && { architectureOverrides: { tie_word_embeddings: false } }),
+    }),
     created: new Date(0).toISOString(), // fixed, so the same job always writes the same bytes
     pack: async (name) => {
       const m = /^model\.layers\.(\d+)\./.exec(name);
