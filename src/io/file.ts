@@ -3,7 +3,7 @@
  * byte range (the OS may move fewer bytes per call than asked), and the
  * translation of system errors into InputErrors that name the file.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { InputError } from './errors.js';
 
 /** Largest single read/write; Node caps one call below 2 GiB. */
@@ -38,4 +38,27 @@ export function asInputError(file: string, e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException).code;
   const problem = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : e.message;
   return new InputError(file, problem, { cause: e });
+}
+
+/**
+ * Opens `path` (a regular file) for reading and lets `parse` validate it with
+ * the handle and the file size. If anything fails the handle is closed and the
+ * parse error (system errors as InputErrors naming the file) is thrown; on
+ * success `parse`'s result owns the handle.
+ */
+export async function openValidated<T>(path: string, parse: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw asInputError(path, e);
+  }
+  try {
+    const stat = await fh.stat();
+    if (!stat.isFile()) throw new InputError(path, 'not a regular file');
+    return await parse(fh, stat.size);
+  } catch (e) {
+    await fh.close().catch(() => undefined); // report the parse problem, not a close failure
+    throw asInputError(path, e);
+  }
 }

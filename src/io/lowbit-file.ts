@@ -9,14 +9,14 @@
  * tensor's arrays per `readPacked`, checking each array's CRC-32.
  */
 import { LOWBIT_VERSION } from '../version.gen.js';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { FORMATS } from '../formats/index.js';
 import type { PackedTensor } from '../formats/types.js';
 import { numel, shapeStr, type Shape } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic.js';
 import { crc32 } from './crc32.js';
 import { InputError } from './errors.js';
-import { asInputError, readFullyAt, writeFullyAt } from './file.js';
+import { asInputError, openValidated, readFullyAt, writeFullyAt } from './file.js';
 import {
   alignUp,
   encodeLowbitHeader,
@@ -162,27 +162,15 @@ export interface LowbitFile {
 }
 
 /** Opens a .lowbit file, reading and validating only its preamble and header. */
-export async function openLowbit(path: string): Promise<LowbitFile> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw asInputError(path, e);
-  }
-  try {
-    const stat = await fh.stat();
-    if (!stat.isFile()) throw new InputError(path, 'not a regular file');
-    const pre = new Uint8Array(Math.min(LOWBIT_PREAMBLE_BYTES, stat.size));
+export function openLowbit(path: string): Promise<LowbitFile> {
+  return openValidated(path, async (fh, size) => {
+    const pre = new Uint8Array(Math.min(LOWBIT_PREAMBLE_BYTES, size));
     await readFullyAt(fh, path, 'preamble', pre, 0);
-    const preamble = parsePreamble(path, pre, stat.size);
+    const preamble = parsePreamble(path, pre, size);
     const json = new Uint8Array(preamble.headerBytes);
     await readFullyAt(fh, path, 'header', json, preamble.headerOffset);
-    const header = parseLowbitHeader(path, json, preamble);
-    return lowbitFile(path, fh, header, stat.size);
-  } catch (e) {
-    await fh.close().catch(() => undefined); // report the header problem, not a close failure
-    throw asInputError(path, e);
-  }
+    return lowbitFile(path, fh, parseLowbitHeader(path, json, preamble), size);
+  });
 }
 
 function lowbitFile(path: string, fh: FileHandle, header: LowbitHeader, fileBytes: number): LowbitFile {

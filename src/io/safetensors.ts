@@ -8,12 +8,12 @@
  * (`model.safetensors.index.json`) are in safetensors-sharded.ts and expose
  * the same `TensorSource`.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { DTYPE_BYTES, type DType } from '../tensor/dtype.js';
 import { numel, shapeStr, zeros, type HostTensor, type Shape } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic.js';
 import { InputError } from './errors.js';
-import { asInputError, readFullyAt, writeFullyAt } from './file.js';
+import { asInputError, openValidated, readFullyAt, writeFullyAt } from './file.js';
 import { encodeHeader, parseHeader, parseHeaderLength, SAFETENSORS_PREFIX_BYTES } from './safetensors-header.js';
 
 export interface TensorInfo {
@@ -44,33 +44,22 @@ export interface TensorSource {
 export type TensorEntries = Iterable<readonly [string, HostTensor]> | AsyncIterable<readonly [string, HostTensor]>;
 
 /** Opens one safetensors file, reading and validating only its header. */
-export async function openSafetensors(path: string): Promise<TensorSource> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw asInputError(path, e);
-  }
-  try {
-    const stat = await fh.stat();
-    if (!stat.isFile()) throw new InputError(path, 'not a regular file');
-    const prefix = new Uint8Array(Math.min(SAFETENSORS_PREFIX_BYTES, stat.size));
+export function openSafetensors(path: string): Promise<TensorSource> {
+  return openValidated(path, async (fh, size) => {
+    const prefix = new Uint8Array(Math.min(SAFETENSORS_PREFIX_BYTES, size));
     await readFullyAt(fh, path, 'header length', prefix, 0);
-    const n = parseHeaderLength(path, prefix, stat.size);
+    const n = parseHeaderLength(path, prefix, size);
     const json = new Uint8Array(n);
     await readFullyAt(fh, path, 'header', json, SAFETENSORS_PREFIX_BYTES);
     const dataStart = SAFETENSORS_PREFIX_BYTES + n;
-    const header = parseHeader(path, json, stat.size - dataStart);
+    const header = parseHeader(path, json, size - dataStart);
     const tensors = new Map<string, TensorInfo>();
     for (const e of header.entries) {
       const info = { name: e.name, dtype: e.dtype, shape: e.shape, byteLength: e.end - e.begin, file: path, offset: dataStart + e.begin };
       tensors.set(e.name, info);
     }
     return fileSource(path, fh, tensors, header.metadata);
-  } catch (e) {
-    await fh.close().catch(() => undefined); // report the header problem, not a close failure
-    throw asInputError(path, e);
-  }
+  });
 }
 
 function fileSource(
