@@ -93,6 +93,16 @@ export class WorkDir implements CheckpointStore {
     await writeSafetensors(join(this.dir, ACTS), [['acts', tensor('f32', [nextActs.length], nextActs)]], { next: String(r.block + 1) });
   }
 
+  /** Block l's layer reports (the file's header only, no arrays). */
+  async reports(l: number): Promise<LayerReport[]> {
+    const f = await openSafetensors(join(this.dir, blockFile(l)));
+    try {
+      return JSON.parse(f.metadata.reports ?? '[]') as LayerReport[];
+    } finally {
+      await f.close();
+    }
+  }
+
   /** Block l's result as saved. */
   async load(l: number): Promise<BlockResult> {
     const path = join(this.dir, blockFile(l));

@@ -28,7 +28,7 @@ import { factorHessian, freeFactor, quantizeWithFactor, type GptqFactor } from '
 import * as gptq from './methods/gptq.js';
 import * as rtn from './methods/rtn.js';
 import * as spqr from './methods/spqr.js';
-import type { GptqConfig, MethodId, QuantResult, RtnConfig, SpqrConfig } from './types.js';
+import type { GptqConfig, QuantResult, RtnConfig, SpqrConfig } from './types.js';
 
 /** Named tensors readable one at a time (a safetensors model). */
 export interface WeightReader {
@@ -164,7 +164,7 @@ async function embedWindows(o: PipelineOptions, N: number): Promise<Float32Array
   const acts = new Float32Array(N * T * D);
   try {
     for (let w = 0; w < N; w++) {
-      b.write(ids, tensor('i32', [T], o.windows.slice(w * T, (w + 1) * T)));
+      b.write(ids, tensor('i32', [T], o.windows.subarray(w * T, (w + 1) * T)));
       b.embedding(x, table, ids);
       acts.set((await b.read(x)).data as Float32Array, w * T * D);
     }
@@ -204,7 +204,7 @@ async function quantizeBlock(
   }
   const tensors: { name: string; packed: PackedTensor }[] = [];
   const reports: LayerReport[] = [];
-  const loadWindow = (w: number): void => b.write(s.x, tensor('f32', [T, D], acts.slice(w * T * D, (w + 1) * T * D)));
+  const loadWindow = (w: number): void => b.write(s.x, tensor('f32', [T, D], acts.subarray(w * T * D, (w + 1) * T * D)));
 
   try {
     for (const [gi, group] of GROUPS.entries()) {
@@ -279,7 +279,7 @@ async function quantizeHead(o: PipelineOptions, acts: Float32Array, N: number): 
   const H = b.empty('f32', [D, D]);
   try {
     for (let w = 0; w < N; w++) {
-      b.write(x, tensor('f32', [T, D], acts.slice(w * T * D, (w + 1) * T * D)));
+      b.write(x, tensor('f32', [T, D], acts.subarray(w * T * D, (w + 1) * T * D)));
       b.rmsnorm(xb, x, norm, c.rmsNormEps);
       b.gram(H, xb, 2 / (N * T));
       o.onEvent?.({ kind: 'group', block: c.nLayers, group: 'head', step: w + 1, steps: N });
@@ -320,4 +320,3 @@ function quantizeWith(m: MethodSpec, W: HostTensor<'f32'>, stats: { H: Float32Ar
   }
 }
 
-export type { MethodId };

@@ -102,14 +102,13 @@ function parseThreshold(v: string): number {
 
 /** The method and its config from the flags; flags that do not apply to the method are refused. */
 function methodSpec(o: QuantizeOptions): MethodSpec {
-  const def = <T>(v: T | undefined): T | undefined => v;
   const refuse = (flags: [string, unknown][]): void => {
     for (const [flag, v] of flags) if (v !== undefined) throw new InputError(flag, `does not apply to --method ${o.method}`);
   };
   if (o.bits !== undefined && ![2, 3, 4, 8].includes(o.bits) && o.method !== 'spqr') {
     throw new InputError('--bits', `${o.bits}-bit codes have no packed format; use 2, 3, 4 or 8`);
   }
-  const grid = { bits: def(o.bits), groupSize: def(o.groupSize), sym: def(o.sym), clip: def(o.clip) };
+  const grid = { bits: o.bits, groupSize: o.groupSize, sym: o.sym, clip: o.clip };
   switch (o.method) {
     case 'rtn':
       refuse([['--act-order', o.actOrder], ['--static-groups', o.staticGroups], ['--percdamp', o.percdamp], ['--outlier-threshold', o.outlierThreshold], ['--qq-bits', o.qqBits], ['--qq-group', o.qqGroup]]);
@@ -178,7 +177,6 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(method.config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
   const bar = progress('quantize');
   const L = files.config.nLayers;
-  let stepFrac = 0;
   try {
     await quantizeBlocks({
       backend,
@@ -193,8 +191,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
       onEvent: (e) => {
         if (e.kind === 'start' && e.resumedAt > 0) log(`resuming at block ${e.resumedAt} from ${work.dir}`);
         if (e.kind === 'group') {
-          stepFrac = e.step / e.steps;
-          bar.update(Math.round((e.block + stepFrac) * 1000), L * 1000, `block ${e.block + 1}/${L} ${e.group}`);
+          bar.update(Math.round((e.block + e.step / e.steps) * 1000), L * 1000, `block ${e.block + 1}/${L} ${e.group}`);
         }
       },
     });
@@ -206,7 +203,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   // assemble the file from the checkpoints: quantized linear layers, everything else as stored
   let current: BlockResult | null = null;
   const reports: LayerReport[] = [];
-  for (let l = 0; l < L; l++) reports.push(...(await work.load(l)).reports);
+  for (let l = 0; l < L; l++) reports.push(...(await work.reports(l))); // the arrays are read once, by `pack` below
   // a quantized head is stored as its own lm_head.weight, so a tied model's file is untied
   const head = quantizeHead ? await work.load(L) : null;
   if (head) reports.push(...head.reports);
