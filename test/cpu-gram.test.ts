@@ -1,38 +1,50 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CpuBackend } from '../src/backend/cpu/cpu.js';
+import { createFastCpuBackend } from '../src/backend/cpu/fast.js';
+import { createCpuBackend } from '../src/backend/cpu/node-cpu.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { gaussian, mulberry32 } from '../tools/parity/synthetic.js';
 
-test('gram: backend h += s·xᵀx equals the float64 sum (f32 rule: |Δ| ≤ 8·K·2⁻²⁴·Σ|x_i x_j|)', async () => {
+test('gram: h += s·xᵀx equals the float64 sum on the reference, WASM and threaded CPU backends, and in ops.gram', async () => {
   const T = 37;
-  const K = 19;
-  const g = gaussian(mulberry32(7));
+  const K = 45;
+  const g = gaussian(mulberry32(11));
   const x = new Float32Array(T * K).map(() => g());
   const h0 = new Float32Array(K * K).map(() => g());
   const scale = 2 / T;
-  const be = new CpuBackend();
-  const h = be.upload(tensor('f32', [K, K], h0.slice()));
-  be.gram(h, be.upload(tensor('f32', [T, K], x)), scale);
-  const got = (await be.read(h)).data as Float32Array;
   const ref = h0.slice();
   ops.gram(ref, x, T, K, scale);
+  // f32 rule: the sum over T (2·(T+2) roundings at most), then scale·g and h + … (2 more): |Δ| ≤ 2·(T+4)·2⁻²⁴·(s·Σ|x_i x_j| + |h|)
+  const tol = (i: number, j: number): number => {
+    let mag = 0;
+    for (let t = 0; t < T; t++) mag += Math.abs(x[t * K + i]! * x[t * K + j]!);
+    return 2 * (T + 4) * 2 ** -24 * (scale * mag + Math.abs(h0[i * K + j]!));
+  };
+  const want = (i: number, j: number): number => {
+    let exact = 0;
+    for (let t = 0; t < T; t++) exact += x[t * K + i]! * x[t * K + j]!;
+    return h0[i * K + j]! + scale * exact;
+  };
   for (let i = 0; i < K; i++) {
-    for (let j = 0; j < K; j++) {
-      let exact = 0;
-      let mag = 0;
-      for (let t = 0; t < T; t++) {
-        exact += x[t * K + i]! * x[t * K + j]!;
-        mag += Math.abs(x[t * K + i]! * x[t * K + j]!);
+    for (let j = 0; j < K; j++) assert.ok(Math.abs(ref[i * K + j]! - want(i, j)) <= tol(i, j), `ops.gram h[${i},${j}] = ${ref[i * K + j]} vs ${want(i, j)}`);
+  }
+  for (const be of [new CpuBackend(), createFastCpuBackend(), createCpuBackend({ threads: 2 })]) {
+    try {
+      const h = be.upload(tensor('f32', [K, K], h0.slice()));
+      be.gram(h, be.upload(tensor('f32', [T, K], x)), scale);
+      const got = (await be.read(h)).data as Float32Array;
+      for (let i = 0; i < K; i++) {
+        for (let j = 0; j < K; j++) {
+          assert.ok(Math.abs(got[i * K + j]! - want(i, j)) <= tol(i, j), `${be.description} h[${i},${j}] = ${got[i * K + j]} vs ${want(i, j)}`);
+        }
       }
-      const want = h0[i * K + j]! + scale * exact;
-      const tol = 8 * T * 2 ** -24 * (scale * mag + Math.abs(h0[i * K + j]!));
-      assert.ok(Math.abs(got[i * K + j]! - want) <= tol, `backend h[${i},${j}] = ${got[i * K + j]} vs ${want}`);
-      assert.ok(Math.abs(ref[i * K + j]! - want) <= tol, `ops.gram h[${i},${j}] = ${ref[i * K + j]} vs ${want}`);
+      assert.throws(() => be.gram(be.empty('f32', [K, K + 1]), be.empty('f32', [T, K]), 1), /gram: h \[45, 46\] must be \[45, 45\]/);
+    } finally {
+      be.dispose();
     }
   }
-  assert.throws(() => be.gram(be.empty('f32', [K, K + 1]), be.empty('f32', [T, K]), 1), /gram: h \[19, 20\] must be \[19, 19\]/);
 });
 
 test('kl reference: equals Σ P (log P − log Q) computed directly, and flags argmax agreement', () => {
