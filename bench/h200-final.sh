@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # GPU-machine call: GPTQ on 2 Llama-2-7B-shaped random blocks (WebGPU engine vs
-# PyTorch, same run), then the quality table of $MODEL (bench/quality.sh).
+# PyTorch, same run; GPTQ7B=0 skips), GPTQ 4-bit g128 of $MODEL timed alone, optionally
+# the pipeline parity dump + PyTorch reference (PARITY=1, in the background; REFDEV=cpu|cuda),
+# then the quality table of $MODEL (bench/quality.sh).
 # Everything lands in one archive, $OUT/results.tar.gz (the device returns few files).
 #   source .device/setup.sh && OUT=$OUT MODEL=lowbit-ref-15m bash bench/h200-final.sh
 set -uo pipefail
@@ -18,6 +20,12 @@ fi
 timeout ${TTIMED:-150} node $A/src/cli/main.js quantize $M --method gptq --bits 4 --group-size 128 --calib $CAL --calib-samples 128 --calib-seqlen 512 \
   --backend webgpu --out /tmp/timed.lowbit --json > $R/timed-gptq-$MODEL.json 2> $R/timed-gptq-$MODEL.err
 echo "timed gptq $MODEL rc=$? $(( $(date +%s) - t0 )) s"
+if [ "${PARITY:-0}" = 1 ]; then
+  ( node $A/tools/parity/dump-pipeline.js --model $M --out /tmp/pp --method gptq --config '{"bits":3,"groupSize":128}' \
+      --calib $CAL --samples 128 --seqlen 512 --backend webgpu --gptq-engine host > $R/parity.log 2>&1 &&
+    python3 tools/parity/pipeline_parity.py /tmp/pp $WIKI $R/parity-pipeline-$MODEL --seqlen 512 --ref-device ${REFDEV:-cpu} >> $R/parity.log 2>&1 ) &
+fi
 OUT=$R A=$A JOBS=${JOBS:-8} timeout ${TQ:-330} bash bench/quality.sh $M $CAL $WIKI $VALID
+wait
 echo "quality done $(( $(date +%s) - t0 )) s"
 node bench/quality-collect.mjs $R --out $R/quality-$MODEL --device "$(nvidia-smi --query-gpu=name --format=csv,noheader), WebGPU" --commit "${LOWBIT_COMMIT:-unknown}" | tail -20

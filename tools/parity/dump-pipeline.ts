@@ -9,6 +9,7 @@
  *   node dist/tools/parity/dump-pipeline.js --model DIR --out OUT --method gptq \
  *        --config '{"bits":3,"groupSize":128}' --calib corpus/train.txt \
  *        [--samples 128] [--seqlen 512] [--seed 0] [--backend auto|cpu|webgpu]
+ *        [--gptq-engine host|backend|auto]   (default host: the f64 engine the reference mirrors)
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { openBackend, parseBackendKind } from '../../src/cli/backend.js';
 import { calibrationWindows } from '../../src/data/calibration.js';
 import { writeSafetensors } from '../../src/io/safetensors.js';
-import { quantizeBlocks, type BlockResult, type MethodSpec } from '../../src/quant/pipeline.js';
+import { quantizeBlocks, type BlockResult, type GptqEngine, type MethodSpec } from '../../src/quant/pipeline.js';
 import { openModelDir } from '../../src/runtime/load.js';
 import { tensor, type HostTensor } from '../../src/tensor/tensor.js';
 import { writeLayerDump } from './layer-dump.js';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       seqlen: { type: 'string', default: '512' },
       seed: { type: 'string', default: '0' },
       backend: { type: 'string', default: 'auto' },
+      'gptq-engine': { type: 'string', default: 'host' },
     },
   });
   if (!v.model || !v.out || !v.calib) throw new Error('usage: dump-pipeline --model DIR --out OUT --calib FILE [--method gptq] [--config JSON]');
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
       method,
       windows,
       seqlen,
+      gptqEngine: v['gptq-engine'] as GptqEngine,
       store: {
         resumePoint: () => Promise.resolve(null),
         save: (r) => {
