@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU-machine call: GPTQ on 2 Llama-2-7B-shaped random blocks (WebGPU engine vs
+# GPU-machine call: optionally the full WikiText-2 perplexity of $MODEL, lowbit WebGPU vs HF
+# fp32 (EVALHF=1); GPTQ on 2 Llama-2-7B-shaped random blocks (WebGPU engine vs
 # PyTorch, same run; GPTQ7B=0 skips), GPTQ 4-bit g128 of $MODEL timed alone, optionally
 # the pipeline parity dump + PyTorch reference (PARITY=1, in the background; REFDEV=cpu|cuda),
 # then the quality table of $MODEL (bench/quality.sh).
@@ -13,6 +14,11 @@ trap 'tar -czf "$OUT/results.tar.gz" -C /tmp results' EXIT
 [ -f /tmp/data/corpus/train.txt ] || tar -xJf .device-corpus/corpus.tar.xz -C /tmp/data
 M=/tmp/models/$MODEL; CAL=/tmp/data/corpus/train.txt; VALID=/tmp/data/corpus/valid.txt; WIKI=.device/data/wikitext2.txt
 t0=$(date +%s)
+if [ "${EVALHF:-0}" = 1 ]; then
+  node $A/src/cli/main.js eval $M --data $WIKI --seqlen 512 --backend webgpu --json > $R/eval-$MODEL-webgpu.json 2> $R/eval-$MODEL-webgpu.err
+  python3 bench/eval_hf.py $M $WIKI 512 $R/eval-$MODEL-hf.json > /dev/null 2> $R/eval-$MODEL-hf.err
+  echo "full WikiText-2 of $MODEL, lowbit vs HF $(( $(date +%s) - t0 )) s"
+fi
 if [ "${GPTQ7B:-1}" = 1 ]; then
   timeout ${T7B:-150} node $A/bench/gptq-7b.js --out $R/gptq-webgpu.json > /dev/null 2> $R/gptq-webgpu.err; echo "gptq-7b webgpu rc=$? $(( $(date +%s) - t0 )) s"
   timeout 120 python3 bench/gptq_torch.py --out $R/gptq-torch.json > /dev/null 2> $R/gptq-torch.err; echo "gptq torch rc=$? $(( $(date +%s) - t0 )) s"
@@ -25,7 +31,7 @@ if [ "${PARITY:-0}" = 1 ]; then
       --calib $CAL --samples 128 --seqlen 512 --backend webgpu --gptq-engine host > $R/parity.log 2>&1 &&
     python3 tools/parity/pipeline_parity.py /tmp/pp $WIKI $R/parity-pipeline-$MODEL --seqlen 512 --ref-device ${REFDEV:-cpu} >> $R/parity.log 2>&1 ) &
 fi
-OUT=$R A=$A JOBS=${JOBS:-8} timeout ${TQ:-330} bash bench/quality.sh $M $CAL $WIKI $VALID
+OUT=$R A=$A JOBS=${JOBS:-8} EVAL_SPLIT=${EVAL_SPLIT:-2} timeout ${TQ:-330} bash bench/quality.sh $M $CAL $WIKI $VALID
 wait
 echo "quality done $(( $(date +%s) - t0 )) s"
 node bench/quality-collect.mjs $R --out $R/quality-$MODEL --device "$(nvidia-smi --query-gpu=name --format=csv,noheader), WebGPU" --commit "${LOWBIT_COMMIT:-unknown}" | tail -20

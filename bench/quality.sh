@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The quality table of issue 4 for one model: quantize with every method/config
-# (parallel jobs), then evaluate each against the unquantized model on
+# (parallel jobs), then evaluate them against the unquantized model on
 # WikiText-2 and on the models' own domain (corpus/valid.txt): perplexity of
 # both over all windows at seqlen 512, KL(original ‖ quantized) and top-1
 # agreement, all through `lowbit eval <model> --compare <q.lowbit>`.
 #
 #   OUT=dir bash bench/quality.sh <model dir> <calib.txt> <wikitext.txt> <valid.txt>
 # env: A (the CLI: $A/src/cli/main.js; default .device/app), BACKEND (webgpu),
-#      JOBS (parallel processes, 6), SAMPLES (128), CSEQ (512), SEQLEN (512),
+#      JOBS (parallel quantize processes, 6), EVAL_SPLIT (eval processes per text, 2), SAMPLES (128), CSEQ (512), SEQLEN (512),
 #      WINDOWS (WikiText-2 windows, all when empty), VALID_WINDOWS (valid.txt windows, all when empty),
 #      ONLY (a regexp of config ids to run)
 set -uo pipefail
@@ -43,26 +43,53 @@ vwin=(); [ -n "${VALID_WINDOWS:-}" ] && vwin=(--windows "$VALID_WINDOWS")
 # tokenize both texts once (the token cache serves every later process)
 for d in "$WIKI" "$VALID"; do $CLI eval "$M" --data "$d" --seqlen "$SEQLEN" --windows 1 --backend cpu --json > /dev/null; done
 
-run_one() {
+quantize_one() {
   local id=$1 flags=$2
-  local q="$work/$id.lowbit"
   # shellcheck disable=SC2086
   if ! $CLI quantize "$M" $flags --calib "$CAL" --calib-samples "$SAMPLES" --calib-seqlen "$CSEQ" --seed 0 \
-      --backend "$BACKEND" --out "$q" --json > "$OUT/q-$name-$id.json" 2> "$OUT/q-$name-$id.err"; then
+      --backend "$BACKEND" --out "$work/$id.lowbit" --json > "$OUT/q-$name-$id.json" 2> "$OUT/q-$name-$id.err"; then
     echo "$id: quantize failed: $(tail -1 "$OUT/q-$name-$id.err")"; return
   fi
-  for d in wiki valid; do
-    local data=$WIKI w=("${win[@]}"); [ $d = valid ] && data=$VALID && w=("${vwin[@]}")
-    $CLI eval "$M" --compare "$q" --data "$data" --seqlen "$SEQLEN" "${w[@]}" --backend "$BACKEND" --json \
-      > "$OUT/e-$name-$id-$d.json" 2> "$OUT/e-$name-$id-$d.err" || echo "$id: eval $d failed: $(tail -1 "$OUT/e-$name-$id-$d.err")"
-  done
-  echo "$id done"
+  echo "$id quantized"
 }
 
+# 1. quantize every config, JOBS at a time
+ids=()
 for c in "${CONFIGS[@]}"; do
   id=${c%%|*}; flags=${c#*|}
   [ -n "${ONLY:-}" ] && ! [[ $id =~ $ONLY ]] && continue
+  ids+=("$id")
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-  run_one "$id" "$flags" &
+  quantize_one "$id" "$flags" &
+done
+wait
+
+# 2. per text, EVAL_SPLIT eval processes, each running the base model once per window against its
+#    share of the quantized models (--compare repeated); then one e-<model>-<id>-<text>.json per config
+EVAL_SPLIT=${EVAL_SPLIT:-2}
+eval_part() {
+  local d=$1 part=$2 data=$WIKI w=("${win[@]}") cmp=() i
+  [ "$d" = valid ] && data=$VALID && w=("${vwin[@]}")
+  for i in "${!ids[@]}"; do
+    [ $((i % EVAL_SPLIT)) = "$part" ] && [ -f "$work/${ids[$i]}.lowbit" ] && cmp+=(--compare "$work/${ids[$i]}.lowbit")
+  done
+  [ ${#cmp[@]} = 0 ] && return
+  local f="$OUT/e-$name-part$part-$d"
+  if $CLI eval "$M" "${cmp[@]}" --data "$data" --seqlen "$SEQLEN" "${w[@]}" --backend "$BACKEND" --json > "$f.json" 2> "$f.err"; then
+    node -e '
+      const [f, out, name, d] = process.argv.slice(1);
+      const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
+      const { compares, ...base } = r;
+      for (const c of compares ?? [{ compare: r.compare, kl: r.kl, top1: r.top1, compare_ppl: r.compare_ppl, compare_nll: r.compare_nll }]) {
+        const id = require("path").basename(c.compare, ".lowbit");
+        require("fs").writeFileSync(`${out}/e-${name}-${id}-${d}.json`, JSON.stringify({ ...base, ...c }) + "\n");
+      }' "$f.json" "$OUT" "$name" "$d"
+    echo "eval $d part $part done"
+  else
+    echo "eval $d part $part failed: $(tail -1 "$f.err")"
+  fi
+}
+for d in wiki valid; do
+  for ((part = 0; part < EVAL_SPLIT; part++)); do eval_part $d $part & done
 done
 wait

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { defaultModelDir } from '../src/cli/paths.js';
 import { runCli, runCliJson } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -42,6 +43,13 @@ test('quantize: GPTQ 4-bit on the embedded model, --json report, inspect agrees 
     assert.ok(Math.abs(k.compare_ppl / k.ppl - 1) < 0.1, `ppl ${k.ppl} vs quantized ${k.compare_ppl}`);
     const self = await runCliJson<{ kl: number; top1: number }>(['eval', out, '--compare', out, ...ev]);
     assert.ok(Math.abs(self.kl) < 1e-6 && self.top1 === 1, `self KL ${self.kl}, top-1 ${self.top1}`);
+    // several compared models in one pass: each row equals its single-model run
+    type Row = { compare: string; kl: number; top1: number; compare_ppl: number };
+    const many = await runCliJson<{ ppl: number; compares: Row[] }>(['eval', '--compare', out, '--compare', defaultModelDir(), ...ev]);
+    assert.equal(many.compares.length, 2);
+    assert.equal(many.ppl, k.ppl);
+    assert.deepEqual([many.compares[0]?.kl, many.compares[0]?.top1, many.compares[0]?.compare_ppl], [k.kl, k.top1, k.compare_ppl]);
+    assert.ok(Math.abs(many.compares[1]?.kl ?? 1) < 1e-6 && many.compares[1]?.compare_ppl === k.ppl, 'the base model compared with itself');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

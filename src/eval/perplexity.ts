@@ -112,49 +112,62 @@ export interface KlResult {
   readonly kl: number;
   /** Fraction of positions where both models' most likely next token agree. */
   readonly top1: number;
-  readonly base: PerplexityResult;
+  /** The compared model's perplexity on the same windows. */
   readonly compared: PerplexityResult;
 }
 
 /**
- * KL divergence of next-token distributions between `base` (P) and `compared`
- * (Q) on the same windows, with both models' perplexities.
+ * KL divergence of next-token distributions between `base` (P) and each of
+ * `compared` (Q) on the same windows, with every model's perplexity. The base
+ * model runs once per window however many models it is compared with.
  */
-export async function klDivergence(base: LlamaModel, compared: LlamaModel, ids: Int32Array, o: WindowOptions): Promise<KlResult> {
+export async function klDivergence(
+  base: LlamaModel,
+  compared: readonly LlamaModel[],
+  ids: Int32Array,
+  o: WindowOptions,
+): Promise<{ base: PerplexityResult; compared: KlResult[] }> {
   const V = base.config.vocabSize;
-  if (compared.config.vocabSize !== V) throw new Error(`vocabularies differ: ${V} vs ${compared.config.vocabSize}`);
+  const b = base.backend;
+  for (const c of compared) {
+    if (c.config.vocabSize !== V) throw new Error(`vocabularies differ: ${V} vs ${c.config.vocabSize}`);
+    if (c.backend !== b) throw new Error('KL: all models must live on the same backend');
+  }
   const n = windowCount(ids.length, o);
   const T = o.seqlen;
   const rp = new WindowRunner(base, T);
-  const rq = new WindowRunner(compared, T);
-  const b = base.backend;
-  if (compared.backend !== b) throw new Error('KL: both models must live on the same backend');
+  const rq = compared.map((c) => new WindowRunner(c, T));
   const out = b.empty('f32', [T, 2]);
-  let klSum = 0;
-  let agree = 0;
+  const klSum = compared.map(() => 0);
+  const agree = compared.map(() => 0);
+  const nllQ = compared.map(() => 0);
   let nllP = 0;
-  let nllQ = 0;
   try {
     for (let i = 0; i < n; i++) {
       const win = ids.subarray(i * T, (i + 1) * T);
       rp.run(win);
-      rq.run(win);
       nllP += await rp.nllSum(win);
-      nllQ += await rq.nllSum(win);
-      b.kl(out, rp.state.logits, rq.state.logits); // row t predicts token t+1; the last row has no target
-      const r = (await b.read(out)).data as Float32Array;
-      for (let t = 0; t < T - 1; t++) {
-        klSum += r[2 * t] as number;
-        agree += r[2 * t + 1] as number;
+      for (const [j, r] of rq.entries()) {
+        r.run(win);
+        nllQ[j] = (nllQ[j] as number) + (await r.nllSum(win));
+        b.kl(out, rp.state.logits, r.state.logits); // row t predicts token t+1; the last row has no target
+        const d = (await b.read(out)).data as Float32Array;
+        for (let t = 0; t < T - 1; t++) {
+          klSum[j] = (klSum[j] as number) + (d[2 * t] as number);
+          agree[j] = (agree[j] as number) + (d[2 * t + 1] as number);
+        }
       }
       o.onProgress?.(i + 1, n);
     }
   } finally {
     b.free(out);
     rp.dispose();
-    rq.dispose();
+    for (const r of rq) r.dispose();
   }
   const tokens = n * (T - 1);
   const res = (s: number): PerplexityResult => ({ ppl: Math.exp(s / tokens), nll: s / tokens, tokens, windows: n, seqlen: T });
-  return { kl: klSum / tokens, top1: agree / tokens, base: res(nllP), compared: res(nllQ) };
+  return {
+    base: res(nllP),
+    compared: compared.map((_, j) => ({ kl: (klSum[j] as number) / tokens, top1: (agree[j] as number) / tokens, compared: res(nllQ[j] as number) })),
+  };
 }

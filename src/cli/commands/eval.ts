@@ -1,7 +1,7 @@
 /** `lowbit eval [model]`: perplexity (and KL against `--compare`) on a text. */
 import type { Command } from 'commander';
 import { InputError } from '../../io/errors.js';
-import { klDivergence, perplexity, windowCount, type PerplexityResult } from '../../eval/perplexity.js';
+import { klDivergence, perplexity, windowCount, type KlResult, type PerplexityResult } from '../../eval/perplexity.js';
 import { defaultEvalText, readTextFile } from '../../eval/text.js';
 import { encodeCached } from '../../eval/token-cache.js';
 import { loadModel, openModelDir, uploadModel } from '../../runtime/load.js';
@@ -17,7 +17,7 @@ interface EvalOptions {
   windows?: number;
   backend: BackendKind;
   weights: WeightMode;
-  compare?: string;
+  compare?: string[];
   json?: boolean;
 }
 
@@ -31,7 +31,7 @@ export function registerEval(program: Command): void {
     .option('--windows <n>', 'evaluate only the first N windows', intOption('--windows', 1))
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
     .option('--weights <mode>', 'quantized .lowbit weights: packed (run the packed kernels) | dequant (f32 at load)', parseWeightMode, 'packed' as WeightMode)
-    .option('--compare <model>', 'also report KL(model ‖ compared) and the compared model\'s perplexity')
+    .option('--compare <model>', 'also report KL(model ‖ compared) and the compared model\'s perplexity; repeat it to compare several (the base model runs once per window)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'print one JSON object on stdout')
     .action(async (modelArg: string | undefined, o: EvalOptions) => runEval(modelArg ?? defaultModelDir(), o));
 }
@@ -60,13 +60,18 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     const bar = progress('eval');
     const tEval = performance.now();
     let result: PerplexityResult;
-    let kl: { kl: number; top1: number; compared: PerplexityResult } | undefined;
-    if (o.compare !== undefined) {
-      const c = await loadModel(o.compare, { backend, maxPositions: seqlen, weights: o.weights });
-      if (c.tokenizer.hash !== m.tokenizer.hash) log('warning: the two models use different tokenizer files; KL is computed on the first model\'s tokens');
-      const r = await klDivergence(m.model, c.model, ids, { ...opts, onProgress: bar.update });
+    let kl: KlResult[] = [];
+    const compare = o.compare ?? [];
+    if (compare.length > 0) {
+      const models = [];
+      for (const path of compare) {
+        const c = await loadModel(path, { backend, maxPositions: seqlen, weights: o.weights });
+        if (c.tokenizer.hash !== m.tokenizer.hash) log(`warning: ${path} uses a different tokenizer file; KL is computed on the first model's tokens`);
+        models.push(c.model);
+      }
+      const r = await klDivergence(m.model, models, ids, { ...opts, onProgress: bar.update });
       result = r.base;
-      kl = r;
+      kl = r.compared;
     } else {
       result = await perplexity(m.model, ids, { ...opts, onProgress: bar.update });
     }
@@ -75,13 +80,15 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     if (o.json) {
       const out = { ...result, backend: backend.name, device: backend.description, weights: o.weights, packed: m.weightStats.packed, seconds, eval_seconds: evalSeconds, model: modelDir, data: text.source };
-      const extra = kl && { compare: o.compare, kl: kl.kl, top1: kl.top1, compare_ppl: kl.compared.ppl, compare_nll: kl.compared.nll };
+      const row = (path: string, k: KlResult): Record<string, unknown> => ({ compare: path, kl: k.kl, top1: k.top1, compare_ppl: k.compared.ppl, compare_nll: k.compared.nll });
+      // one compared model: its fields inline (as before); several: a `compares` array
+      const extra = kl.length === 1 ? row(compare[0] as string, kl[0] as KlResult) : kl.length > 1 ? { compares: kl.map((k, j) => row(compare[j] as string, k)) } : {};
       process.stdout.write(`${JSON.stringify({ ...out, ...extra })}\n`);
     } else {
       const win = `${result.windows} × ${result.seqlen}`;
       process.stdout.write(`ppl ${result.ppl.toFixed(4)}  nll ${result.nll.toFixed(5)}  tokens ${result.tokens}  windows ${win}  ${seconds.toFixed(1)} s\n`);
-      if (kl) {
-        process.stdout.write(`compare ${o.compare}: ppl ${kl.compared.ppl.toFixed(4)}  KL ${kl.kl.toFixed(6)} nats/token  top-1 agreement ${(100 * kl.top1).toFixed(2)} %\n`);
+      for (const [j, k] of kl.entries()) {
+        process.stdout.write(`compare ${compare[j]}: ppl ${k.compared.ppl.toFixed(4)}  KL ${k.kl.toFixed(6)} nats/token  top-1 agreement ${(100 * k.top1).toFixed(2)} %\n`);
       }
     }
   } finally {
