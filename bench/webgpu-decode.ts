@@ -40,8 +40,8 @@ const steps = Number(f.steps ?? 32);
 const dtype = (f.dtype ?? 'bf16') as 'bf16' | 'f16' | 'f32';
 
 // one error-scope pair per submit: less CPU per dispatch, which decode (≈ 14 dispatches per layer) feels
-const [RW, TPR] = (f.gemv ?? '').split('x').map(Number);
-const b = await backend({ errorScopes: 'submit', ...(RW && TPR ? { matmul: { gemv: { RW, TPR } } } : {}) });
+const [RW, TPR, UNROLL] = (f.gemv ?? '').split('x').map(Number);
+const b = await backend({ errorScopes: 'submit', ...(RW && TPR ? { matmul: { gemv: { RW, TPR, UNROLL: UNROLL || 4 } } } : {}) });
 const copy = await measureCopy(b, 1024, 10);
 process.stderr.write(`copy: ${copy.gbps.toFixed(1)} GB/s\n`);
 

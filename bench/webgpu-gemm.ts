@@ -10,7 +10,7 @@
  *
  * Also the decode GEMV (T = 1, bf16 weights; `--gemv-shapes KxM,…`, default the
  * Llama-2-7B projections) as weight GB/s beside the copy kernel's GB/s, and
- * `--gemv RWxTPR,…` sweeps its rows per workgroup and threads per row.
+ * `--gemv RWxTPRxUNROLL,…` sweeps its rows per workgroup, threads per row and loads in flight per thread.
  */
 import { backend, emit, flags, list, measureCopy, meta, numbers, timeIt } from './lib/bench-common.js';
 import { DEFAULT_MATMUL, gemmKernel, gemmTilesFor, type GemmTiles } from '../src/backend/webgpu/kernels/matmul.js';
@@ -30,7 +30,7 @@ const rows: Record<string, unknown>[] = [];
 // GEMM rows
 let info: Record<string, unknown> = {};
 for (const tiles of tileList) {
-  const b = await backend({ matmul: { gemmLarge: tiles, largeMinT: 1 } });
+  const b = await backend({ matmul: { gemmLarge: tiles, largeMinT: 1, largeMinGroups: 1 } });
   info = meta(b);
   for (const N of sizes) {
     for (const dtype of dtypes) {
@@ -44,7 +44,7 @@ for (const tiles of tileList) {
       try {
         const t = await timeIt(b, () => b.matmul(out, x, w), iters);
         const sec = t.gpuSeconds ?? t.wallSeconds;
-        const kernel = kernelKey(gemmKernel({ wDtype: dtype, K: N }, gemmTilesFor(N, b.tuning), false));
+        const kernel = kernelKey(gemmKernel({ wDtype: dtype, K: N }, gemmTilesFor(N, N, b.tuning), false));
         const row = { op: 'gemm', N, dtype, tiles, kernel, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', ms: sec * 1e3, wall_ms: t.wallSeconds * 1e3, iters, tflops: (2 * N ** 3) / sec / 1e12 };
         rows.push(row);
         process.stderr.write(`gemm N=${N} ${dtype} ${tiles.BM}x${tiles.BN}x${tiles.BK}x${tiles.TM}x${tiles.TN}: ${row.tflops.toFixed(2)} TFLOP/s (${row.ms.toFixed(3)} ms)\n`);
@@ -58,11 +58,11 @@ for (const tiles of tileList) {
   b.dispose();
 }
 // decode GEMV: y[1, M] = x[1, K]·Wᵀ, memory-bound, so GB/s of weight bytes against the copy kernel's GB/s
-const gemvShapes = list(f['gemv-shapes'], '4096x4096,4096x11008,11008x4096,4096x32000').map((s) => s.split('x').map(Number) as [number, number]);
+const gemvShapes = list(f['gemv-shapes'], '4096x4096,4096x12288,4096x22016,11008x4096,4096x32000').map((s) => s.split('x').map(Number) as [number, number]);
 const dg = DEFAULT_MATMUL.gemv;
-for (const variant of list(f.gemv, `${dg.RW}x${dg.TPR}`)) {
-  const [RW, TPR] = variant.split('x').map(Number) as [number, number];
-  const b = await backend({ matmul: { gemv: { RW, TPR } } });
+for (const variant of list(f.gemv, `${dg.RW}x${dg.TPR}x${dg.UNROLL}`)) {
+  const [RW, TPR, UNROLL] = variant.split('x').map(Number) as [number, number, number];
+  const b = await backend({ matmul: { gemv: { RW, TPR, UNROLL: UNROLL || dg.UNROLL } } });
   const copy = await measureCopy(b, 1024, 10);
   for (const [K, M] of gemvShapes) {
     const x = b.empty('f32', [1, K]);
@@ -74,8 +74,8 @@ for (const variant of list(f.gemv, `${dg.RW}x${dg.TPR}`)) {
       const t = await timeIt(b, () => b.matmul(out, x, w), maxIters * 5);
       const sec = t.gpuSeconds ?? t.wallSeconds;
       const gbps = (M * K * 2) / sec / 1e9;
-      rows.push({ op: 'gemv', K, M, dtype: 'bf16', RW, TPR, subgroups: b.subgroupSize, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', ms: sec * 1e3, gbps, copy_gbps: copy.gbps, fraction_of_copy: gbps / copy.gbps });
-      process.stderr.write(`gemv K=${K} M=${M} bf16 RW=${RW} TPR=${TPR}: ${gbps.toFixed(1)} GB/s (${((100 * gbps) / copy.gbps).toFixed(1)} % of copy ${copy.gbps.toFixed(1)})\n`);
+      rows.push({ op: 'gemv', K, M, dtype: 'bf16', RW, TPR, UNROLL, subgroups: b.subgroupSize, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', ms: sec * 1e3, gbps, copy_gbps: copy.gbps, fraction_of_copy: gbps / copy.gbps });
+      process.stderr.write(`gemv K=${K} M=${M} bf16 RW=${RW} TPR=${TPR} UNROLL=${UNROLL}: ${gbps.toFixed(1)} GB/s (${((100 * gbps) / copy.gbps).toFixed(1)} % of copy ${copy.gbps.toFixed(1)})\n`);
     } catch (e) {
       rows.push({ op: 'gemv', K, M, RW, TPR, error: (e as Error).message });
     }

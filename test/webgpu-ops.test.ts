@@ -79,9 +79,9 @@ describe('webgpu ops vs the CPU reference', { skip }, () => {
   // other tilings, as a sweep would set: loads that do not divide among the threads; GEMV rows of one
   // subgroup (TPR = subgroup size), of several, and without subgroups (shared-memory reduction)
   const variants = [
-    { gemmLarge: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 4 }, gemmSmall: { BM: 16, BN: 32, BK: 4, TM: 4, TN: 4 }, largeMinT: 64, gemv: { RW: 4, TPR: 64 } },
-    { gemv: { RW: 16, TPR: 8 } },
-    { gemv: { RW: 2, TPR: 128 }, subgroups: false },
+    { gemmLarge: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 4 }, gemmSmall: { BM: 16, BN: 32, BK: 4, TM: 4, TN: 4 }, largeMinT: 64, largeMinGroups: 1, gemv: { RW: 4, TPR: 64, UNROLL: 2 } },
+    { gemv: { RW: 16, TPR: 8, UNROLL: 1 } },
+    { gemv: { RW: 2, TPR: 128, UNROLL: 3 }, subgroups: false },
   ] as const;
   for (const v of variants) {
     test(`matmul with tuning ${JSON.stringify(v)}`, async () => {

@@ -69,6 +69,27 @@ export interface AttentionParams {
   readonly pos0: number;
 }
 
+/**
+ * What `matmul` folds into the product (a decode step's neighbours of each
+ * projection): the input transform, where the output lands, and whether it adds.
+ */
+export interface MatmulOptions {
+  /**
+   * RMSNorm folded in: the product reads rmsnorm(x, norm.weight, norm.eps)
+   * (as the `rmsnorm` op) instead of x, which is then the raw residual stream.
+   */
+  readonly norm?: { readonly weight: Tensor; readonly eps: number };
+  /** SwiGLU folded in: x is [T, 2K] = (gate | up) per row and the product reads silu(gate)·up. */
+  readonly gated?: boolean;
+  /** The residual add folded in: out += product instead of out = product. */
+  readonly accumulate?: boolean;
+  /**
+   * The product lands in columns col0 … col0+M−1 of a wider out ([T, N], N ≥
+   * col0 + M), e.g. q, k and v side by side. Without it out must be [T, M].
+   */
+  readonly col0?: number;
+}
+
 /** The tensors of one GPTQ lazy-batch block (`Backend.gptqBlock`); n = input columns, out = rows of W. */
 export interface GptqBlockTensors {
   /** Working weights, transposed and in layout (quantization) order: [n, out] f32, read and written. */
@@ -101,6 +122,12 @@ export interface GptqBlockParams {
    * j / fitGroupSize. 0: nothing is fitted here (per-channel or static groups).
    */
   readonly fitGroupSize: number;
+}
+
+/** A fixed sequence of enqueued ops captured by `Backend.record`, replayed by `Backend.replay`. */
+export interface Recording {
+  /** Ops (dispatches) it holds. */
+  readonly ops: number;
 }
 
 export interface Backend {
@@ -137,6 +164,18 @@ export interface Backend {
   /** Releases every resource of the backend. */
   dispose(): void;
 
+  /**
+   * Runs `fn`, which may only enqueue ops, and returns a recording that
+   * enqueues the same ops on the same tensors with the same parameters again,
+   * for a fraction of the host work (a GPU backend keeps the pipelines, bind
+   * groups and grids). A decode step that reads its position from a tensor is
+   * recorded once and replayed for every token. `fn` must not read, write,
+   * allocate or free tensors; a recording is invalid once one of its tensors is freed.
+   */
+  record(fn: () => void): Recording;
+  /** Enqueues a recording's ops again. */
+  replay(r: Recording): void;
+
   // --- ops (enqueued; out is written, never read unless stated) ------------
 
   /** out[t, :] = table[ids[t], :].  out: [T, D] f32, table: [V, D], ids: [T] i32. */
@@ -148,8 +187,11 @@ export interface Backend {
   /**
    * out = x·Wᵀ (+ bias).  out: [T, M] f32, x: [T, K] f32, w: [M, K], bias: [M].
    * w may be a packed weight (`uploadPacked`): then W = Ŵ = `FORMATS[format].unpack(…).weight`.
+   * `o` folds a norm or SwiGLU into the input and a residual add or column
+   * offset into the output (MatmulOptions); a backend fuses them where it can
+   * and otherwise runs the same ops separately, with the same result up to rounding.
    */
-  matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): void;
+  matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor, o?: MatmulOptions): void;
 
   /**
    * Rotary embedding in place, HF half-split convention: within each head of

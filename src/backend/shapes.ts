@@ -6,7 +6,7 @@
 import { checkUniformGrid } from '../formats/grids/uniform.js';
 import type { DType } from '../tensor/dtype.js';
 import { shapeStr } from '../tensor/tensor.js';
-import type { AttentionParams, GptqBlockParams, GptqBlockTensors, Tensor } from './backend.js';
+import type { AttentionParams, GptqBlockParams, GptqBlockTensors, MatmulOptions, Tensor } from './backend.js';
 
 function fail(op: string, msg: string): never {
   throw new Error(`${op}: ${msg}`);
@@ -46,18 +46,32 @@ export function checkRmsnorm(out: Tensor, x: Tensor, weight: Tensor): { T: numbe
   return { T, D };
 }
 
-export function checkMatmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): { T: number; K: number; M: number } {
+export function checkMatmul(
+  out: Tensor,
+  x: Tensor,
+  w: Tensor,
+  bias?: Tensor,
+  o: MatmulOptions = {},
+): { T: number; K: number; M: number; N: number; col0: number } {
   const op = 'matmul';
-  const [T, K] = dims2(op, 'x', x);
-  const [M, K2] = dims2(op, 'w', w);
+  const [T, Kx] = dims2(op, 'x', x);
+  const [M, K] = dims2(op, 'w', w);
   dtypeIs(op, 'x', x, 'f32');
   dtypeIs(op, 'out', out, 'f32');
-  if (K2 !== K) fail(op, `x ${shapeStr(x.shape)} and w ${w.format !== undefined ? `${w.format}` : ""}${shapeStr(w.shape)} disagree on K`);
-  if (out.shape.length !== 2 || out.shape[0] !== T || out.shape[1] !== M) {
-    fail(op, `out ${shapeStr(out.shape)} must be [${T}, ${M}] for x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}`);
+  if (o.norm && o.gated) fail(op, 'norm and gated cannot both be folded into one matmul');
+  const wname = `w ${w.format !== undefined ? `${w.format}` : ''}${shapeStr(w.shape)}`;
+  if (o.gated ? Kx !== 2 * K : Kx !== K) fail(op, `x ${shapeStr(x.shape)} and ${wname} disagree on K${o.gated ? ' (gated: x holds gate and up, 2K columns)' : ''}`);
+  if (o.norm && (o.norm.weight.shape.length !== 1 || o.norm.weight.shape[0] !== K)) fail(op, `norm weight ${shapeStr(o.norm.weight.shape)} must be [${K}]`);
+  const col0 = o.col0 ?? 0;
+  if (!Number.isInteger(col0) || col0 < 0) fail(op, `col0 must be a non-negative integer, got ${col0}`);
+  const N = out.shape[1] ?? 0;
+  const fits = o.col0 === undefined ? N === M : N >= col0 + M;
+  if (out.shape.length !== 2 || out.shape[0] !== T || !fits) {
+    const want = o.col0 === undefined ? `[${T}, ${M}]` : `[${T}, ≥ ${col0 + M}] (col0 ${col0})`;
+    fail(op, `out ${shapeStr(out.shape)} must be ${want} for x ${shapeStr(x.shape)}, ${wname}`);
   }
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== M)) fail(op, `bias ${shapeStr(bias.shape)} must be [${M}]`);
-  return { T, K, M };
+  return { T, K, M, N, col0 };
 }
 
 export function checkRope(

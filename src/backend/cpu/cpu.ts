@@ -7,7 +7,7 @@
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, OpName, Tensor } from '../backend.js';
+import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, MatmulOptions, OpName, Recording, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import * as linalg from './linalg.js';
 import * as ops from './ops.js';
@@ -91,6 +91,14 @@ const VIEW: { [D in DType]: ViewCtor } = {
   i64: BigInt64Array,
   bool: Uint8Array,
 };
+
+class CpuRecording implements Recording {
+  readonly ops = 0;
+  readonly fn: () => void;
+  constructor(fn: () => void) {
+    this.fn = fn;
+  }
+}
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
@@ -192,14 +200,46 @@ export class CpuBackend implements Backend {
     ops.rmsnorm(this.f32(out), this.f32(x), this.f32(weight), T, D, eps);
   }
 
-  matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): void {
-    const { T, K, M } = shapes.checkMatmul(out, x, w, bias);
+  /** The CPU executes ops as they come, so a recording is the function itself. */
+  record(fn: () => void): Recording {
+    fn();
+    return new CpuRecording(fn);
+  }
+
+  replay(r: Recording): void {
+    if (!(r instanceof CpuRecording)) throw new Error('cpu backend: replay of a recording made by another backend');
+    r.fn();
+  }
+
+  /** The reference semantics of MatmulOptions: rmsnorm / silu·mul, product, then add or place. */
+  matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor, o: MatmulOptions = {}): void {
+    const { T, K, M, N, col0 } = shapes.checkMatmul(out, x, w, bias, o);
+    let xin = this.f32(x);
+    if (o.norm) {
+      const t = new Float32Array(T * K);
+      ops.rmsnorm(t, xin, this.f32(o.norm.weight), T, K, o.norm.eps);
+      xin = t;
+    } else if (o.gated) {
+      const t = new Float32Array(T * K);
+      for (let r = 0; r < T; r++) ops.siluMul(t.subarray(r * K, (r + 1) * K), xin.subarray(2 * r * K, (2 * r + 1) * K), xin.subarray((2 * r + 1) * K, (2 * r + 2) * K));
+      xin = t;
+    }
+    const dst = this.f32(out);
+    const direct = !o.accumulate && N === M;
+    const y = direct ? dst : new Float32Array(T * M);
     if (w instanceof CpuPackedTensor) {
       if (w.packed === null) throw new Error('cpu backend: tensor used after free');
-      packedMatmul(this.f32(out), this.f32(x), w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
-      return;
+      packedMatmul(y, xin, w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
+    } else {
+      this.matmulKernel(y, xin, this.f32(w), T, K, M, bias ? this.f32(bias) : undefined);
     }
-    this.matmulKernel(this.f32(out), this.f32(x), this.f32(w), T, K, M, bias ? this.f32(bias) : undefined);
+    if (direct) return;
+    for (let r = 0; r < T; r++) {
+      const row = dst.subarray(r * N + col0, r * N + col0 + M);
+      const src = y.subarray(r * M, (r + 1) * M);
+      if (o.accumulate) ops.add(row, row, src);
+      else row.set(src);
+    }
   }
 
   rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, headDim: number): void {

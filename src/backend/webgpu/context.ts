@@ -51,6 +51,25 @@ export interface Dispatch {
   readonly grid: readonly [number, number, number];
 }
 
+/** One captured dispatch: everything the pass needs to issue it again. */
+interface Captured {
+  readonly what: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly group: GPUBindGroup;
+  readonly grid: readonly [number, number, number];
+}
+
+/** Dispatches captured by `GpuContext.capture`, issued again by `replay`. */
+export class GpuRecording {
+  readonly dispatches: readonly Captured[];
+  constructor(dispatches: readonly Captured[]) {
+    this.dispatches = dispatches;
+  }
+  get ops(): number {
+    return this.dispatches.length;
+  }
+}
+
 interface PendingError {
   readonly what: string;
   readonly errors: Promise<(GPUError | null)[]>;
@@ -87,6 +106,7 @@ export class GpuContext {
   private readonly lostPromise: Promise<never>;
   private disposed = false;
   private batchScoped = false;
+  private capturing: Captured[] | null = null;
   // timing (timestamp queries), active between beginTiming and endTiming
   private timing: { set: GPUQuerySet; used: number; capacity: number; missed: number } | null = null;
 
@@ -210,14 +230,57 @@ export class GpuContext {
       pass.setPipeline(p.pipeline);
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y, z);
+      this.capturing?.push({ what: d.what, pipeline: p.pipeline, group, grid: [x, y, z] });
     });
     this.recorded.push(d.what);
+    if (this.recorded.length >= FLUSH_EVERY) this.flush();
+  }
+
+  /** Runs `fn`, capturing its dispatches (which are recorded as usual) for `replay`. */
+  capture(fn: () => void): GpuRecording {
+    this.alive();
+    if (this.capturing) throw new Error('webgpu: record() inside record()');
+    const list: Captured[] = [];
+    this.capturing = list;
+    try {
+      fn();
+    } finally {
+      this.capturing = null;
+    }
+    return new GpuRecording(list);
+  }
+
+  /** Throws inside `capture` (host transfers and copies cannot be replayed). */
+  notCapturing(what: string): void {
+    if (this.capturing) throw new Error(`webgpu: ${what} inside record(): a recording may only hold ops`);
+  }
+
+  /** Records a captured sequence again: one setBindGroup and dispatch per op (setPipeline when it changes). */
+  replay(r: GpuRecording): void {
+    this.alive();
+    const list = r.dispatches;
+    if (list.length === 0) return;
+    const what = `replay of ${list.length} ops (${list[0]?.what} … ${list[list.length - 1]?.what})`;
+    this.maybeScoped(what, () => {
+      const pass = this.openPass();
+      let last: GPUComputePipeline | null = null;
+      for (const d of list) {
+        if (d.pipeline !== last) {
+          pass.setPipeline(d.pipeline);
+          last = d.pipeline;
+        }
+        pass.setBindGroup(0, d.group);
+        pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
+      }
+    });
+    this.recorded.push(what);
     if (this.recorded.length >= FLUSH_EVERY) this.flush();
   }
 
   /** Records a buffer-to-buffer copy (ends the open compute pass). */
   copy(what: string, src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.alive();
+    this.notCapturing(what);
     if (bytes === 0) return;
     this.maybeScoped(what, () => {
       this.closePass();
@@ -294,6 +357,7 @@ export class GpuContext {
   /** Copies `bytes` of `src` from `offset` to the host (flushes first). */
   async readBuffer(what: string, src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     this.alive();
+    this.notCapturing(`read ${what}`);
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.scoped(`read staging for ${what} (${size} bytes)`, () =>
       this.device.createBuffer({ label: `read ${what}`, size: Math.max(size, 4), usage: USAGE.MAP_READ | USAGE.COPY_DST }),

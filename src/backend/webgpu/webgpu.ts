@@ -12,9 +12,9 @@ import { isPackedFormat } from '../../formats/index.js';
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import { PackedTooLargeError, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type OpName, type Tensor } from '../backend.js';
+import { PackedTooLargeError, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
-import { GpuContext, USAGE } from './context.js';
+import { GpuContext, GpuRecording, USAGE } from './context.js';
 import { attention } from './kernels/attention.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
@@ -80,6 +80,7 @@ export class WebGpuBackend implements Backend {
   private readonly dummy: GPUBuffer;
   private scratchBuf: GPUBuffer | null = null;
   private permBuf: GPUBuffer | null = null;
+  private prologueBuf: GPUBuffer | null = null;
   private readonly widened = new WeakMap<GpuTensor, GPUBuffer>();
 
   private constructor(device: GPUDevice, info: GPUAdapterInfo, opts: WebGpuBackendOptions) {
@@ -198,6 +199,7 @@ export class WebGpuBackend implements Backend {
       throw new Error(`write: ${src.dtype}[${src.data.length}] does not fit ${t.dtype}${shapeStr(t.shape)}`);
     }
     this.ctx.alive();
+    this.ctx.notCapturing(`write ${t.dtype}${shapeStr(t.shape)}`);
     this.ctx.flush(); // earlier recorded ops run before the write
     const bpe = DTYPE_BYTES[t.dtype];
     const data = src.data as unknown as { buffer: ArrayBufferLike; byteOffset: number };
@@ -247,6 +249,15 @@ export class WebGpuBackend implements Backend {
     return this.ctx.sync();
   }
 
+  record(fn: () => void): Recording {
+    return this.ctx.capture(fn);
+  }
+
+  replay(r: Recording): void {
+    if (!(r instanceof GpuRecording)) throw new Error('webgpu: replay of a recording made by another backend');
+    this.ctx.replay(r);
+  }
+
   dispose(): void {
     this.ctx.dispose();
   }
@@ -269,33 +280,62 @@ export class WebGpuBackend implements Backend {
     rmsnorm(this.ctx, what, this.buf(what, 'out', out), this.buf(what, 'x', x), this.buf(what, 'weight', w), w.dtype, T, D, eps);
   }
 
-  matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor): void {
-    const { T, K, M } = shapes.checkMatmul(out, x, w, bias);
+  /**
+   * T = 1 on a dense weight: one gemv1 dispatch with everything in `o` folded
+   * in. Otherwise the norm or SwiGLU input runs first into a scratch buffer
+   * (rmsnorm / silu_mul kernels), and the product kernels place or add the
+   * result themselves (col0, accumulate).
+   */
+  matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor, o: MatmulOptions = {}): void {
+    const { T, K, M, N, col0 } = shapes.checkMatmul(out, x, w, bias, o);
+    const packed = w instanceof GpuPackedTensor;
+    const what = `matmul x${shapeStr(x.shape)} w ${packed ? w.format : this.own(w).dtype}${shapeStr(w.shape)}${bias ? ' + bias' : ''}${o.norm ? ' (rmsnorm in)' : ''}${o.gated ? ' (swiglu in)' : ''}${o.accumulate ? ' (+=)' : ''}`;
+    const ob = this.buf(what, 'out', out);
+    const b = bias ? this.biasF32(what, bias) : undefined;
+    let xb = this.buf(what, 'x', x);
+    const fuse = !packed && T === 1;
+    if (!fuse && (o.norm || o.gated)) {
+      const xin = this.prologueScratch(what, T * K * 4);
+      if (o.norm) {
+        const nw = this.weight('matmul', 'norm weight', o.norm.weight);
+        rmsnorm(this.ctx, `${what}: rmsnorm`, xin, xb, this.buf(what, 'norm weight', nw), nw.dtype, T, K, o.norm.eps);
+      } else {
+        siluMul(this.ctx, `${what}: silu·mul`, xin, xb, xb, T * K, K);
+      }
+      xb = xin;
+    }
+    const place = { ldo: N, col0, accumulate: o.accumulate === true };
     if (w instanceof GpuPackedTensor) {
-      this.packedMatmul(out, x, w, T, K, M, bias);
+      this.packedMatmul(what, ob, xb, w, T, K, M, b, place);
       return;
     }
     const wt = this.weight('matmul', 'w', w);
-    const what = `matmul x${shapeStr(x.shape)} w ${wt.dtype}${shapeStr(w.shape)}${bias ? ' + bias' : ''}`;
-    const o = this.buf(what, 'out', out);
-    const xb = this.buf(what, 'x', x);
-    const b = bias ? this.biasF32(what, bias) : undefined;
+    const fused = fuse ? { ...(o.norm && { norm: { weight: this.biasF32(what, o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
     for (const c of wt.live()) {
-      const call = { what, out: o, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, M, m0: c.row0, rows: c.rows };
+      const call = { what, out: ob, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, m0: c.row0, rows: c.rows, ...place, ...fused };
       matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);
     }
   }
 
-  private packedMatmul(out: Tensor, x: Tensor, w: GpuPackedTensor, T: number, K: number, M: number, bias?: Tensor): void {
-    const what = `matmul x${shapeStr(x.shape)} w ${w.format}${shapeStr(w.shape)}${bias ? ' + bias' : ''}`;
+  private packedMatmul(
+    what: string,
+    out: GPUBuffer,
+    x: GPUBuffer,
+    w: GpuPackedTensor,
+    T: number,
+    K: number,
+    M: number,
+    bias: GPUBuffer | undefined,
+    place: { ldo: number; col0: number; accumulate: boolean },
+  ): void {
     const wb = w.live();
-    let xb = this.buf(what, 'x', x);
+    let xb = x;
     if (w.params.permuted === 1) {
       const xp = this.permScratch(what, T * K * 4);
       qgather(this.ctx, what, wb, w.format, xb, xp, T, K);
       xb = xp;
     }
-    const call = { what, out: this.buf(what, 'out', out), x: xb, w: wb, format: w.format, params: w.params, bias: bias ? this.biasF32(what, bias) : undefined, T, K, M };
+    const call = { what, out, x: xb, w: wb, format: w.format, params: w.params, bias, T, K, M, ...place };
     qmatmul(this.ctx, call, this.tuning, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
   }
 
@@ -494,6 +534,15 @@ export class WebGpuBackend implements Backend {
       this.permBuf = this.ctx.device.createBuffer({ label: 'x by perm', size: Math.max(16, Math.ceil(bytes / 65536) * 65536), usage: STORAGE });
     }
     return this.permBuf;
+  }
+
+  /** The normed or gated input of an unfused matmul (its own buffer: the product may use `scratch`). */
+  private prologueScratch(what: string, bytes: number): GPUBuffer {
+    if (bytes > this.maxBindingBytes) throw new Error(`${what}: normed input of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
+    if (!this.prologueBuf || this.prologueBuf.size < bytes) {
+      this.prologueBuf = this.ctx.device.createBuffer({ label: 'matmul input', size: Math.max(16, Math.ceil(bytes / 65536) * 65536), usage: STORAGE });
+    }
+    return this.prologueBuf;
   }
 
   /** A scratch buffer of at least `bytes`, reused across calls (grown when needed). */

@@ -5,10 +5,13 @@ import type { GpuDType } from '../tensor.js';
 
 const WG = 256;
 
-/** out = silu(gate) · up over n elements. */
-export function siluMul(ctx: GpuContext, what: string, out: GPUBuffer, gate: GPUBuffer, up: GPUBuffer, n: number): void {
+/**
+ * out = silu(gate) · up over n elements; with `halves` = K > 0, gate and up are
+ * the halves of each 2K-float row of one buffer (pass it as both).
+ */
+export function siluMul(ctx: GpuContext, what: string, out: GPUBuffer, gate: GPUBuffer, up: GPUBuffer, n: number, halves = 0): void {
   const { grid, stride } = grid1d(n, WG);
-  ctx.dispatch({ what, kernel: { files: ['silu_mul'], header: { WG } }, buffers: { 1: gate, 2: up, 3: out }, params: [n, stride], grid });
+  ctx.dispatch({ what, kernel: { files: ['silu_mul'], header: { WG } }, buffers: { 1: gate, 2: up, 3: out }, params: [n, stride, halves], grid });
 }
 
 /** out = a + b over n elements; out may alias a or b (or both). */

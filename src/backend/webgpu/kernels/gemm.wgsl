@@ -1,10 +1,10 @@
-// out[t, m0 + m] = Σ_k x[t, k] · w[m, k] (+ bias[m0 + m]) for one weight chunk of `rows` rows.
+// out[t, col0 + m0 + m] (+)= Σ_k x[t, k] · w[m, k] (+ bias[m0 + m]) for one weight chunk of `rows` rows.
 // Tiled, register-blocked: a workgroup computes a BM×BN block of out (BM rows of
 // x, BN rows of w), walking K in steps of BK through shared memory stored
 // k-major as vec4s; each thread owns a TM×TN register tile. The next tile's
 // global loads are prefetched into registers during the current tile's math.
 // Header: BM, BN, BK, TM, TN (TM, TN, BK multiples of 4), WG = (BM/TM)·(BN/TN),
-// ALIGNED (K % 4 == 0: vec4 global loads), HAS_BIAS. Weight access from a wload_* file.
+// ALIGNED (K % 4 == 0: vec4 global loads), HAS_BIAS, ACC (out += instead of =). Weight access from a wload_* file.
 // Grid: x over ceil(rows/BN), y over ceil(T/BM).
 struct Params {
   T: u32,
@@ -12,6 +12,7 @@ struct Params {
   ldo: u32,
   m0: u32,
   rows: u32,
+  col0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -155,7 +156,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           if (HAS_BIAS) {
             v += bias[p.m0 + r];
           }
-          out[t * p.ldo + p.m0 + r] = v;
+          let o = t * p.ldo + p.col0 + p.m0 + r;
+          if (ACC) {
+            v += out[o];
+          }
+          out[o] = v;
         }
       }
     }

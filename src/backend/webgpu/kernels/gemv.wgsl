@@ -1,8 +1,8 @@
-// Decode matmul for small T (≤ MAXT): out[t, m0 + m] = Σ_k x[t, k] · w[m, k] (+ bias).
+// Decode matmul for small T (≤ MAXT): out[t, col0 + m0 + m] (+)= Σ_k x[t, k] · w[m, k] (+ bias).
 // Memory-bound: each workgroup owns RW weight rows, TPR threads per row stream
 // the row along K eight elements at a time (two vec4 loads), keep one partial
 // per token, and reduce across the row's threads (row_sum, from a gemv_reduce_* file).
-// Header: RW, TPR, WG = RW·TPR, MAXT, ALIGNED (K % 8 == 0), HAS_BIAS.
+// Header: RW, TPR, WG = RW·TPR, MAXT, ALIGNED (K % 8 == 0), HAS_BIAS, ACC (out += instead of =).
 // Grid: x over ceil(rows / RW).
 struct Params {
   T: u32,
@@ -10,6 +10,7 @@ struct Params {
   ldo: u32,
   m0: u32,
   rows: u32,
+  col0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -56,7 +57,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         if (HAS_BIAS) {
           v += bias[p.m0 + r];
         }
-        out[t * p.ldo + p.m0 + r] = v;
+        let o = t * p.ldo + p.col0 + p.m0 + r;
+        if (ACC) {
+          v += out[o];
+        }
+        out[o] = v;
       }
     }
   }

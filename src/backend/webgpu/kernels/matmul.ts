@@ -1,9 +1,12 @@
 /**
- * matmul launcher: out = x·Wᵀ (+ bias) over each row chunk of W.
+ * matmul launcher: out[:, col0 + …] (+)= x·Wᵀ (+ bias) over each row chunk of W.
  *
- * T ≤ gemvMaxT (decode): gemv.wgsl, memory-bound, RW rows per workgroup and TPR
+ * T = 1 (decode): gemv1.wgsl, memory-bound, RW rows per workgroup and TPR
  * threads per row, reduced with subgroupAdd when the device has subgroups of
- * one fixed size. Larger T: gemm.wgsl, block tiles BM×BN with TM×TN register
+ * one fixed size; it also folds in the sublayer's RMSNorm or SwiGLU (the
+ * only path that does: the backend runs them as separate ops elsewhere).
+ * 2 ≤ T ≤ gemvMaxT: gemv.wgsl, the same split with a per-token accumulator.
+ * Larger T: gemm.wgsl, block tiles BM×BN with TM×TN register
  * tiles (the small variant below `largeMinT`, which wastes less on short T).
  * Every tile parameter is a header constant, so a sweep can try others
  * (`WebGpuBackendOptions.matmul`) and each variant has its own pipeline key.
@@ -11,6 +14,7 @@
 import type { GpuContext, KernelSpec } from '../context.js';
 import type { GpuDType } from '../tensor.js';
 import { ceilDiv, MAX_GROUPS, wloadFile } from './common.js';
+import type { WgslName } from './wgsl.gen.js';
 
 export interface GemmTiles {
   readonly BM: number;
@@ -25,6 +29,8 @@ export interface GemvTiles {
   readonly RW: number;
   /** Threads per row (a power of two). */
   readonly TPR: number;
+  /** Independent 8-weight loads a thread issues before using them (gemv1, T = 1). */
+  readonly UNROLL: number;
 }
 
 export interface MatmulTuning {
@@ -32,6 +38,12 @@ export interface MatmulTuning {
   readonly gemmSmall: GemmTiles;
   /** T at which the large GEMM tiles start. */
   readonly largeMinT: number;
+  /**
+   * Fewest workgroups the large tiles must give (else the small tiles run):
+   * a short, narrow GEMM (a small model's [512, 384] layer output is 12 large
+   * tiles) would leave most of a big GPU idle.
+   */
+  readonly largeMinGroups: number;
   readonly gemv: GemvTiles;
   /** Largest T that takes the GEMV path (also the size of its per-token accumulator). */
   readonly gemvMaxT: number;
@@ -41,7 +53,8 @@ export const DEFAULT_MATMUL: MatmulTuning = {
   gemmLarge: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
   gemmSmall: { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 },
   largeMinT: 256,
-  gemv: { RW: 8, TPR: 32 },
+  largeMinGroups: 256,
+  gemv: { RW: 8, TPR: 32, UNROLL: 4 },
   gemvMaxT: 8,
 };
 
@@ -60,48 +73,87 @@ export interface MatmulCall {
   readonly bias: GPUBuffer | undefined;
   readonly T: number;
   readonly K: number;
-  /** Columns of out (all of W's rows). */
-  readonly M: number;
+  /** Columns of out (at least col0 + all of W's rows). */
+  readonly ldo: number;
+  /** First column of out that W's row 0 writes. */
+  readonly col0: number;
+  /** out += instead of =. */
+  readonly accumulate: boolean;
   /** This chunk: W rows m0 … m0 + rows − 1. */
   readonly m0: number;
   readonly rows: number;
+  /** T = 1 only: x is normalized in the kernel (the f32 norm weight and eps). */
+  readonly norm?: { readonly weight: GPUBuffer; readonly eps: number };
+  /** T = 1 only: x is (gate | up), 2K floats, and the kernel reads silu(gate)·up. */
+  readonly gated?: boolean;
 }
 
-export function gemmTilesFor(T: number, t: MatmulTuning): GemmTiles {
-  return T >= t.largeMinT ? t.gemmLarge : t.gemmSmall;
+/** The GEMM tiles for T rows of x against M rows of W. */
+export function gemmTilesFor(T: number, M: number, t: MatmulTuning): GemmTiles {
+  const L = t.gemmLarge;
+  return T >= t.largeMinT && ceilDiv(T, L.BM) * ceilDiv(M, L.BN) >= t.largeMinGroups ? L : t.gemmSmall;
 }
 
-export function gemmKernel(c: Pick<MatmulCall, 'wDtype' | 'K'>, tiles: GemmTiles, hasBias: boolean): KernelSpec {
+export function gemmKernel(c: Pick<MatmulCall, 'wDtype' | 'K'>, tiles: GemmTiles, hasBias: boolean, acc = false): KernelSpec {
   const { BM, BN, BK, TM, TN } = tiles;
   const WG = (BM / TM) * (BN / TN);
   if (TM % 4 !== 0 || TN % 4 !== 0 || BK % 4 !== 0 || BM % TM !== 0 || BN % TN !== 0) {
     throw new Error(`gemm tiles ${BM}×${BN}×${BK}/${TM}×${TN}: TM, TN, BK must be multiples of 4 dividing BM, BN`);
   }
-  return { files: [wloadFile(c.wDtype), 'gemm'], header: { BM, BN, BK, TM, TN, WG, ALIGNED: c.K % 4 === 0, HAS_BIAS: hasBias } };
+  return { files: [wloadFile(c.wDtype), 'gemm'], header: { BM, BN, BK, TM, TN, WG, ALIGNED: c.K % 4 === 0, HAS_BIAS: hasBias, ACC: acc } };
 }
 
-export function gemvKernel(c: Pick<MatmulCall, 'wDtype' | 'K'>, t: MatmulTuning, dev: MatmulDevice, hasBias: boolean): KernelSpec {
-  const { RW, TPR } = t.gemv;
-  const WG = RW * TPR;
-  const header = { RW, TPR, WG, MAXT: t.gemvMaxT, ALIGNED: c.K % 8 === 0, HAS_BIAS: hasBias };
+/** The row reduction for TPR threads per row: subgroupAdd when subgroups of one size divide TPR. */
+function reduceSpec(TPR: number, dev: MatmulDevice): { file: WgslName; SG?: number; enable?: string[] } {
   const sg = dev.subgroupSize;
-  if (sg > 0 && TPR % sg === 0) {
-    return { files: [wloadFile(c.wDtype), 'gemv_reduce_subgroup', 'gemv'], header: { ...header, SG: sg }, enable: ['subgroups'] };
-  }
-  return { files: [wloadFile(c.wDtype), 'gemv_reduce_shared', 'gemv'], header };
+  return sg > 0 && TPR % sg === 0 ? { file: 'gemv_reduce_subgroup', SG: sg, enable: ['subgroups'] } : { file: 'gemv_reduce_shared' };
+}
+
+export function gemvKernel(c: Pick<MatmulCall, 'wDtype' | 'K'>, t: MatmulTuning, dev: MatmulDevice, hasBias: boolean, acc = false): KernelSpec {
+  const { RW, TPR } = t.gemv;
+  const r = reduceSpec(TPR, dev);
+  const header = { RW, TPR, WG: RW * TPR, MAXT: t.gemvMaxT, ALIGNED: c.K % 8 === 0, HAS_BIAS: hasBias, ACC: acc, ...(r.SG && { SG: r.SG }) };
+  return { files: [wloadFile(c.wDtype), r.file, 'gemv'], header, ...(r.enable && { enable: r.enable }) };
+}
+
+export function gemv1Kernel(c: Pick<MatmulCall, 'wDtype' | 'K' | 'accumulate' | 'norm' | 'gated'>, t: MatmulTuning, dev: MatmulDevice, hasBias: boolean): KernelSpec {
+  const { RW, TPR, UNROLL } = t.gemv;
+  const r = reduceSpec(TPR, dev);
+  const header = {
+    RW,
+    TPR,
+    WG: RW * TPR,
+    UNROLL,
+    ALIGNED: c.K % 8 === 0,
+    HAS_BIAS: hasBias,
+    NORM: c.norm !== undefined,
+    GATED: c.gated === true,
+    ACC: c.accumulate,
+    ...(r.SG && { SG: r.SG }),
+  };
+  return { files: [wloadFile(c.wDtype), r.file, 'gemv1'], header, ...(r.enable && { enable: r.enable }) };
 }
 
 export function matmul(ctx: GpuContext, c: MatmulCall, t: MatmulTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
-  const params = [c.T, c.K, c.M, c.m0, c.rows];
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy };
+  if (c.T === 1) {
+    const groups = ceilDiv(c.rows, t.gemv.RW);
+    if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.rows} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
+    const params = [c.K, c.m0, c.rows, c.col0, { f: c.norm?.eps ?? 0 }];
+    const kernel = gemv1Kernel(c, t, dev, c.bias !== undefined);
+    ctx.dispatch({ what: c.what, kernel, buffers: { ...buffers, 5: c.norm?.weight ?? dummy }, params, grid: [groups, 1, 1] });
+    return;
+  }
+  if (c.norm || c.gated) throw new Error(`${c.what}: the fused RMSNorm/SwiGLU input runs only for T = 1 (got T = ${c.T})`);
+  const params = [c.T, c.K, c.ldo, c.m0, c.rows, c.col0];
   if (c.T <= t.gemvMaxT) {
     const groups = ceilDiv(c.rows, t.gemv.RW);
     if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.rows} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
-    ctx.dispatch({ what: c.what, kernel: gemvKernel(c, t, dev, c.bias !== undefined), buffers, params, grid: [groups, 1, 1] });
+    ctx.dispatch({ what: c.what, kernel: gemvKernel(c, t, dev, c.bias !== undefined, c.accumulate), buffers, params, grid: [groups, 1, 1] });
     return;
   }
-  const tiles = gemmTilesFor(c.T, t);
+  const tiles = gemmTilesFor(c.T, c.rows, t);
   const grid: [number, number, number] = [ceilDiv(c.rows, tiles.BN), ceilDiv(c.T, tiles.BM), 1];
   if (grid[0] > MAX_GROUPS || grid[1] > MAX_GROUPS) throw new Error(`${c.what}: grid ${grid.join('×')} exceeds ${MAX_GROUPS} workgroups per dimension`);
-  ctx.dispatch({ what: c.what, kernel: gemmKernel(c, tiles, c.bias !== undefined), buffers, params, grid });
+  ctx.dispatch({ what: c.what, kernel: gemmKernel(c, tiles, c.bias !== undefined, c.accumulate), buffers, params, grid });
 }

@@ -1,4 +1,4 @@
-// Decode matmul on packed weights (T ≤ MAXT): out[t, m0 + r] = Σ_c x[t, c] · Ŵ[r, c] (+ bias),
+// Decode matmul on packed weights (T ≤ MAXT): out[t, col0 + m0 + r] (+)= Σ_c x[t, c] · Ŵ[r, c] (+ bias),
 // Ŵ decoded in registers from the codes and q_stats (a qstats_* file), columns in layout
 // order (x already gathered by perm).
 //
@@ -19,8 +19,10 @@ struct Params {
   ldo: u32,
   m0: u32,
   rows: u32,
-  // bit 0: bias; bit 1: K % 4 == 0 (vec4 x loads); bit 2: row words % 4 == 0 (vec4 code loads)
+  // bit 0: bias; bit 1: K % 4 == 0 (vec4 x loads); bit 2: row words % 4 == 0 (vec4 code loads);
+  // bit 3: out += instead of =
   flags: u32,
+  col0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -185,7 +187,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           if ((p.flags & 1u) != 0u) {
             v += bias[p.m0 + r];
           }
-          out[t * p.ldo + p.m0 + r] = v;
+          let o = t * p.ldo + p.col0 + p.m0 + r;
+          if ((p.flags & 8u) != 0u) {
+            v += out[o];
+          }
+          out[o] = v;
         }
       }
     }

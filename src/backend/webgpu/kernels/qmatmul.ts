@@ -42,6 +42,12 @@ export interface QMatmulCall {
   readonly T: number;
   readonly K: number;
   readonly M: number;
+  /** Columns of out (at least col0 + M). */
+  readonly ldo: number;
+  /** First column of out that W's row 0 writes. */
+  readonly col0: number;
+  /** out += instead of =. */
+  readonly accumulate: boolean;
 }
 
 const WG1 = 256;
@@ -57,11 +63,11 @@ export function formatPrelude(format: FormatId, params: FormatParams): string {
   return wgslConstants(FORMATS[format], { ...params, permuted: 0 });
 }
 
-/** qgemv's uniform flags: bit 0 bias, bit 1 K % 4 == 0, bit 2 code rows of whole vec4s. */
-export function qgemvFlags(c: Pick<QMatmulCall, 'format' | 'params' | 'K'>, hasBias: boolean): number {
+/** qgemv's uniform flags: bit 0 bias, bit 1 K % 4 == 0, bit 2 code rows of whole vec4s, bit 3 out +=. */
+export function qgemvFlags(c: Pick<QMatmulCall, 'format' | 'params' | 'K'>, hasBias: boolean, accumulate = false): number {
   const bits = FORMATS[c.format].bits ?? (c.params.bits as number);
   const rowWords = Math.ceil(c.K / 32) * bits;
-  return (hasBias ? 1 : 0) | (c.K % 4 === 0 ? 2 : 0) | (rowWords % 4 === 0 ? 4 : 0);
+  return (hasBias ? 1 : 0) | (c.K % 4 === 0 ? 2 : 0) | (rowWords % 4 === 0 ? 4 : 0) | (accumulate ? 8 : 0);
 }
 
 export function qgemvKernel(c: Pick<QMatmulCall, 'format' | 'params'>, t: MatmulTuning, q: PackedTuning, dev: MatmulDevice): KernelSpec {
@@ -77,12 +83,12 @@ export function qgemvKernel(c: Pick<QMatmulCall, 'format' | 'params'>, t: Matmul
   return { files: [...files, 'gemv_reduce_shared', 'qgemv'], header, prelude };
 }
 
-export function qgemmKernel(c: Pick<QMatmulCall, 'format' | 'params' | 'K' | 'T'>, t: MatmulTuning, hasBias: boolean): KernelSpec {
-  const { BM, BN, BK, TM, TN } = gemmTilesFor(c.T, t);
+export function qgemmKernel(c: Pick<QMatmulCall, 'format' | 'params' | 'K' | 'T' | 'M'>, t: MatmulTuning, hasBias: boolean, acc = false): KernelSpec {
+  const { BM, BN, BK, TM, TN } = gemmTilesFor(c.T, c.M, t);
   const WG = (BM / TM) * (BN / TN);
   return {
     files: ['qpacked', statsFile(c.format), 'qwload', 'gemm'],
-    header: { BM, BN, BK, TM, TN, WG, ALIGNED: c.K % 4 === 0, HAS_BIAS: hasBias },
+    header: { BM, BN, BK, TM, TN, WG, ALIGNED: c.K % 4 === 0, HAS_BIAS: hasBias, ACC: acc },
     prelude: formatPrelude(c.format, c.params),
   };
 }
@@ -98,12 +104,12 @@ export function qgather(ctx: GpuContext, what: string, w: GPUBuffer, format: For
 export function qoutliers(ctx: GpuContext, what: string, c: QMatmulCall): void {
   const { grid, stride } = grid1d(c.T * c.M, WG1);
   const kernel = { files: ['qpacked', 'qoutliers'] as WgslName[], header: { WG: WG1 } };
-  ctx.dispatch({ what: `${what} (outliers)`, kernel, buffers: { 1: c.w, 2: c.x, 3: c.out }, params: [c.T, c.K, c.M, 0, c.M, stride], grid });
+  ctx.dispatch({ what: `${what} (outliers)`, kernel, buffers: { 1: c.w, 2: c.x, 3: c.out }, params: [c.T, c.K, c.ldo, c.col0, c.M, stride], grid });
 }
 
 /** The matmul itself, on x already in layout order. */
 export function qmatmul(ctx: GpuContext, c: QMatmulCall, t: MatmulTuning, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
-  const params = [c.T, c.K, c.M, 0, c.M];
+  const params = [c.T, c.K, c.ldo, 0, c.M];
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy };
   const spqr = c.format === 'spqr';
   const outliers = spqr && (c.params.outliers as number) > 0;
@@ -111,14 +117,14 @@ export function qmatmul(ctx: GpuContext, c: QMatmulCall, t: MatmulTuning, q: Pac
     const groups = ceilDiv(c.M, q.R * q.RG);
     if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.M} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
     const fused = spqr && q.spqrOutliers === 'fused';
-    const flags = qgemvFlags(c, c.bias !== undefined);
-    ctx.dispatch({ what: c.what, kernel: qgemvKernel(c, t, q, dev), buffers, params: [...params, flags], grid: [groups, 1, 1] });
+    const flags = qgemvFlags(c, c.bias !== undefined, c.accumulate);
+    ctx.dispatch({ what: c.what, kernel: qgemvKernel(c, t, q, dev), buffers, params: [...params, flags, c.col0], grid: [groups, 1, 1] });
     if (outliers && !fused) qoutliers(ctx, c.what, c);
     return;
   }
-  const tiles = gemmTilesFor(c.T, t);
+  const tiles = gemmTilesFor(c.T, c.M, t);
   const grid: [number, number, number] = [ceilDiv(c.M, tiles.BN), ceilDiv(c.T, tiles.BM), 1];
   if (grid[0] > MAX_GROUPS || grid[1] > MAX_GROUPS) throw new Error(`${c.what}: grid ${grid.join('×')} exceeds ${MAX_GROUPS} workgroups per dimension`);
-  ctx.dispatch({ what: c.what, kernel: qgemmKernel(c, t, c.bias !== undefined), buffers, params, grid });
+  ctx.dispatch({ what: c.what, kernel: qgemmKernel(c, t, c.bias !== undefined, c.accumulate), buffers, params: [...params, c.col0], grid });
   if (outliers) qoutliers(ctx, c.what, c);
 }

@@ -1,8 +1,11 @@
-// out = silu(gate) · up = gate / (1 + e^−gate) · up, elementwise.
+// out = silu(gate) · up = gate / (1 + e^−gate) · up, elementwise. With halves = K > 0, gate and
+// up are the two halves of each 2K-float row of one buffer (a fused gate|up projection):
+// out[t, i] = silu(gate[t·2K + i]) · up[t·2K + K + i].
 // Header: WG. Grid: 2-D over n (x · y workgroups cover it).
 struct Params {
   n: u32,
   stride: u32,
+  halves: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -16,6 +19,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= p.n) {
     return;
   }
-  let g = gate[i];
-  out[i] = g / (1.0 + exp(-g)) * up[i];
+  var gi = i;
+  var ui = i;
+  if (p.halves > 0u) {
+    let t = i / p.halves;
+    gi = i + t * p.halves;
+    ui = gi + p.halves;
+  }
+  let g = gate[gi];
+  out[i] = g / (1.0 + exp(-g)) * up[ui];
 }

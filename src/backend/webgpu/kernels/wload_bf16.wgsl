@@ -15,3 +15,12 @@ fn w_load4(e: u32) -> vec4<f32> {
   let b = q[o + 1u];
   return vec4<f32>(bitcast<f32>(a << 16u), bitcast<f32>(a & 0xffff0000u), bitcast<f32>(b << 16u), bitcast<f32>(b & 0xffff0000u));
 }
+
+// Elements e … e+7, e % 8 == 0: one 16-byte load.
+fn w_load8(e: u32) -> array<vec4<f32>, 2> {
+  let q = w[e >> 3u];
+  return array<vec4<f32>, 2>(
+    vec4<f32>(bitcast<f32>(q.x << 16u), bitcast<f32>(q.x & 0xffff0000u), bitcast<f32>(q.y << 16u), bitcast<f32>(q.y & 0xffff0000u)),
+    vec4<f32>(bitcast<f32>(q.z << 16u), bitcast<f32>(q.z & 0xffff0000u), bitcast<f32>(q.w << 16u), bitcast<f32>(q.w & 0xffff0000u)),
+  );
+}

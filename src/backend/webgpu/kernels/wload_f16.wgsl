@@ -12,3 +12,9 @@ fn w_load4(e: u32) -> vec4<f32> {
   let o = (e >> 1u) & 2u;
   return vec4<f32>(unpack2x16float(q[o]), unpack2x16float(q[o + 1u]));
 }
+
+// Elements e … e+7, e % 8 == 0: one 16-byte load.
+fn w_load8(e: u32) -> array<vec4<f32>, 2> {
+  let q = w[e >> 3u];
+  return array<vec4<f32>, 2>(vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)), vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
+}

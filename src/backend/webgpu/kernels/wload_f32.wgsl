@@ -9,3 +9,8 @@ fn w_load1(e: u32) -> f32 {
 fn w_load4(e: u32) -> vec4<f32> {
   return w[e >> 2u];
 }
+
+// Elements e … e+7, e % 8 == 0: two 16-byte loads.
+fn w_load8(e: u32) -> array<vec4<f32>, 2> {
+  return array<vec4<f32>, 2>(w[e >> 2u], w[(e >> 2u) + 1u]);
+}

@@ -1,0 +1,101 @@
+// Decode matmul for one token: out[col0 + m0 + r] (+)= Σ_k xin[k] · w[r, k] (+ bias[m0 + r]),
+// with the sublayer's neighbours folded in (header flags):
+//   NORM:  xin = rmsnorm(x) = x · nw / sqrt(mean(x²) + eps). Σ_k w·x·nw and Σ_k x² are
+//          accumulated in the same pass and the row is scaled once at the end, so the norm costs
+//          no extra pass over x and no extra dispatch.
+//   GATED: x = (gate | up), 2K floats; xin = silu(gate) · up (SwiGLU into the down projection).
+//   ACC:   out += instead of = (the residual add).
+// Memory-bound: each row belongs to TPR threads (one subgroup on most GPUs); a thread reads 8
+// weights (16 bytes of bf16/f16) per step and issues UNROLL independent steps before using any,
+// so enough loads are in flight to saturate HBM at batch 1.
+// Header: RW (rows per workgroup), TPR, WG = RW·TPR, UNROLL, ALIGNED (K % 8 == 0), HAS_BIAS,
+// NORM, GATED, ACC; w_load1/w_load8 from a wload_* file; row_sum from a gemv_reduce_* file.
+// Grid: x over ceil(rows / RW).
+struct Params {
+  K: u32,
+  m0: u32,
+  rows: u32,
+  col0: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>;
+
+fn silu4(g: vec4<f32>) -> vec4<f32> {
+  return g / (vec4<f32>(1.0) + exp(-g));
+}
+
+fn x_at(k: u32) -> f32 {
+  return x[k >> 2u][k & 3u];
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let lane = lid % TPR;
+  let r = wid.x * RW + lid / TPR;
+  let live = r < p.rows;
+  let rr = min(r, p.rows - 1u); // dead rows read a live one and discard the result
+  let wrow = rr * p.K;
+  var acc = 0.0;
+  var ss = 0.0;
+  if (ALIGNED) {
+    let step = TPR * 8u;
+    for (var k0 = lane * 8u; k0 < p.K; k0 += step * UNROLL) {
+      var wv: array<array<vec4<f32>, 2>, UNROLL>;
+      for (var u = 0u; u < UNROLL; u++) {
+        let k = min(k0 + u * step, p.K - 8u);
+        wv[u] = w_load8(wrow + k);
+      }
+      for (var u = 0u; u < UNROLL; u++) {
+        let k = k0 + u * step;
+        if (k < p.K) {
+          let e = k >> 2u;
+          var xa = x[e];
+          var xb = x[e + 1u];
+          if (GATED) {
+            let f = p.K >> 2u;
+            xa = silu4(xa) * x[e + f];
+            xb = silu4(xb) * x[e + f + 1u];
+          }
+          if (NORM) {
+            ss += dot(xa, xa) + dot(xb, xb);
+            xa *= nw[e];
+            xb *= nw[e + 1u];
+          }
+          acc += dot(wv[u][0], xa) + dot(wv[u][1], xb);
+        }
+      }
+    }
+  } else {
+    for (var k = lane; k < p.K; k += TPR) {
+      var xv = x_at(k);
+      if (GATED) {
+        let g = xv;
+        xv = g / (1.0 + exp(-g)) * x_at(p.K + k);
+      }
+      if (NORM) {
+        ss += xv * xv;
+        xv *= nw[k >> 2u][k & 3u];
+      }
+      acc += w_load1(wrow + k) * xv;
+    }
+  }
+  var s = row_sum(acc, lid);
+  if (NORM) {
+    s *= 1.0 / sqrt(row_sum(ss, lid) / f32(p.K) + p.eps);
+  }
+  if (live && lane == 0u) {
+    if (HAS_BIAS) {
+      s += bias[p.m0 + r];
+    }
+    let o = p.col0 + p.m0 + r;
+    if (ACC) {
+      s += out[o];
+    }
+    out[o] = s;
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * matmul's folded neighbours (MatmulOptions: RMSNorm or SwiGLU input, residual
+ * add, column offset) and record/replay.
+ * - The CPU reference equals the separate ops it stands for, bit for bit.
+ * - WebGPU equals the CPU reference (nMSE ≤ 1e-10, CONVENTIONS §3) on dense f32/bf16/f16
+ *   weights at T = 1 (one fused gemv1 dispatch), T = 3 (gemv) and T = 20 (gemm), aligned and
+ *   odd K, and on packed int3/int4/SpQR weights (with and without act-order).
+ * - A replayed recording equals running its ops again.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { Backend, MatmulOptions, Tensor } from '../src/backend/backend.js';
+import { CpuBackend } from '../src/backend/cpu/cpu.js';
+import * as ops from '../src/backend/cpu/ops.js';
+import { randomPacked } from '../src/formats/random.js';
+import type { PackedTensor } from '../src/formats/types.js';
+import { tensor } from '../src/tensor/tensor.js';
+import { NMSE_F32, nmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
+
+type Opt = 'norm' | 'gated' | 'acc' | 'col0' | 'bias';
+const OPTION_SETS: Opt[][] = [['norm'], ['gated'], ['acc', 'col0'], ['norm', 'acc'], ['gated', 'acc', 'bias'], ['norm', 'col0', 'bias']];
+
+interface Inputs {
+  readonly T: number;
+  readonly K: number;
+  readonly M: number;
+  readonly N: number;
+  readonly x: Float32Array; // [T, K] or [T, 2K] (gated)
+  readonly nw: Float32Array;
+  readonly bias: Float32Array;
+  readonly out0: Float32Array; // out's prior contents [T, N]
+  readonly col0: number;
+}
+
+function inputs(T: number, K: number, M: number, set: Opt[], seed: number): Inputs {
+  const col0 = set.includes('col0') ? 5 : 0;
+  const N = M + (set.includes('col0') ? 9 : 0);
+  return {
+    T,
+    K,
+    M,
+    N,
+    col0,
+    x: rand(T * K * (set.includes('gated') ? 2 : 1), seed, -2, 2),
+    nw: rand(K, seed + 1, 0.5, 1.5),
+    bias: rand(M, seed + 2),
+    out0: rand(T * N, seed + 3),
+  };
+}
+
+/** Runs matmul with the option set on a backend; returns out [T, N]. */
+async function run(b: Backend, w: Tensor, inp: Inputs, set: Opt[]): Promise<Float32Array> {
+  const { T, K, M, N } = inp;
+  const x = b.upload(tensor('f32', [T, set.includes('gated') ? 2 * K : K], inp.x));
+  const out = b.upload(tensor('f32', [T, N], inp.out0));
+  const o: MatmulOptions = {
+    ...(set.includes('norm') && { norm: { weight: b.upload(tensor('f32', [K], inp.nw)), eps: 1e-5 } }),
+    ...(set.includes('gated') && { gated: true }),
+    ...(set.includes('acc') && { accumulate: true }),
+    ...(set.includes('col0') && { col0: inp.col0 }),
+  };
+  b.matmul(out, x, w, set.includes('bias') ? b.upload(tensor('f32', [M], inp.bias)) : undefined, o);
+  return (await b.read(out)).data as Float32Array;
+}
+
+/** The same through separate reference ops. */
+function separate(inp: Inputs, W: Float32Array, set: Opt[]): Float32Array {
+  const { T, K, M, N } = inp;
+  let xin = inp.x;
+  if (set.includes('norm')) {
+    xin = new Float32Array(T * K);
+    ops.rmsnorm(xin, inp.x, inp.nw, T, K, 1e-5);
+  } else if (set.includes('gated')) {
+    xin = new Float32Array(T * K);
+    for (let t = 0; t < T; t++) ops.siluMul(xin.subarray(t * K, (t + 1) * K), inp.x.subarray(2 * t * K, (2 * t + 1) * K), inp.x.subarray((2 * t + 1) * K, (2 * t + 2) * K));
+  }
+  const y = new Float32Array(T * M);
+  ops.matmul(y, xin, W, T, K, M, set.includes('bias') ? inp.bias : undefined);
+  const out = inp.out0.slice();
+  for (let t = 0; t < T; t++) {
+    for (let m = 0; m < M; m++) {
+      const i = t * N + inp.col0 + m;
+      out[i] = set.includes('acc') ? (out[i] as number) + (y[t * M + m] as number) : (y[t * M + m] as number);
+    }
+  }
+  return out;
+}
+
+const cpu = new CpuBackend();
+
+test('CPU matmul options equal the separate ops bit for bit (norm, gated, +=, col0, bias)', async () => {
+  let seed = 1;
+  for (const [T, K, M] of [[1, 64, 40], [4, 67, 33]] as const) {
+    for (const set of OPTION_SETS) {
+      const inp = inputs(T, K, M, set, seed++);
+      const W = rand(M * K, seed++);
+      const got = await run(cpu, cpu.upload(tensor('f32', [M, K], W)), inp, set);
+      assert.deepEqual(got, separate(inp, W, set), `T=${T} K=${K} M=${M} ${set.join('+')}`);
+    }
+  }
+});
+
+test('matmul options: bad shapes are one clear error', () => {
+  const w = cpu.upload(tensor('f32', [8, 16], rand(128, 1)));
+  const x = cpu.empty('f32', [1, 16]);
+  assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 8]), x, w, undefined, { gated: true }), /gated: x holds gate and up, 2K columns/);
+  assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 10]), x, w, undefined, { col0: 3 }), /must be \[1, ≥ 11\] \(col0 3\)/);
+  assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 8]), x, w, undefined, { norm: { weight: cpu.empty('f32', [8]), eps: 1e-5 } }), /norm weight \[8\] must be \[16\]/);
+});
+
+const { b: gpu, skip } = await tryWebGpu();
+
+describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
+  after(() => gpu?.dispose());
+  const DTYPES: WeightDType[] = ['f32', 'bf16', 'f16'];
+  // T = 1: gemv1 (aligned K and odd K); T = 3: gemv; T = 20: gemm
+  const SHAPES: [number, number, number][] = [[1, 256, 70], [1, 67, 45], [3, 128, 50], [20, 72, 33]];
+  for (const dt of DTYPES) {
+    test(`dense ${dt} weights, every option set, T = 1, 3, 20`, async () => {
+      const b = gpu as Backend;
+      let seed = 100;
+      for (const [T, K, M] of SHAPES) {
+        for (const set of OPTION_SETS) {
+          const inp = inputs(T, K, M, set, seed++);
+          const w = weight(dt, [M, K], rand(M * K, seed++));
+          const ref = await run(cpu, cpu.upload(tensor('f32', [M, K], w.exact)), inp, set);
+          const got = await run(b, b.upload(w.host), inp, set);
+          const e = nmse(got, ref);
+          assert.ok(e <= NMSE_F32, `${dt} T=${T} K=${K} M=${M} ${set.join('+')}: nMSE ${e.toExponential(2)}`);
+        }
+      }
+    });
+  }
+
+  const packedCases: [string, () => PackedTensor][] = [
+    ['int4 g32', () => randomPacked('int4', [48, 96], { groupSize: 32, permuted: 0 }, 7)],
+    ['int3 g32 act-order', () => randomPacked('int3', [40, 96], { groupSize: 32, permuted: 1 }, 8)],
+    ['spqr w3 β16', () => randomPacked('spqr', [48, 128], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 9, { outlierRate: 0.05 })],
+  ];
+  for (const [name, make] of packedCases) {
+    test(`packed ${name}, every option set, T = 1 and 20`, async () => {
+      const b = gpu as Backend;
+      const p = make();
+      const [M, K] = p.shape;
+      let seed = 300;
+      for (const T of [1, 20]) {
+        for (const set of OPTION_SETS) {
+          const inp = inputs(T, K, M, set, seed++);
+          const ref = await run(cpu, cpu.uploadPacked(p), inp, set);
+          const got = await run(b, b.uploadPacked(p), inp, set);
+          const e = nmse(got, ref);
+          assert.ok(e <= NMSE_F32, `${name} T=${T} ${set.join('+')}: nMSE ${e.toExponential(2)}`);
+        }
+      }
+    });
+  }
+
+  test('record/replay: a replayed step equals running its ops again; transfers inside record() are refused', async () => {
+    for (const b of [cpu, gpu as Backend]) {
+      const K = 64;
+      const M = 48;
+      const w = b.upload(tensor('f32', [M, K], rand(M * K, 1)));
+      const nw = b.upload(tensor('f32', [K], rand(K, 2, 0.5, 1.5)));
+      const x = b.upload(tensor('f32', [1, K], rand(K, 3)));
+      const out = b.upload(tensor('f32', [1, M], rand(M, 4)));
+      // out += W·rmsnorm(x): each replay adds the product once more
+      const rec = b.record(() => b.matmul(out, x, w, undefined, { norm: { weight: nw, eps: 1e-5 }, accumulate: true }));
+      const once = (await b.read(out)).data as Float32Array;
+      b.replay(rec);
+      b.replay(rec);
+      const thrice = (await b.read(out)).data as Float32Array;
+      const step = new Float32Array(M);
+      const xin = new Float32Array(K);
+      ops.rmsnorm(xin, rand(K, 3), (await b.read(nw)).data as Float32Array, 1, K, 1e-5);
+      ops.matmul(step, xin, rand(M * K, 1), 1, K, M);
+      const want = once.map((v, i) => v + 2 * (step[i] as number));
+      const e = nmse(thrice, want);
+      assert.ok(e <= NMSE_F32, `${b.name}: nMSE ${e.toExponential(2)}`);
+      if (b.name === 'webgpu') {
+        assert.throws(() => b.record(() => b.write(x, tensor('f32', [1, K], rand(K, 5)))), /inside record\(\)/);
+        assert.equal(b.record(() => b.matmul(out, x, w)).ops, 1);
+      }
+    }
+  });
+});
