@@ -56,16 +56,13 @@ export function createKvCache(m: LlamaModel, rows: number): KvCache {
 export interface RunState {
   readonly T: number;
   readonly ids: Tensor; // [T] i32, written by the caller
+  /** [1] i32: the position of row 0, read by the position-dependent ops on the device (`setPosition`). */
+  readonly pos: Tensor;
   readonly x: Tensor; // [T, D] residual stream
-  readonly xb: Tensor; // [T, D] normed input of a sublayer
-  readonly xo: Tensor; // [T, D] sublayer output
-  readonly q: Tensor; // [T, Hq·hd]
-  readonly k: Tensor; // [T, Hkv·hd]
-  readonly v: Tensor; // [T, Hkv·hd]
+  readonly qkv: Tensor; // [T, Hq·hd + 2·Hkv·hd] the q|k|v projections
+  readonly q: Tensor; // [T, Hq·hd] rotated queries
   readonly att: Tensor; // [T, Hq·hd]
-  readonly gate: Tensor; // [T, F]
-  readonly up: Tensor; // [T, F]
-  readonly hb: Tensor; // [T, F] silu(gate)·up
+  readonly gu: Tensor; // [T, 2F] the gate|up projections
   readonly last: Tensor; // [1, D] the final row, for next-token logits
   readonly logits: Tensor; // [T, V] or [1, V] (see `allLogits`)
   readonly allLogits: boolean;
@@ -81,16 +78,12 @@ export function createRunState(m: LlamaModel, T: number, allLogits: boolean): Ru
   return {
     T,
     ids: b.empty('i32', [T]),
+    pos: b.empty('i32', [1]),
     x: f32(T, c.hiddenSize),
-    xb: f32(T, c.hiddenSize),
-    xo: f32(T, c.hiddenSize),
+    qkv: f32(T, Cq + 2 * Ckv),
     q: f32(T, Cq),
-    k: f32(T, Ckv),
-    v: f32(T, Ckv),
     att: f32(T, Cq),
-    gate: f32(T, c.intermediateSize),
-    up: f32(T, c.intermediateSize),
-    hb: f32(T, c.intermediateSize),
+    gu: f32(T, 2 * c.intermediateSize),
     last: f32(1, c.hiddenSize),
     logits: f32(allLogits ? T : 1, c.vocabSize),
     allLogits,
@@ -98,11 +91,22 @@ export function createRunState(m: LlamaModel, T: number, allLogits: boolean): Ru
 }
 
 export function freeRunState(b: Backend, s: RunState): void {
-  for (const t of [s.ids, s.x, s.xb, s.xo, s.q, s.k, s.v, s.att, s.gate, s.up, s.hb, s.last, s.logits]) b.free(t);
+  for (const t of [s.ids, s.pos, s.x, s.qkv, s.q, s.att, s.gu, s.last, s.logits]) b.free(t);
 }
 
 export function freeKvCache(b: Backend, kv: KvCache): void {
   for (const t of [...kv.k, ...kv.v]) b.free(t);
+}
+
+/** Checks that positions pos0 … pos0+T−1 fit `kv` and the model, and writes pos0 to `s.pos`. */
+export function setPosition(m: LlamaModel, s: RunState, kv: KvCache, pos0: number): void {
+  const c = m.config;
+  const T = s.T;
+  if (pos0 + T > kv.rows) throw new Error(`positions ${pos0}…${pos0 + T - 1} exceed the KV cache of ${kv.rows}`);
+  if (c.slidingWindow !== null && pos0 + T > c.slidingWindow) {
+    throw new Error(`sequence of ${pos0 + T} tokens exceeds the sliding window of ${c.slidingWindow}, which lowbit does not implement`);
+  }
+  m.backend.write(s.pos, tensor('i32', [1], Int32Array.of(pos0)));
 }
 
 /**
@@ -111,46 +115,44 @@ export function freeKvCache(b: Backend, kv: KvCache): void {
  * with backend.read).
  */
 export function forward(m: LlamaModel, s: RunState, kv: KvCache, pos0: number): void {
+  setPosition(m, s, kv, pos0);
+  enqueueForward(m, s, kv);
+}
+
+/**
+ * The ops of `forward` at the position already in `s.pos` (setPosition). None
+ * depends on the position on the host, so a decode step can be recorded once
+ * (Backend.record) and replayed at every later position.
+ * Each sublayer's RMSNorm is folded into its projections, and its residual
+ * add into its output projection (MatmulOptions).
+ */
+export function enqueueForward(m: LlamaModel, s: RunState, kv: KvCache): void {
   const c = m.config;
   const b = m.backend;
   const w = m.weights;
   const T = s.T;
-  if (pos0 + T > kv.rows) throw new Error(`positions ${pos0}…${pos0 + T - 1} exceed the KV cache of ${kv.rows}`);
-  if (c.slidingWindow !== null && pos0 + T > c.slidingWindow) {
-    throw new Error(`sequence of ${pos0 + T} tokens exceeds the sliding window of ${c.slidingWindow}, which lowbit does not implement`);
-  }
   const eps = c.rmsNormEps;
-  const hd = c.headDim;
-  const attn = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: hd, pos0 };
+  const heads = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, pos0: 0, pos: s.pos };
 
-  b.embedding(s.x, w.embed, s.ids); //                        x: [T, D]
+  b.embedding(s.x, w.embed, s.ids); //                           x: [T, D]
   for (let l = 0; l < c.nLayers; l++) {
     const L = w.layers[l] as (typeof w.layers)[number];
+    const k = kv.k[l] as Tensor;
+    const v = kv.v[l] as Tensor;
     // attention sublayer
-    b.rmsnorm(s.xb, s.x, L.attnNorm, eps); //                  xb: [T, D]
-    b.matmul(s.q, s.xb, L.wq, L.bq); //                         q: [T, Hq·hd]
-    b.matmul(s.k, s.xb, L.wk, L.bk); //                         k: [T, Hkv·hd]
-    b.matmul(s.v, s.xb, L.wv, L.bv); //                         v: [T, Hkv·hd]
-    b.rope(s.q, m.cos, m.sin, pos0, hd);
-    b.rope(s.k, m.cos, m.sin, pos0, hd);
-    b.copyRows(kv.k[l] as Tensor, pos0, s.k, 0, T); //          cache rows pos0 … pos0+T−1
-    b.copyRows(kv.v[l] as Tensor, pos0, s.v, 0, T);
-    b.attention(s.att, s.q, kv.k[l] as Tensor, kv.v[l] as Tensor, attn); // att: [T, Hq·hd]
-    b.matmul(s.xo, s.att, L.wo, L.bo); //                      xo: [T, D]
-    b.add(s.x, s.x, s.xo); //                                   x += xo
+    for (const p of L.qkv.parts) b.matmul(s.qkv, s.x, p.w, p.bias, { norm: { weight: L.attnNorm, eps }, col0: p.col0 }); // qkv: [T, Cq + 2·Ckv]
+    b.ropeKv(s.q, k, v, s.qkv, m.cos, m.sin, heads); //              q: [T, Cq]; cache rows pos … pos+T−1
+    b.attention(s.att, s.q, k, v, heads); //                     att: [T, Cq]
+    b.matmul(s.x, s.att, L.wo, L.bo, { accumulate: true }); //     x += att·Woᵀ
     // feed-forward sublayer (SwiGLU)
-    b.rmsnorm(s.xb, s.x, L.ffnNorm, eps); //                   xb: [T, D]
-    b.matmul(s.gate, s.xb, L.wGate); //                      gate: [T, F]
-    b.matmul(s.up, s.xb, L.wUp); //                            up: [T, F]
-    b.siluMul(s.hb, s.gate, s.up); //                          hb: [T, F]
-    b.matmul(s.xo, s.hb, L.wDown); //                          xo: [T, D]
-    b.add(s.x, s.x, s.xo); //                                   x += xo
+    for (const p of L.gateUp.parts) b.matmul(s.gu, s.x, p.w, p.bias, { norm: { weight: L.ffnNorm, eps }, col0: p.col0 }); // gu: [T, 2F]
+    b.matmul(s.x, s.gu, L.wDown, undefined, { gated: true, accumulate: true }); // x += (silu(g)·u)·Wdᵀ
   }
-  b.rmsnorm(s.xb, s.x, w.norm, eps); //                        xb: [T, D]
-  if (s.allLogits) {
-    b.matmul(s.logits, s.xb, w.lmHead); //                 logits: [T, V]
+  const head = { norm: { weight: w.norm, eps } };
+  if (s.allLogits || T === 1) {
+    b.matmul(s.logits, s.x, w.lmHead, undefined, head); //   logits: [T, V]
   } else {
-    b.copyRows(s.last, 0, s.xb, T - 1, 1); //                last: [1, D]
-    b.matmul(s.logits, s.last, w.lmHead); //               logits: [1, V]
+    b.copyRows(s.last, 0, s.x, T - 1, 1); //                   last: [1, D]
+    b.matmul(s.logits, s.last, w.lmHead, undefined, head); // logits: [1, V]
   }
 }

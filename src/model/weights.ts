@@ -55,9 +55,32 @@ export interface LayerWeights {
   readonly wDown: Tensor; // [D, F]
 }
 
+/**
+ * Projections that read one input and write side by side into one activation
+ * (q|k|v, gate|up): one tensor merged at load, so one matmul reads them all,
+ * or — when they cannot be merged (packed, mixed dtypes) — the parts, each
+ * with the first output column it writes.
+ */
+export interface Projection {
+  readonly parts: readonly { readonly w: Tensor; readonly bias?: Tensor; readonly col0: number }[];
+  /** Output columns of all parts together. */
+  readonly cols: number;
+}
+
+/** A decoder layer as the runtime runs it. */
+export interface RuntimeLayer {
+  readonly attnNorm: Tensor; // [D]
+  readonly qkv: Projection; // [Hq·hd + 2·Hkv·hd, D]
+  readonly wo: Tensor; // [D, Hq·hd]
+  readonly bo?: Tensor; // [D]
+  readonly ffnNorm: Tensor; // [D]
+  readonly gateUp: Projection; // [2F, D]
+  readonly wDown: Tensor; // [D, F]
+}
+
 export interface LlamaWeights {
   readonly embed: Tensor; // [V, D]
-  readonly layers: readonly LayerWeights[];
+  readonly layers: readonly RuntimeLayer[];
   readonly norm: Tensor; // [D]
   readonly lmHead: Tensor; // [V, D] (the embedding itself when tied)
 }
@@ -144,7 +167,20 @@ export interface UploadOptions {
   readonly weights?: WeightMode;
 }
 
-/** Uploads every weight to `backend`, reading one tensor at a time. */
+/** Host tensors of one dtype stacked along their first axis into `shape`. */
+function concatRows(parts: readonly HostTensor[], shape: Shape): HostTensor {
+  const first = parts[0] as HostTensor;
+  const n = parts.reduce((a, p) => a + p.data.length, 0);
+  const data = first.dtype === 'f32' ? new Float32Array(n) : first.dtype === 'i32' ? new Int32Array(n) : new Uint16Array(n);
+  let at = 0;
+  for (const p of parts) {
+    (data as Float32Array).set(p.data as unknown as Float32Array, at);
+    at += p.data.length;
+  }
+  return { dtype: first.dtype, shape, data } as HostTensor;
+}
+
+/** Uploads every weight to `backend`, reading one tensor at a time; q|k|v and gate|up merged where they can be (Projection). */
 export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: Backend, o: UploadOptions = {}): Promise<LlamaWeights & { stats: WeightStats }> {
   const tiedHead = (n: string): boolean => c.tieWordEmbeddings && n === 'lm_head.weight';
   const names = [...expectedShapes(c).keys()].filter((n) => src.tensors.has(n) && !tiedHead(n));
@@ -184,26 +220,68 @@ export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: 
   };
   const maybe = (name: string): Promise<Tensor | undefined> => (src.tensors.has(name) ? load(name) : Promise.resolve(undefined));
 
+  /**
+   * Uploads tensors that share an input as one Projection: merged into one
+   * [Σ rows, in] tensor when every part is dense with one dtype (biases all
+   * present or all absent), else part by part (packed weights stay packed).
+   */
+  const projection = async (pn: readonly string[], biasNames: readonly string[]): Promise<Projection> => {
+    const rows = pn.map((n) => src.tensors.get(n)?.shape[0] ?? 0);
+    const cols = rows.reduce((a, r) => a + r, 0);
+    const col0s = rows.map((_, i) => rows.slice(0, i).reduce((a, r) => a + r, 0));
+    const isPacked = (n: string): boolean => {
+      const f = o.packed?.format(n);
+      return f !== undefined && isPackedFormat(f) && o.weights !== 'dequant' && backend.supports('matmul', f);
+    };
+    const dtypes = new Set(pn.map((n) => src.tensors.get(n)?.dtype));
+    const biases = biasNames.filter((n) => src.tensors.has(n));
+    if (pn.some(isPacked) || dtypes.size !== 1 || (biases.length > 0 && biases.length !== pn.length)) {
+      const parts = [];
+      for (const [i, n] of pn.entries()) {
+        const bias = await maybe(biasNames[i] as string);
+        parts.push({ w: await load(n), ...(bias && { bias }), col0: col0s[i] as number });
+      }
+      return { parts, cols };
+    }
+    const hosts: HostTensor[] = [];
+    for (const n of pn) {
+      const h = await src.read(n);
+      o.onTensor?.(n, h, ++done, names.length);
+      hosts.push(h);
+    }
+    const inDim = hosts[0]?.shape[1] as number;
+    const w = backend.upload(concatRows(hosts, [cols, inDim]));
+    const bytes = cols * inDim * DTYPE_BYTES[w.dtype];
+    stats.bf16Bytes += 2 * cols * inDim;
+    stats.bytes += bytes;
+    stats.matmulBytes += bytes;
+    stats.dequantized += pn.filter((n) => o.packed?.format(n) !== undefined && isPackedFormat(o.packed.format(n))).length;
+    let bias: Tensor | undefined;
+    if (biases.length > 0) {
+      const hb: HostTensor[] = [];
+      for (const n of biases) {
+        const h = await src.read(n);
+        o.onTensor?.(n, h, ++done, names.length);
+        hb.push(h);
+        stats.bf16Bytes += 2 * numel(h.shape);
+        stats.bytes += numel(h.shape) * DTYPE_BYTES[h.dtype];
+      }
+      bias = backend.upload(concatRows(hb, [cols]));
+    }
+    return { parts: [{ w, ...(bias && { bias }), col0: 0 }], cols };
+  };
+
   const embed = await load('model.embed_tokens.weight');
-  const layers: LayerWeights[] = [];
+  const layers: RuntimeLayer[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     const n = layerTensorNames(l);
-    const [bq, bk, bv, bo] = [await maybe(n.bq), await maybe(n.bk), await maybe(n.bv), await maybe(n.bo)];
-    layers.push({
-      attnNorm: await load(n.attnNorm),
-      wq: await load(n.wq),
-      wk: await load(n.wk),
-      wv: await load(n.wv),
-      wo: await load(n.wo),
-      ...(bq && { bq }),
-      ...(bk && { bk }),
-      ...(bv && { bv }),
-      ...(bo && { bo }),
-      ffnNorm: await load(n.ffnNorm),
-      wGate: await load(n.wGate),
-      wUp: await load(n.wUp),
-      wDown: await load(n.wDown),
-    });
+    const attnNorm = await load(n.attnNorm);
+    const qkv = await projection([n.wq, n.wk, n.wv], [n.bq, n.bk, n.bv]);
+    const wo = await load(n.wo);
+    const bo = await maybe(n.bo);
+    const ffnNorm = await load(n.ffnNorm);
+    const gateUp = await projection([n.wGate, n.wUp], []);
+    layers.push({ attnNorm, qkv, wo, ...(bo && { bo }), ffnNorm, gateUp, wDown: await load(n.wDown) });
   }
   const norm = await load('model.norm.weight');
   // HF ties lm_head to the embedding whenever tie_word_embeddings is set, even if the file also stores it.

@@ -1,10 +1,12 @@
 /**
  * Autoregressive generation with a KV cache: one prefill call over the
  * prompt, then one T = 1 decode call per new token. Tokens are yielded as
- * they are sampled, so callers can stream them.
+ * they are sampled, so callers can stream them. Greedy decoding (temperature
+ * 0) stays on the device (decode.ts); sampling reads each step's logits.
  */
 import { createKvCache, createRunState, forward, freeKvCache, freeRunState, type LlamaModel } from '../model/llama.js';
 import { tensor } from '../tensor/tensor.js';
+import { greedyOnDevice } from './decode.js';
 import { Sampler, type SampleOptions } from './sampler.js';
 
 export interface GenerateOptions extends SampleOptions {
@@ -29,6 +31,14 @@ export async function* generate(m: LlamaModel, prompt: Int32Array, o: GenerateOp
     b.write(pre.ids, tensor('i32', [prompt.length], prompt));
     forward(m, pre, kv, 0);
     let logits = (await b.read(pre.logits)).data as Float32Array;
+    if (o.temperature === 0 && o.maxTokens > 0) {
+      const first = sampler.sample(logits);
+      yield first;
+      if (o.stopIds.includes(first) || o.maxTokens === 1) return;
+      b.write(dec.ids, tensor('i32', [1], Int32Array.of(first)));
+      yield* greedyOnDevice(m, dec, kv, prompt.length, o.maxTokens - 1, { stopIds: o.stopIds });
+      return;
+    }
     for (let i = 0; i < o.maxTokens; i++) {
       const next = sampler.sample(logits);
       yield next;
