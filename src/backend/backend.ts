@@ -56,7 +56,9 @@ export type OpName =
   | 'permuteSymmetric'
   | 'gatherTranspose'
   | 'rowDot'
-  | 'gptqBlock';
+  | 'gptqBlock'
+  | 'ropeKv'
+  | 'argmax';
 
 /** Parameters of causal multi-head attention with grouped KV heads. */
 export interface AttentionParams {
@@ -67,6 +69,30 @@ export interface AttentionParams {
   readonly headDim: number;
   /** Absolute position of the first query row; query row t sees keys 0 … pos0 + t. */
   readonly pos0: number;
+  /**
+   * A [1] i32 device tensor added to `pos0` on the device: the first query row
+   * is then at P = pos0 + pos[0] and row t sees keys 0 … P + t (P + T ≤ S). The
+   * commands recorded for the call do not depend on pos[0], so a decode step
+   * recorded once replays at every position; WebGPU then sizes its key splits by
+   * the cache (S rows) instead of P + T.
+   */
+  readonly pos?: Tensor;
+}
+
+/** Parameters of `Backend.ropeKv`. */
+export interface RopeKvParams {
+  readonly nHeads: number;
+  readonly nKvHeads: number;
+  readonly headDim: number;
+  /** Position of the first row, plus pos[0] when `pos` ([1] i32 device tensor) is given. */
+  readonly pos0: number;
+  readonly pos?: Tensor;
+}
+
+/** Where `Backend.argmax` also files its tokens: tokens [N] i32, pos [1] i32 (device tensors). */
+export interface ArgmaxHistory {
+  readonly tokens: Tensor;
+  readonly pos: Tensor;
 }
 
 /**
@@ -204,7 +230,7 @@ export interface Backend {
   /**
    * Causal softmax attention, scale 1/sqrt(headDim).
    * out: [T, nHeads·headDim], q: [T, nHeads·headDim],
-   * k, v: [S, nKvHeads·headDim] (a KV cache; rows 0 … pos0+T−1 are read), f32.
+   * k, v: [S, nKvHeads·headDim] (a KV cache; rows 0 … P+T−1 are read, P = pos0 + (pos ? pos[0] : 0)), f32.
    */
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void;
 
@@ -270,4 +296,23 @@ export interface Backend {
    * Codes follow from Ŵ (code = quantize(ŵ), exact on the grid).
    */
   gptqBlock(t: GptqBlockTensors, p: GptqBlockParams): void;
+
+  // --- decode step (position read on the device, so the step can be replayed) --
+
+  /**
+   * RoPE of q and k plus the KV-cache append, from the fused projection output.
+   * qkv: [T, Cq + 2·Ckv] f32, each row = (q | k | v), Cq = nHeads·headDim, Ckv = nKvHeads·headDim.
+   * q: [T, Cq] ← rope(q part); kCache, vCache: [S, Ckv] f32, rows P … P+T−1 ← rope(k part) and the v part,
+   * where P = pos0 + (pos ? pos[0] : 0). Rotation as `rope` (HF half-split), cos/sin [maxPos, headDim/2].
+   * q, kCache, vCache and qkv are four distinct tensors; P + T ≤ S and P + T ≤ maxPos.
+   */
+  ropeKv(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void;
+
+  /**
+   * Greedy next tokens: ids[t] = argmax logits[t, :] (the first maximum). ids: [T] i32, logits: [T, V] f32.
+   * With `history`: also history.tokens[P + t + 1] = ids[t], P = history.pos[0] — the token lands at the
+   * position it will occupy, so a replayed decode loop leaves every generated token on the device.
+   * NaNs never win; a row without a value above −∞ gives 0. P + T < N (tokens: [N]).
+   */
+  argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void;
 }

@@ -6,7 +6,7 @@
 import { checkUniformGrid } from '../formats/grids/uniform.js';
 import type { DType } from '../tensor/dtype.js';
 import { shapeStr } from '../tensor/tensor.js';
-import type { AttentionParams, GptqBlockParams, GptqBlockTensors, MatmulOptions, Tensor } from './backend.js';
+import type { ArgmaxHistory, AttentionParams, GptqBlockParams, GptqBlockTensors, MatmulOptions, RopeKvParams, Tensor } from './backend.js';
 
 function fail(op: string, msg: string): never {
   throw new Error(`${op}: ${msg}`);
@@ -109,6 +109,7 @@ export function checkAttention(
   if (out.shape[0] !== T || out.shape[1] !== Cq) fail(op, `out ${shapeStr(out.shape)} must equal q ${shapeStr(q.shape)}`);
   if (!Number.isInteger(p.pos0) || p.pos0 < 0 || p.pos0 + T > S) fail(op, `positions ${p.pos0}…${p.pos0 + T - 1} exceed the cache of ${S} rows`);
   for (const [n, t] of [['out', out], ['q', q], ['k', k], ['v', v]] as const) dtypeIs(op, n, t, 'f32');
+  if (p.pos) checkPos(op, p.pos);
   return { T, S };
 }
 
@@ -249,4 +250,63 @@ export function checkGptqBlock(t: GptqBlockTensors, p: GptqBlockParams): { n: nu
   if (!Number.isInteger(g) || g < 0) fail(op, `fitGroupSize must be an integer ≥ 0, got ${g}`);
   if (g > 0 && Math.ceil(n / g) > nGroups) fail(op, `${Math.ceil(n / g)} groups of ${g} do not fit scale ${shapeStr(t.scale.shape)}`);
   return { n, out, nGroups };
+}
+
+/** A device position: [1] i32. */
+export function checkPos(op: string, pos: Tensor): void {
+  if (pos.shape.length !== 1 || pos.shape[0] !== 1) fail(op, `pos ${shapeStr(pos.shape)} must be [1]`);
+  dtypeIs(op, 'pos', pos, 'i32');
+}
+
+export function checkRopeKv(
+  q: Tensor,
+  kCache: Tensor,
+  vCache: Tensor,
+  qkv: Tensor,
+  cos: Tensor,
+  sin: Tensor,
+  p: RopeKvParams,
+): { T: number; S: number; Cq: number; Ckv: number; half: number } {
+  const op = 'ropeKv';
+  const { nHeads, nKvHeads, headDim, pos0 } = p;
+  for (const [n, x] of [['nHeads', nHeads], ['nKvHeads', nKvHeads], ['headDim', headDim]] as const) {
+    if (!Number.isInteger(x) || x <= 0) fail(op, `${n} must be a positive integer, got ${x}`);
+  }
+  if (headDim % 2 !== 0) fail(op, `headDim ${headDim} must be even`);
+  const Cq = nHeads * headDim;
+  const Ckv = nKvHeads * headDim;
+  const half = headDim / 2;
+  const [T, W] = dims2(op, 'qkv', qkv);
+  if (W !== Cq + 2 * Ckv) fail(op, `qkv ${shapeStr(qkv.shape)} must have ${Cq} + 2·${Ckv} columns (${nHeads} + 2·${nKvHeads} heads of ${headDim})`);
+  const [Tq, Cq2] = dims2(op, 'q', q);
+  if (Tq !== T || Cq2 !== Cq) fail(op, `q ${shapeStr(q.shape)} must be [${T}, ${Cq}]`);
+  const [S, Ckv2] = dims2(op, 'kCache', kCache);
+  if (Ckv2 !== Ckv) fail(op, `kCache ${shapeStr(kCache.shape)} must have ${Ckv} columns`);
+  if (vCache.shape.length !== 2 || vCache.shape[0] !== S || vCache.shape[1] !== Ckv) fail(op, `vCache ${shapeStr(vCache.shape)} must equal kCache ${shapeStr(kCache.shape)}`);
+  const [P, half2] = dims2(op, 'cos', cos);
+  if (half2 !== half) fail(op, `cos ${shapeStr(cos.shape)} must have ${half} columns`);
+  if (sin.shape.length !== 2 || sin.shape[0] !== P || sin.shape[1] !== half) fail(op, `sin ${shapeStr(sin.shape)} must equal cos ${shapeStr(cos.shape)}`);
+  for (const [n, x] of [['q', q], ['kCache', kCache], ['vCache', vCache], ['qkv', qkv], ['cos', cos], ['sin', sin]] as const) dtypeIs(op, n, x, 'f32');
+  const outs = [q, kCache, vCache, qkv];
+  if (new Set(outs).size !== outs.length) fail(op, 'q, kCache, vCache and qkv must be four distinct tensors');
+  if (!Number.isInteger(pos0) || pos0 < 0) fail(op, `pos0 must be an integer ≥ 0, got ${pos0}`);
+  if (pos0 + T > S) fail(op, `positions ${pos0}…${pos0 + T - 1} exceed the cache of ${S} rows`);
+  if (pos0 + T > P) fail(op, `positions ${pos0}…${pos0 + T - 1} exceed the table of ${P}`);
+  if (p.pos) checkPos(op, p.pos);
+  return { T, S, Cq, Ckv, half };
+}
+
+export function checkArgmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): { T: number; V: number; N: number } {
+  const op = 'argmax';
+  const [T, V] = dims2(op, 'logits', logits);
+  dtypeIs(op, 'logits', logits, 'f32');
+  if (V < 1) fail(op, `logits ${shapeStr(logits.shape)} has no columns`);
+  vec(op, 'ids', ids, T, 'i32');
+  if (!history) return { T, V, N: 0 };
+  const { tokens, pos } = history;
+  if (tokens.shape.length !== 1) fail(op, `history.tokens ${shapeStr(tokens.shape)} must be 1-D`);
+  dtypeIs(op, 'history.tokens', tokens, 'i32');
+  checkPos(op, pos);
+  if (tokens === ids || tokens === pos || ids === pos) fail(op, 'ids, history.tokens and history.pos must be distinct tensors');
+  return { T, V, N: tokens.shape[0] as number };
 }

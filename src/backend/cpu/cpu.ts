@@ -7,7 +7,7 @@
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, MatmulOptions, OpName, Recording, Tensor } from '../backend.js';
+import type { ArgmaxHistory, AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, MatmulOptions, OpName, Recording, RopeKvParams, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import * as linalg from './linalg.js';
 import * as ops from './ops.js';
@@ -248,8 +248,9 @@ export class CpuBackend implements Backend {
   }
 
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
-    const { T } = shapes.checkAttention(out, q, k, v, p);
-    ops.attention(this.f32(out), this.f32(q), this.f32(k), this.f32(v), T, p.nHeads, p.nKvHeads, p.headDim, p.pos0);
+    const { T, S } = shapes.checkAttention(out, q, k, v, p);
+    const P = this.position('attention', p.pos0, p.pos, T, S, 'the cache');
+    ops.attention(this.f32(out), this.f32(q), this.f32(k), this.f32(v), T, p.nHeads, p.nKvHeads, p.headDim, P);
   }
 
   copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {
@@ -338,6 +339,29 @@ export class CpuBackend implements Backend {
       err: this.f32(t.err),
     };
     linalg.gptqBlock(arrays, n, out, p.i1, p.i2, p.grid, p.fitGroupSize);
+  }
+
+  ropeKv(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void {
+    const { T, S, Cq, Ckv, half } = shapes.checkRopeKv(q, kCache, vCache, qkv, cos, sin, p);
+    const P = this.position('ropeKv', p.pos0, p.pos, T, S, 'the cache');
+    this.position('ropeKv', p.pos0, p.pos, T, cos.shape[0] as number, 'the table');
+    ops.ropeKv(this.f32(q), this.f32(kCache), this.f32(vCache), this.f32(qkv), this.f32(cos), this.f32(sin), T, Cq, Ckv, half, P);
+  }
+
+  argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void {
+    const { T, V, N } = shapes.checkArgmax(ids, logits, history);
+    const P = history ? (this.i32(history.pos)[0] as number) : 0;
+    if (history && (P < -1 || P + T >= N)) throw new Error(`argmax: history positions ${P + 1}…${P + T} exceed the tokens [${N}]`);
+    const out = this.i32(ids);
+    ops.argmax(out, this.f32(logits), V);
+    if (history) this.i32(history.tokens).set(out, P + 1);
+  }
+
+  /** P = pos0 + pos[0] (pos0 without pos), checked against `limit` rows of `what`. */
+  private position(op: string, pos0: number, pos: Tensor | undefined, T: number, limit: number, what: string): number {
+    const P = pos0 + (pos ? (this.i32(pos)[0] as number) : 0);
+    if (P < 0 || P + T > limit) throw new Error(`${op}: positions ${P}…${P + T - 1} exceed ${what} of ${limit} rows`);
+    return P;
   }
 
   private own(t: Tensor): CpuTensor {

@@ -193,3 +193,46 @@ export function kl(out: Float32Array, p: Float32Array, q: Float32Array, T: numbe
     out[2 * t + 1] = ap === aq ? 1 : 0;
   }
 }
+
+/**
+ * RoPE of q and k plus the KV-cache append: row t of qkv = (q | k | v) goes to q[t] (rotated),
+ * kCache[P + t] (rotated) and vCache[P + t] — exactly `rope` of the parts and a row copy.
+ * q: [T, Cq], kCache, vCache: [S, Ckv], qkv: [T, Cq + 2·Ckv], cos/sin: [maxPos, half].
+ */
+export function ropeKv(
+  q: Float32Array,
+  kCache: Float32Array,
+  vCache: Float32Array,
+  qkv: Float32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+  T: number,
+  Cq: number,
+  Ckv: number,
+  half: number,
+  P: number,
+): void {
+  const W = Cq + 2 * Ckv;
+  for (let t = 0; t < T; t++) {
+    const row = t * W;
+    q.set(qkv.subarray(row, row + Cq), t * Cq);
+    kCache.set(qkv.subarray(row + Cq, row + Cq + Ckv), (P + t) * Ckv);
+    vCache.set(qkv.subarray(row + Cq + Ckv, row + W), (P + t) * Ckv);
+  }
+  rope(q, cos, sin, T, Cq, half, P);
+  rope(kCache.subarray(P * Ckv, (P + T) * Ckv), cos, sin, T, Ckv, half, P);
+}
+
+/** ids[t] = the first index of the maximum of logits[t, :] (NaN never wins; no value above −∞ gives 0).  ids: [T], logits: [T, V]. */
+export function argmax(ids: Int32Array, logits: Float32Array, V: number): void {
+  for (let t = 0; t < ids.length; t++) {
+    const row = t * V;
+    let best = -Infinity;
+    let arg = 0;
+    for (let i = 0; i < V; i++) {
+      const x = logits[row + i] as number;
+      if (x > best) [best, arg] = [x, i];
+    }
+    ids[t] = arg;
+  }
+}

@@ -12,10 +12,11 @@ import { isPackedFormat } from '../../formats/index.js';
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import { PackedTooLargeError, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type Tensor } from '../backend.js';
+import { PackedTooLargeError, type ArgmaxHistory, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
 import { attention } from './kernels/attention.js';
+import { argmax, ropeKv } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
@@ -78,6 +79,8 @@ export class WebGpuBackend implements Backend {
   readonly packedTuning: PackedTuning;
   readonly subgroupSize: number;
   private readonly dummy: GPUBuffer;
+  /** A zero [1] i32 word, bound where an op has no device position (`pos`). */
+  private readonly zeroPos: GPUBuffer;
   private scratchBuf: GPUBuffer | null = null;
   private permBuf: GPUBuffer | null = null;
   private prologueBuf: GPUBuffer | null = null;
@@ -99,6 +102,7 @@ export class WebGpuBackend implements Backend {
     const feats = FEATURES.filter((f) => device.features.has(f));
     this.description = `WebGPU: ${adapterName(info)} (${feats.join(', ') || 'no optional features'}; binding ≤ ${this.maxBindingBytes} bytes)`;
     this.dummy = device.createBuffer({ label: 'dummy', size: 16, usage: STORAGE });
+    this.zeroPos = device.createBuffer({ label: 'zero pos', size: 16, usage: STORAGE });
   }
 
   /** Requests an adapter (unless given) and a device with the adapter's larger limits and useful features. */
@@ -346,8 +350,8 @@ export class WebGpuBackend implements Backend {
   }
 
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
-    const { T } = shapes.checkAttention(out, q, k, v, p);
-    const what = `attention q${shapeStr(q.shape)} kv${shapeStr(k.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}`;
+    const { T, S } = shapes.checkAttention(out, q, k, v, p);
+    const what = `attention q${shapeStr(q.shape)} kv${shapeStr(k.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
     const call = {
       what,
       out: this.buf(what, 'out', out),
@@ -355,7 +359,13 @@ export class WebGpuBackend implements Backend {
       k: this.buf(what, 'k', k),
       v: this.buf(what, 'v', v),
       T,
-      ...p,
+      S,
+      nHeads: p.nHeads,
+      nKvHeads: p.nKvHeads,
+      headDim: p.headDim,
+      pos0: p.pos0,
+      pos: p.pos ? this.buf(what, 'pos', p.pos) : this.zeroPos,
+      devicePos: p.pos !== undefined,
     };
     attention(this.ctx, call, (bytes) => this.scratch(what, bytes));
   }
@@ -471,6 +481,22 @@ export class WebGpuBackend implements Backend {
       fitG: p.fitGroupSize,
     };
     linalg.gptqBlock(this.ctx, call, this.dummy);
+  }
+
+  ropeKv(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void {
+    const { T, S, Cq, Ckv, half } = shapes.checkRopeKv(q, kCache, vCache, qkv, cos, sin, p);
+    const what = `ropeKv qkv${shapeStr(qkv.shape)} cache${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
+    const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
+    const pos = p.pos ? b('pos', p.pos) : this.zeroPos;
+    const call = { what, q: b('q', q), kCache: b('kCache', kCache), vCache: b('vCache', vCache), qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), pos };
+    ropeKv(this.ctx, { ...call, T, S, Cq, Ckv, half, pos0: p.pos0, maxPos: cos.shape[0] as number });
+  }
+
+  argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void {
+    const { T, V, N } = shapes.checkArgmax(ids, logits, history);
+    const what = `argmax logits${shapeStr(logits.shape)}${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
+    const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
+    argmax(this.ctx, what, this.buf(what, 'ids', ids), this.buf(what, 'logits', logits), h, { tokens: this.dummy, pos: this.zeroPos }, T, V, N);
   }
 
   // --- benchmarks -------------------------------------------------------------

@@ -5,6 +5,11 @@
  * row), threads over keys and dims. For decode (few query rows over a long cache) the keys are split
  * into SPLIT_LEN-key ranges processed by separate workgroups (split-K), whose
  * partial (acc, max, sum) records attention_combine.wgsl merges.
+ *
+ * Every kernel reads the first row's position as pos0 + pos[0] from a storage
+ * buffer (the op's `pos` tensor, or a zero word): with a device position the
+ * splits are sized by the cache (S rows), so grid and uniforms are the same at
+ * every position and a recorded decode step replays unchanged.
  */
 import type { GpuContext } from '../context.js';
 import { ceilDiv, MAX_GROUPS } from './common.js';
@@ -39,11 +44,16 @@ export interface AttentionCall {
   readonly nKvHeads: number;
   readonly headDim: number;
   readonly pos0: number;
+  /** [1] i32: added to pos0 on the device (a zero word when the op has no `pos`). */
+  readonly pos: GPUBuffer;
+  /** Whether `pos` is the op's device position (splits then sized by the cache). */
+  readonly devicePos: boolean;
+  /** Cache rows. */
+  readonly S: number;
 }
 
-/** Splits used for a call: >1 only for short T over a cache longer than two splits. */
-export function attentionSplits(T: number, pos0: number): number {
-  const n = pos0 + T;
+/** Splits used for a call: >1 only for short T over more than two splits of keys, n = the most keys a row may see. */
+export function attentionSplits(T: number, n: number): number {
   return T <= SPLIT_MAX_T && n > 2 * SPLIT_LEN ? ceilDiv(n, SPLIT_LEN) : 1;
 }
 
@@ -60,13 +70,13 @@ export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: nu
     ctx.dispatch({
       what: c.what,
       kernel: { files: ['attention_prefill'], header: { BQ, QS, WG: BQ * QS, BK, HD, DQ: HD / QS } },
-      buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out },
-      params: [c.T, Cq, Ckv, group, c.pos0, { f: scale }],
+      buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
+      params: [c.T, Cq, Ckv, group, c.pos0, { f: scale }, c.S],
       grid: [ceilDiv(c.T, BQ), c.nHeads, 1],
     });
     return;
   }
-  const nSplit = attentionSplits(c.T, c.pos0);
+  const nSplit = attentionSplits(c.T, c.devicePos ? c.S : c.pos0 + c.T);
   // key groups: with HD ≤ WG, WG / HD groups of HD threads share the value accumulation
   const G = HD <= WG ? Math.floor(WG / HD) : 1;
   const header = { WG, HD, G, NA };
@@ -74,8 +84,8 @@ export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: nu
     ctx.dispatch({
       what: c.what,
       kernel: { files: ['attention'], header: { ...header, SPLIT: false } },
-      buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out },
-      params: [Cq, Ckv, group, c.pos0, c.pos0 + c.T, 1, { f: scale }],
+      buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
+      params: [Cq, Ckv, group, c.pos0, c.S, 1, { f: scale }, c.S],
       grid: [c.nHeads, c.T, 1],
     });
     return;
@@ -84,8 +94,8 @@ export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: nu
   ctx.dispatch({
     what: `${c.what} (split-K ×${nSplit})`,
     kernel: { files: ['attention'], header: { ...header, SPLIT: true } },
-    buffers: { 1: c.q, 2: c.k, 3: c.v, 4: part },
-    params: [Cq, Ckv, group, c.pos0, SPLIT_LEN, nSplit, { f: scale }],
+    buffers: { 1: c.q, 2: c.k, 3: c.v, 4: part, 5: c.pos },
+    params: [Cq, Ckv, group, c.pos0, SPLIT_LEN, nSplit, { f: scale }, c.S],
     grid: [c.nHeads, c.T, nSplit],
   });
   ctx.dispatch({

@@ -10,6 +10,9 @@
 // Header: WG, HD (headDim), G (key groups, ≥ 1), NA = ceil(HD / WG), SPLIT (write
 // partials (acc, m, l) per split for attention_combine instead of out).
 // Grid: x = heads, y = T, z = splits.
+// The first query row is at pos0 + posOff[0] (posOff: the op's device position,
+// or a zero word), so the recorded dispatch does not depend on the position; a
+// split that lies beyond the visible keys writes the empty record (0, −max, 0).
 struct Params {
   Cq: u32,
   Ckv: u32,
@@ -18,6 +21,7 @@ struct Params {
   splitLen: u32,
   nSplit: u32,
   scale: f32,
+  S: u32, // cache rows: no key at or beyond S is read
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -25,6 +29,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // vec4 loads along hd when HD % 4 == 0
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> posOff: array<i32>;
 
 const HD4 = (HD + 3u) / 4u;
 var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
@@ -42,7 +47,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     qs[i / 4u][i % 4u] = select(0.0, q[qo + i], i < HD);
   }
   workgroupBarrier();
-  let n = p.pos0 + t + 1u; // keys visible to this query
+  let n = min(u32(max(i32(p.pos0) + posOff[0], 0)) + t + 1u, p.S); // keys visible to this query
   let begin = split * p.splitLen;
   let end = min(n, begin + p.splitLen);
   // this thread's value slot: key group g, first dim d

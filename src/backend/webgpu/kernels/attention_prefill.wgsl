@@ -7,6 +7,7 @@
 // row's running max m and sum l and rescales its accumulator once per block
 // (online softmax). GQA: query head h reads kv head h / group.
 // Header: BQ, QS, WG = BQ·QS, BK, HD, DQ. Grid: x = ceil(T / BQ), y = heads.
+// The first query row is at pos0 + posOff[0] (a device position or a zero word).
 struct Params {
   T: u32,
   Cq: u32,
@@ -14,6 +15,7 @@ struct Params {
   group: u32,
   pos0: u32,
   scale: f32,
+  S: u32, // cache rows: no key at or beyond S is read
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -21,6 +23,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> posOff: array<i32>;
 
 var<workgroup> ks: array<f32, BK * HD>;
 var<workgroup> vs: array<f32, BK * HD>;
@@ -42,8 +45,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     qr[i] = select(0.0, q[qo + i], t < p.T) * p.scale;
     acc[i] = 0.0;
   }
-  let n = select(0u, p.pos0 + t + 1u, t < p.T); // keys this row sees
-  let nMax = p.pos0 + min(t0 + BQ, p.T); // keys any row of the block sees
+  let P = u32(max(i32(p.pos0) + posOff[0], 0));
+  let n = select(0u, min(P + t + 1u, p.S), t < p.T); // keys this row sees
+  let nMax = min(P + min(t0 + BQ, p.T), p.S); // keys any row of the block sees
   var m = -0x1.fffffep+127f;
   var l = 0.0;
   for (var s0 = 0u; s0 < nMax; s0 += BK) {

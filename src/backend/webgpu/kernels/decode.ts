@@ -1,0 +1,57 @@
+/**
+ * Decode-step kernels whose dispatch does not depend on the position (it is
+ * read from a [1] i32 storage buffer): ropeKv (rope_kv.wgsl) and argmax
+ * (argmax.wgsl), so a decode step recorded once replays at every position.
+ */
+import type { GpuContext } from '../context.js';
+import { ceilDiv, MAX_GROUPS } from './common.js';
+
+const WG = 256;
+
+function rowsOk(what: string, T: number): void {
+  if (T > MAX_GROUPS) throw new Error(`${what}: ${T} rows exceed the ${MAX_GROUPS} workgroups of one dispatch dimension`);
+}
+
+export interface RopeKvCall {
+  readonly what: string;
+  readonly q: GPUBuffer;
+  readonly kCache: GPUBuffer;
+  readonly vCache: GPUBuffer;
+  readonly qkv: GPUBuffer;
+  readonly cos: GPUBuffer;
+  readonly sin: GPUBuffer;
+  /** [1] i32 added to pos0 on the device (a zero word when the op has no `pos`). */
+  readonly pos: GPUBuffer;
+  readonly T: number;
+  readonly S: number;
+  readonly Cq: number;
+  readonly Ckv: number;
+  readonly half: number;
+  readonly pos0: number;
+  readonly maxPos: number;
+}
+
+/** q ← rope(q part), kCache/vCache rows P … P+T−1 ← rope(k part), v part: one invocation per q/k pair or v element pair. */
+export function ropeKv(ctx: GpuContext, c: RopeKvCall): void {
+  rowsOk(c.what, c.T);
+  ctx.dispatch({
+    what: c.what,
+    kernel: { files: ['rope_kv'], header: { WG } },
+    buffers: { 1: c.qkv, 2: c.cos, 3: c.sin, 4: c.q, 5: c.kCache, 6: c.vCache, 7: c.pos },
+    params: [c.Cq, c.Ckv, c.half, c.pos0, c.S, c.maxPos],
+    grid: [ceilDiv(c.Cq / 2 + c.Ckv, WG), c.T, 1],
+  });
+}
+
+/** ids[t] = first argmax of logits[t, :]; with history, also tokens[pos[0] + t + 1] = ids[t] (N = tokens, 0 without). */
+export function argmax(ctx: GpuContext, what: string, ids: GPUBuffer, logits: GPUBuffer, history: { tokens: GPUBuffer; pos: GPUBuffer } | null, dummies: { tokens: GPUBuffer; pos: GPUBuffer }, T: number, V: number, N: number): void {
+  rowsOk(what, T);
+  const h = history ?? dummies;
+  ctx.dispatch({
+    what,
+    kernel: { files: ['argmax'], header: { WG, HISTORY: history !== null } },
+    buffers: { 1: logits, 2: ids, 3: h.tokens, 4: h.pos },
+    params: [V, N],
+    grid: [T, 1, 1],
+  });
+}

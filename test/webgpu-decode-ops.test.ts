@@ -1,0 +1,221 @@
+/**
+ * The decode-step ops on WebGPU against the CPU reference (src/backend/cpu/ops.ts):
+ * attention with a device position (prefill, short T, split-K over caches of
+ * 1000+ rows with empty splits), ropeKv, argmax. Tolerances per CONVENTIONS §3:
+ * attention (a reduction) by normalized MSE ≤ 1e-10, ropeKv (elementwise f32) by
+ * |Δ| ≤ 1e-6 + 1e-5·|ref|, copies and argmax exactly.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { Tensor } from '../src/backend/backend.js';
+import * as ops from '../src/backend/cpu/ops.js';
+import { attentionSplits } from '../src/backend/webgpu/kernels/attention.js';
+import { tensor } from '../src/tensor/tensor.js';
+import { closeViolation, NMSE_F32, nmse, rand, tryWebGpu } from './webgpu-helpers.js';
+
+const { b: gpu, skip } = await tryWebGpu();
+
+function assertNmse(got: Float32Array, ref: Float32Array, what: string): void {
+  const e = nmse(got, ref);
+  assert.ok(e <= NMSE_F32, `${what}: nMSE ${e.toExponential(2)} > ${NMSE_F32}`);
+}
+
+function assertClose(got: Float32Array, ref: Float32Array, what: string): void {
+  const v = closeViolation(got, ref, 1e-5, 1e-6);
+  assert.equal(v, null, `${what}: ${v}`);
+}
+
+/** Host slice of columns [c0, c1) of a [T, W] matrix. */
+function cols(x: Float32Array, T: number, W: number, c0: number, c1: number): Float32Array {
+  const out = new Float32Array(T * (c1 - c0));
+  for (let t = 0; t < T; t++) out.set(x.subarray(t * W + c0, t * W + c1), t * (c1 - c0));
+  return out;
+}
+
+describe('webgpu decode ops vs the CPU reference', { skip }, () => {
+  const b = gpu as NonNullable<typeof gpu>;
+  after(() => gpu?.dispose());
+  const f32 = (shape: number[], data: Float32Array): Tensor => b.upload(tensor('f32', shape, data));
+  const i32 = (data: number[]): Tensor => b.upload(tensor('i32', [data.length], Int32Array.from(data)));
+  const readF32 = async (t: Tensor): Promise<Float32Array> => (await b.read(t)).data as Float32Array;
+
+  test('attention with pos: prefill, short T and split-K over 1000+ rows (empty splits), GQA, hd 48/64/80', async () => {
+    // [T, nHeads, nKvHeads, headDim, P, S]
+    const cases: [number, number, number, number, number, number][] = [
+      [1, 4, 2, 64, 0, 1100], // split-K by the cache: 5 splits, 4 empty
+      [1, 6, 2, 48, 5, 1100],
+      [1, 4, 1, 80, 1099, 1100], // the last cache row: no empty split
+      [3, 4, 2, 64, 700, 1030],
+      [3, 3, 3, 48, 1027, 1030], // P + T = S
+      [3, 4, 2, 80, 2, 300], // short T, one split either way
+      [70, 4, 2, 64, 0, 1100], // prefill
+      [70, 6, 2, 48, 930, 1000],
+      [70, 5, 1, 80, 200, 1030],
+    ];
+    for (const [T, nH, nKv, hd, P, S] of cases) {
+      const [Cq, Ckv] = [nH * hd, nKv * hd];
+      const qh = rand(T * Cq, T + hd, -2, 2);
+      const kh = rand(S * Ckv, S, -2, 2);
+      const vh = rand(S * Ckv, S + 1);
+      const ref = new Float32Array(T * Cq);
+      ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
+      const [q, k, v] = [f32([T, Cq], qh), f32([S, Ckv], kh), f32([S, Ckv], vh)];
+      const p = { nHeads: nH, nKvHeads: nKv, headDim: hd };
+      const tag = `T=${T} heads ${nH}/${nKv}×${hd} P=${P} S=${S}`;
+      const byPos0 = b.empty('f32', [T, Cq]);
+      b.attention(byPos0, q, k, v, { ...p, pos0: P });
+      const got0 = await readF32(byPos0);
+      assertNmse(got0, ref, `${tag} pos0`);
+      for (const where of [{ pos0: 0, pos: i32([P]) }, { pos0: Math.min(P, 2), pos: i32([P - Math.min(P, 2)]) }]) {
+        const out = b.empty('f32', [T, Cq]);
+        b.attention(out, q, k, v, { ...p, ...where });
+        const got = await readF32(out);
+        assertNmse(got, ref, `${tag} pos0 ${where.pos0} + pos`);
+        // the same key splits compute the same sums: bit for bit; else both within the rule above
+        if (T > 8 || attentionSplits(T, S) === attentionSplits(T, P + T)) assert.deepEqual(got, got0, `${tag}: pos vs pos0`);
+      }
+    }
+  });
+
+  test('with pos the dispatches (kernel, uniforms, grid, buffers) do not depend on the position; results follow a write of pos', async () => {
+    const [nH, nKv, hd, S, V] = [4, 2, 64, 1030, 1001];
+    const [Cq, Ckv] = [nH * hd, nKv * hd];
+    const kh = rand(S * Ckv, 7, -2, 2);
+    const vh = rand(S * Ckv, 8);
+    const [k, v] = [f32([S, Ckv], kh), f32([S, Ckv], vh)];
+    const cs = f32([S, hd / 2], rand(S * hd / 2, 9));
+    const logits = f32([1, V], rand(V, 10));
+    const tokens = b.empty('i32', [S + 1]);
+    const pos = i32([0]);
+    // every dispatch recorded, as a printable record with buffer identities
+    const ids = new Map<GPUBuffer, number>();
+    let log: string[] = [];
+    const dispatch = b.ctx.dispatch.bind(b.ctx);
+    b.ctx.dispatch = (d) => {
+      const bufs = Object.entries(d.buffers).map(([n, x]) => `${n}:${ids.get(x) ?? (ids.set(x, ids.size), ids.size - 1)}`);
+      log.push(JSON.stringify([d.kernel, d.params, d.grid, bufs]));
+      dispatch(d);
+    };
+    try {
+      for (const T of [1, 3, 20]) {
+        const qh = rand(T * Cq, T, -2, 2);
+        const q = f32([T, Cq], qh);
+        const out = b.empty('f32', [T, Cq]);
+        const [qkv, q2, k2, v2, next] = [b.empty('f32', [T, Cq + 2 * Ckv]), b.empty('f32', [T, Cq]), b.empty('f32', [S, Ckv]), b.empty('f32', [S, Ckv]), b.empty('i32', [1])];
+        let first: string[] | undefined;
+        for (const P of [0, 255, 256, 511, 700, S - T]) {
+          b.write(pos, tensor('i32', [1], Int32Array.from([P])));
+          log = [];
+          b.ropeKv(q2, k2, v2, qkv, cs, cs, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos });
+          b.attention(out, q, k, v, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos });
+          b.argmax(next, logits, { tokens, pos });
+          assert.equal(log.length, T > 8 ? 3 : 4, `T=${T}: ropeKv, attention (+ combine), argmax`);
+          if (first) assert.deepEqual(log, first, `T=${T} P=${P}`);
+          first ??= log;
+          const ref = new Float32Array(T * Cq);
+          ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
+          assertNmse(await readF32(out), ref, `T=${T} P=${P}`);
+        }
+      }
+    } finally {
+      b.ctx.dispatch = dispatch;
+    }
+  });
+
+  test('ropeKv vs the reference and vs rope + copyRows on the GPU; pos = pos0; GQA, hd 48/64/80, T 1/3/70', async () => {
+    // [T, nHeads, nKvHeads, headDim, P, S]
+    const cases: [number, number, number, number, number, number][] = [
+      [1, 4, 2, 64, 0, 9],
+      [1, 6, 2, 48, 1099, 1100],
+      [3, 5, 1, 80, 17, 40],
+      [70, 4, 2, 64, 30, 101],
+      [70, 3, 3, 48, 0, 70],
+    ];
+    for (const [T, nH, nKv, hd, P, S] of cases) {
+      const [Cq, Ckv, half] = [nH * hd, nKv * hd, hd / 2];
+      const W = Cq + 2 * Ckv;
+      const tag = `T=${T} heads ${nH}/${nKv}×${hd} P=${P}`;
+      const x = rand(T * W, T + hd, -2, 2);
+      const cache0 = rand(S * Ckv, S);
+      const maxPos = S + 5;
+      const cosH = rand(maxPos * half, 4);
+      const sinH = rand(maxPos * half, 5);
+      const [cos, sin] = [f32([maxPos, half], cosH), f32([maxPos, half], sinH)];
+      // reference
+      const qRef = new Float32Array(T * Cq);
+      const kRef = cache0.slice();
+      const vRef = cache0.slice();
+      ops.ropeKv(qRef, kRef, vRef, x, cosH, sinH, T, Cq, Ckv, half, P);
+      // the GPU composition: rope of the parts, row copies into the caches
+      const qC = f32([T, Cq], cols(x, T, W, 0, Cq));
+      const kPart = f32([T, Ckv], cols(x, T, W, Cq, Cq + Ckv));
+      b.rope(qC, cos, sin, P, hd);
+      b.rope(kPart, cos, sin, P, hd);
+      const kC = f32([S, Ckv], cache0);
+      const vC = f32([S, Ckv], cache0);
+      b.copyRows(kC, P, kPart, 0, T);
+      b.copyRows(vC, P, f32([T, Ckv], cols(x, T, W, Cq + Ckv, W)), 0, T);
+      const comp = { q: await readF32(qC), k: await readF32(kC), v: await readF32(vC) };
+      let first: { q: Float32Array; k: Float32Array; v: Float32Array } | undefined;
+      for (const where of [{ pos0: P }, { pos0: 0, pos: i32([P]) }, { pos0: Math.min(P, 3), pos: i32([P - Math.min(P, 3)]) }]) {
+        const q = b.empty('f32', [T, Cq]);
+        const k = f32([S, Ckv], cache0);
+        const v = f32([S, Ckv], cache0);
+        b.ropeKv(q, k, v, f32([T, W], x), cos, sin, { nHeads: nH, nKvHeads: nKv, headDim: hd, ...where });
+        const got = { q: await readF32(q), k: await readF32(k), v: await readF32(v) };
+        const wtag = `${tag} pos0 ${where.pos0}${where.pos ? ' + pos' : ''}`;
+        assertClose(got.q, qRef, `${wtag}: q vs reference`);
+        assertClose(got.k, kRef, `${wtag}: kCache vs reference`);
+        assert.deepEqual(got.v, vRef, `${wtag}: vCache vs reference`);
+        assertClose(got.q, comp.q, `${wtag}: q vs rope`);
+        assertClose(got.k, comp.k, `${wtag}: kCache vs rope + copyRows`);
+        assert.deepEqual(got.v, comp.v, `${wtag}: vCache vs copyRows`);
+        if (first) assert.deepEqual(got, first, `${wtag}: pos vs pos0`);
+        first ??= got;
+      }
+    }
+  });
+
+  test('argmax: first maximum on ties (across threads), −∞ rows, V from 1 to 256k, history', async () => {
+    for (const [T, V] of [[1, 1], [3, 7], [5, 1001], [2, 32000], [2, 256000]] as const) {
+      const x = rand(T * V, V, -8, 8);
+      const row = (t: number): Float32Array => x.subarray(t * V, (t + 1) * V);
+      if (T > 1) row(1).fill(2.5); // all equal: 0
+      if (T > 2) {
+        row(2).fill(-Infinity); // nothing above −∞: 0
+        row(2)[V - 1] = -3e38;
+      }
+      if (T > 3) {
+        // ties in different threads' slices (256 per workgroup) and in one: the first wins
+        for (const i of [1000, 300, 44, 556]) row(3)[i] = 9;
+        row(4)[V - 1] = 9;
+      }
+      if (V >= 32000) {
+        row(0)[V - 1] = 20;
+        row(0)[31999] = 20;
+        row(0)[V - 2] = 20;
+      }
+      const ref = new Int32Array(T);
+      ops.argmax(ref, x, V);
+      const ids = b.empty('i32', [T]);
+      const tokens = i32(Array.from({ length: T + 6 }, () => -1));
+      b.argmax(ids, f32([T, V], x), { tokens, pos: i32([3]) });
+      assert.deepEqual((await b.read(ids)).data, ref, `T=${T} V=${V}`);
+      const hist = Int32Array.from({ length: T + 6 }, () => -1);
+      hist.set(ref, 4);
+      assert.deepEqual((await b.read(tokens)).data, hist, `T=${T} V=${V} history`);
+      const ids2 = b.empty('i32', [T]);
+      b.argmax(ids2, f32([T, V], x));
+      assert.deepEqual((await b.read(ids2)).data, ref, `T=${T} V=${V} without history`);
+    }
+  });
+
+  test('the shared validation messages', () => {
+    const q = b.empty('f32', [3, 8]);
+    const k = b.empty('f32', [8, 4]);
+    const cs = b.empty('f32', [10, 2]);
+    const p = { nHeads: 2, nKvHeads: 1, headDim: 4, pos0: 6 };
+    assert.throws(() => b.ropeKv(q, k, b.empty('f32', [8, 4]), b.empty('f32', [3, 16]), cs, cs, p), /ropeKv: positions 6…8 exceed the cache of 8 rows/);
+    assert.throws(() => b.argmax(b.empty('i32', [2]), b.empty('f32', [3, 5])), /argmax: ids \[2\] must be \[3\]/);
+  });
+});
