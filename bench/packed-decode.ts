@@ -15,8 +15,9 @@
 import { backend, emit, flags, list, measureCopy, meta, timeIt } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
-import { greedyOnDevice } from '../src/runtime/decode.js';
+import { drain, greedyOnDevice } from '../src/runtime/decode.js';
 import { createKvCache, createModel, createRunState, forward, freeKvCache, freeRunState } from '../src/model/llama.js';
+import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
 
@@ -62,12 +63,12 @@ for (const name of formats) {
   const s = createRunState(m, 1, false);
   const one = { dtype: 'i32', shape: [1], data: Int32Array.of(1) } as const;
   b.write(s.ids, one);
-  for await (const _ of greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
+  await drain(greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
   // greedy generation as `generate` runs it (the step recorded once and replayed on the device)
   b.write(s.ids, one);
   await b.sync();
   let t1 = performance.now();
-  for await (const _ of greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
+  await drain(greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
   const sec = (performance.now() - t1) / 1000 / steps;
   // as sampling runs it: ops enqueued again and the logits read every step
   t1 = performance.now();
@@ -119,8 +120,8 @@ for (const name of formats) {
   );
   freeRunState(b, s);
   freeKvCache(b, kv);
-  for (const l of weights.layers) for (const t of Object.values(l)) b.free(t);
-  for (const t of [weights.embed, weights.norm, weights.lmHead, m.cos, m.sin]) b.free(t);
+  freeWeights(b, weights);
+  for (const t of [m.cos, m.sin]) b.free(t);
   await b.sync();
 }
 const bf16 = rows.find((r) => r.format === 'bf16');

@@ -13,7 +13,7 @@ import type { Tensor } from '../src/backend/backend.js';
 import type { LlamaConfig } from '../src/model/config.js';
 import { createKvCache, createModel, createRunState, forward } from '../src/model/llama.js';
 import type { RuntimeLayer, LlamaWeights } from '../src/model/weights.js';
-import { greedyOnDevice } from '../src/runtime/decode.js';
+import { drain, greedyOnDevice } from '../src/runtime/decode.js';
 
 const f = flags(['gemv', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
 const D = Number(f.dim ?? 4096);
@@ -79,12 +79,12 @@ const one = { dtype: 'i32', shape: [1], data: Int32Array.from([1]) } as const;
 const rows: Record<string, unknown>[] = [];
 for (const pos of positions) {
   b.write(s.ids, one);
-  for await (const _ of greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
+  await drain(greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
   // greedy generation as `generate` runs it: the step recorded once and replayed, no host round trip
   b.write(s.ids, one);
   await b.sync();
   let t0 = performance.now();
-  for await (const _ of greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
+  await drain(greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
   const queued = (performance.now() - t0) / 1000 / steps;
   // as sampling runs it: the step's ops enqueued again each token and the logits read every step
   t0 = performance.now();

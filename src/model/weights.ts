@@ -289,3 +289,16 @@ export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: 
   if (c.tieWordEmbeddings) stats.matmulBytes += numel(src.tensors.get('model.embed_tokens.weight')?.shape ?? []) * DTYPE_BYTES[embed.dtype];
   return { embed, layers, norm, lmHead, stats };
 }
+
+/** Frees every tensor of `w` (the embedding once when lm_head is tied to it). */
+export function freeWeights(b: Backend, w: LlamaWeights): void {
+  const all = new Set<Tensor>([w.embed, w.norm, w.lmHead]);
+  for (const l of w.layers) {
+    for (const t of [l.attnNorm, l.wo, l.bo, l.ffnNorm, l.wDown]) if (t) all.add(t);
+    for (const p of [...l.qkv.parts, ...l.gateUp.parts]) {
+      all.add(p.w);
+      if (p.bias) all.add(p.bias);
+    }
+  }
+  for (const t of all) b.free(t);
+}

@@ -12,7 +12,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import { WebGpuBackend } from '../backend/webgpu/webgpu.js';
-import { greedyOnDevice } from './decode.js';
+import { drain, greedyOnDevice } from './decode.js';
 import { createKvCache, createRunState, forward, freeKvCache, freeRunState, type LlamaModel } from '../model/llama.js';
 import type { WeightStats } from '../model/weights.js';
 import { tensor } from '../tensor/tensor.js';
@@ -112,7 +112,7 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
     b.write(dec.ids, tensor('i32', [1], Int32Array.of(argmax(logits))));
     await b.sync();
     t0 = performance.now();
-    for await (const _ of greedyOnDevice(m, dec, kv, P, G, { chunk: 16 }));
+    await drain(greedyOnDevice(m, dec, kv, P, G, { chunk: 16 }));
     const queued = G / ((performance.now() - t0) / 1000);
     const kvDim = c.nKvHeads * c.headDim;
     const meanPos = P + (G + 1) / 2;

@@ -62,3 +62,10 @@ export async function* greedyOnDevice(m: LlamaModel, dec: RunState, kv: KvCache,
     b.free(tokens);
   }
 }
+
+/** Runs an id stream to its end and returns the ids (for benchmarks and tests). */
+export async function drain(ids: AsyncIterable<number>): Promise<number[]> {
+  const out: number[] = [];
+  for await (const id of ids) out.push(id);
+  return out;
+}
