@@ -10,18 +10,18 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
  */
-import { backend, emit, flags, list, measureCopy, meta, timeIt } from './lib/bench-common.js';
+import { backend, emit, profileLines, profileRecording, flags, list, measureCopy, meta, timeIt } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { drain, greedyOnDevice } from '../src/runtime/decode.js';
-import { createKvCache, createModel, createRunState, forward, freeKvCache, freeRunState } from '../src/model/llama.js';
+import { createKvCache, createModel, createRunState, enqueueForward, forward, setPosition, freeKvCache, freeRunState } from '../src/model/llama.js';
 import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
 
-const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'out']);
+const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'out']);
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const shape = (f.shape ?? 'llama2-7b') as RandomShape;
 const over = { dim: num(f.dim), layers: num(f.layers), heads: num(f.heads), kvHeads: num(f['kv-heads']), ffn: num(f.ffn), vocab: num(f.vocab) };
@@ -33,7 +33,9 @@ const kernelIters = Number(f['kernel-iters'] ?? 20);
 
 // --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
 const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
-const tiles = R && RG && TPR ? { R, RG, TPR } : {};
+// --int1 RxTPRxRG: the int formats' T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup
+const [R1, TPR1, RG1] = (f.int1 ?? '').split('x').map(Number);
+const tiles = { ...(R && RG && TPR ? { R, RG, TPR } : {}), ...(R1 && TPR1 && RG1 ? { int1: { R: R1, TPR: TPR1, RG: RG1 } } : {}) };
 const backends = new Map<string, WebGpuBackend>();
 const gpu = async (outliers: 'fused' | 'separate'): Promise<WebGpuBackend> => {
   let b = backends.get(outliers);
@@ -77,6 +79,9 @@ for (const name of formats) {
     await b.read(s.logits);
   }
   const secRead = (performance.now() - t1) / 1000 / steps;
+  setPosition(m, s, kv, pos);
+  const profile = await profileRecording(b, b.record(() => enqueueForward(m, s, kv)));
+  if (profile) process.stderr.write(profileLines(profile));
   const kvBytes = 2 * config.nLayers * (pos + steps / 2) * config.nKvHeads * config.headDim * 4;
   const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
   const roofline = (copy.gbps * 1e9) / bytes;
@@ -112,6 +117,7 @@ for (const name of formats) {
     bf16_weight_bytes: stats.bf16Bytes,
     build_seconds: buildSeconds,
     kernels,
+    profile,
   };
   rows.push(row);
   process.stderr.write(

@@ -8,10 +8,10 @@
  *   node <bundle>/bench/webgpu-decode.js [--dim 4096 --layers 32 --heads 32 --kv-heads 32
  *        --ffn 11008 --vocab 32000] [--positions 128,1024,4000] [--steps 32] [--gemv RWxTPR] [--out decode.json]
  */
-import { backend, emit, flags, measureCopy, meta, numbers } from './lib/bench-common.js';
+import { backend, emit, profileLines, profileRecording, flags, measureCopy, meta, numbers } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
 import type { LlamaConfig } from '../src/model/config.js';
-import { createKvCache, createModel, createRunState, forward } from '../src/model/llama.js';
+import { createKvCache, createModel, createRunState, enqueueForward, forward, setPosition } from '../src/model/llama.js';
 import type { RuntimeLayer, LlamaWeights } from '../src/model/weights.js';
 import { drain, greedyOnDevice } from '../src/runtime/decode.js';
 
@@ -93,6 +93,10 @@ for (const pos of positions) {
     await b.read(s.logits);
   }
   const withRead = (performance.now() - t0) / 1000 / steps;
+  // where the time goes: the step on the GPU vs issuing it, and each op alone
+  setPosition(m, s, kv, pos);
+  const profile = await profileRecording(b, b.record(() => enqueueForward(m, s, kv)));
+  if (profile) process.stderr.write(profileLines(profile));
   const kvBytes = 2 * c.nLayers * (pos + steps / 2) * c.nKvHeads * hd * 4;
   const bytes = weightBytes.value + kvBytes;
   const roofline = (copy.gbps * 1e9) / bytes;
@@ -108,6 +112,7 @@ for (const pos of positions) {
     copy_gbps: copy.gbps,
     roofline_tokens_per_s: roofline,
     fraction_of_roofline: 1 / queued / roofline,
+    profile,
   };
   rows.push(row);
   process.stderr.write(`decode pos ${pos}: ${row.tokens_per_s.toFixed(1)} tok/s (${row.tokens_per_s_with_read.toFixed(1)} with a logits read per step), roofline ${roofline.toFixed(1)} tok/s (${(100 * row.fraction_of_roofline).toFixed(1)} %)\n`);

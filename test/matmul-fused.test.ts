@@ -4,7 +4,8 @@
  * - The CPU reference equals the separate ops it stands for, bit for bit.
  * - WebGPU equals the CPU reference (nMSE ≤ 1e-10, CONVENTIONS §3) on dense f32/bf16/f16
  *   weights at T = 1 (one fused gemv1 dispatch), T = 3 (gemv) and T = 20 (gemm), aligned and
- *   odd K, and on packed int3/int4/SpQR weights (with and without act-order).
+ *   odd K, and on packed int3/int4/SpQR weights (with and without act-order; T = 1 on unpermuted
+ *   int codes is one fused qgemv1 dispatch).
  * - A replayed recording equals running its ops again.
  */
 import assert from 'node:assert/strict';
@@ -135,6 +136,7 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
   const packedCases: [string, () => PackedTensor][] = [
     ['int4 g32', () => randomPacked('int4', [48, 96], { groupSize: 32, permuted: 0 }, 7)],
     ['int3 g32 act-order', () => randomPacked('int3', [40, 96], { groupSize: 32, permuted: 1 }, 8)],
+    ['int3 g64 (the generic-bits qgemv1 path)', () => randomPacked('int3', [37, 128], { groupSize: 64, permuted: 0 }, 10)],
     ['spqr w3 β16', () => randomPacked('spqr', [48, 128], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 9, { outlierRate: 0.05 })],
   ];
   for (const [name, make] of packedCases) {

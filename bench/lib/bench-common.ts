@@ -4,6 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createNodeWebGpuBackend } from '../../src/backend/webgpu/node.js';
 import type { WebGpuBackend, WebGpuBackendOptions } from '../../src/backend/webgpu/webgpu.js';
+import type { Recording } from '../../src/backend/backend.js';
+import { GpuRecording } from '../../src/backend/webgpu/context.js';
 
 export type Flags = Record<string, string | undefined>;
 
@@ -82,4 +84,56 @@ export async function measureCopy(b: WebGpuBackend, mib: number, iters: number):
   b.free(dst);
   const sec = t.gpuSeconds ?? t.wallSeconds;
   return { op: 'copy', bytes: n * 4, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', ms: sec * 1e3, wall_ms: t.wallSeconds * 1e3, iters, gbps: (2 * n * 4) / sec / 1e9 };
+}
+
+/** Where a recorded step's time goes: the whole step on the GPU and on the host, and each dispatch alone. */
+export interface StepProfile {
+  /** GPU time of the whole step (timestamps around its one compute pass), ms. */
+  readonly gpu_ms: number;
+  /** Host time to issue the step (replay + submit), ms. */
+  readonly host_ms: number;
+  readonly dispatches: number;
+  /** Each op alone (its own pass, so the pass start cost is included), summed over the step's ops of that name. */
+  readonly ops: { readonly what: string; readonly count: number; readonly gpu_us: number }[];
+}
+
+/**
+ * Profiles a recording (Backend.record) with timestamp queries: `iters` replays of
+ * the whole step, then each dispatch alone; ops of the same description (e.g. the
+ * same projection in every layer) are summed. Null when the device has no timestamps.
+ */
+export async function profileRecording(b: WebGpuBackend, rec: Recording, iters = 5): Promise<StepProfile | null> {
+  if (!(rec instanceof GpuRecording)) throw new Error('profileRecording: not a WebGPU recording');
+  const ctx = b.ctx;
+  await b.sync();
+  if (!ctx.beginTiming(2 * iters + 2)) return null;
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) {
+    ctx.replay(rec);
+    ctx.flush();
+  }
+  const host = (performance.now() - t0) / iters;
+  const whole = await ctx.endTiming();
+  const byWhat = new Map<string, { count: number; ns: number }>();
+  for (const d of rec.dispatches) {
+    const one = new GpuRecording([d]);
+    ctx.beginTiming(2 * iters + 2);
+    for (let i = 0; i < iters; i++) {
+      ctx.replay(one);
+      ctx.flush();
+    }
+    const t = await ctx.endTiming();
+    const e = byWhat.get(d.what) ?? { count: 0, ns: 0 };
+    e.count++;
+    e.ns += t.ns / iters;
+    byWhat.set(d.what, e);
+  }
+  const ops = [...byWhat.entries()].map(([what, e]) => ({ what, count: e.count, gpu_us: e.ns / 1e3 })).sort((a, c) => c.gpu_us - a.gpu_us);
+  return { gpu_ms: whole.ns / 1e6 / iters, host_ms: host, dispatches: rec.ops, ops };
+}
+
+/** One line per op of a profile, the costliest first. */
+export function profileLines(p: StepProfile, top = 8): string {
+  const head = `  step: GPU ${p.gpu_ms.toFixed(3)} ms, host ${p.host_ms.toFixed(3)} ms, ${p.dispatches} dispatches; alone: `;
+  return head + p.ops.slice(0, top).map((o) => `${o.what} ×${o.count} ${(o.gpu_us / 1e3).toFixed(3)} ms`).join('; ') + '\n';
 }

@@ -52,14 +52,14 @@ export interface BenchResult {
   readonly weights_dequantized: number;
 }
 
-/** Copy GB/s (one read and one write per byte) of up to 256 MiB through the vec4 copy kernel; null off WebGPU. */
+/** Copy GB/s (one read and one write per byte) of up to 1 GiB (as bench/webgpu-copy.ts) through the vec4 copy kernel; null off WebGPU. */
 export async function copyBandwidth(b: Backend, iters = 10): Promise<number | null> {
   if (!(b instanceof WebGpuBackend)) return null;
-  const n = Math.floor(Math.min(256 * 2 ** 20, b.maxBindingBytes) / 16) * 4;
+  const n = Math.floor(Math.min(2 ** 30, b.maxBindingBytes) / 16) * 4;
   const src = b.empty('f32', [n]);
   const dst = b.empty('f32', [n]);
   b.randomize(src, 3, 1);
-  b.copyVec4(dst, src);
+  for (let i = 0; i < 2; i++) b.copyVec4(dst, src);
   await b.sync();
   const timed = b.ctx.beginTiming();
   const t0 = performance.now();

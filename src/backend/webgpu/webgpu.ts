@@ -20,7 +20,7 @@ import { argmax, ropeKv } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
-import { DEFAULT_PACKED, qgather, qmatmul, type PackedTuning } from './kernels/qmatmul.js';
+import { DEFAULT_PACKED, qgather, qgemv1, qgemv1Serves, qmatmul, type PackedTuning } from './kernels/qmatmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rope } from './kernels/rows.js';
 import { GpuPackedTensor, packedImage, packedImageBytes } from './packed.js';
 import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
@@ -297,7 +297,7 @@ export class WebGpuBackend implements Backend {
     const ob = this.buf(what, 'out', out);
     const b = bias ? this.biasF32(what, bias) : undefined;
     let xb = this.buf(what, 'x', x);
-    const fuse = !packed && T === 1;
+    const fuse = T === 1 && (!packed || qgemv1Serves(w.format, w.params, K));
     if (!fuse && (o.norm || o.gated)) {
       const xin = this.prologueScratch(what, T * K * 4);
       if (o.norm) {
@@ -309,12 +309,17 @@ export class WebGpuBackend implements Backend {
       xb = xin;
     }
     const place = { ldo: N, col0, accumulate: o.accumulate === true };
+    const fused = fuse ? { ...(o.norm && { norm: { weight: this.biasF32(what, o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
     if (w instanceof GpuPackedTensor) {
-      this.packedMatmul(what, ob, xb, w, T, K, M, b, place);
+      if (fuse) {
+        const call = { what, out: ob, x: xb, w: w.live(), format: w.format, params: w.params, bias: b, T, K, M, ...place };
+        qgemv1(this.ctx, call, fused, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
+      } else {
+        this.packedMatmul(what, ob, xb, w, T, K, M, b, place);
+      }
       return;
     }
     const wt = this.weight('matmul', 'w', w);
-    const fused = fuse ? { ...(o.norm && { norm: { weight: this.biasF32(what, o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
     for (const c of wt.live()) {
       const call = { what, out: ob, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, m0: c.row0, rows: c.rows, ...place, ...fused };
       matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);

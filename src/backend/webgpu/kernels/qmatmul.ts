@@ -26,9 +26,17 @@ export interface PackedTuning {
   readonly RG: number;
   /** SpQR outliers inside the GEMV ('fused') or in a second pass ('separate'). */
   readonly spqrOutliers: 'fused' | 'separate';
+  /** qgemv1 (int formats, T = 1): rows per thread, threads per row group, row groups per workgroup. */
+  readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number };
 }
 
-export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused' };
+export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4 } };
+
+/** Whether qgemv1 serves this packed weight at T = 1: int codes, unpermuted, groups of whole 32-column chunks. */
+export function qgemv1Serves(format: FormatId, params: FormatParams, K: number): boolean {
+  const g = params.groupSize as number;
+  return format !== 'spqr' && params.permuted !== 1 && K % 32 === 0 && g % 32 === 0;
+}
 
 export interface QMatmulCall {
   readonly what: string;
@@ -105,6 +113,32 @@ export function qoutliers(ctx: GpuContext, what: string, c: QMatmulCall): void {
   const { grid, stride } = grid1d(c.T * c.M, WG1);
   const kernel = { files: ['qpacked', 'qoutliers'] as WgslName[], header: { WG: WG1 } };
   ctx.dispatch({ what: `${what} (outliers)`, kernel, buffers: { 1: c.w, 2: c.x, 3: c.out }, params: [c.T, c.K, c.ldo, c.col0, c.M, stride], grid });
+}
+
+export interface QFused {
+  /** The f32 norm weight and eps: x is normalized in the kernel. */
+  readonly norm?: { readonly weight: GPUBuffer; readonly eps: number };
+  /** x is (gate | up), 2K floats; the kernel reads silu(gate)·up. */
+  readonly gated?: boolean;
+}
+
+/** T = 1 on an int format that qgemv1Serves: one dispatch with the norm/SwiGLU input and the placement folded in. */
+export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
+  const { R, TPR, RG } = q.int1;
+  const WG = TPR * RG;
+  const groups = ceilDiv(c.M, R * RG);
+  if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.M} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
+  const sg = dev.subgroupSize;
+  const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
+  const header = { R, TPR, RG, WG, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
+  const kernel: KernelSpec = {
+    files: ['qpacked', 'qstats_int', reduce, 'qgemv1'],
+    header,
+    prelude: formatPrelude(c.format, c.params),
+    ...(reduce === 'gemv_reduce_subgroup' && { enable: ['subgroups'] }),
+  };
+  const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? dummy };
+  ctx.dispatch({ what: c.what, kernel, buffers, params: [c.K, c.M, c.col0, { f: f.norm?.eps ?? 0 }], grid: [groups, 1, 1] });
 }
 
 /** The matmul itself, on x already in layout order. */
