@@ -15,8 +15,8 @@ import type { GpuContext } from '../context.js';
 import { ceilDiv, MAX_GROUPS } from './common.js';
 
 const WG = 64;
-/** Keys per split in the split-K decode path (a multiple of WG). */
-export const SPLIT_LEN = 256;
+/** Keys per split in the split-K decode path (a multiple of WG): one block per workgroup, so even a short cache spreads over heads × ⌈n/64⌉ workgroups. */
+export const SPLIT_LEN = 64;
 /**
  * Prefill tiling for a head size: QS threads per query row (so each holds at
  * most 32 of the hd query/output floats), BQ rows per workgroup, and BK keys
@@ -54,7 +54,7 @@ export interface AttentionCall {
 
 /** Splits used for a call: >1 only for short T over more than two splits of keys, n = the most keys a row may see. */
 export function attentionSplits(T: number, n: number): number {
-  return T <= SPLIT_MAX_T && n > 2 * SPLIT_LEN ? ceilDiv(n, SPLIT_LEN) : 1;
+  return T <= SPLIT_MAX_T && n > SPLIT_LEN ? ceilDiv(n, SPLIT_LEN) : 1;
 }
 
 export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: number) => GPUBuffer): void {
