@@ -7,9 +7,10 @@
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, OpName, Tensor } from '../backend.js';
+import type { AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, OpName, SpqrBlockParams, SpqrBlockTensors, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import * as linalg from './linalg.js';
+import { spqrBlock } from './spqr.js';
 import * as ops from './ops.js';
 import { packedMatmul } from './packed.js';
 import { isPackedFormat } from '../../formats/index.js';
@@ -298,6 +299,21 @@ export class CpuBackend implements Backend {
       err: this.f32(t.err),
     };
     linalg.gptqBlock(arrays, n, out, p.i1, p.i2, p.grid, p.fitGroupSize);
+  }
+
+  spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {
+    const { n, out } = shapes.checkSpqrBlock(t, p);
+    const arrays = {
+      wt: this.f32(t.wt),
+      u: this.f32(t.u),
+      fit: this.f32(t.fit),
+      grid: this.f32(t.grid),
+      stats: this.f32(t.stats),
+      what: this.f32(t.what),
+      codes: this.i32(t.codes),
+      err: this.f32(t.err),
+    };
+    spqrBlock(arrays, n, out, p);
   }
 
   private own(t: Tensor): CpuTensor {

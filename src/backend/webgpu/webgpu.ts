@@ -12,12 +12,13 @@ import { isPackedFormat } from '../../formats/index.js';
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import { PackedTooLargeError, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type OpName, type Tensor } from '../backend.js';
+import { PackedTooLargeError, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type OpName, type SpqrBlockParams, type SpqrBlockTensors, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, USAGE } from './context.js';
 import { attention } from './kernels/attention.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
+import { spqrBlock } from './kernels/spqr.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
 import { DEFAULT_PACKED, qgather, qmatmul, type PackedTuning } from './kernels/qmatmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rope } from './kernels/rows.js';
@@ -431,6 +432,27 @@ export class WebGpuBackend implements Backend {
       fitG: p.fitGroupSize,
     };
     linalg.gptqBlock(this.ctx, call, this.dummy);
+  }
+
+  spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {
+    const { n, out } = shapes.checkSpqrBlock(t, p);
+    const what = `spqrBlock wt${shapeStr(t.wt.shape)} [${p.i1}, ${p.i2})`;
+    const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
+    const call = {
+      what,
+      wt: b('wt', t.wt),
+      u: b('u', t.u),
+      fit: b('fit', t.fit),
+      grid: b('grid', t.grid),
+      stats: b('stats', t.stats),
+      wHat: b('what', t.what),
+      codes: b('codes', t.codes),
+      err: b('err', t.err),
+      n,
+      out,
+      p,
+    };
+    spqrBlock(this.ctx, call, this.dummy);
   }
 
   // --- benchmarks -------------------------------------------------------------
