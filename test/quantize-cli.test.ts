@@ -74,6 +74,26 @@ test('quantize: --gptq-engine backend on the CPU backend (reference ops) is reco
   }
 });
 
+test('quantize: --method spqr --gptq-engine backend on the CPU backend (reference ops) is recorded and agrees with the host engine', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lowbit-spqr-engine-'));
+  try {
+    type EngineJson = { gptq_engine: string; layers: { rel_error: number; engine: string; format: string }[] };
+    const args = ['quantize', '--method', 'spqr', ...SMALL];
+    const dev = await runCliJson<EngineJson>([...args, '--gptq-engine', 'backend', '--out', join(dir, 'b.lowbit')]);
+    const host = await runCliJson<EngineJson>([...args, '--out', join(dir, 'h.lowbit')]);
+    assert.equal(dev.gptq_engine, 'backend');
+    assert.equal(host.gptq_engine, 'host'); // auto on the CPU backend
+    assert.ok(dev.layers.every((l) => l.engine === 'backend' && l.format === 'spqr') && host.layers.every((l) => l.engine === 'host'));
+    const worst = Math.max(...dev.layers.map((l, i) => Math.abs(l.rel_error / (host.layers[i]?.rel_error as number) - 1)));
+    assert.ok(worst <= 0.03, `relative errors differ by up to ${(100 * worst).toFixed(2)} %`);
+    const header = (await readFile(join(dir, 'b.lowbit'))).toString('latin1');
+    assert.match(header, /"method":"spqr"/);
+    assert.match(header, /"engine":"backend"/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('quantize --quantize-head: the tied head is stored quantized as lm_head.weight and the model still evaluates', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lowbit-head-'));
   try {
@@ -136,7 +156,7 @@ test('quantize: bad flags and inputs are one-line errors (exit 2)', async () => 
     [['--out', 'x.bin'], /x.bin: the output file must end in .lowbit/],
     [['--calib-seqlen', '5000'], /--calib-seqlen|5000/],
     [['--gptq-engine', 'gpu'], /--gptq-engine: "gpu" is not auto, host or backend/],
-    [['--method', 'spqr', '--gptq-engine', 'backend'], /--gptq-engine: does not apply to --method spqr/],
+    [['--method', 'rtn', '--gptq-engine', 'backend'], /--gptq-engine: does not apply to --method rtn/],
   ];
   for (const [flags, want] of cases) {
     const r = await runCli(['quantize', ...flags, '--calib-samples', '2']);

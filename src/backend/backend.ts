@@ -58,7 +58,8 @@ export type OpName =
   | 'rowDot'
   | 'gptqBlock'
   | 'ropeKv'
-  | 'argmax';
+  | 'argmax'
+  | 'spqrBlock';
 
 /** Parameters of causal multi-head attention with grouped KV heads. */
 export interface AttentionParams {
@@ -154,6 +155,53 @@ export interface GptqBlockParams {
 export interface Recording {
   /** Ops (dispatches) it holds. */
   readonly ops: number;
+}
+
+/** The tensors of one SpQR block (`Backend.spqrBlock`); n = input columns, out = rows of W, β2 = qqGroup. */
+export interface SpqrBlockTensors {
+  /** Working weights, transposed and in layout order: [n, out] f32, read and written. */
+  readonly wt: Tensor;
+  /** U, the upper Cholesky factor of H⁻¹ in layout order (H⁻¹ = UᵀU): [n, n] f32. */
+  readonly u: Tensor;
+  /** Scratch for one group's unquantized first-level (scale, zero): [2, out] f32. */
+  readonly fit: Tensor;
+  /**
+   * First-level stats [nGroups, 4, out] f32, written for the block's groups:
+   * dequantized scale, dequantized zero, scale code, zero code (codes on the qqBits grid).
+   */
+  readonly grid: Tensor;
+  /**
+   * Second-level stats [nGroups, ceil(out / β2), 4] f32, written for the block's groups:
+   * the fp16 (scale, zero) of the chunk's scales, then of its zeros. A scale that
+   * overflows fp16 is written as −1 for the caller to report.
+   */
+  readonly stats: Tensor;
+  /** Ŵ in layout order: [out, n] f32; columns [i1, i2) are written. */
+  readonly what: Tensor;
+  /**
+   * Codes in layout order: [out, n] i32; columns [i1, i2) are written as
+   * code | 0x100 · outlier | (fp16 bits of the outlier's residual) << 16.
+   */
+  readonly codes: Tensor;
+  /** Scratch for the block's scaled errors E, transposed: [≥ i2 − i1, out] f32. */
+  readonly err: Tensor;
+}
+
+/** What one SpQR block does (`Backend.spqrBlock`). */
+export interface SpqrBlockParams {
+  /** The block's layout columns [i1, i2); i1 is a multiple of groupSize and no group straddles i2 (unless i2 = n). */
+  readonly i1: number;
+  readonly i2: number;
+  /** Weight code bits (2–8). */
+  readonly bits: number;
+  /** β1: input columns per group of first-level stats. */
+  readonly groupSize: number;
+  /** Bits of the quantized first-level stats (2–8). */
+  readonly qqBits: number;
+  /** β2: output rows per chunk of second-level stats. */
+  readonly qqGroup: number;
+  /** τ_abs of the outlier tests (absolute, in units of the scaled error²); Infinity = no outliers. */
+  readonly tauAbs: number;
 }
 
 export interface Backend {
@@ -315,4 +363,20 @@ export interface Backend {
    * NaNs never win; a row without a value above −∞ gives 0. P + T < N (tokens: [N]).
    */
   argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void;
+
+  /**
+   * One lazy-batch block of SpQR (Alg. 1; formats/grids/affine.ts) on transposed
+   * working weights: at each group start j (j % groupSize = 0), every row's
+   * first-level (scale, zero) is fitted on wt[j … j + groupSize, r] — with
+   * tauAbs finite, weights whose leave-one-out error reduction exceeds tauAbs
+   * are first replaced by the mean of the others (fitAffineOutlierAware) —
+   * then each chunk of qqGroup rows' scales and zeros is fitted on a qqBits
+   * grid with fp16 stats (fitAffineF16) and quantized into grid/stats. Then for
+   * each column j of the group and row r: code and ŵ on the dequantized stats,
+   * e = (w − ŵ) / U[j, j]; if e² > tauAbs the weight is an outlier: the code of
+   * 0 plus the fp16 residual v = f16(w − dense), ŵ = dense + v, e recomputed.
+   * ŵ, the code and e go to what, codes, err[j − i1, r], and wt[k, r] −= e · U[j, k]
+   * for k in (j, i2). Last the lazy update wt[i2:, :] −= U[i1:i2, i2:]ᵀ · err.
+   */
+  spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void;
 }

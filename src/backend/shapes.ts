@@ -6,7 +6,7 @@
 import { checkUniformGrid } from '../formats/grids/uniform.js';
 import type { DType } from '../tensor/dtype.js';
 import { shapeStr } from '../tensor/tensor.js';
-import type { ArgmaxHistory, AttentionParams, GptqBlockParams, GptqBlockTensors, MatmulOptions, RopeKvParams, Tensor } from './backend.js';
+import type { ArgmaxHistory, AttentionParams, GptqBlockParams, GptqBlockTensors, MatmulOptions, RopeKvParams, SpqrBlockParams, SpqrBlockTensors, Tensor } from './backend.js';
 
 function fail(op: string, msg: string): never {
   throw new Error(`${op}: ${msg}`);
@@ -309,4 +309,27 @@ export function checkArgmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory
   checkPos(op, pos);
   if (tokens === ids || tokens === pos || ids === pos) fail(op, 'ids, history.tokens and history.pos must be distinct tensors');
   return { T, V, N: tokens.shape[0] as number };
+}
+
+export function checkSpqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): { n: number; out: number; nGroups: number; nStat: number } {
+  const op = 'spqrBlock';
+  const [n, out] = dims2(op, 'wt', t.wt);
+  checkSquare(op, ['u', t.u]);
+  if (t.u.shape[0] !== n) fail(op, `u ${shapeStr(t.u.shape)} must be [${n}, ${n}] for wt ${shapeStr(t.wt.shape)}`);
+  for (const k of ['bits', 'qqBits'] as const) if (!(Number.isInteger(p[k]) && p[k] >= 2 && p[k] <= 8)) fail(op, `${k} must be an integer 2–8, got ${p[k]}`);
+  for (const k of ['groupSize', 'qqGroup'] as const) if (!(Number.isInteger(p[k]) && p[k] >= 1)) fail(op, `${k} must be an integer ≥ 1, got ${p[k]}`);
+  if (!(p.tauAbs >= 0)) fail(op, `tauAbs must be ≥ 0 (Infinity = no outliers), got ${p.tauAbs}`);
+  const nGroups = Math.ceil(n / p.groupSize);
+  const nStat = Math.ceil(out / p.qqGroup);
+  const is = (x: Tensor, shape: number[]): boolean => x.shape.length === shape.length && x.shape.every((v, i) => v === shape[i]);
+  const want: [string, Tensor, number[]][] = [['fit', t.fit, [2, out]], ['grid', t.grid, [nGroups, 4, out]], ['stats', t.stats, [nGroups, nStat, 4]], ['what', t.what, [out, n]], ['codes', t.codes, [out, n]]];
+  for (const [name, x, shape] of want) if (!is(x, shape)) fail(op, `${name} ${shapeStr(x.shape)} must be [${shape.join(', ')}] for wt ${shapeStr(t.wt.shape)}`);
+  const [er, ec] = dims2(op, 'err', t.err);
+  for (const [name, x] of [['wt', t.wt], ['u', t.u], ['fit', t.fit], ['grid', t.grid], ['stats', t.stats], ['what', t.what], ['err', t.err]] as const) dtypeIs(op, name, x, 'f32');
+  dtypeIs(op, 'codes', t.codes, 'i32');
+  const { i1, i2, groupSize: g } = p;
+  if (!(Number.isInteger(i1) && Number.isInteger(i2) && 0 <= i1 && i1 < i2 && i2 <= n)) fail(op, `block [${i1}, ${i2}) is not inside [0, ${n})`);
+  if (i1 % g !== 0 || (i2 !== n && i2 % g !== 0)) fail(op, `block [${i1}, ${i2}) must start and end at group starts (groupSize ${g})`);
+  if (ec !== out || er < i2 - i1) fail(op, `err ${shapeStr(t.err.shape)} must be [≥ ${i2 - i1}, ${out}]`);
+  return { n, out, nGroups, nStat };
 }

@@ -67,6 +67,7 @@ export async function factorHessian(b: Backend, H: Tensor, opts: MethodOptions<G
   const dT = b.empty('f32', [n]);
   b.diagonal(dT, H);
   const diag = (await b.read(dT)).data as Float32Array;
+  b.free(dT);
   // dead inputs (H_ii = 0) never reach the output: H_ii = 1, W[:, i] = 0
   const dead = new Uint8Array(n);
   const d = new Float64Array(n);
@@ -81,14 +82,26 @@ export async function factorHessian(b: Backend, H: Tensor, opts: MethodOptions<G
   for (let i = 0; i < n; i++) meanDiag += d[i] as number;
   const damp = (cfg.percdamp * meanDiag) / n;
 
+  const U = await factorPermuted(b, H, perm, Float32Array.from(perm, (c) => (dead[c] ? 1 : 0) + damp));
+  return { n, U, perm, dead, actOrder: cfg.actOrder, percdamp: cfg.percdamp };
+}
+
+/**
+ * U = chol(Hp⁻¹, upper) of Hp = H[perm][:, perm] + diag(add), on the backend:
+ * Lr = chol(J·Hp·J), U = J·Lr⁻¹·J.  H: [n, n] f32 (not modified), perm: layout
+ * → original column, add: [n] in layout order.  Throws NotPositiveDefiniteError
+ * when a pivot of Lr is not > 0.  → U [n, n] f32 on the backend (the caller frees it).
+ */
+export async function factorPermuted(b: Backend, H: Tensor, perm: Uint32Array, add: Float32Array): Promise<Tensor> {
+  const n = perm.length;
   const q = Array.from({ length: n }, (_, i) => perm[n - 1 - i] as number); // J·perm
-  const add = Float32Array.from(q, (c) => (dead[c] ? 1 : 0) + damp);
   const qT = b.upload(i32(q));
-  const addT = b.upload(tensor('f32', [n], add));
+  const addT = b.upload(tensor('f32', [n], Float32Array.from(q, (_, i) => add[n - 1 - i] as number)));
+  const dT = b.empty('f32', [n]);
   const A = b.empty('f32', [n, n]);
   const M = b.empty('f32', [n, n]);
   try {
-    b.permuteSymmetric(A, H, qT, addT); // Hr = J·H[perm][:, perm]·J + diag(dead + λ)
+    b.permuteSymmetric(A, H, qT, addT); // Hr = J·(H[perm][:, perm] + diag(add))·J
     b.cholesky(A, A); // Lr
     b.diagonal(dT, A);
     const piv = (await b.read(dT)).data as Float32Array;
@@ -106,7 +119,7 @@ export async function factorHessian(b: Backend, H: Tensor, opts: MethodOptions<G
   } finally {
     for (const t of [dT, qT, addT, M]) b.free(t);
   }
-  return { n, U: A, perm, dead, actOrder: cfg.actOrder, percdamp: cfg.percdamp };
+  return A;
 }
 
 export function freeFactor(b: Backend, f: GptqFactor): void {

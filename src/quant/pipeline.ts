@@ -28,6 +28,7 @@ import { factorHessian, freeFactor, quantizeWithFactor, type GptqFactor } from '
 import * as gptq from './methods/gptq.js';
 import * as rtn from './methods/rtn.js';
 import * as spqr from './methods/spqr.js';
+import { factorSpqr, freeSpqrFactor, quantizeSpqrWithFactor, type SpqrFactor } from './spqr-backend.js';
 import type { GptqConfig, QuantResult, RtnConfig, SpqrConfig } from './types.js';
 
 /** Named tensors readable one at a time (a safetensors model). */
@@ -42,16 +43,17 @@ export type MethodSpec =
   | { readonly method: 'spqr'; readonly config: Partial<SpqrConfig> };
 
 /**
- * Where GPTQ runs: 'host' = methods/gptq.ts in f64 on H read back from the
- * backend; 'backend' = quant/gptq-backend.ts in f32 on the backend, H never
- * read back; 'auto' = 'backend' on WebGPU, else 'host'.
+ * Where GPTQ and SpQR run: 'host' = methods/gptq.ts or methods/spqr.ts in f64
+ * on H read back from the backend; 'backend' = quant/gptq-backend.ts or
+ * quant/spqr-backend.ts in f32 on the backend, H never read back; 'auto' =
+ * 'backend' on WebGPU, else 'host'. RTN always runs on the host.
  */
 export type GptqEngine = 'auto' | 'host' | 'backend';
 
-/** The engine `auto` picks for this backend and method ('host' for anything but GPTQ). */
+/** The engine `auto` picks for this backend and method ('host' for RTN). */
 export function resolveGptqEngine(engine: GptqEngine, backend: Backend, m: MethodSpec): 'host' | 'backend' {
-  if (m.method !== 'gptq') {
-    if (engine === 'backend') throw new Error(`the backend engine runs GPTQ only, not ${m.method}`);
+  if (m.method === 'rtn') {
+    if (engine === 'backend') throw new Error('the backend engine runs GPTQ and SpQR, not rtn');
     return 'host';
   }
   if (engine !== 'auto') return engine;
@@ -219,15 +221,14 @@ async function quantizeBlock(
       const engine = resolveGptqEngine(o.gptqEngine ?? 'auto', b, o.method);
       // the host engines read H back; the backend engine factors it once for the group's layers
       const Hhost = engine === 'host' || o.onLayer ? ((await b.read(H)).data as Float32Array) : null;
-      let factor: GptqFactor | null = null;
+      let factor: BackendFactor | null = null;
       try {
-        const gcfg = o.method.method === 'gptq' ? o.method.config : {};
-        if (engine === 'backend') factor = await factorHessian(b, H, gcfg);
+        if (engine === 'backend') factor = await factorFor(b, H, o.method);
         for (const key of group.layers) {
           const t0 = performance.now();
           const W = host.get(key) as HostTensor<'f32'>;
           const stats = { H: Hhost ?? new Float32Array(0), nSamples: N * T };
-          const r = factor !== null ? await quantizeWithFactor(b, W, L[key] as Tensor, H, factor, gcfg) : quantizeWith(o.method, W, stats);
+          const r = factor !== null ? await quantizeWithBackendFactor(b, W, L[key] as Tensor, H, factor, o.method) : quantizeWith(o.method, W, stats);
           if (Hhost) o.onLayer?.(names[key], W, stats, r);
           if (r.format === null) throw new Error(`${o.method.method} with ${String((r.config as { bits?: number }).bits)} bits has no packed format (int2, int3, int4, int8 or spqr)`);
           const packed = FORMATS[r.format].pack(r);
@@ -249,7 +250,7 @@ async function quantizeBlock(
           o.onEvent?.({ kind: 'layer', report });
         }
       } finally {
-        if (factor !== null) freeFactor(b, factor);
+        if (factor !== null) freeBackendFactor(b, factor);
         b.free(H);
       }
     }
@@ -320,3 +321,23 @@ function quantizeWith(m: MethodSpec, W: HostTensor<'f32'>, stats: { H: Float32Ar
   }
 }
 
+
+/** A backend engine's factor of one group's H: GPTQ's or SpQR's (their damping and permutation differ). */
+type BackendFactor = { readonly method: 'gptq'; readonly f: GptqFactor } | { readonly method: 'spqr'; readonly f: SpqrFactor };
+
+async function factorFor(b: Backend, H: Tensor, m: MethodSpec): Promise<BackendFactor> {
+  if (m.method === 'gptq') return { method: 'gptq', f: await factorHessian(b, H, m.config) };
+  if (m.method === 'spqr') return { method: 'spqr', f: await factorSpqr(b, H, m.config) };
+  throw new Error('the backend engine runs GPTQ and SpQR, not rtn');
+}
+
+function quantizeWithBackendFactor(b: Backend, W: HostTensor<'f32'>, w: Tensor, H: Tensor, f: BackendFactor, m: MethodSpec): Promise<QuantResult> {
+  if (f.method === 'gptq' && m.method === 'gptq') return quantizeWithFactor(b, W, w, H, f.f, m.config);
+  if (f.method === 'spqr' && m.method === 'spqr') return quantizeSpqrWithFactor(b, W, w, H, f.f, m.config);
+  throw new Error(`a ${f.method} factor cannot quantize ${m.method}`);
+}
+
+function freeBackendFactor(b: Backend, f: BackendFactor): void {
+  if (f.method === 'gptq') freeFactor(b, f.f);
+  else freeSpqrFactor(b, f.f);
+}

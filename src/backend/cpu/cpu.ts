@@ -7,9 +7,10 @@
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import type { ArgmaxHistory, AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, MatmulOptions, OpName, Recording, RopeKvParams, Tensor } from '../backend.js';
+import type { ArgmaxHistory, AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, MatmulOptions, OpName, Recording, RopeKvParams, SpqrBlockParams, SpqrBlockTensors, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import * as linalg from './linalg.js';
+import { spqrBlock } from './spqr.js';
 import * as ops from './ops.js';
 import { packedMatmul } from './packed.js';
 import { isPackedFormat } from '../../formats/index.js';
@@ -362,6 +363,21 @@ export class CpuBackend implements Backend {
     const P = pos0 + (pos ? (this.i32(pos)[0] as number) : 0);
     if (P < 0 || P + T > limit) throw new Error(`${op}: positions ${P}…${P + T - 1} exceed ${what} of ${limit} rows`);
     return P;
+  }
+
+  spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {
+    const { n, out } = shapes.checkSpqrBlock(t, p);
+    const arrays = {
+      wt: this.f32(t.wt),
+      u: this.f32(t.u),
+      fit: this.f32(t.fit),
+      grid: this.f32(t.grid),
+      stats: this.f32(t.stats),
+      what: this.f32(t.what),
+      codes: this.i32(t.codes),
+      err: this.f32(t.err),
+    };
+    spqrBlock(arrays, n, out, p);
   }
 
   private own(t: Tensor): CpuTensor {

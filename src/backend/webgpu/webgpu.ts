@@ -12,13 +12,14 @@ import { isPackedFormat } from '../../formats/index.js';
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import { PackedTooLargeError, type ArgmaxHistory, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type Tensor } from '../backend.js';
+import { PackedTooLargeError, type ArgmaxHistory, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type SpqrBlockParams, type SpqrBlockTensors, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
 import { attention } from './kernels/attention.js';
 import { argmax, ropeKv } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
+import { spqrBlock } from './kernels/spqr.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
 import { DEFAULT_PACKED, qgather, qgemv1, qgemv1Serves, qmatmul, type PackedTuning } from './kernels/qmatmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rope } from './kernels/rows.js';
@@ -502,6 +503,27 @@ export class WebGpuBackend implements Backend {
     const what = `argmax logits${shapeStr(logits.shape)}${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
     const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
     argmax(this.ctx, what, this.buf(what, 'ids', ids), this.buf(what, 'logits', logits), h, { tokens: this.dummy, pos: this.zeroPos }, T, V, N);
+  }
+
+  spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {
+    const { n, out } = shapes.checkSpqrBlock(t, p);
+    const what = `spqrBlock wt${shapeStr(t.wt.shape)} [${p.i1}, ${p.i2})`;
+    const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
+    const call = {
+      what,
+      wt: b('wt', t.wt),
+      u: b('u', t.u),
+      fit: b('fit', t.fit),
+      grid: b('grid', t.grid),
+      stats: b('stats', t.stats),
+      wHat: b('what', t.what),
+      codes: b('codes', t.codes),
+      err: b('err', t.err),
+      n,
+      out,
+      p,
+    };
+    spqrBlock(this.ctx, call, this.dummy);
   }
 
   // --- benchmarks -------------------------------------------------------------

@@ -75,7 +75,7 @@ export function registerQuantize(program: Command): void {
     .option('--work-dir <dir>', 'checkpoint directory (default: <out>.work)')
     .option('--keep-work', 'keep the work directory after success')
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
-    .option('--gptq-engine <e>', 'auto | host | backend: GPTQ in f64 on the host, or in f32 on the backend (auto: backend on webgpu)', parseEngine, 'auto' as GptqEngine)
+    .option('--gptq-engine <e>', 'auto | host | backend: GPTQ and SpQR in f64 on the host, or in f32 on the backend (auto: backend on webgpu; RTN always on the host)', parseEngine, 'auto' as GptqEngine)
     .option('--json', 'print one JSON object (per-layer errors, avg bits, seconds) on stdout')
     .action(async (modelArg: string | undefined, o: QuantizeOptions) => runQuantize(modelArg ?? defaultModelDir(), o));
 }
@@ -159,7 +159,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     seqlen: o.calibSeqlen,
     seed: o.seed,
   };
-  if (o.gptqEngine !== 'auto' && method.method !== 'gptq') throw new InputError('--gptq-engine', `does not apply to --method ${method.method}`);
+  if (o.gptqEngine !== 'auto' && method.method === 'rtn') throw new InputError('--gptq-engine', `does not apply to --method ${method.method}`);
   const quantizeHead = o.quantizeHead === true;
   const job = { model: resolve(modelDir), method, gptqEngine: o.gptqEngine, quantizeHead, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
   const work = await WorkDir.open(o.workDir ?? `${out}.work`, job, o.resume === true);
@@ -173,7 +173,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     backend.dispose();
     throw new InputError('--gptq-engine', (e as Error).message);
   }
-  if (method.method === 'gptq') log(`gptq engine: ${engine}`);
+  if (method.method !== 'rtn') log(`${method.method} engine: ${engine}`);
   log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(method.config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
   const bar = progress('quantize');
   const L = files.config.nLayers;
@@ -210,7 +210,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   const tied = files.config.tieWordEmbeddings;
   await files.source.close();
   const summary = await writeLowbitFromModel(modelDir, out, {
-    quantization: { method: method.method, config: method.config, calibration, quantize_head: quantizeHead, ...(method.method === 'gptq' ? { engine } : {}) },
+    quantization: { method: method.method, config: method.config, calibration, quantize_head: quantizeHead, ...(method.method !== 'rtn' ? { engine } : {}) },
     ...(head && {
       extra: head.tensors.map((t) => ({ name: t.name, shape: t.packed.shape, packed: t.packed })),
       ...(tied && { architectureOverrides: { tie_word_embeddings: false } }),
@@ -232,7 +232,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   const outliers = reports.reduce((s, r) => s + r.outlierFraction * r.shape[0] * r.shape[1], 0) / weights;
   if (o.json) {
     const layers = reports.map((r) => ({ name: r.name, shape: r.shape, format: r.format, avg_bits: r.avgBits, rel_error: r.relError, outlier_fraction: r.outlierFraction, seconds: r.seconds, engine: r.engine }));
-    process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config: method.config, calibration, avg_bits: avgBits, outlier_fraction: outliers, backend: backend.name, ...(method.method === 'gptq' ? { gptq_engine: engine } : {}), seconds, layers })}\n`);
+    process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config: method.config, calibration, avg_bits: avgBits, outlier_fraction: outliers, backend: backend.name, ...(method.method !== 'rtn' ? { gptq_engine: engine } : {}), seconds, layers })}\n`);
   } else {
     const worst = reports.reduce((a, r) => ((r.relError ?? 0) > (a.relError ?? 0) ? r : a), reports[0] as LayerReport);
     process.stdout.write(`wrote ${out} (${(summary.bytes / 2 ** 20).toFixed(2)} MiB): ${reports.length} layers, ${avgBits.toFixed(3)} avg bits/weight`);

@@ -15,10 +15,10 @@
  *   Ŵ = f32(dense + v); its error still propagates like any other column's;
  * - groups never straddle a block (blocks are cut at group starts, as in gptq.ts);
  * - β2 need not divide out: the last chunk of rows is shorter;
- * - a chunk whose fp16 zero would overflow gets a wider scale (see fitStat).
+ * - a chunk whose fp16 zero would overflow gets a wider scale (see affine.ts fitAffineF16).
  */
-import { dequantizeAffine, fitAffine, quantizeAffine, type AffineParams } from '../../formats/grids/affine.js';
-import { maxCode, storeScaleF16 } from '../../formats/grids/uniform.js';
+import { dequantizeAffine, fitAffineF16, fitAffineOutlierAware, quantizeAffine } from '../../formats/grids/affine.js';
+import { maxCode } from '../../formats/grids/uniform.js';
 import type { OutlierCsr } from '../../formats/types.js';
 import { f16ToF32, f32ToF16 } from '../../tensor/dtype.js';
 import type { HostTensor } from '../../tensor/tensor.js';
@@ -34,49 +34,8 @@ import { SPQR_DEFAULTS, type LayerStats, type MethodOptions, type QuantResult, t
 export const spqrAvgBits = (bits: number, qqBits: number, beta1: number, beta2: number, outlierShare: number): number =>
   bits + (2 * qqBits) / beta1 + (2 * (16 + 16)) / (beta1 * beta2) + 32 * outlierShare;
 
-/**
- * A second-level (scale, zero): SpQR's min-max fit, rounded to fp16. If the
- * zero (−min/scale) overflows fp16, the chunk's range is tiny next to its
- * offset; the step then widens to |min|/60000 so the zero fits (still covering
- * the range). x: one chunk of first-level stats [≤ β2].
- */
-function fitStat(x: Float32Array, bits: number): AffineParams {
-  const p = fitAffine(x, bits);
-  const zero = f16ToF32(f32ToF16(p.zero));
-  if (Number.isFinite(zero)) return { scale: storeScaleF16(p.scale), zero };
-  const xmin = x.reduce((a, b) => Math.min(a, b), Infinity);
-  const scale = storeScaleF16(Math.abs(xmin) / 60000);
-  return { scale, zero: f16ToF32(f32ToF16(Math.fround(-xmin / scale))) };
-}
-
-/**
- * SpQR's leave-one-out test for one row of a group: how much the group's
- * H-weighted squared error drops when weight k is left out of the fit (and
- * not quantized).  row, d: [gw] (d = diag of the inverse-Hessian factor) → reduction [gw].
- */
-function looReduction(row: Float32Array, d: Float64Array, bits: number): Float64Array {
-  const gw = row.length;
-  const maxq = maxCode(bits);
-  const sqErr = (p: AffineParams, skip: number): number => {
-    let e = 0;
-    for (let c = 0; c < gw; c++) {
-      if (c === skip) continue;
-      const v = row[c] as number;
-      e += ((dequantizeAffine(quantizeAffine(v, p.scale, p.zero, maxq), p.scale, p.zero) - v) / (d[c] as number)) ** 2;
-    }
-    return e;
-  };
-  const base = sqErr(fitAffine(row, bits), -1);
-  const red = new Float64Array(gw);
-  const others = new Float32Array(gw - 1);
-  for (let k = 0; k < gw; k++) {
-    for (let c = 0, o = 0; c < gw; c++) if (c !== k) others[o++] = row[c] as number;
-    red[k] = base - sqErr(fitAffine(others, bits), k);
-  }
-  return red;
-}
-
-function checkConfig(cfg: SpqrConfig, inn: number): void {
+/** Throws on a config the method (and its backend engine) cannot run; inn: input columns of the layer. */
+export function checkSpqrConfig(cfg: SpqrConfig, inn: number): void {
   for (const [k, lo, hi] of [['bits', 2, 8], ['qqBits', 2, 8]] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < lo || cfg[k] > hi) throw new Error(`spqr ${k} must be ${lo}–${hi}, got ${cfg[k]}`);
   }
@@ -97,7 +56,7 @@ function checkConfig(cfg: SpqrConfig, inn: number): void {
 export function quantizeLayer(W: HostTensor<'f32'>, stats: LayerStats, opts: MethodOptions<SpqrConfig> = {}): QuantResult {
   const { out, inn } = layerDims('spqr', W, stats);
   const cfg = resolveConfig(SPQR_DEFAULTS, opts);
-  checkConfig(cfg, inn);
+  checkSpqrConfig(cfg, inn);
   const beta1 = Math.min(cfg.groupSize, inn);
   const beta2 = Math.min(cfg.qqGroup, out);
   const nGroups = Math.ceil(inn / beta1);
@@ -151,23 +110,11 @@ export function quantizeLayer(W: HostTensor<'f32'>, stats: LayerStats, opts: Met
     const s1 = new Float32Array(out);
     const z1 = new Float32Array(out);
     const row = new Float32Array(gw);
+    const dg = d.subarray(j, j + gw);
     for (let r = 0; r < out; r++) {
       for (let c = 0; c < gw; c++) row[c] = Wl[r * inn + j + c] as number; // f32, as the reference's tensors
-      if (tauAbs !== Infinity && gw >= 2) {
-        // Likely outliers (leave-one-out reduction > τ_abs) are replaced by the mean of the others before the fit.
-        const red = looReduction(row, d.subarray(j, j + gw), cfg.bits);
-        const likely = (c: number): boolean => (red[c] as number) > tauAbs;
-        let sum = 0;
-        let n = 0;
-        for (let c = 0; c < gw; c++) {
-          if (likely(c)) continue;
-          sum += row[c] as number;
-          n++;
-        }
-        const mean = Math.fround(Math.fround(sum) / Math.max(n, 1));
-        for (let c = 0; c < gw; c++) if (likely(c)) row[c] = mean;
-      }
-      const p = fitAffine(row, cfg.bits);
+      // likely outliers (leave-one-out reduction > τ_abs) are replaced by the mean of the others before the fit
+      const p = fitAffineOutlierAware(row, dg, cfg.bits, tauAbs);
       s1[r] = p.scale;
       z1[r] = p.zero;
     }
@@ -175,8 +122,8 @@ export function quantizeLayer(W: HostTensor<'f32'>, stats: LayerStats, opts: Met
     for (let og = 0; og < nStat; og++) {
       const r0 = og * beta2;
       const r1 = Math.min(out, r0 + beta2);
-      const ps = fitStat(s1.subarray(r0, r1), cfg.qqBits);
-      const pz = fitStat(z1.subarray(r0, r1), cfg.qqBits);
+      const ps = fitAffineF16(s1.subarray(r0, r1), cfg.qqBits);
+      const pz = fitAffineF16(z1.subarray(r0, r1), cfg.qqBits);
       const k = 2 * (gi * nStat + og);
       [scaleStats[k], scaleStats[k + 1], zeroStats[k], zeroStats[k + 1]] = [ps.scale, ps.zero, pz.scale, pz.zero];
       for (let r = r0; r < r1; r++) {
