@@ -1,0 +1,81 @@
+// Merges the decode/prefill results of bench/h200-decode.sh (one or more runs, copied into
+// one folder) into <out>.json and a Markdown table: 16-bit and packed decode against the
+// copy roofline, the profile of each recorded step (GPU vs host time, the costliest ops),
+// `lowbit bench` prefill, and the gemv1 bandwidth sweep.
+//
+//   node bench/decode-collect.mjs <dir> --out <prefix>
+// <dir>: decode-bf16.json (bench/webgpu-decode), packed-decode-*.json (bench/packed-decode),
+// bench-7b-<format>.json (lowbit bench --json), gemv-sweep.json (bench/webgpu-gemm).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, note: { type: 'string', multiple: true } } });
+const dir = positionals[0];
+if (!dir || !values.out) throw new Error('usage: node bench/decode-collect.mjs <dir> --out <prefix>');
+const read = (f) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+const files = readdirSync(dir).sort();
+const f = (x, d = 1) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
+const pct = (x) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
+const md = ['# Decode and prefill on the H200 (WebGPU)', ''];
+const result = { decode: [], packed: [], prefill: [], gemv: [] };
+
+const bf16 = files.includes('decode-bf16.json') ? read('decode-bf16.json') : null;
+const bf16Tps = bf16?.rows?.[0]?.tokens_per_s ?? null;
+md.push('## Decode, Llama-2-7B shape, batch 1', '');
+md.push('Roofline = copy GB/s measured in the same process ÷ bytes read per token (matmul weights as stored, KV rows, one embedding row).', '');
+md.push('| weights | commit | position | tok/s (greedy on device) | tok/s (logits read per step) | roofline tok/s | fraction of roofline | vs bf16 | step GPU ms | step host ms | dispatches |', '|---|---|---|---|---|---|---|---|---|---|---|');
+const stepCols = (p) => (p ? `${f(p.gpu_ms, 2)} | ${f(p.host_ms, 2)} | ${p.dispatches}` : '– | – | –');
+for (const r of bf16?.rows ?? []) {
+  result.decode.push({ weights: 'bf16', commit: bf16.commit, ...r });
+  md.push(`| bf16 | ${bf16.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | 1 | ${stepCols(r.profile)} |`);
+}
+for (const file of files.filter((x) => x.startsWith('packed-decode'))) {
+  const d = read(file);
+  const t = d.qgemv?.int1;
+  for (const r of d.rows) {
+    const tiles = r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG})` : '';
+    result.packed.push({ file, commit: d.commit, qgemv: d.qgemv, ...r });
+    md.push(`| ${r.format}${tiles} | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} |`);
+  }
+}
+md.push('', '"vs bf16" divides by the bf16 row at position 128 of decode-bf16.json (its own run; packed rows of another commit are a different run).', '');
+
+md.push('## Where a decode step goes (each op alone, summed over the layers)', '');
+const profiles = [...(bf16?.rows ?? []).map((r) => ['bf16', bf16.commit, r]), ...result.packed.map((r) => [`${r.format} (${r.file})`, r.commit, r])].filter(([, , r]) => r.profile);
+for (const [name, commit, r] of profiles) {
+  md.push(`- **${name}**, ${commit}, position ${r.pos}: step ${f(r.profile.gpu_ms, 2)} ms GPU, ${f(r.profile.host_ms, 2)} ms host; ` + r.profile.ops.slice(0, 6).map((o) => `${o.what} ×${o.count}: ${f(o.gpu_us / 1e3, 3)} ms`).join('; '));
+}
+md.push('');
+
+md.push('## Per-projection GEMV bandwidth in the packed models (layer 0, one matmul at a time)', '');
+md.push('| weights | commit | kernel | M × K | µs | GB/s | fraction of copy |', '|---|---|---|---|---|---|---|');
+for (const r of result.packed) {
+  for (const k of r.kernels ?? []) md.push(`| ${r.format} (${r.file}) | ${r.commit} | ${k.kernel} | ${k.M} × ${k.K} | ${f(k.us)} | ${f(k.gbps, 0)} | ${pct(k.fraction_of_copy)} |`);
+}
+md.push('');
+
+md.push('## Prefill (`lowbit bench`, 512-token prompt, then 128 tokens)', '');
+md.push('| model | prefill tok/s | decode tok/s (greedy) | decode tok/s (sampling) | weights MiB | KV MiB | vs bf16 memory |', '|---|---|---|---|---|---|---|');
+for (const file of files.filter((x) => x.startsWith('bench-7b-'))) {
+  const b = read(file);
+  result.prefill.push({ file, ...b });
+  md.push(`| ${b.model} | ${f(b.prefill_tokens_per_s)} | ${f(b.decode_tokens_per_s)} | ${f(b.decode_tokens_per_s_sampling)} | ${f(b.memory.weight_bytes / 2 ** 20, 0)} | ${f(b.memory.kv_cache_bytes / 2 ** 20, 0)} | ${f(b.memory.ratio_vs_bf16, 3)} |`);
+}
+md.push('');
+
+if (files.includes('gemv-sweep.json')) {
+  const g = read('gemv-sweep.json');
+  md.push(`## gemv1 (bf16, T = 1, no folded ops) vs copy, ${g.commit}`, '', '| K | M | RW×TPR×UNROLL | GB/s | copy GB/s | fraction |', '|---|---|---|---|---|---|');
+  for (const r of g.rows.filter((x) => x.op === 'gemv')) {
+    result.gemv.push(r);
+    md.push(`| ${r.K} | ${r.M} | ${r.RW}×${r.TPR}×${r.UNROLL} | ${f(r.gbps)} | ${f(r.copy_gbps)} | ${pct(r.fraction_of_copy)} |`);
+  }
+  md.push('');
+}
+for (const n of values.note ?? []) md.push(`- ${n}`);
+const device = bf16?.device ?? 'unknown';
+md.splice(1, 0, `Device: ${device}; runs of ${bf16?.date?.slice(0, 10) ?? 'unknown date'}; the commit of each run is in every row.`, '');
+writeFileSync(`${values.out}.json`, `${JSON.stringify({ device, ...result }, null, 1)}\n`);
+writeFileSync(`${values.out}.md`, `${md.join('\n')}\n`);
+process.stdout.write(md.join('\n') + '\n');
