@@ -4,6 +4,7 @@
  * file, a dequantized .lowbit file). Names follow Hugging Face.
  */
 import { PackedTooLargeError, type Backend, type Tensor } from '../backend/backend.js';
+import { concatPackedRows } from '../formats/concat.js';
 import { FORMATS, isPackedFormat } from '../formats/index.js';
 import type { FormatId, PackedTensor } from '../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../tensor/dtype.js';
@@ -235,7 +236,12 @@ export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: 
     };
     const dtypes = new Set(pn.map((n) => src.tensors.get(n)?.dtype));
     const biases = biasNames.filter((n) => src.tensors.has(n));
-    if (pn.some(isPacked) || dtypes.size !== 1 || (biases.length > 0 && biases.length !== pn.length)) {
+    const biasesOk = biases.length === 0 || biases.length === pn.length;
+    if (pn.every(isPacked) && biasesOk) {
+      const merged = await packedProjection(pn, biases, cols);
+      if (merged) return merged;
+    }
+    if (pn.some(isPacked) || dtypes.size !== 1 || !biasesOk) {
       const parts = [];
       for (const [i, n] of pn.entries()) {
         const bias = await maybe(biasNames[i] as string);
@@ -256,18 +262,46 @@ export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: 
     stats.bytes += bytes;
     stats.matmulBytes += bytes;
     stats.dequantized += pn.filter((n) => o.packed?.format(n) !== undefined && isPackedFormat(o.packed.format(n))).length;
-    let bias: Tensor | undefined;
-    if (biases.length > 0) {
-      const hb: HostTensor[] = [];
-      for (const n of biases) {
-        const h = await src.read(n);
-        o.onTensor?.(n, h, ++done, names.length);
-        hb.push(h);
-        stats.bf16Bytes += 2 * numel(h.shape);
-        stats.bytes += numel(h.shape) * DTYPE_BYTES[h.dtype];
-      }
-      bias = backend.upload(concatRows(hb, [cols]));
+    const bias = await mergedBias(biases, cols);
+    return { parts: [{ w, ...(bias && { bias }), col0: 0 }], cols };
+  };
+
+  /** The parts' biases stacked into one [cols] tensor (undefined without biases). */
+  const mergedBias = async (biasNames: readonly string[], cols: number): Promise<Tensor | undefined> => {
+    if (biasNames.length === 0) return undefined;
+    const hb: HostTensor[] = [];
+    for (const n of biasNames) {
+      const h = await src.read(n);
+      o.onTensor?.(n, h, ++done, names.length);
+      hb.push(h);
+      stats.bf16Bytes += 2 * numel(h.shape);
+      stats.bytes += numel(h.shape) * DTYPE_BYTES[h.dtype];
     }
+    return backend.upload(concatRows(hb, [cols]));
+  };
+
+  /** Packed int parts stacked into one packed tensor (formats/concat.ts), or null (then part by part). */
+  const packedProjection = async (pn: readonly string[], biasNames: readonly string[], cols: number): Promise<Projection | null> => {
+    const ps: PackedTensor[] = [];
+    for (const n of pn) ps.push(await (o.packed as PackedSource).read(n));
+    const merged = concatPackedRows(ps);
+    if (!merged) return null;
+    let w: Tensor;
+    try {
+      w = backend.uploadPacked(merged);
+    } catch (e) {
+      if (e instanceof PackedTooLargeError) return null;
+      throw e;
+    }
+    const bytes = Object.values(FORMATS[merged.format].arrayBytes(merged.shape, merged.params)).reduce((a, b) => a + b, 0);
+    stats.bytes += bytes;
+    stats.matmulBytes += bytes;
+    stats.packed[merged.format] = (stats.packed[merged.format] ?? 0) + pn.length;
+    for (const n of pn) {
+      stats.bf16Bytes += 2 * numel(src.tensors.get(n)?.shape ?? []);
+      o.onTensor?.(n, null, ++done, names.length);
+    }
+    const bias = await mergedBias(biasNames, cols);
     return { parts: [{ w, ...(bias && { bias }), col0: 0 }], cols };
   };
 

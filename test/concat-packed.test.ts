@@ -1,0 +1,45 @@
+/** concatPackedRows: the stacked tensor unpacks to exactly the parts' Ŵ stacked; mismatched parts are refused. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { concatPackedRows } from '../src/formats/concat.js';
+import { FORMATS } from '../src/formats/index.js';
+import { randomPacked } from '../src/formats/random.js';
+import type { FormatId } from '../src/formats/types.js';
+
+test('int2/3/4/8, g 32 / 7 / per-channel, with and without act-order: unpack(concat) = stacked unpacks, bit for bit', () => {
+  let seed = 1;
+  for (const f of ['int2', 'int3', 'int4', 'int8'] as FormatId[]) {
+    for (const [inn, g] of [[96, 32], [67, 7], [64, 64]] as const) {
+      for (const permuted of [0, 1]) {
+        const a = randomPacked(f, [20, inn], { groupSize: g, permuted }, seed++);
+        // every part shares the first one's permutation, as q, k and v do
+        const withPerm = (rows: number): ReturnType<typeof randomPacked> => {
+          const p = randomPacked(f, [rows, inn], { groupSize: g, permuted }, seed++);
+          return { ...p, arrays: { ...p.arrays, perm: a.arrays.perm as Uint8Array } };
+        };
+        const parts = [a, withPerm(7), withPerm(13)];
+        const m = concatPackedRows(parts);
+        assert.ok(m, `${f} in ${inn} g ${g} permuted ${permuted}`);
+        assert.deepEqual(m.shape, [40, inn]);
+        const want = new Float32Array(40 * inn);
+        let at = 0;
+        for (const p of parts) {
+          const w = FORMATS[f].unpack(p).weight;
+          want.set(w, at);
+          at += w.length;
+        }
+        assert.deepEqual(FORMATS[f].unpack(m).weight, want, `${f} in ${inn} g ${g} permuted ${permuted}`);
+      }
+    }
+  }
+});
+
+test('parts of different formats, group sizes, widths or permutations are not merged', () => {
+  const a = randomPacked('int4', [8, 64], { groupSize: 32, permuted: 1 }, 1);
+  assert.equal(concatPackedRows([a, randomPacked('int3', [8, 64], { groupSize: 32, permuted: 1 }, 2)]), null);
+  assert.equal(concatPackedRows([a, randomPacked('int4', [8, 64], { groupSize: 16, permuted: 1 }, 3)]), null);
+  assert.equal(concatPackedRows([a, randomPacked('int4', [8, 96], { groupSize: 32, permuted: 1 }, 4)]), null);
+  assert.equal(concatPackedRows([a, randomPacked('int4', [8, 64], { groupSize: 32, permuted: 1 }, 5)]), null, 'another permutation');
+  const s = randomPacked('spqr', [16, 64], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 6);
+  assert.equal(concatPackedRows([s, s]), null, 'SpQR is not merged');
+});
