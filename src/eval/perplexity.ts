@@ -67,7 +67,11 @@ class WindowRunner {
     forward(this.m, this.state, this.kv, 0);
   }
 
-  /** Σ NLL of predicting ids[1 …] from the current logits. */
+  /**
+   * Σ NLL of predicting ids[1 …] from the current logits. Everything up to the
+   * read-back is enqueued before it returns, so the caller may enqueue the next
+   * window before awaiting this one (the GPU then never waits for the host).
+   */
   async nllSum(ids: Int32Array): Promise<number> {
     const b = this.m.backend;
     const targets = new Int32Array(this.seqlen);
@@ -93,14 +97,23 @@ export async function perplexity(m: LlamaModel, ids: Int32Array, o: WindowOption
   const n = windowCount(ids.length, o);
   const runner = new WindowRunner(m, o.seqlen);
   let sum = 0;
+  let pending: Promise<number> | null = null; // the previous window's read-back, awaited after the next window is queued
   try {
     for (let i = 0; i < n; i++) {
       const win = ids.subarray(i * o.seqlen, (i + 1) * o.seqlen);
       runner.run(win);
-      sum += await runner.nllSum(win);
-      o.onProgress?.(i + 1, n);
+      const prev = pending;
+      pending = runner.nllSum(win);
+      if (prev) {
+        sum += await prev;
+        o.onProgress?.(i, n);
+      }
     }
+    if (pending) sum += await pending;
+    pending = null;
+    o.onProgress?.(n, n);
   } finally {
+    await pending?.catch(() => undefined);
     runner.dispose();
   }
   const tokens = n * (o.seqlen - 1);
