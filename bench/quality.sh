@@ -9,7 +9,7 @@
 # env: A (the CLI: $A/src/cli/main.js; default .device/app), BACKEND (webgpu),
 #      JOBS (parallel quantize processes, 6), EVAL_SPLIT (eval processes per text, 2), SAMPLES (128), CSEQ (512), SEQLEN (512),
 #      WINDOWS (WikiText-2 windows, all when empty), VALID_WINDOWS (valid.txt windows, all when empty),
-#      ONLY (a regexp of config ids to run)
+#      ONLY (a regexp of config ids to run), TEXTS (which evaluations: "wiki valid" by default)
 set -uo pipefail
 M=${1:?model dir}; CAL=${2:?calib text}; WIKI=${3:?wikitext}; VALID=${4:?valid text}
 : "${OUT:?set OUT}"
@@ -89,7 +89,7 @@ eval_part() {
     echo "eval $d part $part failed: $(tail -1 "$f.err")"
   fi
 }
-for d in wiki valid; do
+for d in ${TEXTS:-wiki valid}; do
   for ((part = 0; part < EVAL_SPLIT; part++)); do eval_part $d $part & done
 done
 wait
