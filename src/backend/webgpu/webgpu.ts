@@ -296,7 +296,7 @@ export class WebGpuBackend implements Backend {
     const packed = w instanceof GpuPackedTensor;
     const what = `matmul x${shapeStr(x.shape)} w ${packed ? w.format : this.own(w).dtype}${shapeStr(w.shape)}${bias ? ' + bias' : ''}${o.norm ? ' (rmsnorm in)' : ''}${o.gated ? ' (swiglu in)' : ''}${o.accumulate ? ' (+=)' : ''}`;
     const ob = this.buf(what, 'out', out);
-    const b = bias ? this.biasF32(what, bias) : undefined;
+    const b = bias ? this.vectorF32(what, 'bias', bias) : undefined;
     let xb = this.buf(what, 'x', x);
     const fuse = T === 1 && (!packed || qgemv1Serves(w.format, w.params, K));
     if (!fuse && (o.norm || o.gated)) {
@@ -310,7 +310,7 @@ export class WebGpuBackend implements Backend {
       xb = xin;
     }
     const place = { ldo: N, col0, accumulate: o.accumulate === true };
-    const fused = fuse ? { ...(o.norm && { norm: { weight: this.biasF32(what, o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
+    const fused = fuse ? { ...(o.norm && { norm: { weight: this.vectorF32(what, 'norm weight', o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
         const call = { what, out: ob, x: xb, w: w.live(), format: w.format, params: w.params, bias: b, T, K, M, ...place };
@@ -564,17 +564,17 @@ export class WebGpuBackend implements Backend {
     return g;
   }
 
-  /** The bias as an f32 buffer: 16-bit biases are widened once and cached. */
-  private biasF32(what: string, bias: Tensor): GPUBuffer {
-    const b = this.own(bias);
-    const buf = b.single(what, 'bias');
+  /** A bias or norm weight as an f32 buffer: 16-bit vectors are widened once and cached. */
+  private vectorF32(what: string, name: string, v: Tensor): GPUBuffer {
+    const b = this.own(v);
+    const buf = b.single(what, name);
     if (b.dtype === 'f32') return buf;
-    if (b.dtype !== 'bf16' && b.dtype !== 'f16') throw new Error(`${what}: bias has dtype ${b.dtype}`);
+    if (b.dtype !== 'bf16' && b.dtype !== 'f16') throw new Error(`${what}: ${name} has dtype ${b.dtype}`);
     let w = this.widened.get(b);
     if (!w) {
       const size = bufferBytes('f32', b.numel);
-      w = this.ctx.device.createBuffer({ label: 'bias f32', size, usage: STORAGE });
-      widen(this.ctx, `${what} (widen bias)`, w, buf, b.dtype, b.numel);
+      w = this.ctx.device.createBuffer({ label: `${name} f32`, size, usage: STORAGE });
+      widen(this.ctx, `${what} (widen ${name})`, w, buf, b.dtype, b.numel);
       this.widened.set(b, w);
     }
     return w;
