@@ -150,30 +150,57 @@ export async function klDivergence(
   const T = o.seqlen;
   const rp = new WindowRunner(base, T);
   const rq = compared.map((c) => new WindowRunner(c, T));
-  const out = b.empty('f32', [T, 2]);
+  const outs = compared.map(() => b.empty('f32', [T, 2]));
   const klSum = compared.map(() => 0);
   const agree = compared.map(() => 0);
   const nllQ = compared.map(() => 0);
   let nllP = 0;
+  // one window's read-backs, enqueued; the next window is queued before they are awaited
+  interface Pending {
+    readonly p: Promise<number>;
+    readonly q: Promise<number>[];
+    readonly k: Promise<{ data: unknown }>[];
+  }
+  const enqueue = (win: Int32Array): Pending => {
+    rp.run(win);
+    const p = rp.nllSum(win);
+    const q: Promise<number>[] = [];
+    const k: Promise<{ data: unknown }>[] = [];
+    for (const [j, r] of rq.entries()) {
+      r.run(win);
+      q.push(r.nllSum(win));
+      b.kl(outs[j] as Tensor, rp.state.logits, r.state.logits); // row t predicts token t+1; the last row has no target
+      k.push(b.read(outs[j] as Tensor));
+    }
+    return { p, q, k };
+  };
+  const settle = async (x: Pending): Promise<void> => {
+    nllP += await x.p;
+    for (let j = 0; j < compared.length; j++) {
+      nllQ[j] = (nllQ[j] as number) + (await (x.q[j] as Promise<number>));
+      const d = (await (x.k[j] as Promise<{ data: unknown }>)).data as Float32Array;
+      for (let t = 0; t < T - 1; t++) {
+        klSum[j] = (klSum[j] as number) + (d[2 * t] as number);
+        agree[j] = (agree[j] as number) + (d[2 * t + 1] as number);
+      }
+    }
+  };
+  let pending: Pending | null = null;
   try {
     for (let i = 0; i < n; i++) {
-      const win = ids.subarray(i * T, (i + 1) * T);
-      rp.run(win);
-      nllP += await rp.nllSum(win);
-      for (const [j, r] of rq.entries()) {
-        r.run(win);
-        nllQ[j] = (nllQ[j] as number) + (await r.nllSum(win));
-        b.kl(out, rp.state.logits, r.state.logits); // row t predicts token t+1; the last row has no target
-        const d = (await b.read(out)).data as Float32Array;
-        for (let t = 0; t < T - 1; t++) {
-          klSum[j] = (klSum[j] as number) + (d[2 * t] as number);
-          agree[j] = (agree[j] as number) + (d[2 * t + 1] as number);
-        }
+      const prev: Pending | null = pending;
+      pending = enqueue(ids.subarray(i * T, (i + 1) * T));
+      if (prev) {
+        await settle(prev);
+        o.onProgress?.(i, n);
       }
-      o.onProgress?.(i + 1, n);
     }
+    if (pending) await settle(pending);
+    pending = null;
+    o.onProgress?.(n, n);
   } finally {
-    b.free(out);
+    if (pending) await Promise.allSettled([pending.p, ...pending.q, ...pending.k]);
+    for (const t of outs) b.free(t);
     rp.dispose();
     for (const r of rq) r.dispose();
   }
