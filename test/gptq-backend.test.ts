@@ -30,7 +30,7 @@ import { NotPositiveDefiniteError } from '../src/quant/linalg.js';
 import type { GptqConfig, QuantResult } from '../src/quant/types.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { syntheticLayer } from '../tools/parity/synthetic.js';
-import { NMSE_F32, nmse, rand, tryWebGpu } from './webgpu-helpers.js';
+import { assertNmse, nmse, NMSE_F32, rand, tryWebGpu } from './webgpu-helpers.js';
 
 const { b: gpu, skip } = await tryWebGpu();
 const cpu = new CpuBackend();
@@ -50,11 +50,6 @@ function spd(n: number, seed: number): Float32Array {
 
 async function readF32(b: Backend, t: ReturnType<Backend['empty']>): Promise<Float32Array> {
   return (await b.read(t)).data as Float32Array;
-}
-
-function assertNmse(got: Float32Array, ref: Float32Array, what: string): void {
-  const e = nmse(got, ref);
-  assert.ok(e <= NMSE_F32, `${what}: nMSE ${e.toExponential(2)} > ${NMSE_F32}`);
 }
 
 const SIZES = [1, 5, 33, 70, 131];

@@ -16,7 +16,7 @@ import * as ops from '../src/backend/cpu/ops.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { NMSE_F32, nmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
+import { assertNmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
 
 type Opt = 'norm' | 'gated' | 'acc' | 'col0' | 'bias';
 const OPTION_SETS: Opt[][] = [['norm'], ['gated'], ['acc', 'col0'], ['norm', 'acc'], ['gated', 'acc', 'bias'], ['norm', 'col0', 'bias']];
@@ -126,8 +126,7 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
           const w = weight(dt, [M, K], rand(M * K, seed++));
           const ref = await run(cpu, cpu.upload(tensor('f32', [M, K], w.exact)), inp, set);
           const got = await run(b, b.upload(w.host), inp, set);
-          const e = nmse(got, ref);
-          assert.ok(e <= NMSE_F32, `${dt} T=${T} K=${K} M=${M} ${set.join('+')}: nMSE ${e.toExponential(2)}`);
+          assertNmse(got, ref, `${dt} T=${T} K=${K} M=${M} ${set.join('+')}`);
         }
       }
     });
@@ -150,8 +149,7 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
           const inp = inputs(T, K, M, set, seed++);
           const ref = await run(cpu, cpu.uploadPacked(p), inp, set);
           const got = await run(b, b.uploadPacked(p), inp, set);
-          const e = nmse(got, ref);
-          assert.ok(e <= NMSE_F32, `${name} T=${T} ${set.join('+')}: nMSE ${e.toExponential(2)}`);
+          assertNmse(got, ref, `${name} T=${T} ${set.join('+')}`);
         }
       }
     });
@@ -176,8 +174,7 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       ops.rmsnorm(xin, rand(K, 3), (await b.read(nw)).data as Float32Array, 1, K, 1e-5);
       ops.matmul(step, xin, rand(M * K, 1), 1, K, M);
       const want = once.map((v, i) => v + 2 * (step[i] as number));
-      const e = nmse(thrice, want);
-      assert.ok(e <= NMSE_F32, `${b.name}: nMSE ${e.toExponential(2)}`);
+      assertNmse(thrice, want, `${b.name}`);
       if (b.name === 'webgpu') {
         assert.throws(() => b.record(() => b.write(x, tensor('f32', [1, K], rand(K, 5)))), /inside record\(\)/);
         assert.equal(b.record(() => b.matmul(out, x, w)).ops, 1);

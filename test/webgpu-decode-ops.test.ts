@@ -11,19 +11,9 @@ import type { Tensor } from '../src/backend/backend.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { attentionSplits } from '../src/backend/webgpu/kernels/attention.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { closeViolation, NMSE_F32, nmse, rand, tryWebGpu } from './webgpu-helpers.js';
+import { assertClose, assertNmse, rand, tryWebGpu } from './webgpu-helpers.js';
 
 const { b: gpu, skip } = await tryWebGpu();
-
-function assertNmse(got: Float32Array, ref: Float32Array, what: string): void {
-  const e = nmse(got, ref);
-  assert.ok(e <= NMSE_F32, `${what}: nMSE ${e.toExponential(2)} > ${NMSE_F32}`);
-}
-
-function assertClose(got: Float32Array, ref: Float32Array, what: string): void {
-  const v = closeViolation(got, ref, 1e-5, 1e-6);
-  assert.equal(v, null, `${what}: ${v}`);
-}
 
 /** Host slice of columns [c0, c1) of a [T, W] matrix. */
 function cols(x: Float32Array, T: number, W: number, c0: number, c1: number): Float32Array {

@@ -2,6 +2,7 @@
  * WebGPU test helpers: one backend per test file on whatever adapter exists
  * (lavapipe in CI), seeded random data, and the CONVENTIONS §3 comparisons.
  */
+import assert from 'node:assert/strict';
 import { createNodeWebGpuBackend } from '../src/backend/webgpu/node.js';
 import type { WebGpuBackend, WebGpuBackendOptions } from '../src/backend/webgpu/webgpu.js';
 import { f32ArrayToBf16, f32ArrayToF16, bf16ArrayToF32, f16ArrayToF32 } from '../src/tensor/dtype.js';
@@ -69,3 +70,15 @@ export function closeViolation(a: Float32Array, ref: Float32Array, rtol: number,
 
 /** f32 matmul/reduction rule: nMSE ≤ 1e-10. */
 export const NMSE_F32 = 1e-10;
+
+/** Asserts the f32 matmul/reduction rule (nMSE ≤ NMSE_F32). */
+export function assertNmse(got: Float32Array, ref: Float32Array, what: string): void {
+  const e = nmse(got, ref);
+  assert.ok(e <= NMSE_F32, `${what}: nMSE ${e.toExponential(2)} > ${NMSE_F32}`);
+}
+
+/** Asserts the elementwise f32 rule |Δ| ≤ 1e-6 + 1e-5·|ref|. */
+export function assertClose(got: Float32Array, ref: Float32Array, what: string): void {
+  const v = closeViolation(got, ref, 1e-5, 1e-6);
+  assert.equal(v, null, `${what}: ${v}`);
+}

@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import * as ops from '../src/backend/cpu/ops.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { closeViolation, NMSE_F32, nmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
+import { assertClose, assertNmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
 
 const DTYPES: readonly WeightDType[] = ['f32', 'bf16', 'f16'];
 const { b: gpu, skip } = await tryWebGpu();
@@ -20,16 +20,6 @@ const { b: small } = await tryWebGpu({ maxBindingBytes: CHUNK });
 
 async function readF32(b: WebGpuBackend, t: ReturnType<WebGpuBackend['empty']>): Promise<Float32Array> {
   return (await b.read(t)).data as Float32Array;
-}
-
-function assertNmse(got: Float32Array, ref: Float32Array, what: string): void {
-  const e = nmse(got, ref);
-  assert.ok(e <= NMSE_F32, `${what}: nMSE ${e.toExponential(2)} > ${NMSE_F32}`);
-}
-
-function assertClose(got: Float32Array, ref: Float32Array, what: string): void {
-  const v = closeViolation(got, ref, 1e-5, 1e-6);
-  assert.equal(v, null, `${what}: ${v}`);
 }
 
 describe('webgpu ops vs the CPU reference', { skip }, () => {
