@@ -2,12 +2,17 @@
 // e-<model>-<id>-{wiki,valid}.json from eval --compare) into one JSON and a
 // Markdown table per model.
 //
-//   node bench/quality-collect.mjs <dir> --out <prefix> [--device "NVIDIA H200"] [--commit abc]
+//   node bench/quality-collect.mjs <dir> --out <prefix> [--device "NVIDIA H200"] [--commit abc] [--merge old.json]
+//
+// --merge takes a text's results (wiki or valid) that this run did not evaluate from an earlier
+// table, row by row, only where the row's quantization reproduced: same avg bits and mean layer
+// error within 1e-4 relative (the earlier row's commit is kept beside the numbers).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, device: { type: 'string' }, commit: { type: 'string' } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, device: { type: 'string' }, commit: { type: 'string' }, merge: { type: 'string' } } });
+const old = values.merge ? JSON.parse(readFileSync(values.merge, 'utf8')) : null;
 const dir = positionals[0];
 if (!dir || !values.out) throw new Error('usage: node bench/quality-collect.mjs <dir> --out <prefix>');
 const read = (f) => {
@@ -47,12 +52,32 @@ for (const model of models) {
   }
   const order = (r) => [r.avg_bits > 3.5 ? 0 : 1, r.method === 'rtn' ? 0 : r.method === 'gptq' ? 1 : 2, r.id];
   rows.sort((a, b) => { const [x, y] = [order(a), order(b)]; return x[0] - y[0] || x[1] - y[1] || (x[2] < y[2] ? -1 : 1); });
+  const prev = old?.models?.[model];
+  if (prev) {
+    for (const text of ['wiki', 'valid']) {
+      if (!base?.[text] && prev.base?.[text]) base = { ...base, [text]: { ...prev.base[text], commit: old.commit } };
+    }
+    for (const r of rows) {
+      const p = prev.rows.find((x) => x.id === r.id);
+      for (const text of ['wiki', 'valid']) {
+        if (r[text] || !p?.[text]) continue;
+        const drift = Math.abs(p.mean_rel_error - r.mean_rel_error) / r.mean_rel_error;
+        if (p.avg_bits !== r.avg_bits || !(drift <= 1e-4)) {
+          console.error(`${model} ${r.id}: not merging ${text} from ${values.merge}: avg bits ${p.avg_bits} vs ${r.avg_bits}, layer error drift ${drift.toExponential(2)}`);
+          continue;
+        }
+        r[text] = { ...p[text], commit: old.commit, layer_error_drift: drift };
+      }
+    }
+  }
   result.models[model] = { base, rows };
   const f = (x, d = 2) => (x === null || x === undefined ? '–' : x.toFixed(d));
   md.push(`## ${model}`, '');
   if (base) {
     const part = (name, b) => (b ? `${name} ppl ${f(b.ppl, 3)} (${b.windows} × ${b.seqlen} windows)` : `${name}: not measured`);
     md.push(`Unquantized (as stored, bf16): ${part('WikiText-2', base.wiki)}, ${part('corpus/valid.txt', base.valid)}; backend ${base.backend}.`, '');
+    const merged = ['wiki', 'valid'].flatMap((t) => rows.filter((r) => r[t]?.commit).map((r) => `${r.id} ${t === 'wiki' ? 'WikiText-2' : 'valid.txt'} (${r[t].commit})`));
+    if (merged.length) md.push(`From the earlier table (same quantized model: equal avg bits, mean layer error within 1e-4 relative; commit in brackets): ${merged.join(', ')}.`, '');
   }
   md.push('| config | avg bits | WikiText-2 ppl | KL (nats/tok) | top-1 | valid.txt ppl | KL (nats/tok) | top-1 | mean layer rel. error | outliers | quantize s |', '|---|---|---|---|---|---|---|---|---|---|---|');
   if (base) md.push(`| bf16 (unquantized) | 16 | ${f(base.wiki?.ppl)} | 0 | 1 | ${f(base.valid?.ppl)} | 0 | 1 | – | – | – |`);
@@ -67,7 +92,7 @@ const head = [
   '',
   `${result.date}, commit ${result.commit}, ${result.device}.`,
   cal ? `Calibration: ${cal.samples} × ${cal.seqlen} tokens from ${cal.file} (seed ${cal.seed}). ` : '',
-  'Perplexity: GPTQ convention (BOS once, non-overlapping windows) at seqlen 512; the windows evaluated are given per model (all of WikiText-2; a prefix of valid.txt when the run was short of time). KL(original ‖ quantized) of next-token distributions and top-1 agreement on the same windows. Config ids: method, w<bits>, g<group>|pc (per channel), ao (act-order); spqr-w<b>-b<β1>-q<β2>-t<τ> (3-bit statistics).',
+  'Perplexity: GPTQ convention (BOS once, non-overlapping windows) at seqlen 512; the windows evaluated are given per model (the count beside each text). KL(original ‖ quantized) of next-token distributions and top-1 agreement on the same windows. Config ids: method, w<bits>, g<group>|pc (per channel), ao (act-order); spqr-w<b>-b<β1>-q<β2>-t<τ> (3-bit statistics).',
   '',
 ];
 writeFileSync(`${values.out}.json`, JSON.stringify(result, null, 1) + '\n');

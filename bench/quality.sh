@@ -9,7 +9,9 @@
 # env: A (the CLI: $A/src/cli/main.js; default .device/app), BACKEND (webgpu),
 #      JOBS (parallel quantize processes, 6), EVAL_SPLIT (eval processes per text, 2), SAMPLES (128), CSEQ (512), SEQLEN (512),
 #      WINDOWS (WikiText-2 windows, all when empty), VALID_WINDOWS (valid.txt windows, all when empty),
-#      ONLY (a regexp of config ids to run), TEXTS (which evaluations: "wiki valid" by default)
+#      ONLY (a regexp of config ids to run), TEXTS (which evaluations: "wiki valid" by default),
+#      ONLY_WIKI (a regexp: only these configs get the WikiText-2 evaluation),
+#      SKIP_EXISTING=1 (keep a config's .lowbit from an earlier run of this script instead of re-quantizing)
 set -uo pipefail
 M=${1:?model dir}; CAL=${2:?calib text}; WIKI=${3:?wikitext}; VALID=${4:?valid text}
 : "${OUT:?set OUT}"
@@ -45,6 +47,7 @@ for d in "$WIKI" "$VALID"; do $CLI eval "$M" --data "$d" --seqlen "$SEQLEN" --wi
 
 quantize_one() {
   local id=$1 flags=$2
+  if [ "${SKIP_EXISTING:-0}" = 1 ] && [ -f "$work/$id.lowbit" ] && [ -f "$OUT/q-$name-$id.json" ]; then echo "$id kept"; return; fi
   # shellcheck disable=SC2086
   if ! $CLI quantize "$M" $flags --calib "$CAL" --calib-samples "$SAMPLES" --calib-seqlen "$CSEQ" --seed 0 \
       --backend "$BACKEND" --out "$work/$id.lowbit" --json > "$OUT/q-$name-$id.json" 2> "$OUT/q-$name-$id.err"; then
@@ -71,6 +74,7 @@ eval_part() {
   local d=$1 part=$2 data=$WIKI w=("${win[@]}") cmp=() i
   [ "$d" = valid ] && data=$VALID && w=("${vwin[@]}")
   for i in "${!ids[@]}"; do
+    [ "$d" = wiki ] && [ -n "${ONLY_WIKI:-}" ] && ! [[ ${ids[$i]} =~ $ONLY_WIKI ]] && continue
     [ $((i % EVAL_SPLIT)) = "$part" ] && [ -f "$work/${ids[$i]}.lowbit" ] && cmp+=(--compare "$work/${ids[$i]}.lowbit")
   done
   [ ${#cmp[@]} = 0 ] && return
