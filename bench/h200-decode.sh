@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # GPU-machine call for decode and prefill speed (issues 3 and 5), everything in one run so
 # every ratio's two sides come from the same machine and minute:
-#  - copy bandwidth (the roofline), GEMV bandwidth at the 7B shapes (gemv1, --gemv sweep);
+#  - copy bandwidth (the roofline), GEMV bandwidth at the 7B shapes (gemv1, --gemv sweep of GEMV
+#    tilings RWxTPRxUNROLLxRT with plain, RMSNorm- and SwiGLU-folded inputs);
+#  - optionally (DEC_SWEEP: gemv1 tilings, MINT: gemv1MinThreads values) 16-bit decode at position
+#    128 for every combination, each with a step profile (decode-sweep.json);
 #  - 16-bit decode of a Llama-2-7B-shaped model (random bf16 weights made on the GPU), with a
 #    profile of the recorded step (GPU vs host time, each op alone);
 #  - packed decode (FORMATS, default int4 and SpQR) with per-kernel GB/s and the same profile,
@@ -18,8 +21,13 @@ t0=$(date +%s)
 step() { echo "$1 rc=$2 $(( $(date +%s) - t0 )) s"; }
 node $A/bench/webgpu-copy.js --out $R/copy-webgpu.json > /dev/null 2> $R/copy.err; step copy $?
 if [ -n "${GEMV:-}" ]; then
-  node $A/bench/webgpu-gemm.js --sizes 4096 --gemv-shapes 4096x12288,4096x22016,11008x4096,4096x4096,4096x32000 \
-    --gemv $GEMV --out $R/gemm-webgpu.json > /dev/null 2> $R/gemm.err; step gemv-sweep $?
+  node $A/bench/webgpu-gemm.js --sizes 4096 --dtypes bf16 --iters 5 --gemv-shapes 4096x12288,4096x22016,11008x4096,4096x4096,4096x32000 \
+    --gemv $GEMV --gemv-inputs plain,norm,gated --out $R/gemm-webgpu.json > /dev/null 2> $R/gemm.err; step gemv-sweep $?
+fi
+if [ -n "${DEC_SWEEP:-}" ]; then
+  timeout ${TDEC:-200} node $A/bench/webgpu-decode.js --positions 128 --steps 64 --gemv $DEC_SWEEP --min-threads ${MINT:-262144} \
+    --out $R/decode-sweep.json > /dev/null 2> $R/decode-sweep.err; step decode-sweep $?
+  grep -h "decode pos\|tuning" $R/decode-sweep.err
 fi
 node $A/bench/webgpu-decode.js --positions ${POSITIONS:-128,1024} --steps 64 --out $R/decode-webgpu.json > /dev/null 2> $R/decode.err; step decode-bf16 $?
 i=0

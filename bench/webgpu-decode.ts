@@ -6,16 +6,23 @@
  * plus the KV cache rows attention reads).
  *
  *   node <bundle>/bench/webgpu-decode.js [--dim 4096 --layers 32 --heads 32 --kv-heads 32
- *        --ffn 11008 --vocab 32000] [--positions 128,1024,4000] [--steps 32] [--gemv RWxTPR] [--out decode.json]
+ *        --ffn 11008 --vocab 32000] [--positions 128,1024,4000] [--steps 32]
+ *        [--gemv RWxTPRxUNROLLxRT,…] [--fuse-max bytes,…] [--min-threads n,…] [--out decode.json]
+ *
+ * --gemv and --fuse-max (MatmulTuning.fuseInputMaxBytes; "inf" folds every norm / SwiGLU input
+ * into gemv1, 0 none) and --min-threads (gemv1MinThreads) are lists: every combination runs in turn on its own backend, the first
+ * being the defaults unless given.
  */
-import { backend, emit, profileLines, profileRecording, flags, measureCopy, meta, numbers } from './lib/bench-common.js';
+import { backend, emit, profileLines, profileRecording, flags, list, measureCopy, meta, numbers } from './lib/bench-common.js';
+import { DEFAULT_MATMUL } from '../src/backend/webgpu/kernels/matmul.js';
+import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import type { Tensor } from '../src/backend/backend.js';
 import type { LlamaConfig } from '../src/model/config.js';
 import { createKvCache, createModel, createRunState, enqueueForward, forward, setPosition } from '../src/model/llama.js';
 import type { RuntimeLayer, LlamaWeights } from '../src/model/weights.js';
 import { drain, greedyOnDevice } from '../src/runtime/decode.js';
 
-const f = flags(['gemv', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
+const f = flags(['gemv', 'fuse-max', 'min-threads', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
 const D = Number(f.dim ?? 4096);
 const nHeads = Number(f.heads ?? 32);
 const config: LlamaConfig = {
@@ -40,82 +47,103 @@ const positions = numbers(f.positions, '128,1024,4000');
 const steps = Number(f.steps ?? 32);
 const dtype = (f.dtype ?? 'bf16') as 'bf16' | 'f16' | 'f32';
 
-// one error-scope pair per submit: less CPU per dispatch, which decode (≈ 14 dispatches per layer) feels
-const [RW, TPR, UNROLL] = (f.gemv ?? '').split('x').map(Number);
-const b = await backend({ errorScopes: 'submit', ...(RW && TPR ? { matmul: { gemv: { RW, TPR, UNROLL: UNROLL || 4 } } } : {}) });
-const copy = await measureCopy(b, 1024, 10);
-process.stderr.write(`copy: ${copy.gbps.toFixed(1)} GB/s\n`);
-
-let seed = 1;
-const c = config;
-const hd = c.headDim;
-const weightBytes = { value: 0 };
-const mk = (shape: number[], scale: number, count = true): Tensor => {
-  const t = b.empty(dtype, shape);
-  b.randomize(t, seed++, scale);
-  if (count) weightBytes.value += shape.reduce((x, y) => x * y, 1) * (dtype === 'f32' ? 4 : 2);
-  return t;
-};
-const norm = (): Tensor => mk([D], 1);
-// q|k|v and gate|up merged, as the loader does for 16-bit checkpoints
-const Cqkv = (c.nHeads + 2 * c.nKvHeads) * hd;
-const layers: RuntimeLayer[] = Array.from({ length: c.nLayers }, () => ({
-  attnNorm: norm(),
-  qkv: { parts: [{ w: mk([Cqkv, D], 0.02), col0: 0 }], cols: Cqkv },
-  wo: mk([D, c.nHeads * hd], 0.02),
-  ffnNorm: norm(),
-  gateUp: { parts: [{ w: mk([2 * c.intermediateSize, D], 0.02), col0: 0 }], cols: 2 * c.intermediateSize },
-  wDown: mk([D, c.intermediateSize], 0.02),
-}));
-// the embedding table is read one row per token, so it is not counted
-const weights: LlamaWeights = { embed: mk([c.vocabSize, D], 0.02, false), layers, norm: norm(), lmHead: mk([c.vocabSize, D], 0.02) };
-await b.sync();
-const maxPos = Math.max(...positions) + steps + 1;
-const m = createModel(c, b, weights, maxPos);
-const kv = createKvCache(m, maxPos);
-const s = createRunState(m, 1, false);
-const one = { dtype: 'i32', shape: [1], data: Int32Array.from([1]) } as const;
-
+const dg = DEFAULT_MATMUL.gemv;
+const gemvs = list(f.gemv, `${dg.RW}x${dg.TPR}x${dg.UNROLL}x${dg.RT ?? 1}`).map((v) => {
+  const [RW, TPR, UNROLL, RT] = v.split('x').map(Number) as [number, number, number?, number?];
+  return { RW, TPR, UNROLL: UNROLL ?? dg.UNROLL, RT: RT ?? 1 };
+});
+const fuses = list(f['fuse-max'], String(DEFAULT_MATMUL.fuseInputMaxBytes)).map((v) => (v === 'inf' || v === 'Infinity' ? Infinity : Number(v)));
 const rows: Record<string, unknown>[] = [];
-for (const pos of positions) {
-  b.write(s.ids, one);
-  await drain(greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
-  // greedy generation as `generate` runs it: the step recorded once and replayed, no host round trip
-  b.write(s.ids, one);
-  await b.sync();
-  let t0 = performance.now();
-  await drain(greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
-  const queued = (performance.now() - t0) / 1000 / steps;
-  // as sampling runs it: the step's ops enqueued again each token and the logits read every step
-  t0 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    forward(m, s, kv, pos + i);
-    await b.read(s.logits);
+let last: WebGpuBackend | null = null;
+let copy = { gbps: 0 };
+const minThreads = numbers(f['min-threads'], String(DEFAULT_MATMUL.gemv1MinThreads));
+for (const gemv of gemvs) {
+  for (const [fuseInputMaxBytes, gemv1MinThreads] of fuses.flatMap((x) => minThreads.map((y) => [x, y] as const))) {
+    const tuning = { gemv, fuseInputMaxBytes, gemv1MinThreads };
+    const label = { gemv, fuseInputMaxBytes: Number.isFinite(fuseInputMaxBytes) ? fuseInputMaxBytes : 'inf', gemv1MinThreads };
+    process.stderr.write(`tuning ${JSON.stringify(label)}\n`);
+    last?.dispose();
+    // one error-scope pair per submit: less CPU per dispatch, which decode feels
+    const b = await backend({ errorScopes: 'submit', matmul: tuning });
+    last = b;
+    copy = await measureCopy(b, 1024, 10);
+    process.stderr.write(`copy: ${copy.gbps.toFixed(1)} GB/s\n`);
+    await measure(b, label, copy.gbps);
   }
-  const withRead = (performance.now() - t0) / 1000 / steps;
-  // where the time goes: the step on the GPU vs issuing it, and each op alone
-  setPosition(m, s, kv, pos);
-  const profile = await profileRecording(b, b.record(() => enqueueForward(m, s, kv)));
-  if (profile) process.stderr.write(profileLines(profile));
-  const kvBytes = 2 * c.nLayers * (pos + steps / 2) * c.nKvHeads * hd * 4;
-  const bytes = weightBytes.value + kvBytes;
-  const roofline = (copy.gbps * 1e9) / bytes;
-  const row = {
-    op: 'decode',
-    pos,
-    tokens_per_s: 1 / queued,
-    tokens_per_s_with_read: 1 / withRead,
-    ms_per_token: queued * 1e3,
-    weight_bytes: weightBytes.value,
-    kv_bytes: kvBytes,
-    achieved_gbps: bytes / queued / 1e9,
-    copy_gbps: copy.gbps,
-    roofline_tokens_per_s: roofline,
-    fraction_of_roofline: 1 / queued / roofline,
-    profile,
-  };
-  rows.push(row);
-  process.stderr.write(`decode pos ${pos}: ${row.tokens_per_s.toFixed(1)} tok/s (${row.tokens_per_s_with_read.toFixed(1)} with a logits read per step), roofline ${roofline.toFixed(1)} tok/s (${(100 * row.fraction_of_roofline).toFixed(1)} %)\n`);
 }
-emit({ bench: 'webgpu-decode', ...meta(b), config: { ...c, dtype }, steps, copy, rows }, f.out);
-b.dispose();
+
+async function measure(b: WebGpuBackend, tuning: Record<string, unknown>, copyGbps: number): Promise<void> {
+  let seed = 1;
+  const c = config;
+  const hd = c.headDim;
+  const weightBytes = { value: 0 };
+  const mk = (shape: number[], scale: number, count = true): Tensor => {
+    const t = b.empty(dtype, shape);
+    b.randomize(t, seed++, scale);
+    if (count) weightBytes.value += shape.reduce((x, y) => x * y, 1) * (dtype === 'f32' ? 4 : 2);
+    return t;
+  };
+  const norm = (): Tensor => mk([D], 1);
+  // q|k|v and gate|up merged, as the loader does for 16-bit checkpoints
+  const Cqkv = (c.nHeads + 2 * c.nKvHeads) * hd;
+  const layers: RuntimeLayer[] = Array.from({ length: c.nLayers }, () => ({
+    attnNorm: norm(),
+    qkv: { parts: [{ w: mk([Cqkv, D], 0.02), col0: 0 }], cols: Cqkv },
+    wo: mk([D, c.nHeads * hd], 0.02),
+    ffnNorm: norm(),
+    gateUp: { parts: [{ w: mk([2 * c.intermediateSize, D], 0.02), col0: 0 }], cols: 2 * c.intermediateSize },
+    wDown: mk([D, c.intermediateSize], 0.02),
+  }));
+  // the embedding table is read one row per token, so it is not counted
+  const weights: LlamaWeights = { embed: mk([c.vocabSize, D], 0.02, false), layers, norm: norm(), lmHead: mk([c.vocabSize, D], 0.02) };
+  await b.sync();
+  const maxPos = Math.max(...positions) + steps + 1;
+  const m = createModel(c, b, weights, maxPos);
+  const kv = createKvCache(m, maxPos);
+  const s = createRunState(m, 1, false);
+  const one = { dtype: 'i32', shape: [1], data: Int32Array.from([1]) } as const;
+
+  for (const pos of positions) {
+    b.write(s.ids, one);
+    await drain(greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
+    // greedy generation as `generate` runs it: the step recorded once and replayed, no host round trip
+    b.write(s.ids, one);
+    await b.sync();
+    let t0 = performance.now();
+    await drain(greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
+    const queued = (performance.now() - t0) / 1000 / steps;
+    // as sampling runs it: the step's ops enqueued again each token and the logits read every step
+    t0 = performance.now();
+    for (let i = 0; i < steps; i++) {
+      forward(m, s, kv, pos + i);
+      await b.read(s.logits);
+    }
+    const withRead = (performance.now() - t0) / 1000 / steps;
+    // where the time goes: the step on the GPU vs issuing it, and each op alone
+    setPosition(m, s, kv, pos);
+    const profile = await profileRecording(b, b.record(() => enqueueForward(m, s, kv)));
+    if (profile) process.stderr.write(profileLines(profile));
+    const kvBytes = 2 * c.nLayers * (pos + steps / 2) * c.nKvHeads * hd * 4;
+    const bytes = weightBytes.value + kvBytes;
+    const roofline = (copyGbps * 1e9) / bytes;
+    const row = {
+      op: 'decode',
+      pos,
+      tokens_per_s: 1 / queued,
+      tokens_per_s_with_read: 1 / withRead,
+      ms_per_token: queued * 1e3,
+      weight_bytes: weightBytes.value,
+      kv_bytes: kvBytes,
+      achieved_gbps: bytes / queued / 1e9,
+      copy_gbps: copyGbps,
+      tuning,
+      roofline_tokens_per_s: roofline,
+      fraction_of_roofline: 1 / queued / roofline,
+      profile,
+    };
+    rows.push(row);
+    process.stderr.write(`decode pos ${pos}: ${row.tokens_per_s.toFixed(1)} tok/s (${row.tokens_per_s_with_read.toFixed(1)} with a logits read per step), roofline ${roofline.toFixed(1)} tok/s (${(100 * row.fraction_of_roofline).toFixed(1)} %)\n`);
+  }
+}
+emit({ bench: 'webgpu-decode', ...meta(last as WebGpuBackend), config: { ...config, dtype }, steps, copy, rows }, f.out);
+last?.dispose();

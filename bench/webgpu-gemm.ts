@@ -10,13 +10,15 @@
  *
  * Also the decode GEMV (T = 1, bf16 weights; `--gemv-shapes KxM,…`, default the
  * Llama-2-7B projections) as weight GB/s beside the copy kernel's GB/s, and
- * `--gemv RWxTPRxUNROLL,…` sweeps its rows per workgroup, threads per row and loads in flight per thread.
+ * `--gemv RWxTPRxUNROLLxRT,…` sweeps its thread groups per workgroup, threads per group, loads in
+ * flight per thread and rows per group, and `--gemv-inputs plain,norm,gated` the folded input
+ * (RMSNorm, or SwiGLU of a [1, 2K] gate|up).
  */
 import { backend, emit, flags, list, measureCopy, meta, numbers, timeIt } from './lib/bench-common.js';
 import { DEFAULT_MATMUL, gemmKernel, gemmTilesFor, type GemmTiles } from '../src/backend/webgpu/kernels/matmul.js';
 import { kernelKey } from '../src/backend/webgpu/context.js';
 
-const f = flags(['sizes', 'dtypes', 'tiles', 'iters', 'gemv-shapes', 'gemv', 'out']);
+const f = flags(['sizes', 'dtypes', 'tiles', 'iters', 'gemv-shapes', 'gemv', 'gemv-inputs', 'out']);
 const sizes = numbers(f.sizes, '1024,2048,4096,8192');
 const dtypes = list(f.dtypes, 'f32,bf16') as ('f32' | 'bf16' | 'f16')[];
 const g = DEFAULT_MATMUL.gemmLarge;
@@ -60,26 +62,33 @@ for (const tiles of tileList) {
 // decode GEMV: y[1, M] = x[1, K]·Wᵀ, memory-bound, so GB/s of weight bytes against the copy kernel's GB/s
 const gemvShapes = list(f['gemv-shapes'], '4096x4096,4096x12288,4096x22016,11008x4096,4096x32000').map((s) => s.split('x').map(Number) as [number, number]);
 const dg = DEFAULT_MATMUL.gemv;
-for (const variant of list(f.gemv, `${dg.RW}x${dg.TPR}x${dg.UNROLL}`)) {
-  const [RW, TPR, UNROLL] = variant.split('x').map(Number) as [number, number, number];
-  const b = await backend({ matmul: { gemv: { RW, TPR, UNROLL: UNROLL || dg.UNROLL } } });
+const inputs = list(f['gemv-inputs'], 'plain');
+for (const variant of list(f.gemv, `${dg.RW}x${dg.TPR}x${dg.UNROLL}x${dg.RT ?? 1}`)) {
+  const [RW, TPR, UNROLL, RT] = variant.split('x').map(Number) as [number, number, number?, number?];
+  const gemv = { RW, TPR, UNROLL: UNROLL ?? dg.UNROLL, RT: RT ?? 1 };
+  const b = await backend({ matmul: { gemv } });
   const copy = await measureCopy(b, 1024, 10);
   for (const [K, M] of gemvShapes) {
-    const x = b.empty('f32', [1, K]);
-    const w = b.empty('bf16', [M, K]);
-    const out = b.empty('f32', [1, M]);
-    b.randomize(x, 1, 1);
-    b.randomize(w, 2, 0.05);
-    try {
-      const t = await timeIt(b, () => b.matmul(out, x, w), maxIters * 5);
-      const sec = t.gpuSeconds ?? t.wallSeconds;
-      const gbps = (M * K * 2) / sec / 1e9;
-      rows.push({ op: 'gemv', K, M, dtype: 'bf16', RW, TPR, UNROLL, subgroups: b.subgroupSize, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', ms: sec * 1e3, gbps, copy_gbps: copy.gbps, fraction_of_copy: gbps / copy.gbps });
-      process.stderr.write(`gemv K=${K} M=${M} bf16 RW=${RW} TPR=${TPR} UNROLL=${UNROLL}: ${gbps.toFixed(1)} GB/s (${((100 * gbps) / copy.gbps).toFixed(1)} % of copy ${copy.gbps.toFixed(1)})\n`);
-    } catch (e) {
-      rows.push({ op: 'gemv', K, M, RW, TPR, error: (e as Error).message });
+    for (const input of inputs) {
+      const x = b.empty('f32', [1, input === 'gated' ? 2 * K : K]);
+      const nw = b.empty('f32', [K]);
+      const w = b.empty('bf16', [M, K]);
+      const out = b.empty('f32', [1, M]);
+      b.randomize(x, 1, 1);
+      b.randomize(nw, 3, 1);
+      b.randomize(w, 2, 0.05);
+      const o = input === 'norm' ? { norm: { weight: nw, eps: 1e-5 } } : input === 'gated' ? { gated: true } : {};
+      try {
+        const t = await timeIt(b, () => b.matmul(out, x, w, undefined, o), maxIters * 5);
+        const sec = t.gpuSeconds ?? t.wallSeconds;
+        const gbps = (M * K * 2) / sec / 1e9;
+        rows.push({ op: 'gemv', K, M, dtype: 'bf16', input, ...gemv, subgroups: b.subgroupSize, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', ms: sec * 1e3, gbps, copy_gbps: copy.gbps, fraction_of_copy: gbps / copy.gbps });
+        process.stderr.write(`gemv K=${K} M=${M} bf16 ${input} ${variant}: ${gbps.toFixed(1)} GB/s (${((100 * gbps) / copy.gbps).toFixed(1)} % of copy ${copy.gbps.toFixed(1)})\n`);
+      } catch (e) {
+        rows.push({ op: 'gemv', K, M, input, ...gemv, error: (e as Error).message });
+      }
+      for (const t of [x, nw, w, out]) b.free(t);
     }
-    for (const t of [x, w, out]) b.free(t);
   }
   b.dispose();
 }

@@ -110,6 +110,15 @@ describe('cpu decode ops (reference semantics)', () => {
     assert.deepEqual((await b.read(tokens)).data, Int32Array.from([9, 9, 9, 1, 0, 0, 5, 3, 5, 9]));
     b.argmax(ids, logits);
     assert.deepEqual((await b.read(ids)).data, Int32Array.from([1, 0, 0, 5, 3, 5]));
+    // advance: each T = 1 call files its token one position further
+    const one = b.empty('i32', [1]);
+    const pos = i32([2]);
+    const hist = i32([9, 9, 9, 9, 9, 9]);
+    b.argmax(one, f32([1, V], Float32Array.from(rows[0] as number[])), { tokens: hist, pos, advance: true });
+    b.argmax(one, f32([1, V], Float32Array.from(rows[3] as number[])), { tokens: hist, pos, advance: true });
+    assert.deepEqual((await b.read(hist)).data, Int32Array.from([9, 9, 9, 1, 5, 9]));
+    assert.deepEqual((await b.read(pos)).data, Int32Array.from([4]));
+    assert.throws(() => b.argmax(ids, logits, { tokens: hist, pos, advance: true }), /argmax: history.advance needs one row of logits, got 6/);
   });
 
   test('validation: shapes, aliasing, positions beyond the cache, the table or the history', () => {

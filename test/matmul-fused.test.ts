@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Backend, MatmulOptions, Tensor } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu/cpu.js';
+import { DEFAULT_MATMUL, gemv1Tiles } from '../src/backend/webgpu/kernels/matmul.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
@@ -101,6 +102,15 @@ test('CPU matmul options equal the separate ops bit for bit (norm, gated, +=, co
   }
 });
 
+test('gemv1 tiles: TPR doubles (threads per workgroup kept) while the rows leave too few threads', () => {
+  const t = { ...DEFAULT_MATMUL, gemv: { RW: 4, TPR: 32, UNROLL: 4, RT: 2 }, gemv1MinThreads: 1 << 18 };
+  assert.deepEqual(gemv1Tiles(22016, 4096, t), { RW: 4, TPR: 32, UNROLL: 4, RT: 2 }); // 11008 groups × 32 ≥ 2¹⁸
+  assert.deepEqual(gemv1Tiles(12288, 4096, t), { RW: 2, TPR: 64, UNROLL: 4, RT: 2 });
+  assert.deepEqual(gemv1Tiles(4096, 11008, t), { RW: 1, TPR: 128, UNROLL: 4, RT: 2 }); // capped at RW·TPR = 128
+  assert.deepEqual(gemv1Tiles(50, 64, t), { RW: 4, TPR: 32, UNROLL: 4, RT: 2 }); // K = 64 has 8 steps of 8: no more lanes
+  assert.deepEqual(gemv1Tiles(4096, 11008, { ...t, gemv1MinThreads: 0 }), t.gemv);
+});
+
 test('matmul options: bad shapes are one clear error', () => {
   const w = cpu.upload(tensor('f32', [8, 16], rand(128, 1)));
   const x = cpu.empty('f32', [1, 16]);
@@ -129,6 +139,32 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
           assertNmse(got, ref, `${dt} T=${T} K=${K} M=${M} ${set.join('+')}`);
         }
       }
+    });
+  }
+
+  // gemv1 with several rows per thread group (RT; 3 leaves dead rows in the last group), and with
+  // the norm / SwiGLU input run as its own kernel (fuseInputMaxBytes 0) before a plain gemv1
+  const GEMV1_TUNINGS = [
+    { gemv: { RW: 2, TPR: 32, UNROLL: 2, RT: 3 }, gemv1MinThreads: 0 },
+    { gemv: { RW: 4, TPR: 16, UNROLL: 3, RT: 4 }, gemv1MinThreads: 0, subgroups: false },
+    { gemv: { RW: 8, TPR: 32, UNROLL: 4, RT: 2 }, gemv1MinThreads: 0, fuseInputMaxBytes: 0 },
+    { gemv: { RW: 8, TPR: 8, UNROLL: 2, RT: 1 }, gemv1MinThreads: 1 << 20, subgroups: false },
+  ] as const;
+  for (const v of GEMV1_TUNINGS) {
+    test(`T = 1 bf16, every option set, tuning ${JSON.stringify(v)}`, async () => {
+      const { subgroups, ...matmul } = { subgroups: true, ...v };
+      const { b } = await tryWebGpu({ matmul, subgroups });
+      assert.ok(b);
+      let seed = 300;
+      for (const [K, M] of [[256, 70], [67, 45], [1024, 13]] as const) {
+        for (const set of OPTION_SETS) {
+          const inp = inputs(1, K, M, set, seed++);
+          const w = weight('bf16', [M, K], rand(M * K, seed++));
+          const ref = await run(cpu, cpu.upload(tensor('f32', [M, K], w.exact)), inp, set);
+          assertNmse(await run(b, b.upload(w.host), inp, set), ref, `K=${K} M=${M} ${set.join('+')}`);
+        }
+      }
+      b.dispose();
     });
   }
 

@@ -197,6 +197,14 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const ids2 = b.empty('i32', [T]);
       b.argmax(ids2, f32([T, V], x));
       assert.deepEqual((await b.read(ids2)).data, ref, `T=${T} V=${V} without history`);
+      if (T === 1) continue;
+      // advance: row by row at T = 1, each token one position further, pos ends T further
+      const pos = i32([3]);
+      const one = b.empty('i32', [1]);
+      const fresh = i32(Array.from({ length: T + 6 }, () => -1));
+      for (let t = 0; t < T; t++) b.argmax(one, f32([1, V], row(t).slice()), { tokens: fresh, pos, advance: true });
+      assert.deepEqual((await b.read(fresh)).data, hist, `T=${T} V=${V} history by advancing steps`);
+      assert.deepEqual((await b.read(pos)).data, Int32Array.of(3 + T), `T=${T} V=${V} advanced position`);
     }
   });
 

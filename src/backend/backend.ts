@@ -94,6 +94,11 @@ export interface RopeKvParams {
 export interface ArgmaxHistory {
   readonly tokens: Tensor;
   readonly pos: Tensor;
+  /**
+   * Then pos[0] += 1 (T = 1 only): the next replayed step runs at the next position without a
+   * host write, so a chunk of decode steps can be issued as one submit.
+   */
+  readonly advance?: boolean;
 }
 
 /**
@@ -235,6 +240,8 @@ export interface Backend {
   free(t: Tensor): void;
   /** Waits for all queued work; throws the first device error (validation, out of memory, lost). */
   sync(): Promise<void>;
+  /** Starts the work queued so far without waiting for it (a GPU backend submits its recorded commands). */
+  submit(): void;
   /** Releases every resource of the backend. */
   dispose(): void;
 

@@ -308,6 +308,7 @@ export function checkArgmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory
   dtypeIs(op, 'history.tokens', tokens, 'i32');
   checkPos(op, pos);
   if (tokens === ids || tokens === pos || ids === pos) fail(op, 'ids, history.tokens and history.pos must be distinct tensors');
+  if (history.advance && T !== 1) fail(op, `history.advance needs one row of logits, got ${T}`);
   return { T, V, N: tokens.shape[0] as number };
 }
 

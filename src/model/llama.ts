@@ -100,13 +100,17 @@ export function freeKvCache(b: Backend, kv: KvCache): void {
 
 /** Checks that positions pos0 … pos0+T−1 fit `kv` and the model, and writes pos0 to `s.pos`. */
 export function setPosition(m: LlamaModel, s: RunState, kv: KvCache, pos0: number): void {
-  const c = m.config;
-  const T = s.T;
-  if (pos0 + T > kv.rows) throw new Error(`positions ${pos0}…${pos0 + T - 1} exceed the KV cache of ${kv.rows}`);
-  if (c.slidingWindow !== null && pos0 + T > c.slidingWindow) {
-    throw new Error(`sequence of ${pos0 + T} tokens exceeds the sliding window of ${c.slidingWindow}, which lowbit does not implement`);
-  }
+  checkPositions(m, kv, pos0, s.T);
   m.backend.write(s.pos, tensor('i32', [1], Int32Array.of(pos0)));
+}
+
+/** Throws unless positions pos0 … pos0 + T − 1 fit the KV cache (and the model's sliding window). */
+export function checkPositions(m: LlamaModel, kv: KvCache, pos0: number, T: number): void {
+  if (pos0 + T > kv.rows) throw new Error(`positions ${pos0}…${pos0 + T - 1} exceed the KV cache of ${kv.rows}`);
+  const w = m.config.slidingWindow;
+  if (w !== null && pos0 + T > w) {
+    throw new Error(`sequence of ${pos0 + T} tokens exceeds the sliding window of ${w}, which lowbit does not implement`);
+  }
 }
 
 /**

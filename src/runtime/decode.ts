@@ -2,13 +2,14 @@
  * Greedy decoding that never makes the GPU wait for the host: the `argmax` op
  * picks each next token on the device and leaves it in the step's input ids;
  * the T = 1 step (forward + argmax) is recorded once and replayed for every
- * token (Backend.record), so the host only writes the position and re-issues
- * the recorded dispatches; and the generated ids, which argmax also writes
- * into a device history, are read back a chunk at a time while the next chunk
- * is already queued.
+ * token (Backend.record); argmax also advances the device position, so the
+ * host writes the position once and then only re-issues the recorded
+ * dispatches, a chunk of steps per submit; and the generated ids, which argmax
+ * also writes into a device history, are read back a chunk at a time while the
+ * next chunk is already queued.
  */
 import type { Recording, Tensor } from '../backend/backend.js';
-import { enqueueForward, setPosition, type KvCache, type LlamaModel, type RunState } from '../model/llama.js';
+import { checkPositions, enqueueForward, setPosition, type KvCache, type LlamaModel, type RunState } from '../model/llama.js';
 
 export interface DeviceGreedyOptions {
   /** Tokens per read-back (default 8): the host learns about a stop token at most this late. */
@@ -26,28 +27,30 @@ export async function* greedyOnDevice(m: LlamaModel, dec: RunState, kv: KvCache,
   const b = m.backend;
   if (dec.T !== 1) throw new Error(`greedyOnDevice: the step state must have T = 1, got ${dec.T}`);
   if (pos0 + count > kv.rows) throw new Error(`greedyOnDevice: positions up to ${pos0 + count - 1} exceed the KV cache of ${kv.rows}`);
+  checkPositions(m, kv, pos0, count);
   const chunk = Math.max(1, o.chunk ?? 8);
   const tokens: Tensor = b.empty('i32', [kv.rows + 1]);
   let rec: Recording | null = null;
   const step = (): void => {
     enqueueForward(m, dec, kv);
-    b.argmax(dec.ids, dec.logits, { tokens, pos: dec.pos });
+    b.argmax(dec.ids, dec.logits, { tokens, pos: dec.pos, advance: true });
   };
-  const enqueue = (from: number, n: number): void => {
-    for (let i = from; i < from + n; i++) {
-      setPosition(m, dec, kv, pos0 + i);
+  const enqueue = (n: number): void => {
+    for (let i = 0; i < n; i++) {
       if (rec === null) rec = b.record(step);
       else b.replay(rec);
     }
+    b.submit(); // the GPU starts the chunk while the host waits for the previous one
   };
   try {
+    setPosition(m, dec, kv, pos0);
     let queued = Math.min(chunk, count);
-    enqueue(0, queued);
+    enqueue(queued);
     for (let done = 0; done < count; ) {
       const read = b.read(tokens); // the chunk just queued; the next one is queued before waiting
       const n = queued - done;
       const next = Math.min(chunk, count - queued);
-      enqueue(queued, next);
+      enqueue(next);
       queued += next;
       const ids = (await read).data as Int32Array;
       for (let i = 0; i < n; i++) {

@@ -186,6 +186,9 @@ export class CpuBackend implements Backend {
     return Promise.resolve();
   }
 
+  /** Ops run when called, so there is nothing to start. */
+  submit(): void {}
+
   dispose(): void {
     this.release?.();
     this.release = undefined;
@@ -356,6 +359,10 @@ export class CpuBackend implements Backend {
     const out = this.i32(ids);
     ops.argmax(out, this.f32(logits), V);
     if (history) this.i32(history.tokens).set(out, P + 1);
+    if (history?.advance) {
+      const pos = this.i32(history.pos);
+      pos[0] = (pos[0] as number) + 1;
+    }
   }
 
   /** P = pos0 + pos[0] (pos0 without pos), checked against `limit` rows of `what`. */

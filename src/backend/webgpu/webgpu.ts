@@ -254,6 +254,11 @@ export class WebGpuBackend implements Backend {
     return this.ctx.sync();
   }
 
+  submit(): void {
+    this.ctx.alive();
+    this.ctx.flush();
+  }
+
   record(fn: () => void): Recording {
     return this.ctx.capture(fn);
   }
@@ -287,7 +292,7 @@ export class WebGpuBackend implements Backend {
 
   /**
    * T = 1 on a dense weight: one gemv1 dispatch with everything in `o` folded
-   * in. Otherwise the norm or SwiGLU input runs first into a scratch buffer
+   * in (for weights up to `tuning.fuseInputMaxBytes`). Otherwise the norm or SwiGLU input runs first into a scratch buffer
    * (rmsnorm / silu_mul kernels), and the product kernels place or add the
    * result themselves (col0, accumulate).
    */
@@ -298,7 +303,7 @@ export class WebGpuBackend implements Backend {
     const ob = this.buf(what, 'out', out);
     const b = bias ? this.vectorF32(what, 'bias', bias) : undefined;
     let xb = this.buf(what, 'x', x);
-    const fuse = T === 1 && (!packed || qgemv1Serves(w.format, w.params, K));
+    const fuse = T === 1 && (packed ? qgemv1Serves(w.format, w.params, K) : this.own(w).live().reduce((n, c) => n + c.bytes, 0) <= this.tuning.fuseInputMaxBytes);
     if (!fuse && (o.norm || o.gated)) {
       const xin = this.prologueScratch(what, T * K * 4);
       if (o.norm) {
@@ -502,7 +507,7 @@ export class WebGpuBackend implements Backend {
     const { T, V, N } = shapes.checkArgmax(ids, logits, history);
     const what = `argmax logits${shapeStr(logits.shape)}${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
     const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
-    argmax(this.ctx, what, this.buf(what, 'ids', ids), this.buf(what, 'logits', logits), h, { tokens: this.dummy, pos: this.zeroPos }, T, V, N);
+    argmax(this.ctx, what, this.buf(what, 'ids', ids), this.buf(what, 'logits', logits), h, { tokens: this.dummy, pos: this.zeroPos }, T, V, N, history?.advance === true);
   }
 
   spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {

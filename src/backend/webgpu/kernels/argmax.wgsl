@@ -5,7 +5,8 @@
 // exceed −∞ (no infinity literal: an empty slot is index NONE), and NaN compares
 // false, so it never wins; a row with no value above −∞ gives 0.
 // HISTORY: also tokens[pos[0] + t + 1] = ids[t] when that index lies in tokens
-// (the host checks it when it knows pos). Header: WG (a power of two), HISTORY.
+// (the host checks it when it knows pos). ADVANCE (T = 1): then pos[0] += 1, by the one
+// thread that read it. Header: WG (a power of two), HISTORY, ADVANCE.
 // Grid: x = T.
 struct Params {
   V: u32,
@@ -16,7 +17,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ids: array<i32>;
 @group(0) @binding(3) var<storage, read_write> tokens: array<i32>;
-@group(0) @binding(4) var<storage, read> pos: array<i32>;
+@group(0) @binding(4) var<storage, read_write> pos: array<i32>;
 
 const NONE = 0xffffffffu;
 var<workgroup> rv: array<f32, WG>;
@@ -56,6 +57,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let k = pos[0] + i32(wid.x) + 1;
       if (k >= 0 && u32(k) < p.N) {
         tokens[u32(k)] = id;
+      }
+      if (ADVANCE) {
+        pos[0] = pos[0] + 1;
       }
     }
   }

@@ -5,7 +5,7 @@
 // Scores: thread j scores key s0 + j and turns it into p_j = e^(score − m_new).
 // Values: thread (g, i) — key group g = lid / HD (G = WG / HD groups when
 // HD ≤ WG), dim i — accumulates Σ p_j·v[j, i] over keys j ≡ g (mod G), dims
-// i, i + WG, … when HD > WG; the G partial sums are added at the end.
+// i, i + WG, … when HD > WG, four keys per step; the G partial sums are added at the end.
 // K is read as vec4s when HD % 4 == 0 (rows then start on vec4 boundaries).
 // Header: WG, HD (headDim), G (key groups, ≥ 1), NA = ceil(HD / WG), SPLIT (write
 // partials (acc, m, l) per split for attention_combine instead of out).
@@ -105,7 +105,23 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var a = 0u; a < NA; a++) {
         acc[a] *= corr;
       }
-      for (var j = g; j < cnt; j += G) {
+      // four keys per step: independent loads in flight instead of one dependent chain per key
+      var j = g;
+      for (; j + 3u * G < cnt; j += 4u * G) {
+        let vb = (s0 + j) * p.Ckv + ko;
+        let st = G * p.Ckv;
+        let p0 = sc[j];
+        let p1 = sc[j + G];
+        let p2 = sc[j + 2u * G];
+        let p3 = sc[j + 3u * G];
+        for (var a = 0u; a < NA; a++) {
+          let i = d + a * WG;
+          if (i < HD) {
+            acc[a] += p0 * v[vb + i] + p1 * v[vb + st + i] + p2 * v[vb + 2u * st + i] + p3 * v[vb + 3u * st + i];
+          }
+        }
+      }
+      for (; j < cnt; j += G) {
         let pv = sc[j];
         let vb = (s0 + j) * p.Ckv + ko;
         for (var a = 0u; a < NA; a++) {

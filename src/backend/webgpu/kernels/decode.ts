@@ -44,12 +44,12 @@ export function ropeKv(ctx: GpuContext, c: RopeKvCall): void {
 }
 
 /** ids[t] = first argmax of logits[t, :]; with history, also tokens[pos[0] + t + 1] = ids[t] (N = tokens, 0 without). */
-export function argmax(ctx: GpuContext, what: string, ids: GPUBuffer, logits: GPUBuffer, history: { tokens: GPUBuffer; pos: GPUBuffer } | null, dummies: { tokens: GPUBuffer; pos: GPUBuffer }, T: number, V: number, N: number): void {
+export function argmax(ctx: GpuContext, what: string, ids: GPUBuffer, logits: GPUBuffer, history: { tokens: GPUBuffer; pos: GPUBuffer } | null, dummies: { tokens: GPUBuffer; pos: GPUBuffer }, T: number, V: number, N: number, advance = false): void {
   rowsOk(what, T);
   const h = history ?? dummies;
   ctx.dispatch({
     what,
-    kernel: { files: ['argmax'], header: { WG, HISTORY: history !== null } },
+    kernel: { files: ['argmax'], header: { WG, HISTORY: history !== null, ADVANCE: history !== null && advance } },
     buffers: { 1: logits, 2: ids, 3: h.tokens, 4: h.pos },
     params: [V, N],
     grid: [T, 1, 1],

@@ -5,12 +5,14 @@
 //          no extra pass over x and no extra dispatch.
 //   GATED: x = (gate | up), 2K floats; xin = silu(gate) · up (SwiGLU into the down projection).
 //   ACC:   out += instead of = (the residual add).
-// Memory-bound: each row belongs to TPR threads (one subgroup on most GPUs); a thread reads 8
-// weights (16 bytes of bf16/f16) per step and issues UNROLL independent steps before using any,
-// so enough loads are in flight to saturate HBM at batch 1.
-// Header: RW (rows per workgroup), TPR, WG = RW·TPR, UNROLL, ALIGNED (K % 8 == 0), HAS_BIAS,
-// NORM, GATED, ACC; w_load1/w_load8 from a wload_* file; row_sum from a gemv_reduce_* file.
-// Grid: x over ceil(rows / RW).
+// Memory-bound: a group of TPR threads (one subgroup on most GPUs) owns RT rows; a thread reads 8
+// weights (16 bytes of bf16/f16) of each of its RT rows per step and issues UNROLL independent
+// steps before using any, so enough loads are in flight to saturate HBM at batch 1. The RT rows
+// share each x load and its norm / SwiGLU transform, so x costs 1/RT of a load (and of an exp)
+// per weight load instead of one.
+// Header: RW (thread groups per workgroup), TPR, WG = RW·TPR, RT (rows per thread group), UNROLL,
+// ALIGNED (K % 8 == 0), HAS_BIAS, NORM, GATED, ACC; w_load1/w_load8 from a wload_* file; row_sum
+// from a gemv_reduce_* file. Grid: x over ceil(rows / (RW·RT)).
 struct Params {
   K: u32,
   m0: u32,
@@ -36,19 +38,22 @@ fn x_at(k: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let lane = lid % TPR;
-  let r = wid.x * RW + lid / TPR;
-  let live = r < p.rows;
-  let rr = min(r, p.rows - 1u); // dead rows read a live one and discard the result
-  let wrow = rr * p.K;
-  var acc = 0.0;
+  let r0 = (wid.x * RW + lid / TPR) * RT;
+  var wrow: array<u32, RT>;
+  for (var t = 0u; t < RT; t++) {
+    wrow[t] = min(r0 + t, p.rows - 1u) * p.K; // dead rows read a live one and discard the result
+  }
+  var acc: array<f32, RT>;
   var ss = 0.0;
   if (ALIGNED) {
     let step = TPR * 8u;
     for (var k0 = lane * 8u; k0 < p.K; k0 += step * UNROLL) {
-      var wv: array<array<vec4<f32>, 2>, UNROLL>;
+      var wv: array<array<array<vec4<f32>, 2>, RT>, UNROLL>;
       for (var u = 0u; u < UNROLL; u++) {
         let k = min(k0 + u * step, p.K - 8u);
-        wv[u] = w_load8(wrow + k);
+        for (var t = 0u; t < RT; t++) {
+          wv[u][t] = w_load8(wrow[t] + k);
+        }
       }
       for (var u = 0u; u < UNROLL; u++) {
         let k = k0 + u * step;
@@ -66,7 +71,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             xa *= nw[e];
             xb *= nw[e + 1u];
           }
-          acc += dot(wv[u][0], xa) + dot(wv[u][1], xb);
+          for (var t = 0u; t < RT; t++) {
+            acc[t] += dot(wv[u][t][0], xa) + dot(wv[u][t][1], xb);
+          }
         }
       }
     }
@@ -81,21 +88,27 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         ss += xv * xv;
         xv *= nw[k >> 2u][k & 3u];
       }
-      acc += w_load1(wrow + k) * xv;
+      for (var t = 0u; t < RT; t++) {
+        acc[t] += w_load1(wrow[t] + k) * xv;
+      }
     }
   }
-  var s = row_sum(acc, lid);
+  var scale = 1.0;
   if (NORM) {
-    s *= 1.0 / sqrt(row_sum(ss, lid) / f32(p.K) + p.eps);
+    scale = 1.0 / sqrt(row_sum(ss, lid) / f32(p.K) + p.eps);
   }
-  if (live && lane == 0u) {
-    if (HAS_BIAS) {
-      s += bias[p.m0 + r];
+  for (var t = 0u; t < RT; t++) {
+    var s = row_sum(acc[t], lid) * scale;
+    let r = r0 + t;
+    if (r < p.rows && lane == 0u) {
+      if (HAS_BIAS) {
+        s += bias[p.m0 + r];
+      }
+      let o = p.col0 + p.m0 + r;
+      if (ACC) {
+        s += out[o];
+      }
+      out[o] = s;
     }
-    let o = p.col0 + p.m0 + r;
-    if (ACC) {
-      s += out[o];
-    }
-    out[o] = s;
   }
 }
