@@ -32,7 +32,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
   test('attention with pos: prefill, short T and split-K over 1000+ rows (empty splits), GQA, hd 48/64/80', async () => {
     // [T, nHeads, nKvHeads, headDim, P, S]
     const cases: [number, number, number, number, number, number][] = [
-      [1, 4, 2, 64, 0, 1100], // split-K by the cache: 5 splits, 4 empty
+      [1, 4, 2, 64, 0, 1100], // split-K by the cache: 35 splits, 34 empty (the combine reads only the first)
+      [1, 2, 1, 16, 9000, 9100], // 285 splits, 282 seen by the query: the combine's weights in two passes of 256
       [1, 6, 2, 48, 5, 1100],
       [1, 4, 1, 80, 1099, 1100], // the last cache row: no empty split
       [3, 4, 2, 64, 700, 1030],

@@ -104,9 +104,9 @@ export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: nu
   });
   ctx.dispatch({
     what: `${c.what} (combine)`,
-    kernel: { files: ['attention_combine'], header: { WG, HD } },
-    buffers: { 1: part, 2: c.out },
-    params: [Cq, nSplit],
+    kernel: { files: ['attention_combine'], header: { WG, HD, MAXS: 256 } },
+    buffers: { 1: part, 2: c.out, 3: c.pos },
+    params: [Cq, nSplit, c.pos0, SPLIT_LEN, c.S],
     grid: [c.nHeads, c.T, 1],
   });
 }
