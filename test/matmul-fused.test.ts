@@ -1,7 +1,8 @@
 /**
  * matmul's folded neighbours (MatmulOptions: RMSNorm or SwiGLU input, residual
  * add, column offset) and record/replay.
- * - The CPU reference equals the separate ops it stands for, bit for bit.
+ * - The CPU reference equals the separate ops it stands for, bit for bit (the SwiGLU output `glu`
+ *   too: silu(y[:, :F])·y[:, F:] of the plain product).
  * - WebGPU equals the CPU reference (nMSE ≤ 1e-10, CONVENTIONS §3) on dense f32/bf16/f16
  *   weights at T = 1 (one fused gemv1 dispatch), T = 3 (gemv) and T = 20 (gemm), aligned and
  *   odd K, and on packed int3/int4/SpQR weights (with and without act-order; T = 1 on unpermuted
@@ -19,8 +20,8 @@ import type { PackedTensor } from '../src/formats/types.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { assertNmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
 
-type Opt = 'norm' | 'gated' | 'acc' | 'col0' | 'bias';
-const OPTION_SETS: Opt[][] = [['norm'], ['gated'], ['acc', 'col0'], ['norm', 'acc'], ['gated', 'acc', 'bias'], ['norm', 'col0', 'bias']];
+type Opt = 'norm' | 'gated' | 'glu' | 'acc' | 'col0' | 'bias';
+const OPTION_SETS: Opt[][] = [['norm'], ['gated'], ['acc', 'col0'], ['norm', 'acc'], ['gated', 'acc', 'bias'], ['norm', 'col0', 'bias'], ['norm', 'glu'], ['glu', 'acc', 'col0', 'bias']];
 
 interface Inputs {
   readonly T: number;
@@ -34,9 +35,11 @@ interface Inputs {
   readonly col0: number;
 }
 
-function inputs(T: number, K: number, M: number, set: Opt[], seed: number): Inputs {
+/** `M` rows of W (made even for glu, whose result is M/2 wide). */
+function inputs(T: number, K: number, M0: number, set: Opt[], seed: number): Inputs {
+  const M = set.includes('glu') ? M0 + (M0 % 2) : M0;
   const col0 = set.includes('col0') ? 5 : 0;
-  const N = M + (set.includes('col0') ? 9 : 0);
+  const N = (set.includes('glu') ? M / 2 : M) + (set.includes('col0') ? 9 : 0);
   return {
     T,
     K,
@@ -58,6 +61,7 @@ async function run(b: Backend, w: Tensor, inp: Inputs, set: Opt[]): Promise<Floa
   const o: MatmulOptions = {
     ...(set.includes('norm') && { norm: { weight: b.upload(tensor('f32', [K], inp.nw)), eps: 1e-5 } }),
     ...(set.includes('gated') && { gated: true }),
+    ...(set.includes('glu') && { glu: true }),
     ...(set.includes('acc') && { accumulate: true }),
     ...(set.includes('col0') && { col0: inp.col0 }),
   };
@@ -76,13 +80,20 @@ function separate(inp: Inputs, W: Float32Array, set: Opt[]): Float32Array {
     xin = new Float32Array(T * K);
     for (let t = 0; t < T; t++) ops.siluMul(xin.subarray(t * K, (t + 1) * K), inp.x.subarray(2 * t * K, (2 * t + 1) * K), inp.x.subarray((2 * t + 1) * K, (2 * t + 2) * K));
   }
-  const y = new Float32Array(T * M);
+  let y = new Float32Array(T * M);
   ops.matmul(y, xin, W, T, K, M, set.includes('bias') ? inp.bias : undefined);
+  let width = M;
+  if (set.includes('glu')) {
+    width = M / 2;
+    const h = new Float32Array(T * width);
+    for (let t = 0; t < T; t++) ops.siluMul(h.subarray(t * width, (t + 1) * width), y.subarray(t * M, t * M + width), y.subarray(t * M + width, (t + 1) * M));
+    y = h;
+  }
   const out = inp.out0.slice();
   for (let t = 0; t < T; t++) {
-    for (let m = 0; m < M; m++) {
+    for (let m = 0; m < width; m++) {
       const i = t * N + inp.col0 + m;
-      out[i] = set.includes('acc') ? (out[i] as number) + (y[t * M + m] as number) : (y[t * M + m] as number);
+      out[i] = set.includes('acc') ? (out[i] as number) + (y[t * width + m] as number) : (y[t * width + m] as number);
     }
   }
   return out;
@@ -95,8 +106,8 @@ test('CPU matmul options equal the separate ops bit for bit (norm, gated, +=, co
   for (const [T, K, M] of [[1, 64, 40], [4, 67, 33]] as const) {
     for (const set of OPTION_SETS) {
       const inp = inputs(T, K, M, set, seed++);
-      const W = rand(M * K, seed++);
-      const got = await run(cpu, cpu.upload(tensor('f32', [M, K], W)), inp, set);
+      const W = rand(inp.M * K, seed++);
+      const got = await run(cpu, cpu.upload(tensor('f32', [inp.M, K], W)), inp, set);
       assert.deepEqual(got, separate(inp, W, set), `T=${T} K=${K} M=${M} ${set.join('+')}`);
     }
   }
@@ -117,6 +128,9 @@ test('matmul options: bad shapes are one clear error', () => {
   assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 8]), x, w, undefined, { gated: true }), /gated: x holds gate and up, 2K columns/);
   assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 10]), x, w, undefined, { col0: 3 }), /must be \[1, ≥ 11\] \(col0 3\)/);
   assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 8]), x, w, undefined, { norm: { weight: cpu.empty('f32', [8]), eps: 1e-5 } }), /norm weight \[8\] must be \[16\]/);
+  assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 8]), x, w, undefined, { glu: true }), /out \[1, 8\] must be \[1, 4\]/);
+  const w7 = cpu.upload(tensor('f32', [7, 16], rand(112, 1)));
+  assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 3]), x, w7, undefined, { glu: true }), /glu: w \[7, 16\] must have an even number of rows/);
 });
 
 const { b: gpu, skip } = await tryWebGpu();
@@ -133,8 +147,8 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       for (const [T, K, M] of SHAPES) {
         for (const set of OPTION_SETS) {
           const inp = inputs(T, K, M, set, seed++);
-          const w = weight(dt, [M, K], rand(M * K, seed++));
-          const ref = await run(cpu, cpu.upload(tensor('f32', [M, K], w.exact)), inp, set);
+          const w = weight(dt, [inp.M, K], rand(inp.M * K, seed++));
+          const ref = await run(cpu, cpu.upload(tensor('f32', [inp.M, K], w.exact)), inp, set);
           const got = await run(b, b.upload(w.host), inp, set);
           assertNmse(got, ref, `${dt} T=${T} K=${K} M=${M} ${set.join('+')}`);
         }
@@ -159,8 +173,8 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       for (const [K, M] of [[256, 70], [67, 45], [1024, 13]] as const) {
         for (const set of OPTION_SETS) {
           const inp = inputs(1, K, M, set, seed++);
-          const w = weight('bf16', [M, K], rand(M * K, seed++));
-          const ref = await run(cpu, cpu.upload(tensor('f32', [M, K], w.exact)), inp, set);
+          const w = weight('bf16', [inp.M, K], rand(inp.M * K, seed++));
+          const ref = await run(cpu, cpu.upload(tensor('f32', [inp.M, K], w.exact)), inp, set);
           assertNmse(await run(b, b.upload(w.host), inp, set), ref, `K=${K} M=${M} ${set.join('+')}`);
         }
       }
@@ -182,6 +196,7 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       let seed = 300;
       for (const T of [1, 20]) {
         for (const set of OPTION_SETS) {
+          if (set.includes('glu') && M % 2 === 1) continue; // glu needs gate | up: an even row count (this packed shape has none)
           const inp = inputs(T, K, M, set, seed++);
           const ref = await run(cpu, cpu.uploadPacked(p), inp, set);
           const got = await run(b, b.uploadPacked(p), inp, set);

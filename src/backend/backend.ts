@@ -113,6 +113,11 @@ export interface MatmulOptions {
   readonly norm?: { readonly weight: Tensor; readonly eps: number };
   /** SwiGLU folded in: x is [T, 2K] = (gate | up) per row and the product reads silu(gate)·up. */
   readonly gated?: boolean;
+  /**
+   * SwiGLU on the output: w is (gate | up), M = 2F rows, y = x·Wᵀ (+ bias), and the result is
+   * silu(y[:, :F])·y[:, F:], F columns wide (which col0, accumulate and out's shape refer to).
+   */
+  readonly glu?: boolean;
   /** The residual add folded in: out += product instead of out = product. */
   readonly accumulate?: boolean;
   /**

@@ -52,26 +52,29 @@ export function checkMatmul(
   w: Tensor,
   bias?: Tensor,
   o: MatmulOptions = {},
-): { T: number; K: number; M: number; N: number; col0: number } {
+): { T: number; K: number; M: number; N: number; col0: number; width: number } {
   const op = 'matmul';
   const [T, Kx] = dims2(op, 'x', x);
   const [M, K] = dims2(op, 'w', w);
   dtypeIs(op, 'x', x, 'f32');
   dtypeIs(op, 'out', out, 'f32');
   if (o.norm && o.gated) fail(op, 'norm and gated cannot both be folded into one matmul');
+  if (o.glu && o.gated) fail(op, 'glu and gated cannot both be folded into one matmul');
+  if (o.glu && M % 2 !== 0) fail(op, `glu: w ${shapeStr(w.shape)} must have an even number of rows (gate | up)`);
   const wname = `w ${w.format !== undefined ? `${w.format}` : ''}${shapeStr(w.shape)}`;
   if (o.gated ? Kx !== 2 * K : Kx !== K) fail(op, `x ${shapeStr(x.shape)} and ${wname} disagree on K${o.gated ? ' (gated: x holds gate and up, 2K columns)' : ''}`);
   if (o.norm && (o.norm.weight.shape.length !== 1 || o.norm.weight.shape[0] !== K)) fail(op, `norm weight ${shapeStr(o.norm.weight.shape)} must be [${K}]`);
   const col0 = o.col0 ?? 0;
   if (!Number.isInteger(col0) || col0 < 0) fail(op, `col0 must be a non-negative integer, got ${col0}`);
   const N = out.shape[1] ?? 0;
-  const fits = o.col0 === undefined ? N === M : N >= col0 + M;
+  const width = o.glu ? M / 2 : M; // the columns the result fills
+  const fits = o.col0 === undefined ? N === width : N >= col0 + width;
   if (out.shape.length !== 2 || out.shape[0] !== T || !fits) {
-    const want = o.col0 === undefined ? `[${T}, ${M}]` : `[${T}, ≥ ${col0 + M}] (col0 ${col0})`;
+    const want = o.col0 === undefined ? `[${T}, ${width}]` : `[${T}, ≥ ${col0 + width}] (col0 ${col0})`;
     fail(op, `out ${shapeStr(out.shape)} must be ${want} for x ${shapeStr(x.shape)}, ${wname}`);
   }
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== M)) fail(op, `bias ${shapeStr(bias.shape)} must be [${M}]`);
-  return { T, K, M, N, col0 };
+  return { T, K, M, N, col0, width };
 }
 
 export function checkRope(

@@ -62,7 +62,8 @@ export interface RunState {
   readonly qkv: Tensor; // [T, Hq·hd + 2·Hkv·hd] the q|k|v projections
   readonly q: Tensor; // [T, Hq·hd] rotated queries
   readonly att: Tensor; // [T, Hq·hd]
-  readonly gu: Tensor; // [T, 2F] the gate|up projections
+  readonly gu: Tensor; // [T, 2F] the gate|up projections (when gate and up are separate weights)
+  readonly h: Tensor; // [T, F] silu(gate)·up
   readonly last: Tensor; // [1, D] the final row, for next-token logits
   readonly logits: Tensor; // [T, V] or [1, V] (see `allLogits`)
   readonly allLogits: boolean;
@@ -84,6 +85,7 @@ export function createRunState(m: LlamaModel, T: number, allLogits: boolean): Ru
     q: f32(T, Cq),
     att: f32(T, Cq),
     gu: f32(T, 2 * c.intermediateSize),
+    h: f32(T, c.intermediateSize),
     last: f32(1, c.hiddenSize),
     logits: f32(allLogits ? T : 1, c.vocabSize),
     allLogits,
@@ -91,7 +93,7 @@ export function createRunState(m: LlamaModel, T: number, allLogits: boolean): Ru
 }
 
 export function freeRunState(b: Backend, s: RunState): void {
-  for (const t of [s.ids, s.pos, s.x, s.qkv, s.q, s.att, s.gu, s.last, s.logits]) b.free(t);
+  for (const t of [s.ids, s.pos, s.x, s.qkv, s.q, s.att, s.gu, s.h, s.last, s.logits]) b.free(t);
 }
 
 export function freeKvCache(b: Backend, kv: KvCache): void {
@@ -149,8 +151,17 @@ export function enqueueForward(m: LlamaModel, s: RunState, kv: KvCache): void {
     b.attention(s.att, s.q, k, v, heads); //                     att: [T, Cq]
     b.matmul(s.x, s.att, L.wo, L.bo, { accumulate: true }); //     x += att·Woᵀ
     // feed-forward sublayer (SwiGLU)
-    for (const p of L.gateUp.parts) b.matmul(s.gu, s.x, p.w, p.bias, { norm: { weight: L.ffnNorm, eps }, col0: p.col0 }); // gu: [T, 2F]
-    b.matmul(s.x, s.gu, L.wDown, undefined, { gated: true, accumulate: true }); // x += (silu(g)·u)·Wdᵀ
+    const ffnIn = { norm: { weight: L.ffnNorm, eps } };
+    const [gu] = L.gateUp.parts;
+    // dense (gate | up) in one tensor: SwiGLU in the product's epilogue; packed weights keep it in
+    // the down projection's input, which their T = 1 kernel folds in
+    if (L.gateUp.parts.length === 1 && gu && gu.w.format === undefined) {
+      b.matmul(s.h, s.x, gu.w, gu.bias, { ...ffnIn, glu: true }); //       h: [T, F] = silu(g)·u
+      b.matmul(s.x, s.h, L.wDown, undefined, { accumulate: true }); // x += h·Wdᵀ
+    } else {
+      for (const p of L.gateUp.parts) b.matmul(s.gu, s.x, p.w, p.bias, { ...ffnIn, col0: p.col0 }); // gu: [T, 2F]
+      b.matmul(s.x, s.gu, L.wDown, undefined, { gated: true, accumulate: true }); // x += (silu(g)·u)·Wdᵀ
+    }
   }
   const head = { norm: { weight: w.norm, eps } };
   if (s.allLogits || T === 1) {

@@ -4,7 +4,7 @@
  * the T = 1 step (forward + argmax) is recorded once and replayed for every
  * token (Backend.record); argmax also advances the device position, so the
  * host writes the position once and then only re-issues the recorded
- * dispatches, a chunk of steps per submit; and the generated ids, which argmax
+ * dispatches, one submit per step; and the generated ids, which argmax
  * also writes into a device history, are read back a chunk at a time while the
  * next chunk is already queued.
  */
@@ -39,8 +39,8 @@ export async function* greedyOnDevice(m: LlamaModel, dec: RunState, kv: KvCache,
     for (let i = 0; i < n; i++) {
       if (rec === null) rec = b.record(step);
       else b.replay(rec);
+      b.submit(); // each step starts as soon as it is issued (the GPU never waits for a whole chunk)
     }
-    b.submit(); // the GPU starts the chunk while the host waits for the previous one
   };
   try {
     setPosition(m, dec, kv, pos0);

@@ -217,7 +217,7 @@ export class CpuBackend implements Backend {
 
   /** The reference semantics of MatmulOptions: rmsnorm / silu·mul, product, then add or place. */
   matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor, o: MatmulOptions = {}): void {
-    const { T, K, M, N, col0 } = shapes.checkMatmul(out, x, w, bias, o);
+    const { T, K, M, N, col0, width } = shapes.checkMatmul(out, x, w, bias, o);
     let xin = this.f32(x);
     if (o.norm) {
       const t = new Float32Array(T * K);
@@ -229,8 +229,8 @@ export class CpuBackend implements Backend {
       xin = t;
     }
     const dst = this.f32(out);
-    const direct = !o.accumulate && N === M;
-    const y = direct ? dst : new Float32Array(T * M);
+    const direct = !o.accumulate && !o.glu && N === M;
+    let y = direct ? dst : new Float32Array(T * M);
     if (w instanceof CpuPackedTensor) {
       if (w.packed === null) throw new Error('cpu backend: tensor used after free');
       packedMatmul(y, xin, w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
@@ -238,9 +238,14 @@ export class CpuBackend implements Backend {
       this.matmulKernel(y, xin, this.f32(w), T, K, M, bias ? this.f32(bias) : undefined);
     }
     if (direct) return;
+    if (o.glu) {
+      const h = new Float32Array(T * width);
+      for (let r = 0; r < T; r++) ops.siluMul(h.subarray(r * width, (r + 1) * width), y.subarray(r * M, r * M + width), y.subarray(r * M + width, (r + 1) * M));
+      y = h;
+    }
     for (let r = 0; r < T; r++) {
-      const row = dst.subarray(r * N + col0, r * N + col0 + M);
-      const src = y.subarray(r * M, (r + 1) * M);
+      const row = dst.subarray(r * N + col0, r * N + col0 + width);
+      const src = y.subarray(r * width, (r + 1) * width);
       if (o.accumulate) ops.add(row, row, src);
       else row.set(src);
     }

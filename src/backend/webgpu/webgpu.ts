@@ -85,6 +85,7 @@ export class WebGpuBackend implements Backend {
   private scratchBuf: GPUBuffer | null = null;
   private permBuf: GPUBuffer | null = null;
   private prologueBuf: GPUBuffer | null = null;
+  private gluBuf: GPUBuffer | null = null;
   private readonly widened = new WeakMap<GpuTensor, GPUBuffer>();
 
   private constructor(device: GPUDevice, info: GPUAdapterInfo, opts: WebGpuBackendOptions) {
@@ -294,13 +295,15 @@ export class WebGpuBackend implements Backend {
    * T = 1 on a dense weight: one gemv1 dispatch with everything in `o` folded
    * in (for weights up to `tuning.fuseInputMaxBytes`). Otherwise the norm or SwiGLU input runs first into a scratch buffer
    * (rmsnorm / silu_mul kernels), and the product kernels place or add the
-   * result themselves (col0, accumulate).
+   * result themselves (col0, accumulate). The SwiGLU output (`glu`) is gemv1's
+   * epilogue for a T = 1 dense weight in one buffer; otherwise the product goes
+   * to a scratch buffer and silu_mul places (or adds) silu(gate)·up.
    */
   matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor, o: MatmulOptions = {}): void {
     const { T, K, M, N, col0 } = shapes.checkMatmul(out, x, w, bias, o);
     const packed = w instanceof GpuPackedTensor;
-    const what = `matmul x${shapeStr(x.shape)} w ${packed ? w.format : this.own(w).dtype}${shapeStr(w.shape)}${bias ? ' + bias' : ''}${o.norm ? ' (rmsnorm in)' : ''}${o.gated ? ' (swiglu in)' : ''}${o.accumulate ? ' (+=)' : ''}`;
-    const ob = this.buf(what, 'out', out);
+    const what = `matmul x${shapeStr(x.shape)} w ${packed ? w.format : this.own(w).dtype}${shapeStr(w.shape)}${bias ? ' + bias' : ''}${o.norm ? ' (rmsnorm in)' : ''}${o.gated ? ' (swiglu in)' : ''}${o.glu ? ' (swiglu out)' : ''}${o.accumulate ? ' (+=)' : ''}`;
+    let ob = this.buf(what, 'out', out);
     const b = bias ? this.vectorF32(what, 'bias', bias) : undefined;
     let xb = this.buf(what, 'x', x);
     const fuse = T === 1 && (packed ? qgemv1Serves(w.format, w.params, K) : this.own(w).live().reduce((n, c) => n + c.bytes, 0) <= this.tuning.fuseInputMaxBytes);
@@ -314,8 +317,18 @@ export class WebGpuBackend implements Backend {
       }
       xb = xin;
     }
-    const place = { ldo: N, col0, accumulate: o.accumulate === true };
+    let place = { ldo: N, col0, accumulate: o.accumulate === true };
     const fused = fuse ? { ...(o.norm && { norm: { weight: this.vectorF32(what, 'norm weight', o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
+    const gluFused = o.glu === true && T === 1 && !packed && this.own(w).live().length === 1;
+    let gluOut: (() => void) | null = null;
+    if (o.glu && !gluFused) {
+      // the product into scratch [T, M], then out[:, col0 …] (+)= silu(gate)·up
+      const y = this.gluScratch(what, T * M * 4);
+      const [final, p] = [ob, place];
+      gluOut = () => siluMul(this.ctx, `${what}: silu·mul`, final, y, y, (T * M) / 2, M / 2, { ldo: p.ldo, col0: p.col0, acc: p.accumulate });
+      ob = y;
+      place = { ldo: M, col0: 0, accumulate: false };
+    }
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
         const call = { what, out: ob, x: xb, w: w.live(), format: w.format, params: w.params, bias: b, T, K, M, ...place };
@@ -323,13 +336,16 @@ export class WebGpuBackend implements Backend {
       } else {
         this.packedMatmul(what, ob, xb, w, T, K, M, b, place);
       }
+      gluOut?.();
       return;
     }
     const wt = this.weight('matmul', 'w', w);
     for (const c of wt.live()) {
-      const call = { what, out: ob, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, m0: c.row0, rows: c.rows, ...place, ...fused };
+      const rows = gluFused ? c.rows / 2 : c.rows;
+      const call = { what, out: ob, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, m0: c.row0, rows, ...place, ...fused, glu: gluFused };
       matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);
     }
+    gluOut?.();
   }
 
   private packedMatmul(
@@ -592,6 +608,15 @@ export class WebGpuBackend implements Backend {
       this.permBuf = this.ctx.device.createBuffer({ label: 'x by perm', size: Math.max(16, Math.ceil(bytes / 65536) * 65536), usage: STORAGE });
     }
     return this.permBuf;
+  }
+
+  /** The gate|up product of a matmul whose SwiGLU output is not fused (its own buffer). */
+  private gluScratch(what: string, bytes: number): GPUBuffer {
+    if (bytes > this.maxBindingBytes) throw new Error(`${what}: the gate|up product needs ${bytes} bytes, more than one storage binding (${this.maxBindingBytes})`);
+    if (!this.gluBuf || this.gluBuf.size < bytes) {
+      this.gluBuf = this.ctx.device.createBuffer({ label: 'matmul glu product', size: Math.max(16, Math.ceil(bytes / 65536) * 65536), usage: STORAGE });
+    }
+    return this.gluBuf;
   }
 
   /** The normed or gated input of an unfused matmul (its own buffer: the product may use `scratch`). */

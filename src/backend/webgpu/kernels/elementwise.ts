@@ -7,11 +7,22 @@ const WG = 256;
 
 /**
  * out = silu(gate) · up over n elements; with `halves` = K > 0, gate and up are
- * the halves of each 2K-float row of one buffer (pass it as both).
+ * the halves of each 2K-float row of one buffer (pass it as both), and `place`
+ * may put row t's K results at columns col0 … of a row of ldo floats, added (acc) or not.
  */
-export function siluMul(ctx: GpuContext, what: string, out: GPUBuffer, gate: GPUBuffer, up: GPUBuffer, n: number, halves = 0): void {
+export function siluMul(
+  ctx: GpuContext,
+  what: string,
+  out: GPUBuffer,
+  gate: GPUBuffer,
+  up: GPUBuffer,
+  n: number,
+  halves = 0,
+  place: { ldo: number; col0: number; acc: boolean } = { ldo: halves, col0: 0, acc: false },
+): void {
   const { grid, stride } = grid1d(n, WG);
-  ctx.dispatch({ what, kernel: { files: ['silu_mul'], header: { WG } }, buffers: { 1: gate, 2: up, 3: out }, params: [n, stride, halves], grid });
+  const params = [n, stride, halves, place.ldo, place.col0];
+  ctx.dispatch({ what, kernel: { files: ['silu_mul'], header: { WG, ACC: place.acc } }, buffers: { 1: gate, 2: up, 3: out }, params, grid });
 }
 
 /** out = a + b over n elements; out may alias a or b (or both). */

@@ -102,6 +102,8 @@ export interface MatmulCall {
   readonly norm?: { readonly weight: GPUBuffer; readonly eps: number };
   /** T = 1 only: x is (gate | up), 2K floats, and the kernel reads silu(gate)·up. */
   readonly gated?: boolean;
+  /** T = 1 only: w is (gate | up) and `rows` counts outputs silu(gate row)·(up row); m0 must be 0. */
+  readonly glu?: boolean;
 }
 
 /** The GEMM tiles for T rows of x against M rows of W. */
@@ -141,20 +143,23 @@ export function gemv1Tiles(rows: number, K: number, t: MatmulTuning): Required<G
   return { RW: WG / TPR, TPR, UNROLL: t.gemv.UNROLL, RT };
 }
 
-export function gemv1Kernel(c: Pick<MatmulCall, 'wDtype' | 'K' | 'accumulate' | 'norm' | 'gated'>, tiles: Required<GemvTiles>, dev: MatmulDevice, hasBias: boolean): KernelSpec {
+export function gemv1Kernel(c: Pick<MatmulCall, 'wDtype' | 'K' | 'accumulate' | 'norm' | 'gated' | 'glu'>, tiles: Required<GemvTiles>, dev: MatmulDevice, hasBias: boolean): KernelSpec {
   const { RW, TPR, UNROLL, RT } = tiles;
+  const glu = c.glu === true;
   const r = reduceSpec(TPR, dev);
   const header = {
     RW,
     TPR,
     WG: RW * TPR,
     RT,
+    NR: glu ? 2 * RT : RT,
     UNROLL,
     ALIGNED: c.K % 8 === 0,
     HAS_BIAS: hasBias,
     NORM: c.norm !== undefined,
     GATED: c.gated === true,
     ACC: c.accumulate,
+    GLU: glu,
     ...(r.SG && { SG: r.SG }),
   };
   return { files: [wloadFile(c.wDtype), r.file, 'gemv1'], header, ...(r.enable && { enable: r.enable }) };
@@ -163,6 +168,7 @@ export function gemv1Kernel(c: Pick<MatmulCall, 'wDtype' | 'K' | 'accumulate' | 
 export function matmul(ctx: GpuContext, c: MatmulCall, t: MatmulTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy };
   if (c.T === 1) {
+    if (c.glu && c.m0 !== 0) throw new Error(`${c.what}: the fused SwiGLU output needs gate and up rows in one buffer`);
     const tiles = gemv1Tiles(c.rows, c.K, t);
     const groups = ceilDiv(c.rows, tiles.RW * tiles.RT);
     if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.rows} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
@@ -171,7 +177,7 @@ export function matmul(ctx: GpuContext, c: MatmulCall, t: MatmulTuning, dev: Mat
     ctx.dispatch({ what: c.what, kernel, buffers: { ...buffers, 5: c.norm?.weight ?? dummy }, params, grid: [groups, 1, 1] });
     return;
   }
-  if (c.norm || c.gated) throw new Error(`${c.what}: the fused RMSNorm/SwiGLU input runs only for T = 1 (got T = ${c.T})`);
+  if (c.norm || c.gated || c.glu) throw new Error(`${c.what}: the fused RMSNorm/SwiGLU runs only for T = 1 (got T = ${c.T})`);
   const params = [c.T, c.K, c.ldo, c.m0, c.rows, c.col0];
   if (c.T <= t.gemvMaxT) {
     const groups = ceilDiv(c.rows, t.gemv.RW);
