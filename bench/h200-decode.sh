@@ -3,7 +3,8 @@
 # every ratio's two sides come from the same machine and minute:
 #  - copy bandwidth (the roofline), GEMV bandwidth at the 7B shapes (gemv1, --gemv sweep of GEMV
 #    tilings RWxTPRxUNROLLxRT with plain, RMSNorm- and SwiGLU-folded inputs);
-#  - optionally (DEC_SWEEP: gemv1 tilings, MINT: gemv1MinThreads values) 16-bit decode at position
+#  - optionally (DEC_SWEEP: gemv1 tilings, MINT: gemv1MinThreads values, FUSE: fuseInputMaxBytes
+#    values) 16-bit decode at position
 #    128 for every combination, each with a step profile (decode-sweep.json);
 #  - 16-bit decode of a Llama-2-7B-shaped model (random bf16 weights made on the GPU), with a
 #    profile of the recorded step (GPU vs host time, each op alone);
@@ -25,7 +26,7 @@ if [ -n "${GEMV:-}" ]; then
     --gemv $GEMV --gemv-inputs plain,norm,gated --out $R/gemm-webgpu.json > /dev/null 2> $R/gemm.err; step gemv-sweep $?
 fi
 if [ -n "${DEC_SWEEP:-}" ]; then
-  timeout ${TDEC:-200} node $A/bench/webgpu-decode.js --positions 128 --steps 64 --gemv $DEC_SWEEP --min-threads ${MINT:-262144} \
+  timeout ${TDEC:-200} node $A/bench/webgpu-decode.js --positions 128 --steps 64 --gemv $DEC_SWEEP --min-threads ${MINT:-262144} --fuse-max ${FUSE:-inf} \
     --out $R/decode-sweep.json > /dev/null 2> $R/decode-sweep.err; step decode-sweep $?
   grep -h "decode pos\|tuning" $R/decode-sweep.err
 fi

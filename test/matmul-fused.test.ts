@@ -157,7 +157,7 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
   }
 
   // gemv1 with several rows per thread group (RT; 3 leaves dead rows in the last group), and with
-  // the norm / SwiGLU input run as its own kernel (fuseInputMaxBytes 0) before a plain gemv1
+  // the norm / SwiGLU input run as its own kernel (fuseInputMaxBytes 0: rmsnorm1 / silu_mul) before a plain gemv1
   const GEMV1_TUNINGS = [
     { gemv: { RW: 2, TPR: 32, UNROLL: 2, RT: 3 }, gemv1MinThreads: 0 },
     { gemv: { RW: 4, TPR: 16, UNROLL: 3, RT: 4 }, gemv1MinThreads: 0, subgroups: false },
@@ -170,7 +170,8 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       const { b } = await tryWebGpu({ matmul, subgroups });
       assert.ok(b);
       let seed = 300;
-      for (const [K, M] of [[256, 70], [67, 45], [1024, 13]] as const) {
+      // K = 4352: the separate T = 1 norm (rmsnorm1.wgsl) runs its four-loads-in-flight loop and a tail
+      for (const [K, M] of [[256, 70], [67, 45], [1024, 13], [4352, 9]] as const) {
         for (const set of OPTION_SETS) {
           const inp = inputs(1, K, M, set, seed++);
           const w = weight('bf16', [inp.M, K], rand(inp.M * K, seed++));

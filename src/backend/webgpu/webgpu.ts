@@ -22,7 +22,7 @@ import * as linalg from './kernels/linalg.js';
 import { spqrBlock } from './kernels/spqr.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
 import { DEFAULT_PACKED, qgather, qgemv1, qgemv1Serves, qmatmul, type PackedTuning } from './kernels/qmatmul.js';
-import { embedding, gram, kl, nll, rmsnorm, rope } from './kernels/rows.js';
+import { embedding, gram, kl, nll, rmsnorm, rmsnormWide, rope } from './kernels/rows.js';
 import { GpuPackedTensor, packedImage, packedImageBytes } from './packed.js';
 import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
 
@@ -309,7 +309,10 @@ export class WebGpuBackend implements Backend {
     const fuse = T === 1 && (packed ? qgemv1Serves(w.format, w.params, K) : this.own(w).live().reduce((n, c) => n + c.bytes, 0) <= this.tuning.fuseInputMaxBytes);
     if (!fuse && (o.norm || o.gated)) {
       const xin = this.prologueScratch(what, T * K * 4);
-      if (o.norm) {
+      if (o.norm && T === 1 && K % 4 === 0) {
+        // one row: spread over K / 1024 workgroups, not one workgroup's serial loop
+        rmsnormWide(this.ctx, `${what}: rmsnorm`, xin, xb, this.vectorF32(what, 'norm weight', o.norm.weight), T, K, o.norm.eps);
+      } else if (o.norm) {
         const nw = this.weight('matmul', 'norm weight', o.norm.weight);
         rmsnorm(this.ctx, `${what}: rmsnorm`, xin, xb, this.buf(what, 'norm weight', nw), nw.dtype, T, K, o.norm.eps);
       } else {

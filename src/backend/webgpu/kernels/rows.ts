@@ -32,6 +32,19 @@ export function rmsnorm(ctx: GpuContext, what: string, out: GPUBuffer, x: GPUBuf
   });
 }
 
+/** rmsnorm of T short-count rows over ceil(D / 4·WG) workgroups each (rmsnorm1.wgsl); D % 4 == 0, f32 weight. */
+export function rmsnormWide(ctx: GpuContext, what: string, out: GPUBuffer, x: GPUBuffer, w: GPUBuffer, T: number, D: number, eps: number): void {
+  rowsOk(what, T);
+  if (D % 4 !== 0) throw new Error(`${what}: rmsnormWide needs D % 4 == 0, got ${D}`);
+  ctx.dispatch({
+    what,
+    kernel: { files: ['rmsnorm1'], header: { WG } },
+    buffers: { 1: w, 2: x, 3: out },
+    params: [D, { f: eps }],
+    grid: [ceilDiv(D / 4, WG), T, 1],
+  });
+}
+
 export function rope(ctx: GpuContext, what: string, x: GPUBuffer, cos: GPUBuffer, sin: GPUBuffer, T: number, C: number, half: number, pos0: number): void {
   rowsOk(what, T);
   ctx.dispatch({
