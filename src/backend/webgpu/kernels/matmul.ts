@@ -70,7 +70,9 @@ export const DEFAULT_MATMUL: MatmulTuning = {
   largeMinGroups: 256,
   gemv: { RW: 4, TPR: 32, UNROLL: 4, RT: 2 }, // the fastest 7B bf16 decode of the tilings measured on the H200 (bench/results/h200/)
   gemvMaxT: 8,
-  fuseInputMaxBytes: Infinity,
+  // 7B decode on the H200: 187.4 tok/s with the norm as its own kernel vs 184.5 folded (GPU step 5.12
+  // vs 5.19 ms, bench/results/h200/decode-h200.md); small weights keep it folded (one dispatch fewer)
+  fuseInputMaxBytes: 32 * 2 ** 20,
   gemv1MinThreads: 1 << 18,
 };
 
