@@ -4,8 +4,9 @@
 // `lowbit bench` prefill, and the gemv1 bandwidth sweep.
 //
 //   node bench/decode-collect.mjs <dir> --out <prefix>
-// <dir>: decode-bf16.json (bench/webgpu-decode), packed-decode-*.json (bench/packed-decode),
-// bench-7b-<format>.json (lowbit bench --json), gemv-sweep.json (bench/webgpu-gemm).
+// <dir>: decode-bf16.json (bench/webgpu-decode), decode-sweep*.json (bench/webgpu-decode over
+// several tunings), packed-decode-*.json (bench/packed-decode), bench-7b-<format>.json (lowbit
+// bench --json), gemv-sweep.json (bench/webgpu-gemm).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +19,7 @@ const files = readdirSync(dir).sort();
 const f = (x, d = 1) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
 const pct = (x) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
 const md = ['# Decode and prefill on the H200 (WebGPU)', ''];
-const result = { decode: [], packed: [], prefill: [], gemv: [] };
+const result = { decode: [], sweep: [], packed: [], prefill: [], gemv: [] };
 
 const bf16 = files.includes('decode-bf16.json') ? read('decode-bf16.json') : null;
 const bf16Tps = bf16?.rows?.[0]?.tokens_per_s ?? null;
@@ -41,8 +42,27 @@ for (const file of files.filter((x) => x.startsWith('packed-decode'))) {
 }
 md.push('', '"vs bf16" divides by the bf16 row at position 128 of decode-bf16.json (its own run; packed rows of another commit are a different run).', '');
 
+const sweeps = files.filter((x) => x.startsWith('decode-sweep'));
+if (sweeps.length > 0) {
+  md.push('## 16-bit decode by tuning (position 128, each row its own backend and weights, in run order)', '');
+  md.push('gemv1 = RW×TPR×UNROLL×RT (thread groups per workgroup, threads per group, loads in flight, rows per group); fuse = fuseInputMaxBytes (inf: RMSNorm folded into the GEMV; 0: its own kernel first); min threads = gemv1MinThreads (TPR doubled while rows leave fewer threads).', '');
+  md.push('| file | commit | gemv1 | fuse | min threads | tok/s (greedy on device) | tok/s (logits read per step) | roofline tok/s | fraction of roofline | step GPU ms | step host ms | dispatches |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const file of sweeps) {
+    const d = read(file);
+    for (const r of d.rows) {
+      const t = r.tuning ?? {};
+      const g = t.gemv ?? {};
+      result.sweep.push({ file, commit: d.commit, ...r });
+      md.push(`| ${file} | ${d.commit} | ${g.RW}×${g.TPR}×${g.UNROLL}×${g.RT ?? 1} | ${t.fuseInputMaxBytes ?? 'inf'} | ${t.gemv1MinThreads ?? '–'} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${stepCols(r.profile)} |`);
+    }
+    if (d.note) md.push(`| | ${d.commit}: ${d.note} | | | | | | | | | | |`);
+  }
+  md.push('');
+}
+
 md.push('## Where a decode step goes (each op alone, summed over the layers)', '');
-const profiles = [...(bf16?.rows ?? []).map((r) => ['bf16', bf16.commit, r]), ...result.packed.map((r) => [`${r.format} (${r.file})`, r.commit, r])].filter(([, , r]) => r.profile);
+const best = [...result.sweep].sort((a, b) => b.tokens_per_s - a.tokens_per_s)[0];
+const profiles = [...(bf16?.rows ?? []).map((r) => ['bf16', bf16.commit, r]), ...(best ? [[`bf16, fastest tuning (${best.file})`, best.commit, best]] : []), ...result.packed.map((r) => [`${r.format} (${r.file})`, r.commit, r])].filter(([, , r]) => r.profile);
 for (const [name, commit, r] of profiles) {
   md.push(`- **${name}**, ${commit}, position ${r.pos}: step ${f(r.profile.gpu_ms, 2)} ms GPU, ${f(r.profile.host_ms, 2)} ms host; ` + r.profile.ops.slice(0, 6).map((o) => `${o.what} ×${o.count}: ${f(o.gpu_us / 1e3, 3)} ms`).join('; '));
 }
@@ -56,20 +76,20 @@ for (const r of result.packed) {
 md.push('');
 
 md.push('## Prefill (`lowbit bench`, 512-token prompt, then 128 tokens)', '');
-md.push('| model | prefill tok/s | decode tok/s (greedy) | decode tok/s (sampling) | weights MiB | KV MiB | vs bf16 memory |', '|---|---|---|---|---|---|---|');
+md.push('| model | commit | prefill tok/s | decode tok/s (greedy) | decode tok/s (sampling) | weights MiB | KV MiB | vs bf16 memory |', '|---|---|---|---|---|---|---|---|');
 for (const file of files.filter((x) => x.startsWith('bench-7b-'))) {
   const b = read(file);
   result.prefill.push({ file, ...b });
-  md.push(`| ${b.model} | ${f(b.prefill_tokens_per_s)} | ${f(b.decode_tokens_per_s)} | ${f(b.decode_tokens_per_s_sampling)} | ${f(b.memory.weight_bytes / 2 ** 20, 0)} | ${f(b.memory.kv_cache_bytes / 2 ** 20, 0)} | ${f(b.memory.ratio_vs_bf16, 3)} |`);
+  md.push(`| ${b.model} | ${b.commit ?? '–'} | ${f(b.prefill_tokens_per_s)} | ${f(b.decode_tokens_per_s)} | ${f(b.decode_tokens_per_s_sampling)} | ${f(b.memory.weight_bytes / 2 ** 20, 0)} | ${f(b.memory.kv_cache_bytes / 2 ** 20, 0)} | ${f(b.memory.ratio_vs_bf16, 3)} |`);
 }
 md.push('');
 
 if (files.includes('gemv-sweep.json')) {
   const g = read('gemv-sweep.json');
-  md.push(`## gemv1 (bf16, T = 1, no folded ops) vs copy, ${g.commit}`, '', '| K | M | RW×TPR×UNROLL | GB/s | copy GB/s | fraction |', '|---|---|---|---|---|---|');
+  md.push(`## gemv1 (bf16, T = 1) vs copy, one kernel repeated, ${g.commit}`, '', 'input: plain, RMSNorm folded in (norm) or SwiGLU of a [1, 2K] gate|up folded in (gated); RW×TPR×UNROLL×RT as set (TPR may be doubled per gemv1MinThreads).', '', '| K | M | input | RW×TPR×UNROLL×RT | GB/s | copy GB/s | fraction |', '|---|---|---|---|---|---|---|');
   for (const r of g.rows.filter((x) => x.op === 'gemv')) {
     result.gemv.push(r);
-    md.push(`| ${r.K} | ${r.M} | ${r.RW}×${r.TPR}×${r.UNROLL} | ${f(r.gbps)} | ${f(r.copy_gbps)} | ${pct(r.fraction_of_copy)} |`);
+    md.push(`| ${r.K} | ${r.M} | ${r.input ?? 'plain'} | ${r.RW}×${r.TPR}×${r.UNROLL}×${r.RT ?? 1} | ${f(r.gbps)} | ${f(r.copy_gbps)} | ${pct(r.fraction_of_copy)} |`);
   }
   md.push('');
 }
