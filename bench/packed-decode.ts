@@ -33,9 +33,9 @@ const kernelIters = Number(f['kernel-iters'] ?? 20);
 
 // --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
 const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
-// --int1 RxTPRxRG: the int formats' T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup
-const [R1, TPR1, RG1] = (f.int1 ?? '').split('x').map(Number);
-const tiles = { ...(R && RG && TPR ? { R, RG, TPR } : {}), ...(R1 && TPR1 && RG1 ? { int1: { R: R1, TPR: TPR1, RG: RG1 } } : {}) };
+// --int1 RxTPRxRG[xCU]: the int formats' T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
+const [R1, TPR1, RG1, CU1] = (f.int1 ?? '').split('x').map(Number);
+const tiles = { ...(R && RG && TPR ? { R, RG, TPR } : {}), ...(R1 && TPR1 && RG1 ? { int1: { R: R1, TPR: TPR1, RG: RG1, CU: CU1 || 1 } } : {}) };
 const backends = new Map<string, WebGpuBackend>();
 const gpu = async (outliers: 'fused' | 'separate'): Promise<WebGpuBackend> => {
   let b = backends.get(outliers);

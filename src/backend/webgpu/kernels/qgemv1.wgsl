@@ -4,11 +4,11 @@
 // 32 columns (or one group per row) and unpermuted codes; qgemv.wgsl serves the rest.
 //
 // Work split: a chunk is 32 consecutive codes of a row (Q_BITS words, 16 bytes at 4 bits), all in
-// one group. A thread owns R rows and walks chunks c = lane, lane + TPR, …; per chunk it loads the
-// R rows' codes (R independent loads in flight) and the 32 inputs once, so each x value serves R
-// rows, and adds scale·(Σ code·x − zero·Σ x) per row. TPR threads per row group, RG row groups
-// per workgroup. Header: R, TPR, RG, WG = TPR·RG, NORM, GATED, ACC, HAS_BIAS and the format's
-// Q_* constants. Grid: x over ceil(rows / (R·RG)).
+// one group. A thread owns R rows and walks chunks c = lane, lane + TPR, …, CU chunks per step:
+// it loads the CU × R chunks' codes first (independent loads in flight), then per chunk the 32
+// inputs once, so each x value serves R rows, and adds scale·(Σ code·x − zero·Σ x) per row. TPR
+// threads per row group, RG row groups per workgroup. Header: R, TPR, RG, WG = TPR·RG, CU, NORM,
+// GATED, ACC, HAS_BIAS and the format's Q_* constants. Grid: x over ceil(rows / (R·RG)).
 struct Params {
   K: u32,
   rows: u32,
@@ -70,43 +70,53 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     acc[i] = 0.0;
   }
   var ss = 0.0;
-  for (var c = lane; c < nChunks; c += TPR) {
-    // the R rows' codes first (independent loads), then the chunk's inputs
-    var cw: array<array<u32, Q_BITS>, R>;
-    for (var i = 0u; i < R; i++) {
-      let base = codes + min(r0 + i, p.rows - 1u) * rowWords + c * Q_BITS;
-      if (Q_BITS % 4u == 0u) {
-        for (var v = 0u; v < Q_BITS / 4u; v++) {
-          let q = w[(base >> 2u) + v];
-          cw[i][4u * v] = q.x;
-          cw[i][4u * v + 1u] = q.y;
-          cw[i][4u * v + 2u] = q.z;
-          cw[i][4u * v + 3u] = q.w;
-        }
-      } else {
-        for (var v = 0u; v < Q_BITS; v++) {
-          cw[i][v] = q_word(base + v);
+  for (var c0 = lane; c0 < nChunks; c0 += TPR * CU) {
+    // the codes of CU chunks × R rows first (independent loads in flight), then each chunk's inputs
+    var cws: array<array<array<u32, Q_BITS>, R>, CU>;
+    for (var u = 0u; u < CU; u++) {
+      let cu = min(c0 + u * TPR, nChunks - 1u); // past the end: reload the last chunk, unused
+      for (var i = 0u; i < R; i++) {
+        let base = codes + min(r0 + i, p.rows - 1u) * rowWords + cu * Q_BITS;
+        if (Q_BITS % 4u == 0u) {
+          for (var v = 0u; v < Q_BITS / 4u; v++) {
+            let q = w[(base >> 2u) + v];
+            cws[u][i][4u * v] = q.x;
+            cws[u][i][4u * v + 1u] = q.y;
+            cws[u][i][4u * v + 2u] = q.z;
+            cws[u][i][4u * v + 3u] = q.w;
+          }
+        } else {
+          for (var v = 0u; v < Q_BITS; v++) {
+            cws[u][i][v] = q_word(base + v);
+          }
         }
       }
     }
-    var xs: array<vec4<f32>, 8>;
-    let e0 = c * 8u;
-    for (var j = 0u; j < 8u; j++) {
-      var xv = x[e0 + j];
-      if (GATED) {
-        xv = silu4(xv) * x[e0 + j + (p.K >> 2u)];
+    for (var u = 0u; u < CU; u++) {
+      let c = c0 + u * TPR;
+      if (c >= nChunks) {
+        break;
       }
-      if (NORM) {
-        ss += dot(xv, xv);
-        xv *= nw[e0 + j];
+      let cw = cws[u];
+      var xs: array<vec4<f32>, 8>;
+      let e0 = c * 8u;
+      for (var j = 0u; j < 8u; j++) {
+        var xv = x[e0 + j];
+        if (GATED) {
+          xv = silu4(xv) * x[e0 + j + (p.K >> 2u)];
+        }
+        if (NORM) {
+          ss += dot(xv, xv);
+          xv *= nw[e0 + j];
+        }
+        xs[j] = xv;
       }
-      xs[j] = xv;
-    }
-    let sx = dot(xs[0] + xs[1] + xs[2] + xs[3] + xs[4] + xs[5] + xs[6] + xs[7], vec4<f32>(1.0));
-    let g = c / chunksPerGroup;
-    for (var i = 0u; i < R; i++) {
-      let st = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
-      acc[i] += st.x * (chunk_dot(cw[i], xs) - st.y * sx);
+      let sx = dot(xs[0] + xs[1] + xs[2] + xs[3] + xs[4] + xs[5] + xs[6] + xs[7], vec4<f32>(1.0));
+      let g = c / chunksPerGroup;
+      for (var i = 0u; i < R; i++) {
+        let st = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
+        acc[i] += st.x * (chunk_dot(cw[i], xs) - st.y * sx);
+      }
     }
   }
   var inv = 1.0;

@@ -26,8 +26,8 @@ export interface PackedTuning {
   readonly RG: number;
   /** SpQR outliers inside the GEMV ('fused') or in a second pass ('separate'). */
   readonly spqrOutliers: 'fused' | 'separate';
-  /** qgemv1 (int formats, T = 1): rows per thread, threads per row group, row groups per workgroup. */
-  readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number };
+  /** qgemv1 (int formats, T = 1): rows per thread, threads per row group, row groups per workgroup, chunks per step (default 1). */
+  readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
 }
 
 export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4 } }; // int1: the fastest 7B int4 decode of 4 tilings on the H200 (bench/results/h200/decode-h200.md)
@@ -130,7 +130,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.M} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
   const sg = dev.subgroupSize;
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
-  const header = { R, TPR, RG, WG, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
+  const header = { R, TPR, RG, WG, CU: q.int1.CU ?? 1, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
   const kernel: KernelSpec = {
     files: ['qpacked', 'qstats_int', reduce, 'qgemv1'],
     header,
