@@ -27,15 +27,17 @@ md.push('## Decode, Llama-2-7B shape, batch 1', '');
 md.push('Roofline = copy GB/s measured in the same process ÷ bytes read per token (matmul weights as stored, KV rows, one embedding row).', '');
 md.push('| weights | commit | position | tok/s (greedy on device) | tok/s (logits read per step) | roofline tok/s | fraction of roofline | vs bf16 | step GPU ms | step host ms | dispatches |', '|---|---|---|---|---|---|---|---|---|---|---|');
 const stepCols = (p) => (p ? `${f(p.gpu_ms, 2)} | ${f(p.host_ms, 2)} | ${p.dispatches}` : '– | – | –');
-for (const r of bf16?.rows ?? []) {
-  result.decode.push({ weights: 'bf16', commit: bf16.commit, ...r });
-  md.push(`| bf16 | ${bf16.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | 1 | ${stepCols(r.profile)} |`);
+// decode-bf16.json first (the "vs bf16" base), then any other decode-bf16-*.json runs
+const bf16Runs = [bf16, ...files.filter((x) => x.startsWith('decode-bf16-')).map(read)].filter((d) => d);
+for (const d of bf16Runs) for (const r of d.rows) {
+  result.decode.push({ weights: 'bf16', commit: d.commit, ...r });
+  md.push(`| bf16 | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} |`);
 }
 for (const file of files.filter((x) => x.startsWith('packed-decode'))) {
   const d = read(file);
   const t = d.qgemv?.int1;
   for (const r of d.rows) {
-    const tiles = r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG})` : '';
+    const tiles = r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1})` : '';
     result.packed.push({ file, commit: d.commit, qgemv: d.qgemv, ...r });
     md.push(`| ${r.format}${tiles} | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} |`);
   }
@@ -62,7 +64,7 @@ if (sweeps.length > 0) {
 
 md.push('## Where a decode step goes (each op alone, summed over the layers)', '');
 const best = [...result.sweep].sort((a, b) => b.tokens_per_s - a.tokens_per_s)[0];
-const profiles = [...(bf16?.rows ?? []).map((r) => ['bf16', bf16.commit, r]), ...(best ? [[`bf16, fastest tuning (${best.file})`, best.commit, best]] : []), ...result.packed.map((r) => [`${r.format} (${r.file})`, r.commit, r])].filter(([, , r]) => r.profile);
+const profiles = [...bf16Runs.flatMap((d) => d.rows.map((r) => ['bf16', d.commit, r])), ...(best ? [[`bf16, fastest tuning (${best.file})`, best.commit, best]] : []), ...result.packed.map((r) => [`${r.format} (${r.file})`, r.commit, r])].filter(([, , r]) => r.profile);
 for (const [name, commit, r] of profiles) {
   md.push(`- **${name}**, ${commit}, position ${r.pos}: step ${f(r.profile.gpu_ms, 2)} ms GPU, ${f(r.profile.host_ms, 2)} ms host; ` + r.profile.ops.slice(0, 6).map((o) => `${o.what} ×${o.count}: ${f(o.gpu_us / 1e3, 3)} ms`).join('; '));
 }

@@ -30,7 +30,8 @@ export interface PackedTuning {
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
 }
 
-export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4 } }; // int1: the fastest 7B int4 decode of 4 tilings on the H200 (bench/results/h200/decode-h200.md)
+// int1: the fastest 7B int4 decode of the tilings measured on the H200 (CU 2: 141.5 tok/s vs 128.4 with CU 1; bench/results/h200/decode-h200.md)
+export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4, CU: 2 } };
 
 /** Whether qgemv1 serves this packed weight at T = 1: int codes, unpermuted, groups of whole 32-column chunks. */
 export function qgemv1Serves(format: FormatId, params: FormatParams, K: number): boolean {
