@@ -26,8 +26,7 @@ export interface DeviceGreedyOptions {
 export async function* greedyOnDevice(m: LlamaModel, dec: RunState, kv: KvCache, pos0: number, count: number, o: DeviceGreedyOptions = {}): AsyncGenerator<number> {
   const b = m.backend;
   if (dec.T !== 1) throw new Error(`greedyOnDevice: the step state must have T = 1, got ${dec.T}`);
-  if (pos0 + count > kv.rows) throw new Error(`greedyOnDevice: positions up to ${pos0 + count - 1} exceed the KV cache of ${kv.rows}`);
-  checkPositions(m, kv, pos0, count);
+  checkPositions(m, kv, pos0, count); // the KV cache (and sliding window) hold every step's row
   const chunk = Math.max(1, o.chunk ?? 8);
   const tokens: Tensor = b.empty('i32', [kv.rows + 1]);
   let rec: Recording | null = null;

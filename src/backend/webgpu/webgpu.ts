@@ -82,10 +82,7 @@ export class WebGpuBackend implements Backend {
   private readonly dummy: GPUBuffer;
   /** A zero [1] i32 word, bound where an op has no device position (`pos`). */
   private readonly zeroPos: GPUBuffer;
-  private scratchBuf: GPUBuffer | null = null;
-  private permBuf: GPUBuffer | null = null;
-  private prologueBuf: GPUBuffer | null = null;
-  private gluBuf: GPUBuffer | null = null;
+  private readonly scratchBufs = new Map<string, GPUBuffer>();
   private readonly widened = new WeakMap<GpuTensor, GPUBuffer>();
 
   private constructor(device: GPUDevice, info: GPUAdapterInfo, opts: WebGpuBackendOptions) {
@@ -303,12 +300,12 @@ export class WebGpuBackend implements Backend {
     const { T, K, M, N, col0 } = shapes.checkMatmul(out, x, w, bias, o);
     const packed = w instanceof GpuPackedTensor;
     const what = `matmul x${shapeStr(x.shape)} w ${packed ? w.format : this.own(w).dtype}${shapeStr(w.shape)}${bias ? ' + bias' : ''}${o.norm ? ' (rmsnorm in)' : ''}${o.gated ? ' (swiglu in)' : ''}${o.glu ? ' (swiglu out)' : ''}${o.accumulate ? ' (+=)' : ''}`;
-    let ob = this.buf(what, 'out', out);
+    const ob = this.buf(what, 'out', out);
     const b = bias ? this.vectorF32(what, 'bias', bias) : undefined;
     let xb = this.buf(what, 'x', x);
     const fuse = T === 1 && (packed ? qgemv1Serves(w.format, w.params, K) : this.own(w).live().reduce((n, c) => n + c.bytes, 0) <= this.tuning.fuseInputMaxBytes);
     if (!fuse && (o.norm || o.gated)) {
-      const xin = this.prologueScratch(what, T * K * 4);
+      const xin = this.scratch('input', what, T * K * 4);
       if (o.norm && T === 1 && K % 4 === 0) {
         // one row: spread over K / 1024 workgroups, not one workgroup's serial loop
         rmsnormWide(this.ctx, `${what}: rmsnorm`, xin, xb, this.vectorF32(what, 'norm weight', o.norm.weight), T, K, o.norm.eps);
@@ -320,35 +317,29 @@ export class WebGpuBackend implements Backend {
       }
       xb = xin;
     }
-    let place = { ldo: N, col0, accumulate: o.accumulate === true };
+    const place = { ldo: N, col0, accumulate: o.accumulate === true };
     const fused = fuse ? { ...(o.norm && { norm: { weight: this.vectorF32(what, 'norm weight', o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
     const gluFused = o.glu === true && T === 1 && !packed && this.own(w).live().length === 1;
-    let gluOut: (() => void) | null = null;
-    if (o.glu && !gluFused) {
-      // the product into scratch [T, M], then out[:, col0 …] (+)= silu(gate)·up
-      const y = this.gluScratch(what, T * M * 4);
-      const [final, p] = [ob, place];
-      gluOut = () => siluMul(this.ctx, `${what}: silu·mul`, final, y, y, (T * M) / 2, M / 2, { ldo: p.ldo, col0: p.col0, acc: p.accumulate });
-      ob = y;
-      place = { ldo: M, col0: 0, accumulate: false };
-    }
+    // an unfused SwiGLU output: the product goes to scratch [T, M], then out[:, col0 …] (+)= silu(gate)·up
+    const y = o.glu && !gluFused ? this.scratch('glu', what, T * M * 4) : null;
+    const dst = y ?? ob;
+    const at = y ? { ldo: M, col0: 0, accumulate: false } : place;
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
-        const call = { what, out: ob, x: xb, w: w.live(), format: w.format, params: w.params, bias: b, T, K, M, ...place };
+        const call = { what, out: dst, x: xb, w: w.live(), format: w.format, params: w.params, bias: b, T, K, M, ...at };
         qgemv1(this.ctx, call, fused, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
       } else {
-        this.packedMatmul(what, ob, xb, w, T, K, M, b, place);
+        this.packedMatmul(what, dst, xb, w, T, K, M, b, at);
       }
-      gluOut?.();
-      return;
+    } else {
+      const wt = this.weight('matmul', 'w', w);
+      for (const c of wt.live()) {
+        const rows = gluFused ? c.rows / 2 : c.rows;
+        const call = { what, out: dst, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, m0: c.row0, rows, ...at, ...fused, glu: gluFused };
+        matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);
+      }
     }
-    const wt = this.weight('matmul', 'w', w);
-    for (const c of wt.live()) {
-      const rows = gluFused ? c.rows / 2 : c.rows;
-      const call = { what, out: ob, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, m0: c.row0, rows, ...place, ...fused, glu: gluFused };
-      matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);
-    }
-    gluOut?.();
+    if (y) siluMul(this.ctx, `${what}: silu·mul`, ob, y, y, (T * M) / 2, M / 2, { ldo: N, col0, acc: place.accumulate });
   }
 
   private packedMatmul(
@@ -365,7 +356,7 @@ export class WebGpuBackend implements Backend {
     const wb = w.live();
     let xb = x;
     if (w.params.permuted === 1) {
-      const xp = this.permScratch(what, T * K * 4);
+      const xp = this.scratch('perm', what, T * K * 4);
       qgather(this.ctx, what, wb, w.format, xb, xp, T, K);
       xb = xp;
     }
@@ -397,7 +388,7 @@ export class WebGpuBackend implements Backend {
       pos: p.pos ? this.buf(what, 'pos', p.pos) : this.zeroPos,
       devicePos: p.pos !== undefined,
     };
-    attention(this.ctx, call, (bytes) => this.scratch(what, bytes));
+    attention(this.ctx, call, (bytes) => this.scratch('attention', what, bytes));
   }
 
   copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {
@@ -605,39 +596,19 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The act-order gather target (x in layout order), reused across matmuls (grown when needed). */
-  private permScratch(what: string, bytes: number): GPUBuffer {
-    if (bytes > this.maxBindingBytes) throw new Error(`${what}: gathered x of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
-    if (!this.permBuf || this.permBuf.size < bytes) {
-      this.permBuf = this.ctx.device.createBuffer({ label: 'x by perm', size: Math.max(16, Math.ceil(bytes / 65536) * 65536), usage: STORAGE });
+  /**
+   * A buffer of at least `bytes` for one use, kept and grown across calls: `attention` (split-K
+   * partials), `perm` (x gathered into layout order), `input` (the normed or gated input of an
+   * unfused matmul) and `glu` (the gate|up product of an unfused SwiGLU output) each have their
+   * own, since one op may use several at once.
+   */
+  private scratch(use: 'attention' | 'perm' | 'input' | 'glu', what: string, bytes: number): GPUBuffer {
+    if (bytes > this.maxBindingBytes) throw new Error(`${what}: ${use} scratch of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
+    let b = this.scratchBufs.get(use);
+    if (!b || b.size < bytes) {
+      b = this.ctx.device.createBuffer({ label: `${use} scratch`, size: Math.min(Math.max(16, Math.ceil(bytes / 65536) * 65536), this.maxBindingBytes), usage: STORAGE });
+      this.scratchBufs.set(use, b);
     }
-    return this.permBuf;
-  }
-
-  /** The gate|up product of a matmul whose SwiGLU output is not fused (its own buffer). */
-  private gluScratch(what: string, bytes: number): GPUBuffer {
-    if (bytes > this.maxBindingBytes) throw new Error(`${what}: the gate|up product needs ${bytes} bytes, more than one storage binding (${this.maxBindingBytes})`);
-    if (!this.gluBuf || this.gluBuf.size < bytes) {
-      this.gluBuf = this.ctx.device.createBuffer({ label: 'matmul glu product', size: Math.max(16, Math.ceil(bytes / 65536) * 65536), usage: STORAGE });
-    }
-    return this.gluBuf;
-  }
-
-  /** The normed or gated input of an unfused matmul (its own buffer: the product may use `scratch`). */
-  private prologueScratch(what: string, bytes: number): GPUBuffer {
-    if (bytes > this.maxBindingBytes) throw new Error(`${what}: normed input of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
-    if (!this.prologueBuf || this.prologueBuf.size < bytes) {
-      this.prologueBuf = this.ctx.device.createBuffer({ label: 'matmul input', size: Math.max(16, Math.ceil(bytes / 65536) * 65536), usage: STORAGE });
-    }
-    return this.prologueBuf;
-  }
-
-  /** A scratch buffer of at least `bytes`, reused across calls (grown when needed). */
-  private scratch(what: string, bytes: number): GPUBuffer {
-    if (bytes > this.maxBindingBytes) throw new Error(`${what}: scratch of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
-    if (!this.scratchBuf || this.scratchBuf.size < bytes) {
-      const size = Math.ceil(bytes / 65536) * 65536;
-      this.scratchBuf = this.ctx.device.createBuffer({ label: 'scratch', size: Math.min(size, this.maxBindingBytes), usage: STORAGE });
-    }
-    return this.scratchBuf;
+    return b;
   }
 }

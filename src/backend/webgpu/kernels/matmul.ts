@@ -2,9 +2,10 @@
  * matmul launcher: out[:, col0 + …] (+)= x·Wᵀ (+ bias) over each row chunk of W.
  *
  * T = 1 (decode): gemv1.wgsl, memory-bound, RW groups of TPR threads per
- * workgroup, each group owning RT rows, reduced with subgroupAdd when the device has subgroups of
- * one fixed size; it also folds in the sublayer's RMSNorm or SwiGLU (the
- * only path that does: the backend runs them as separate ops elsewhere).
+ * workgroup, each group owning RT rows, reduced with subgroupAdd when the
+ * device has subgroups of one fixed size; it also folds in the sublayer's
+ * RMSNorm or SwiGLU input (weights up to fuseInputMaxBytes) and the SwiGLU
+ * output (`glu`), which the backend runs as separate ops everywhere else.
  * 2 ≤ T ≤ gemvMaxT: gemv.wgsl, the same split with a per-token accumulator.
  * Larger T: gemm.wgsl, block tiles BM×BN with TM×TN register
  * tiles (the small variant below `largeMinT`, which wastes less on short T).
