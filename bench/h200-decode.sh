@@ -13,13 +13,7 @@
 #  - `lowbit bench` prefill (512 tokens) + decode for random 7B models (BENCH_FORMATS).
 # Outputs land in /tmp/results, archived to $OUT/results.tar.gz.
 #   source .device/setup.sh && OUT=$OUT bash bench/h200-decode.sh
-set -uo pipefail
-A=.device/app
-R=/tmp/results; mkdir -p $R "$OUT"
-trap 'tar -czf "$OUT/results.tar.gz" -C /tmp results' EXIT
-export LOWBIT_DAWN_FLAGS=${LOWBIT_DAWN_FLAGS:-disable-dawn-features=timestamp_quantization}
-t0=$(date +%s)
-step() { echo "$1 rc=$2 $(( $(date +%s) - t0 )) s"; }
+source bench/lib/h200-prologue.sh
 node $A/bench/webgpu-copy.js --out $R/copy-webgpu.json > /dev/null 2> $R/copy.err; step copy $?
 if [ -n "${GEMV:-}" ]; then
   node $A/bench/webgpu-gemm.js --sizes 4096 --dtypes bf16 --iters 5 --gemv-shapes 4096x12288,4096x22016,11008x4096,4096x4096,4096x32000 \

@@ -6,14 +6,9 @@
 # then the quality table of $MODEL (bench/quality.sh).
 # Everything lands in one archive, $OUT/results.tar.gz (the device returns few files).
 #   source .device/setup.sh && OUT=$OUT MODEL=lowbit-ref-15m bash bench/h200-final.sh
-set -uo pipefail
-A=.device/app
-R=/tmp/results; mkdir -p $R /tmp/models /tmp/data "$OUT"
-trap 'tar -czf "$OUT/results.tar.gz" -C /tmp results' EXIT
-[ -d /tmp/models/$MODEL ] || tar -xJf .device-*/$MODEL.tar.xz -C /tmp/models
-[ -f /tmp/data/corpus/train.txt ] || tar -xJf .device-corpus/corpus.tar.xz -C /tmp/data
-M=/tmp/models/$MODEL; CAL=/tmp/data/corpus/train.txt; VALID=/tmp/data/corpus/valid.txt; WIKI=.device/data/wikitext2.txt
-t0=$(date +%s)
+source bench/lib/h200-prologue.sh
+use_model $MODEL || { echo "no $MODEL"; exit 1; }
+use_corpus
 if [ "${EVALHF:-0}" = 1 ]; then
   node $A/src/cli/main.js eval $M --data $WIKI --seqlen 512 --backend webgpu --json > $R/eval-$MODEL-webgpu.json 2> $R/eval-$MODEL-webgpu.err
   python3 bench/eval_hf.py $M $WIKI 512 $R/eval-$MODEL-hf.json > /dev/null 2> $R/eval-$MODEL-hf.err

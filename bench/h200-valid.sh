@@ -6,14 +6,9 @@
 # extracted to /tmp by an earlier call on a warm machine, or carried now).
 # Raw outputs land in /tmp/results, archived to $OUT/results.tar.gz.
 #   source .device/setup.sh && OUT=$OUT MODEL=lowbit-ref-30m bash bench/h200-valid.sh
-set -uo pipefail
-A=.device/app
-R=/tmp/results; mkdir -p $R /tmp/models /tmp/data "$OUT"
-trap 'tar -czf "$OUT/results.tar.gz" -C /tmp results' EXIT
-[ -d /tmp/models/$MODEL ] || tar -xJf .device-*/$MODEL.tar.xz -C /tmp/models
-[ -f /tmp/data/corpus/train.txt ] || tar -xJf .device-corpus/corpus.tar.xz -C /tmp/data
-M=/tmp/models/$MODEL; CAL=/tmp/data/corpus/train.txt; VALID=/tmp/data/corpus/valid.txt; WIKI=.device/data/wikitext2.txt
-t0=$(date +%s)
+source bench/lib/h200-prologue.sh
+use_model $MODEL || { echo "no $MODEL"; exit 1; }
+use_corpus
 OUT=$R A=$A JOBS=${JOBS:-14} EVAL_SPLIT=${EVAL_SPLIT:-7} ONLY_WIKI=${ONLY_WIKI:-spqr} SKIP_EXISTING=1 \
   timeout ${TQ:-540} bash bench/quality.sh $M $CAL $WIKI $VALID
-echo "quality $MODEL rc=$? $(( $(date +%s) - t0 )) s"
+step "quality $MODEL" $?
