@@ -26,7 +26,7 @@ export interface PackedTuning {
   readonly RG: number;
   /** SpQR outliers inside the GEMV ('fused') or in a second pass ('separate'). */
   readonly spqrOutliers: 'fused' | 'separate';
-  /** qgemv1 (int formats, T = 1): rows per thread, threads per row group, row groups per workgroup, chunks per step (default 1). */
+  /** qgemv1 (int formats, T = 1): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
 }
 
@@ -60,6 +60,8 @@ export interface QMatmulCall {
 }
 
 const WG1 = 256;
+/** Most bytes qgemv1 stages per tile: the WebGPU default workgroup memory (16 KiB) less its reductions' share. */
+const QGEMV1_TILE_BYTES = 14336;
 const statsFile = (f: FormatId): WgslName => (f === 'spqr' ? 'qstats_spqr' : 'qstats_int');
 const permArray = (f: FormatId): number => FORMATS[f].arrays.indexOf('perm');
 
@@ -131,7 +133,12 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.M} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
   const sg = dev.subgroupSize;
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
-  const header = { R, TPR, RG, WG, CU: q.int1.CU ?? 1, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
+  const CU = q.int1.CU ?? 1;
+  const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
+  if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
+  const chunksPerGroup = Math.min(c.params.groupSize as number, c.K) / 32;
+  const HOIST = chunksPerGroup % CU === 0 || (c.params.groupSize as number) >= c.K;
+  const header = { R, TPR, RG, WG, CU, HOIST, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
   const kernel: KernelSpec = {
     files: ['qpacked', 'qstats_int', reduce, 'qgemv1'],
     header,
