@@ -1,7 +1,7 @@
 /**
  * The decode-step ops on WebGPU against the CPU reference (src/backend/cpu/ops.ts):
- * attention with a device position (prefill, short T, split-K over caches of
- * 1000+ rows with empty splits), ropeKv, argmax. Tolerances per CONVENTIONS §3:
+ * attention with a device position (prefill, short T, the one-pass decode kernel
+ * and split-K over caches of 1000+ rows with empty splits), ropeKv, argmax. Tolerances per CONVENTIONS §3:
  * attention (a reduction) by normalized MSE ≤ 1e-10, ropeKv (elementwise f32) by
  * |Δ| ≤ 1e-6 + 1e-5·|ref|, copies and argmax exactly.
  */
@@ -9,11 +9,15 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Tensor } from '../src/backend/backend.js';
 import * as ops from '../src/backend/cpu/ops.js';
-import { attentionSplits } from '../src/backend/webgpu/kernels/attention.js';
+import { attentionPath, attentionSplits, ONE_PASS_MAXK } from '../src/backend/webgpu/kernels/attention.js';
+import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { assertClose, assertNmse, rand, tryWebGpu } from './webgpu-helpers.js';
 
 const { b: gpu, skip } = await tryWebGpu();
+// backends that run the one-pass decode attention up to the most keys it holds, and never (split-K + combine above 32 keys)
+const { b: wideGpu } = await tryWebGpu({ attention: { onePassMaxKeys: ONE_PASS_MAXK } });
+const { b: splitGpu } = await tryWebGpu({ attention: { onePassMaxKeys: 0 } });
 
 /** Host slice of columns [c0, c1) of a [T, W] matrix. */
 function cols(x: Float32Array, T: number, W: number, c0: number, c1: number): Float32Array {
@@ -24,16 +28,40 @@ function cols(x: Float32Array, T: number, W: number, c0: number, c1: number): Fl
 
 describe('webgpu decode ops vs the CPU reference', { skip }, () => {
   const b = gpu as NonNullable<typeof gpu>;
-  after(() => gpu?.dispose());
-  const f32 = (shape: number[], data: Float32Array): Tensor => b.upload(tensor('f32', shape, data));
-  const i32 = (data: number[]): Tensor => b.upload(tensor('i32', [data.length], Int32Array.from(data)));
-  const readF32 = async (t: Tensor): Promise<Float32Array> => (await b.read(t)).data as Float32Array;
+  const wb = wideGpu as NonNullable<typeof wideGpu>;
+  const sb = splitGpu as NonNullable<typeof splitGpu>;
+  after(() => {
+    for (const x of [gpu, wideGpu, splitGpu]) x?.dispose();
+  });
+  const f32 = (shape: number[], data: Float32Array, on = b): Tensor => on.upload(tensor('f32', shape, data));
+  const i32 = (data: number[], on = b): Tensor => on.upload(tensor('i32', [data.length], Int32Array.from(data)));
+  const readF32 = async (t: Tensor, on = b): Promise<Float32Array> => (await on.read(t)).data as Float32Array;
+  /** The kernels and key splits of a call whose rows see at most n keys: equal plans sum in the same order. */
+  const plan = (on: WebGpuBackend, T: number, n: number, hd: number): string => {
+    const path = attentionPath(T, n, hd, on.attentionTuning);
+    return path === 'split-K' ? `split-K ×${attentionSplits(T, n)}` : path;
+  };
+  /** Runs fn, returning the kernel files of the dispatches it recorded on `on`. */
+  const kernelsOf = (on: WebGpuBackend, fn: () => void): string[] => {
+    const files: string[] = [];
+    const dispatch = on.ctx.dispatch.bind(on.ctx);
+    on.ctx.dispatch = (d) => {
+      files.push(d.kernel.files.join('+'));
+      dispatch(d);
+    };
+    try {
+      fn();
+    } finally {
+      on.ctx.dispatch = dispatch;
+    }
+    return files;
+  };
 
-  test('attention with pos: prefill, short T and split-K over 1000+ rows (empty splits), GQA, hd 48/64/80', async () => {
-    // [T, nHeads, nKvHeads, headDim, P, S]
+  test('attention with pos: prefill, short T, one-pass and split-K over 1000+ rows (empty splits), GQA, hd 48/64/80', async () => {
+    // [T, nHeads, nKvHeads, headDim, P, S]; the split counts are those of sb (wb runs one-pass up to 2048 keys, b up to its default)
     const cases: [number, number, number, number, number, number][] = [
       [1, 4, 2, 64, 0, 1100], // split-K by the cache: 35 splits, 34 empty (the combine reads only the first)
-      [1, 2, 1, 16, 9000, 9100], // 285 splits, 282 seen by the query: the combine's weights in two passes of 256
+      [1, 2, 1, 16, 9000, 9100], // 285 splits, 282 seen by the query: the combine's weights in two passes of 256 (both backends)
       [1, 6, 2, 48, 5, 1100],
       [1, 4, 1, 80, 1099, 1100], // the last cache row: no empty split
       [3, 4, 2, 64, 700, 1030],
@@ -43,27 +71,29 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       [70, 6, 2, 48, 930, 1000],
       [70, 5, 1, 80, 200, 1030],
     ];
-    for (const [T, nH, nKv, hd, P, S] of cases) {
-      const [Cq, Ckv] = [nH * hd, nKv * hd];
-      const qh = rand(T * Cq, T + hd, -2, 2);
-      const kh = rand(S * Ckv, S, -2, 2);
-      const vh = rand(S * Ckv, S + 1);
-      const ref = new Float32Array(T * Cq);
-      ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
-      const [q, k, v] = [f32([T, Cq], qh), f32([S, Ckv], kh), f32([S, Ckv], vh)];
-      const p = { nHeads: nH, nKvHeads: nKv, headDim: hd };
-      const tag = `T=${T} heads ${nH}/${nKv}×${hd} P=${P} S=${S}`;
-      const byPos0 = b.empty('f32', [T, Cq]);
-      b.attention(byPos0, q, k, v, { ...p, pos0: P });
-      const got0 = await readF32(byPos0);
-      assertNmse(got0, ref, `${tag} pos0`);
-      for (const where of [{ pos0: 0, pos: i32([P]) }, { pos0: Math.min(P, 2), pos: i32([P - Math.min(P, 2)]) }]) {
-        const out = b.empty('f32', [T, Cq]);
-        b.attention(out, q, k, v, { ...p, ...where });
-        const got = await readF32(out);
-        assertNmse(got, ref, `${tag} pos0 ${where.pos0} + pos`);
-        // the same key splits compute the same sums: bit for bit; else both within the rule above
-        if (T > 8 || attentionSplits(T, S) === attentionSplits(T, P + T)) assert.deepEqual(got, got0, `${tag}: pos vs pos0`);
+    for (const on of [b, wb, sb]) {
+      for (const [T, nH, nKv, hd, P, S] of cases) {
+        const [Cq, Ckv] = [nH * hd, nKv * hd];
+        const qh = rand(T * Cq, T + hd, -2, 2);
+        const kh = rand(S * Ckv, S, -2, 2);
+        const vh = rand(S * Ckv, S + 1);
+        const ref = new Float32Array(T * Cq);
+        ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
+        const [q, k, v] = [f32([T, Cq], qh, on), f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
+        const p = { nHeads: nH, nKvHeads: nKv, headDim: hd };
+        const tag = `onePassMaxKeys ${on.attentionTuning.onePassMaxKeys} T=${T} heads ${nH}/${nKv}×${hd} P=${P} S=${S}`;
+        const byPos0 = on.empty('f32', [T, Cq]);
+        on.attention(byPos0, q, k, v, { ...p, pos0: P });
+        const got0 = await readF32(byPos0, on);
+        assertNmse(got0, ref, `${tag} pos0`);
+        for (const where of [{ pos0: 0, pos: i32([P], on) }, { pos0: Math.min(P, 2), pos: i32([P - Math.min(P, 2)], on) }]) {
+          const out = on.empty('f32', [T, Cq]);
+          on.attention(out, q, k, v, { ...p, ...where });
+          const got = await readF32(out, on);
+          assertNmse(got, ref, `${tag} pos0 ${where.pos0} + pos`);
+          // the same kernels over the same key splits compute the same sums: bit for bit; else both within the rule above
+          if (plan(on, T, S, hd) === plan(on, T, P + T, hd)) assert.deepEqual(got, got0, `${tag}: pos vs pos0`);
+        }
       }
     }
   });
@@ -73,43 +103,85 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     const [Cq, Ckv] = [nH * hd, nKv * hd];
     const kh = rand(S * Ckv, 7, -2, 2);
     const vh = rand(S * Ckv, 8);
-    const [k, v] = [f32([S, Ckv], kh), f32([S, Ckv], vh)];
-    const cs = f32([S, hd / 2], rand(S * hd / 2, 9));
-    const logits = f32([1, V], rand(V, 10));
-    const tokens = b.empty('i32', [S + 1]);
-    const pos = i32([0]);
-    // every dispatch recorded, as a printable record with buffer identities
-    const ids = new Map<GPUBuffer, number>();
-    let log: string[] = [];
-    const dispatch = b.ctx.dispatch.bind(b.ctx);
-    b.ctx.dispatch = (d) => {
-      const bufs = Object.entries(d.buffers).map(([n, x]) => `${n}:${ids.get(x) ?? (ids.set(x, ids.size), ids.size - 1)}`);
-      log.push(JSON.stringify([d.kernel, d.params, d.grid, bufs]));
-      dispatch(d);
-    };
-    try {
-      for (const T of [1, 3, 20]) {
-        const qh = rand(T * Cq, T, -2, 2);
-        const q = f32([T, Cq], qh);
-        const out = b.empty('f32', [T, Cq]);
-        const [qkv, q2, k2, v2, next] = [b.empty('f32', [T, Cq + 2 * Ckv]), b.empty('f32', [T, Cq]), b.empty('f32', [S, Ckv]), b.empty('f32', [S, Ckv]), b.empty('i32', [1])];
-        let first: string[] | undefined;
-        for (const P of [0, 255, 256, 511, 700, S - T]) {
-          b.write(pos, tensor('i32', [1], Int32Array.from([P])));
-          log = [];
-          b.ropeKv(q2, k2, v2, qkv, cs, cs, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos });
-          b.attention(out, q, k, v, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos });
-          b.argmax(next, logits, { tokens, pos });
-          assert.equal(log.length, T > 8 ? 3 : 4, `T=${T}: ropeKv, attention (+ combine), argmax`);
-          if (first) assert.deepEqual(log, first, `T=${T} P=${P}`);
-          first ??= log;
-          const ref = new Float32Array(T * Cq);
-          ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
-          assertNmse(await readF32(out), ref, `T=${T} P=${P}`);
+    // wb: one-pass decode attention, sb: split-K + combine
+    for (const on of [wb, sb]) {
+      const [k, v] = [f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
+      const cs = f32([S, hd / 2], rand(S * hd / 2, 9), on);
+      const logits = f32([1, V], rand(V, 10), on);
+      const tokens = on.empty('i32', [S + 1]);
+      const pos = i32([0], on);
+      // every dispatch recorded, as a printable record with buffer identities, and its kernel files
+      const ids = new Map<GPUBuffer, number>();
+      let log: string[] = [];
+      let kernels: string[] = [];
+      const dispatch = on.ctx.dispatch.bind(on.ctx);
+      on.ctx.dispatch = (d) => {
+        const bufs = Object.entries(d.buffers).map(([n, x]) => `${n}:${ids.get(x) ?? (ids.set(x, ids.size), ids.size - 1)}`);
+        log.push(JSON.stringify([d.kernel, d.params, d.grid, bufs]));
+        kernels.push(d.kernel.files.join('+'));
+        dispatch(d);
+      };
+      try {
+        for (const T of [1, 3, 20]) {
+          const qh = rand(T * Cq, T, -2, 2);
+          const q = f32([T, Cq], qh, on);
+          const out = on.empty('f32', [T, Cq]);
+          const [qkv, q2, k2, v2, next] = [on.empty('f32', [T, Cq + 2 * Ckv]), on.empty('f32', [T, Cq]), on.empty('f32', [S, Ckv]), on.empty('f32', [S, Ckv]), on.empty('i32', [1])];
+          const attn = T > 8 ? ['attention_prefill'] : on === wb ? ['attention_decode'] : ['attention', 'attention_combine'];
+          const tag = `onePassMaxKeys ${on.attentionTuning.onePassMaxKeys} T=${T}`;
+          let first: string[] | undefined;
+          for (const P of [0, 255, 256, 511, 700, S - T]) {
+            on.write(pos, tensor('i32', [1], Int32Array.from([P])));
+            log = [];
+            kernels = [];
+            on.ropeKv(q2, k2, v2, qkv, cs, cs, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos });
+            on.attention(out, q, k, v, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos });
+            on.argmax(next, logits, { tokens, pos });
+            assert.deepEqual(kernels, ['rope_kv', ...attn, 'argmax'], `${tag}: ropeKv, attention, argmax`);
+            if (first) assert.deepEqual(log, first, `${tag} P=${P}`);
+            first ??= log;
+            const ref = new Float32Array(T * Cq);
+            ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
+            assertNmse(await readF32(out, on), ref, `${tag} P=${P}`);
+          }
         }
+      } finally {
+        on.ctx.dispatch = dispatch;
       }
-    } finally {
-      b.ctx.dispatch = dispatch;
+    }
+  });
+
+  test('one-pass decode attention: T 1…8, GQA and MHA, hd 42…256, caches of 33…2048 keys at and before the end, n = 1; split-K agrees', async () => {
+    // [T, nHeads, nKvHeads, headDim, P, S]: rows see P + 1 … P + T of the S keys
+    const cases: [number, number, number, number, number, number][] = [
+      [1, 4, 2, 128, 0, 2048], // n = 1 in the largest cache
+      [1, 4, 4, 128, 192, 193], // the 7B measurement's shape (MHA, hd 128) at the cache's end
+      [1, 8, 2, 64, 2047, 2048], // all 2048 keys (MAXK), GQA 4
+      [2, 6, 2, 48, 31, 33], // the shortest cache that is not one split
+      [3, 5, 1, 80, 500, 2000], // well before the end: 1497 rows beyond the last visible key
+      [4, 4, 2, 256, 900, 1000], // hd 256: 64 vec4 columns, 4 key groups
+      [5, 4, 2, 42, 60, 300], // hd % 4 != 0: scalar columns
+      [6, 3, 1, 48, 253, 263], // n crosses the 256 threads within the rows
+      [7, 4, 1, 128, 1, 1500], // n = 2 … 8
+      [8, 2, 1, 64, 2040, 2048], // P + T = S
+    ];
+    for (const [T, nH, nKv, hd, P, S] of cases) {
+      const [Cq, Ckv] = [nH * hd, nKv * hd];
+      const tag = `T=${T} heads ${nH}/${nKv}×${hd} P=${P} S=${S}`;
+      const qh = rand(T * Cq, T + hd, -2, 2);
+      if (T === 2) qh.fill(0); // every score equal: the mean of the visible values
+      const kh = rand(S * Ckv, S, -2, 2);
+      const vh = rand(S * Ckv, S + 1);
+      const ref = new Float32Array(T * Cq);
+      ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
+      for (const [on, kernels] of [[wb, ['attention_decode']], [sb, ['attention', 'attention_combine']]] as const) {
+        const [q, k, v] = [f32([T, Cq], qh, on), f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
+        const out = on.empty('f32', [T, Cq]);
+        const pos = i32([P], on);
+        const ran = kernelsOf(on, () => on.attention(out, q, k, v, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos }));
+        assert.deepEqual(ran, kernels, `${tag}: kernels with onePassMaxKeys ${on.attentionTuning.onePassMaxKeys}`);
+        assertNmse(await readF32(out, on), ref, `${tag} ${kernels.join(' + ')}`);
+      }
     }
   });
 

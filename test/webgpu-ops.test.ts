@@ -123,7 +123,7 @@ describe('webgpu ops vs the CPU reference', { skip }, () => {
     }
   });
 
-  test('attention: GQA, odd heads, prefill up to T=600, decode with pos0 > 0 (split-K)', async () => {
+  test('attention: GQA, odd heads, prefill up to T=600, decode with pos0 > 0 (one-pass over short caches, split-K over long)', async () => {
     const b = gpu as WebGpuBackend;
     // [T, nHeads, nKvHeads, headDim, pos0, S]
     const cases: [number, number, number, number, number, number][] = [
@@ -135,8 +135,11 @@ describe('webgpu ops vs the CPU reference', { skip }, () => {
       [40, 4, 2, 64, 3, 50],
       [20, 3, 1, 72, 0, 20],
       [33, 2, 2, 128, 7, 40],
-      [1, 4, 1, 64, 700, 701],
+      [1, 4, 1, 64, 700, 701], // one-pass
       [3, 4, 2, 16, 600, 610],
+      [2, 4, 2, 6, 40, 45], // one-pass, hd % 4 != 0: scalar value columns, 42 key groups
+      [1, 3, 1, 50, 99, 100],
+      [2, 2, 1, 16, 2100, 2102], // split-K (more keys than the one-pass kernel holds)
     ];
     for (const [T, nH, nKv, hd, pos0, S] of cases) {
       const q = rand(T * nH * hd, T + hd, -2, 2);

@@ -15,7 +15,7 @@ import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tenso
 import { PackedTooLargeError, type ArgmaxHistory, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type SpqrBlockParams, type SpqrBlockTensors, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
-import { attention } from './kernels/attention.js';
+import { attention, DEFAULT_ATTENTION, type AttentionTuning } from './kernels/attention.js';
 import { argmax, ropeKv } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
@@ -44,6 +44,8 @@ export interface WebGpuBackendOptions {
   readonly matmul?: Partial<MatmulTuning>;
   /** Packed-weight GEMV parameters and the SpQR outlier strategy. */
   readonly packed?: Partial<PackedTuning>;
+  /** Decode attention: up to how many keys one dispatch (attention_decode) replaces split-K + combine. */
+  readonly attention?: Partial<AttentionTuning>;
 }
 
 /** Limits requested at the adapter's values when it offers more than the defaults. */
@@ -78,6 +80,7 @@ export class WebGpuBackend implements Backend {
   readonly maxBufferBytes: number;
   readonly tuning: MatmulTuning;
   readonly packedTuning: PackedTuning;
+  readonly attentionTuning: AttentionTuning;
   readonly subgroupSize: number;
   private readonly dummy: GPUBuffer;
   /** A zero [1] i32 word, bound where an op has no device position (`pos`). */
@@ -94,6 +97,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = lim.maxBufferSize;
     this.tuning = { ...DEFAULT_MATMUL, ...opts.matmul };
     this.packedTuning = { ...DEFAULT_PACKED, ...opts.packed };
+    this.attentionTuning = { ...DEFAULT_ATTENTION, ...opts.attention };
     const sgMin = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
     const sgMax = (info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
     const useSg = opts.subgroups !== false && device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax;
@@ -388,7 +392,7 @@ export class WebGpuBackend implements Backend {
       pos: p.pos ? this.buf(what, 'pos', p.pos) : this.zeroPos,
       devicePos: p.pos !== undefined,
     };
-    attention(this.ctx, call, (bytes) => this.scratch('attention', what, bytes));
+    attention(this.ctx, call, this.attentionTuning, (bytes) => this.scratch('attention', what, bytes));
   }
 
   copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {

@@ -1,15 +1,18 @@
 /**
  * attention launcher. Prefill (T > SPLIT_MAX_T): attention_prefill.wgsl, one
  * workgroup per block of BQ query rows and head, K/V blocks shared through
- * workgroup memory. Short T: attention.wgsl, one workgroup per (head, query
- * row), threads over keys and dims. For decode (few query rows over a long cache) the keys are split
- * into SPLIT_LEN-key ranges processed by separate workgroups (split-K), whose
- * partial (acc, max, sum) records attention_combine.wgsl merges.
+ * workgroup memory. Short T over at most SPLIT_LEN keys: attention.wgsl, one
+ * workgroup per (head, query row), threads over keys and dims. Decode (short T
+ * over a longer cache): up to `AttentionTuning.onePassMaxKeys` keys,
+ * attention_decode.wgsl in one dispatch, one 256-thread workgroup per (head,
+ * query row) holding every score in workgroup memory; beyond that the keys are
+ * split into SPLIT_LEN-key ranges processed by separate workgroups (split-K),
+ * whose partial (acc, max, sum) records attention_combine.wgsl merges.
  *
  * Every kernel reads the first row's position as pos0 + pos[0] from a storage
  * buffer (the op's `pos` tensor, or a zero word): with a device position the
- * splits are sized by the cache (S rows), so grid and uniforms are the same at
- * every position and a recorded decode step replays unchanged.
+ * path and the splits are chosen by the cache (S rows), so grid and uniforms are
+ * the same at every position and a recorded decode step replays unchanged.
  */
 import type { GpuContext } from '../context.js';
 import { ceilDiv, MAX_GROUPS } from './common.js';
@@ -36,6 +39,26 @@ export function prefillTiles(HD: number): { BQ: number; QS: number; BK: number }
 }
 /** Query rows up to which decode splits the keys (and above which prefill runs). */
 const SPLIT_MAX_T = 8;
+/** attention_decode.wgsl: threads per workgroup and the most keys (scores held in workgroup memory). */
+const ONE_PASS_WG = 256;
+export const ONE_PASS_MAXK = 2048;
+
+/** Decode attention choices (a sweep on a new GPU overrides these). */
+export interface AttentionTuning {
+  /**
+   * Most keys a row may see (the cache rows with a device position, else pos0 + T) for which
+   * short-T decode runs attention_decode.wgsl (one dispatch) instead of split-K + combine (two);
+   * 0: split-K always. Capped at ONE_PASS_MAXK.
+   */
+  readonly onePassMaxKeys: number;
+}
+
+/**
+ * H200, 32 heads × 128 (MHA), T = 1, each op alone per layer: one-pass 13.7 µs vs split-K + combine
+ * 26.0 µs at 210 cache rows, 40.2 vs 40.7 µs at 1041, 81.0 vs 65.7 µs at 2017 (one workgroup per
+ * head then reads 2 MiB alone): one pass up to 1024 rows.
+ */
+export const DEFAULT_ATTENTION: AttentionTuning = { onePassMaxKeys: 1024 };
 
 export interface AttentionCall {
   readonly what: string;
@@ -56,20 +79,32 @@ export interface AttentionCall {
   readonly S: number;
 }
 
-/** Splits used for a call: >1 only for short T over more than two splits of keys, n = the most keys a row may see. */
+/** Splits of the keys for short T: >1 when they exceed one split, n = the most keys a row may see. */
 export function attentionSplits(T: number, n: number): number {
   return T <= SPLIT_MAX_T && n > SPLIT_LEN ? ceilDiv(n, SPLIT_LEN) : 1;
 }
 
-export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: number) => GPUBuffer): void {
+/** Which kernel(s) a call runs; n = the most keys a row may see. */
+export type AttentionPath = 'prefill' | 'short' | 'one-pass' | 'split-K';
+
+export function attentionPath(T: number, n: number, headDim: number, tuning: AttentionTuning): AttentionPath {
+  if (T > SPLIT_MAX_T) return 'prefill';
+  if (attentionSplits(T, n) === 1) return 'short';
+  // one-pass: value columns (vec4s, or single floats when headDim % 4 != 0) must fit the workgroup
+  const columns = headDim % 4 === 0 ? headDim / 4 : headDim;
+  return n <= Math.min(tuning.onePassMaxKeys, ONE_PASS_MAXK) && columns <= ONE_PASS_WG ? 'one-pass' : 'split-K';
+}
+
+export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTuning, scratch: (bytes: number) => GPUBuffer): void {
   const HD = c.headDim;
-  const NA = ceilDiv(HD, WG);
   const Cq = c.nHeads * HD;
   const Ckv = c.nKvHeads * HD;
   const group = c.nHeads / c.nKvHeads;
   const scale = 1 / Math.sqrt(HD);
   if (c.T > MAX_GROUPS || c.nHeads > MAX_GROUPS) throw new Error(`${c.what}: ${c.T} rows × ${c.nHeads} heads exceed ${MAX_GROUPS} workgroups per dimension`);
-  if (c.T > SPLIT_MAX_T) {
+  const n = c.devicePos ? c.S : c.pos0 + c.T;
+  const path = attentionPath(c.T, n, HD, tuning);
+  if (path === 'prefill') {
     const { BQ, QS, BK } = prefillTiles(HD);
     ctx.dispatch({
       what: c.what,
@@ -80,11 +115,21 @@ export function attention(ctx: GpuContext, c: AttentionCall, scratch: (bytes: nu
     });
     return;
   }
-  const nSplit = attentionSplits(c.T, c.devicePos ? c.S : c.pos0 + c.T);
+  if (path === 'one-pass') {
+    ctx.dispatch({
+      what: `${c.what} (one-pass)`,
+      kernel: { files: ['attention_decode'], header: { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK } },
+      buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
+      params: [Cq, Ckv, group, c.pos0, { f: scale }, c.S],
+      grid: [c.nHeads, c.T, 1],
+    });
+    return;
+  }
+  const nSplit = attentionSplits(c.T, n);
   // key groups: with HD ≤ WG, WG / HD groups of HD threads share the value accumulation
   const G = HD <= WG ? Math.floor(WG / HD) : 1;
-  const header = { WG, HD, G, NA };
-  if (nSplit === 1) {
+  const header = { WG, HD, G, NA: ceilDiv(HD, WG) };
+  if (path === 'short') {
     ctx.dispatch({
       what: c.what,
       kernel: { files: ['attention'], header: { ...header, SPLIT: false } },

@@ -1,0 +1,151 @@
+// One-pass decode attention: one workgroup per (query head h, query row t) takes every key the
+// row sees (n ≤ MAXK) in a single dispatch, with no partial records and no combine pass.
+// Scores: thread j scores keys j, j + WG, … (a full dot over hd, K as vec4s when HD % 4 == 0)
+// into sc; a workgroup max M, then p = e^(score − M) back into sc and their sum l.
+// Values: thread (g, c) — value column c (a vec4 of dims 4c…4c+3, or dim c when HD % 4 != 0;
+// NC columns) and key group g (G = WG / NC groups) — accumulates Σ p_s·v[s, column c] over keys
+// s ≡ g (mod G), U keys' loads issued before any is used; the NC threads of a key group read
+// whole V rows, contiguously. The G partial sums are added through workgroup memory; out = Σ / l.
+// Workgroup memory: 16·⌈HD/4⌉ + 4·MAXK + 16·WG bytes (13 KiB at HD 256, MAXK 2048, WG 256).
+// Header: WG (a power of two), HD (headDim, with NC ≤ WG), MAXK (most keys; the launcher keeps
+// n ≤ MAXK). Grid: x = heads, y = T.
+// The first query row is at pos0 + posOff[0] (posOff: the op's device position, or a zero
+// word), so the recorded dispatch does not depend on the position; no key at or beyond S is read.
+struct Params {
+  Cq: u32,
+  Ckv: u32,
+  group: u32,
+  pos0: u32,
+  scale: f32,
+  S: u32, // cache rows
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // vec4 loads along hd when HD % 4 == 0
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>; // likewise
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> posOff: array<i32>;
+
+const HD4 = (HD + 3u) / 4u;
+const VEC = HD % 4u == 0u;
+const NC = select(HD, HD / 4u, VEC); // value columns
+const G = WG / NC; // key groups of the value pass
+const U = 8u; // value loads in flight per thread
+
+var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
+var<workgroup> sc: array<f32, MAXK>; // scores, then p = e^(score − M)
+var<workgroup> red: array<vec4<f32>, WG>; // the max and sum reductions (in x), then the G partial sums
+
+// x reduced over the workgroup (max, or sum), returned to every thread; red is free again after.
+fn block_reduce(lid: u32, x: f32, is_max: bool) -> f32 {
+  red[lid].x = x;
+  workgroupBarrier();
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    if (lid < st) {
+      let a = red[lid].x;
+      let b = red[lid + st].x;
+      red[lid].x = select(a + b, max(a, b), is_max);
+    }
+    workgroupBarrier();
+  }
+  let r = red[0].x;
+  workgroupBarrier();
+  return r;
+}
+
+// q·k for the key row starting at element kb
+fn qk(kb: u32) -> f32 {
+  var d = 0.0;
+  if (VEC) {
+    for (var i = 0u; i < HD4; i++) {
+      d += dot(qs[i], k[kb / 4u + i]);
+    }
+  } else {
+    for (var i = 0u; i < HD; i++) {
+      let e = kb + i;
+      d += qs[i / 4u][i % 4u] * k[e / 4u][e % 4u];
+    }
+  }
+  return d;
+}
+
+// value column c of the row starting at element vb (a dim in x when HD % 4 != 0)
+fn v_col(vb: u32, c: u32) -> vec4<f32> {
+  if (VEC) {
+    return v[vb / 4u + c];
+  }
+  let e = vb + c;
+  return vec4<f32>(v[e / 4u][e % 4u], 0.0, 0.0, 0.0);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let h = wid.x;
+  let t = wid.y;
+  let qo = t * p.Cq + h * HD;
+  let ko = (h / p.group) * HD;
+  for (var i = lid; i < HD4 * 4u; i += WG) {
+    var x = 0.0;
+    if (i < HD) {
+      x = q[qo + i];
+    }
+    qs[i / 4u][i % 4u] = x;
+  }
+  workgroupBarrier();
+  let n = min(u32(max(i32(p.pos0) + posOff[0], 0)) + t + 1u, p.S); // keys visible to this row, ≥ 1
+
+  // scores and their max M (finite: key 0 is always scored)
+  var m = -0x1.fffffep+127f;
+  for (var s = lid; s < n; s += WG) {
+    let score = qk(s * p.Ckv + ko) * p.scale;
+    sc[s] = score;
+    m = max(m, score);
+  }
+  m = block_reduce(lid, m, true);
+  // p = e^(score − M) in place (each thread its own keys), l = Σ p ≥ 1; the barriers in
+  // block_reduce make every p visible to the value pass
+  var l = 0.0;
+  for (var s = lid; s < n; s += WG) {
+    let e = exp(sc[s] - m);
+    sc[s] = e;
+    l += e;
+  }
+  l = block_reduce(lid, l, false);
+
+  // values: thread (g, c) over keys g, g + G, …; U loads per step, keys past n reload
+  // key n − 1 and are weighted 0
+  let g = lid / NC;
+  let c = lid % NC;
+  var acc = vec4<f32>(0.0);
+  if (g < G) {
+    for (var s0 = g; s0 < n; s0 += U * G) {
+      var vv: array<vec4<f32>, U>;
+      for (var u = 0u; u < U; u++) {
+        vv[u] = v_col(min(s0 + u * G, n - 1u) * p.Ckv + ko, c);
+      }
+      for (var u = 0u; u < U; u++) {
+        let s = s0 + u * G;
+        if (s < n) {
+          acc += sc[s] * vv[u];
+        }
+      }
+    }
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  if (lid < NC) {
+    var total = vec4<f32>(0.0);
+    for (var gg = 0u; gg < G; gg++) {
+      total += red[gg * NC + lid];
+    }
+    let o = total / l;
+    if (VEC) {
+      for (var i = 0u; i < 4u; i++) {
+        out[qo + 4u * lid + i] = o[i];
+      }
+    } else {
+      out[qo + lid] = o.x;
+    }
+  }
+}
