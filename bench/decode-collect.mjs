@@ -47,17 +47,17 @@ md.push('', '"vs bf16" divides by the bf16 row at position 128 of decode-bf16.js
 const sweeps = files.filter((x) => x.startsWith('decode-sweep'));
 if (sweeps.length > 0) {
   md.push('## 16-bit decode by tuning (position 128, each row its own backend and weights, in run order)', '');
-  md.push('gemv1 = RW×TPR×UNROLL×RT (thread groups per workgroup, threads per group, loads in flight, rows per group); fuse = fuseInputMaxBytes (inf: RMSNorm folded into the GEMV; 0: its own kernel first); min threads = gemv1MinThreads (TPR doubled while rows leave fewer threads).', '');
-  md.push('| file | commit | gemv1 | fuse | min threads | tok/s (greedy on device) | tok/s (logits read per step) | roofline tok/s | fraction of roofline | step GPU ms | step host ms | dispatches |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+  md.push('gemv1 = RW×TPR×UNROLL×RT (thread groups per workgroup, threads per group, loads in flight, rows per group); fuse = fuseInputMaxBytes (inf: RMSNorm folded into the GEMV; 0: its own kernel first); min threads = gemv1MinThreads (TPR doubled while rows leave fewer threads); one-pass = onePassMaxKeys (decode attention in one dispatch up to that many cache rows; 0: split-K + combine).', '');
+  md.push('| file | commit | gemv1 | fuse | min threads | one-pass | tok/s (greedy on device) | tok/s (logits read per step) | roofline tok/s | fraction of roofline | step GPU ms | step host ms | dispatches |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const file of sweeps) {
     const d = read(file);
     for (const r of d.rows) {
       const t = r.tuning ?? {};
       const g = t.gemv ?? {};
       result.sweep.push({ file, commit: d.commit, ...r });
-      md.push(`| ${file} | ${d.commit} | ${g.RW}×${g.TPR}×${g.UNROLL}×${g.RT ?? 1} | ${t.fuseInputMaxBytes ?? 'inf'} | ${t.gemv1MinThreads ?? '–'} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${stepCols(r.profile)} |`);
+      md.push(`| ${file} | ${d.commit} | ${g.RW}×${g.TPR}×${g.UNROLL}×${g.RT ?? 1} | ${t.fuseInputMaxBytes ?? 'inf'} | ${t.gemv1MinThreads ?? '–'} | ${t.onePassMaxKeys ?? '–'} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${stepCols(r.profile)} |`);
     }
-    if (d.note) md.push(`| | ${d.commit}: ${d.note} | | | | | | | | | | |`);
+    if (d.note) md.push(`| | ${d.commit}: ${d.note} | | | | | | | | | | | |`);
   }
   md.push('');
 }

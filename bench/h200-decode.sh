@@ -30,7 +30,7 @@ for t in ${INT1:-4x32x4}; do
   timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats ${FORMATS:-int4,spqr} --int1 $t --pos 128 --steps 64 --out $R/packed-decode-$i.json > /dev/null 2> $R/packed-$i.err; step "packed-decode int1 $t" $?
   FORMATS=int4; i=$((i + 1))
 done
-for f in ${BENCH_FORMATS:-int4 spqr}; do
+for f in ${BENCH_FORMATS-int4 spqr}; do
   timeout 150 node $A/src/cli/main.js bench random:llama2-7b:$f --prompt-tokens 512 --gen-tokens 128 --backend webgpu --json > $R/bench-7b-$f.json 2> $R/bench-7b-$f.err; step "lowbit bench 7b $f" $?
 done
 tail -n 4 $R/*.err

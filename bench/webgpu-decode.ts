@@ -1,28 +1,31 @@
 /**
  * Decode speed of a Llama-2-7B-shaped model (dim 4096, 32 layers, 32 heads,
  * ffn 11008, vocab 32000) with random bf16 weights made on the GPU: T = 1
- * forward steps against a KV cache at several positions, as tokens/s, beside
+ * forward steps against a KV cache at several positions (each its own cache of pos + steps + 1
+ * rows, as `generate` sizes it), as tokens/s, beside
  * the bandwidth roofline = measured copy GB/s ÷ bytes read per token (weights,
  * plus the KV cache rows attention reads).
  *
  *   node <bundle>/bench/webgpu-decode.js [--dim 4096 --layers 32 --heads 32 --kv-heads 32
  *        --ffn 11008 --vocab 32000] [--positions 128,1024,4000] [--steps 32]
- *        [--gemv RWxTPRxUNROLLxRT,…] [--fuse-max bytes,…] [--min-threads n,…] [--out decode.json]
+ *        [--gemv RWxTPRxUNROLLxRT,…] [--fuse-max bytes,…] [--min-threads n,…] [--one-pass-max n,…] [--out decode.json]
  *
  * --gemv and --fuse-max (MatmulTuning.fuseInputMaxBytes; "inf" folds every norm / SwiGLU input
- * into gemv1, 0 none) and --min-threads (gemv1MinThreads) are lists: every combination runs in turn on its own backend, the first
- * being the defaults unless given.
+ * into gemv1, 0 none), --min-threads (gemv1MinThreads) and --one-pass-max (AttentionTuning.onePassMaxKeys:
+ * one-pass decode attention up to that many cache rows, 0 split-K always) are lists: every
+ * combination runs in turn on its own backend, the first being the defaults unless given.
  */
-import { backend, emit, profileLines, profileRecording, flags, list, measureCopy, meta, numbers } from './lib/bench-common.js';
+import { backend, emit, profileLines, profileRecording, streamRecording, flags, list, measureCopy, meta, numbers } from './lib/bench-common.js';
+import { DEFAULT_ATTENTION } from '../src/backend/webgpu/kernels/attention.js';
 import { DEFAULT_MATMUL } from '../src/backend/webgpu/kernels/matmul.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import type { Tensor } from '../src/backend/backend.js';
 import type { LlamaConfig } from '../src/model/config.js';
-import { createKvCache, createModel, createRunState, enqueueForward, forward, setPosition } from '../src/model/llama.js';
+import { createKvCache, createModel, createRunState, enqueueForward, forward, freeKvCache, setPosition } from '../src/model/llama.js';
 import type { RuntimeLayer, LlamaWeights } from '../src/model/weights.js';
 import { drain, greedyOnDevice } from '../src/runtime/decode.js';
 
-const f = flags(['gemv', 'fuse-max', 'min-threads', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
+const f = flags(['gemv', 'fuse-max', 'min-threads', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
 const D = Number(f.dim ?? 4096);
 const nHeads = Number(f.heads ?? 32);
 const config: LlamaConfig = {
@@ -57,14 +60,16 @@ const rows: Record<string, unknown>[] = [];
 let last: WebGpuBackend | null = null;
 let copy = { gbps: 0 };
 const minThreads = numbers(f['min-threads'], String(DEFAULT_MATMUL.gemv1MinThreads));
+const onePass = numbers(f['one-pass-max'], String(DEFAULT_ATTENTION.onePassMaxKeys));
+const combos = fuses.flatMap((x) => minThreads.flatMap((y) => onePass.map((z) => [x, y, z] as const)));
 for (const gemv of gemvs) {
-  for (const [fuseInputMaxBytes, gemv1MinThreads] of fuses.flatMap((x) => minThreads.map((y) => [x, y] as const))) {
+  for (const [fuseInputMaxBytes, gemv1MinThreads, onePassMaxKeys] of combos) {
     const tuning = { gemv, fuseInputMaxBytes, gemv1MinThreads };
-    const label = { gemv, fuseInputMaxBytes: Number.isFinite(fuseInputMaxBytes) ? fuseInputMaxBytes : 'inf', gemv1MinThreads };
+    const label = { gemv, fuseInputMaxBytes: Number.isFinite(fuseInputMaxBytes) ? fuseInputMaxBytes : 'inf', gemv1MinThreads, onePassMaxKeys };
     process.stderr.write(`tuning ${JSON.stringify(label)}\n`);
     last?.dispose();
     // one error-scope pair per submit: less CPU per dispatch, which decode feels
-    const b = await backend({ errorScopes: 'submit', matmul: tuning });
+    const b = await backend({ errorScopes: 'submit', matmul: tuning, attention: { onePassMaxKeys } });
     last = b;
     copy = await measureCopy(b, 1024, 10);
     process.stderr.write(`copy: ${copy.gbps.toFixed(1)} GB/s\n`);
@@ -99,11 +104,13 @@ async function measure(b: WebGpuBackend, tuning: Record<string, unknown>, copyGb
   await b.sync();
   const maxPos = Math.max(...positions) + steps + 1;
   const m = createModel(c, b, weights, maxPos);
-  const kv = createKvCache(m, maxPos);
   const s = createRunState(m, 1, false);
   const one = { dtype: 'i32', shape: [1], data: Int32Array.from([1]) } as const;
 
   for (const pos of positions) {
+    // a cache of the rows this run writes (as `generate` sizes it: prompt + new tokens), so the
+    // decode attention path is the one a generation of that length takes
+    const kv = createKvCache(m, pos + steps + 1);
     b.write(s.ids, one);
     await drain(greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
     // greedy generation as `generate` runs it: the step recorded once and replayed, no host round trip
@@ -121,7 +128,10 @@ async function measure(b: WebGpuBackend, tuning: Record<string, unknown>, copyGb
     const withRead = (performance.now() - t0) / 1000 / steps;
     // where the time goes: the step on the GPU vs issuing it, and each op alone
     setPosition(m, s, kv, pos);
-    const profile = await profileRecording(b, b.record(() => enqueueForward(m, s, kv)));
+    const stepRec = b.record(() => enqueueForward(m, s, kv));
+    const stream = await streamRecording(b, stepRec);
+    process.stderr.write(`  stream: ${stream.ms_per_step.toFixed(3)} ms per replayed step, host ${stream.host_ms_per_step.toFixed(3)} ms\n`);
+    const profile = await profileRecording(b, stepRec);
     if (profile) process.stderr.write(profileLines(profile));
     const kvBytes = 2 * c.nLayers * (pos + steps / 2) * c.nKvHeads * hd * 4;
     const bytes = weightBytes.value + kvBytes;
@@ -139,10 +149,13 @@ async function measure(b: WebGpuBackend, tuning: Record<string, unknown>, copyGb
       tuning,
       roofline_tokens_per_s: roofline,
       fraction_of_roofline: 1 / queued / roofline,
+      stream,
       profile,
     };
     rows.push(row);
     process.stderr.write(`decode pos ${pos}: ${row.tokens_per_s.toFixed(1)} tok/s (${row.tokens_per_s_with_read.toFixed(1)} with a logits read per step), roofline ${roofline.toFixed(1)} tok/s (${(100 * row.fraction_of_roofline).toFixed(1)} %)\n`);
+    await b.sync();
+    freeKvCache(b, kv);
   }
 }
 emit({ bench: 'webgpu-decode', ...meta(last as WebGpuBackend), config: { ...config, dtype }, steps, copy, rows }, f.out);

@@ -132,6 +132,24 @@ export async function profileRecording(b: WebGpuBackend, rec: Recording, iters =
   return { gpu_ms: whole.ns / 1e6 / iters, host_ms: host, dispatches: rec.ops, ops };
 }
 
+/**
+ * A recorded step replayed `n` times back to back, one submit each, then one sync: the wall time
+ * per step (what the GPU sustains when the host keeps ahead) and the host's share (replay + submit).
+ */
+export async function streamRecording(b: WebGpuBackend, rec: Recording, n = 64): Promise<{ ms_per_step: number; host_ms_per_step: number }> {
+  await b.sync();
+  let host = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const h = performance.now();
+    b.replay(rec);
+    b.submit();
+    host += performance.now() - h;
+  }
+  await b.sync();
+  return { ms_per_step: (performance.now() - t0) / n, host_ms_per_step: host / n };
+}
+
 /** One line per op of a profile, the costliest first. */
 export function profileLines(p: StepProfile, top = 8): string {
   const head = `  step: GPU ${p.gpu_ms.toFixed(3)} ms, host ${p.host_ms.toFixed(3)} ms, ${p.dispatches} dispatches; alone: `;

@@ -24,6 +24,8 @@ export interface BenchOptions {
   /** Timed prefill repetitions (after one warm-up). */
   readonly prefillRuns?: number;
   readonly seed?: number;
+  /** The roofline's copy GB/s when measured already (before loading the model); null: none off WebGPU. */
+  readonly copyGbps?: number | null;
 }
 
 export interface BenchResult {
@@ -82,7 +84,7 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
   const G = o.genTokens;
   if (P < 1 || G < 1) throw new Error('bench: --prompt-tokens and --gen-tokens must be ≥ 1');
   if (P + G > m.maxPositions) throw new Error(`bench: ${P} + ${G} tokens exceed the model's ${m.maxPositions} positions`);
-  const copy = await copyBandwidth(b);
+  const copy = o.copyGbps !== undefined ? o.copyGbps : await copyBandwidth(b);
   const random = rng(o.seed ?? 0);
   const prompt = Int32Array.from({ length: P }, () => Math.floor(random() * c.vocabSize));
   const kv = createKvCache(m, P + G);
