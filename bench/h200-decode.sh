@@ -4,8 +4,8 @@
 #  - copy bandwidth (the roofline), GEMV bandwidth at the 7B shapes (gemv1, --gemv sweep of GEMV
 #    tilings RWxTPRxUNROLLxRT with plain, RMSNorm- and SwiGLU-folded inputs);
 #  - optionally (DEC_SWEEP: gemv1 tilings, MINT: gemv1MinThreads values, FUSE: fuseInputMaxBytes
-#    values) 16-bit decode at position
-#    128 for every combination, each with a step profile (decode-sweep.json);
+#    values) 16-bit decode at position 128 for every combination, each with a step profile
+#    (decode-sweep.json);
 #  - 16-bit decode of a Llama-2-7B-shaped model (random bf16 weights made on the GPU), with a
 #    profile of the recorded step (GPU vs host time, each op alone);
 #  - packed decode (FORMATS, default int4 and SpQR) with per-kernel GB/s and the same profile,

@@ -1,13 +1,15 @@
 /**
  * The decode-step ops on WebGPU against the CPU reference (src/backend/cpu/ops.ts):
  * attention with a device position (prefill, short T, the one-pass decode kernel
- * and split-K over caches of 1000+ rows with empty splits), ropeKv, argmax. Tolerances per CONVENTIONS §3:
+ * and split-K over caches of 1000+ rows with empty splits), ropeKv, ropeKvAttention (RoPE and the
+ * cache append folded into the one-pass kernel), argmax. Tolerances per CONVENTIONS §3:
  * attention (a reduction) by normalized MSE ≤ 1e-10, ropeKv (elementwise f32) by
  * |Δ| ≤ 1e-6 + 1e-5·|ref|, copies and argmax exactly.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Tensor } from '../src/backend/backend.js';
+import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { attentionPath, attentionSplits, ONE_PASS_MAXK } from '../src/backend/webgpu/kernels/attention.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
@@ -127,7 +129,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
           const q = f32([T, Cq], qh, on);
           const out = on.empty('f32', [T, Cq]);
           const [qkv, q2, k2, v2, next] = [on.empty('f32', [T, Cq + 2 * Ckv]), on.empty('f32', [T, Cq]), on.empty('f32', [S, Ckv]), on.empty('f32', [S, Ckv]), on.empty('i32', [1])];
-          const attn = T > 8 ? ['attention_prefill'] : on === wb ? ['attention_decode'] : ['attention', 'attention_combine'];
+          const attn = T > 8 ? ['attention_prefill'] : on === wb ? ['attention_decode_io+attention_decode'] : ['attention', 'attention_combine'];
           const tag = `onePassMaxKeys ${on.attentionTuning.onePassMaxKeys} T=${T}`;
           let first: string[] | undefined;
           for (const P of [0, 255, 256, 511, 700, S - T]) {
@@ -174,7 +176,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const vh = rand(S * Ckv, S + 1);
       const ref = new Float32Array(T * Cq);
       ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
-      for (const [on, kernels] of [[wb, ['attention_decode']], [sb, ['attention', 'attention_combine']]] as const) {
+      for (const [on, kernels] of [[wb, ['attention_decode_io+attention_decode']], [sb, ['attention', 'attention_combine']]] as const) {
         const [q, k, v] = [f32([T, Cq], qh, on), f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
         const out = on.empty('f32', [T, Cq]);
         const pos = i32([P], on);
@@ -236,6 +238,61 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
         if (first) assert.deepEqual(got, first, `${wtag}: pos vs pos0`);
         first ??= got;
       }
+    }
+  });
+
+  test('ropeKvAttention: one dispatch at T = 1 on the one-pass path (GQA, MHA, hd 42…256), ropeKv + attention otherwise; out and caches vs the reference', async () => {
+    const cpu = new CpuBackend();
+    const FUSED = ['attention_decode_rope+attention_decode'];
+    const ONE_PASS = ['rope_kv', 'attention_decode_io+attention_decode'];
+    // [T, nHeads, nKvHeads, headDim, P, S, kernels on the default backend]
+    const cases: [number, number, number, number, number, number, string[]][] = [
+      [1, 4, 2, 64, 0, 9, ['rope_kv', 'attention']], // n = 1 ≤ 32 keys: the short path
+      [1, 4, 4, 128, 192, 193, FUSED], // the 7B measurement's shape at the cache's end
+      [1, 8, 2, 64, 700, 1024, FUSED], // GQA 4: one leader per KV head writes row P
+      [1, 6, 3, 48, 30, 40, FUSED],
+      [1, 4, 2, 42, 300, 301, FUSED], // hd % 4 != 0: scalar columns
+      [1, 2, 1, 256, 100, 900, FUSED], // hd 256, MQA
+      [3, 4, 2, 64, 17, 40, ONE_PASS], // T = 3: RoPE stays its own kernel
+      [1, 4, 2, 64, 1100, 1300, ['rope_kv', 'attention', 'attention_combine']], // beyond onePassMaxKeys: split-K
+    ];
+    for (const [T, nH, nKv, hd, P, S, kernels] of cases) {
+      const [Cq, Ckv, half] = [nH * hd, nKv * hd, hd / 2];
+      const W = Cq + 2 * Ckv;
+      const tag = `T=${T} heads ${nH}/${nKv}×${hd} P=${P} S=${S}`;
+      const x = rand(T * W, T + hd + P, -2, 2);
+      const k0 = rand(S * Ckv, S, -2, 2);
+      const v0 = rand(S * Ckv, S + 1);
+      const maxPos = S + 3;
+      const cosH = rand(maxPos * half, 4, -1, 1);
+      const sinH = rand(maxPos * half, 5, -1, 1);
+      // reference: ropeKv then attention on the host
+      const qRef = new Float32Array(T * Cq);
+      const [kRef, vRef] = [k0.slice(), v0.slice()];
+      ops.ropeKv(qRef, kRef, vRef, x, cosH, sinH, T, Cq, Ckv, half, P);
+      const ref = new Float32Array(T * Cq);
+      ops.attention(ref, qRef, kRef, vRef, T, nH, nKv, hd, P);
+      const [k, v] = [f32([S, Ckv], k0), f32([S, Ckv], v0)];
+      const out = b.empty('f32', [T, Cq]);
+      const q = b.empty('f32', [T, Cq]);
+      const [qkv, cos, sin] = [f32([T, W], x), f32([maxPos, half], cosH), f32([maxPos, half], sinH)];
+      const ran = kernelsOf(b, () => b.ropeKvAttention(out, q, k, v, qkv, cos, sin, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos: i32([P]) }));
+      assert.deepEqual(ran, kernels, `${tag}: kernels`);
+      assertNmse(await readF32(out), ref, `${tag}: out`);
+      // the new rows as ropeKv writes them (elementwise), every other row untouched
+      const [kGot, vGot] = [await readF32(k), await readF32(v)];
+      const rows = (a: Float32Array, r0: number, r1: number): Float32Array => a.subarray(r0 * Ckv, r1 * Ckv);
+      assertClose(rows(kGot, P, P + T), rows(kRef, P, P + T), `${tag}: kCache rows P…`);
+      assert.deepEqual(rows(vGot, P, P + T), rows(vRef, P, P + T), `${tag}: vCache rows P…`);
+      assert.deepEqual([rows(kGot, 0, P), rows(kGot, P + T, S)], [rows(k0, 0, P), rows(k0, P + T, S)], `${tag}: other kCache rows`);
+      assert.deepEqual([rows(vGot, 0, P), rows(vGot, P + T, S)], [rows(v0, 0, P), rows(v0, P + T, S)], `${tag}: other vCache rows`);
+      // the CPU backend's op is the same composition: equal to the reference bit for bit
+      const [ck, cv, cout] = [cpu.upload(tensor('f32', [S, Ckv], k0)), cpu.upload(tensor('f32', [S, Ckv], v0)), cpu.empty('f32', [T, Cq])];
+      const cq = cpu.empty('f32', [T, Cq]);
+      const cargs = [cpu.upload(tensor('f32', [T, W], x)), cpu.upload(tensor('f32', [maxPos, half], cosH)), cpu.upload(tensor('f32', [maxPos, half], sinH))] as const;
+      cpu.ropeKvAttention(cout, cq, ck, cv, ...cargs, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos: cpu.upload(tensor('i32', [1], Int32Array.of(P))) });
+      assert.deepEqual((await cpu.read(cout)).data, ref, `${tag}: CPU backend out`);
+      assert.deepEqual([(await cpu.read(ck)).data, (await cpu.read(cv)).data], [kRef, vRef], `${tag}: CPU backend caches`);
     }
   });
 

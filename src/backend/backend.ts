@@ -58,6 +58,7 @@ export type OpName =
   | 'rowDot'
   | 'gptqBlock'
   | 'ropeKv'
+  | 'ropeKvAttention'
   | 'argmax'
   | 'spqrBlock';
 
@@ -367,6 +368,14 @@ export interface Backend {
    * q, kCache, vCache and qkv are four distinct tensors; P + T ≤ S and P + T ≤ maxPos.
    */
   ropeKv(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void;
+
+  /**
+   * The decode step's attention as one op: `ropeKv(q, kCache, vCache, qkv, cos, sin, p)`, then
+   * `attention(out, q, kCache, vCache, p)`, with the same results in out and in the caches. q is
+   * scratch: a backend may rotate the queries inside its attention kernel and leave q as it was
+   * (WebGPU does at T = 1 on its one-pass decode path, one dispatch instead of two).
+   */
+  ropeKvAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void;
 
   /**
    * Greedy next tokens: ids[t] = argmax logits[t, :] (the first maximum). ids: [T] i32, logits: [T, V] f32.

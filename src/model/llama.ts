@@ -147,8 +147,7 @@ export function enqueueForward(m: LlamaModel, s: RunState, kv: KvCache): void {
     const v = kv.v[l] as Tensor;
     // attention sublayer
     for (const p of L.qkv.parts) b.matmul(s.qkv, s.x, p.w, p.bias, { norm: { weight: L.attnNorm, eps }, col0: p.col0 }); // qkv: [T, Cq + 2·Ckv]
-    b.ropeKv(s.q, k, v, s.qkv, m.cos, m.sin, heads); //              q: [T, Cq]; cache rows pos … pos+T−1
-    b.attention(s.att, s.q, k, v, heads); //                     att: [T, Cq]
+    b.ropeKvAttention(s.att, s.q, k, v, s.qkv, m.cos, m.sin, heads); // cache rows pos … pos+T−1; att: [T, Cq]
     b.matmul(s.x, s.att, L.wo, L.bo, { accumulate: true }); //     x += att·Woᵀ
     // feed-forward sublayer (SwiGLU)
     const ffnIn = { norm: { weight: L.ffnNorm, eps } };

@@ -357,6 +357,11 @@ export class CpuBackend implements Backend {
     ops.ropeKv(this.f32(q), this.f32(kCache), this.f32(vCache), this.f32(qkv), this.f32(cos), this.f32(sin), T, Cq, Ckv, half, P);
   }
 
+  ropeKvAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void {
+    this.ropeKv(q, kCache, vCache, qkv, cos, sin, p);
+    this.attention(out, q, kCache, vCache, p);
+  }
+
   argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void {
     const { T, V, N } = shapes.checkArgmax(ids, logits, history);
     const P = history ? (this.i32(history.pos)[0] as number) : 0;

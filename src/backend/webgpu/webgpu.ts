@@ -15,7 +15,7 @@ import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tenso
 import { PackedTooLargeError, type ArgmaxHistory, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type SpqrBlockParams, type SpqrBlockTensors, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
-import { attention, DEFAULT_ATTENTION, type AttentionTuning } from './kernels/attention.js';
+import { attention, DEFAULT_ATTENTION, ropeKvAttention, ropeKvFolds, type AttentionTuning } from './kernels/attention.js';
 import { argmax, ropeKv } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
@@ -515,6 +515,34 @@ export class WebGpuBackend implements Backend {
     const pos = p.pos ? b('pos', p.pos) : this.zeroPos;
     const call = { what, q: b('q', q), kCache: b('kCache', kCache), vCache: b('vCache', vCache), qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), pos };
     ropeKv(this.ctx, { ...call, T, S, Cq, Ckv, half, pos0: p.pos0, maxPos: cos.shape[0] as number });
+  }
+
+  ropeKvAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void {
+    const { T, S } = shapes.checkRopeKv(q, kCache, vCache, qkv, cos, sin, p);
+    shapes.checkAttention(out, q, kCache, vCache, p);
+    if (!ropeKvFolds(T, p.pos ? S : p.pos0 + T, p.headDim, this.attentionTuning)) {
+      this.ropeKv(q, kCache, vCache, qkv, cos, sin, p);
+      this.attention(out, q, kCache, vCache, p);
+      return;
+    }
+    const what = `attention qkv${shapeStr(qkv.shape)} kv${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
+    const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
+    const call = {
+      what,
+      out: b('out', out),
+      q: b('q', q),
+      k: b('kCache', kCache),
+      v: b('vCache', vCache),
+      T,
+      S,
+      nHeads: p.nHeads,
+      nKvHeads: p.nKvHeads,
+      headDim: p.headDim,
+      pos0: p.pos0,
+      pos: p.pos ? b('pos', p.pos) : this.zeroPos,
+      devicePos: p.pos !== undefined,
+    };
+    ropeKvAttention(this.ctx, call, { qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), maxPos: cos.shape[0] as number });
   }
 
   argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void {

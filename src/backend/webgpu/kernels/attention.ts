@@ -118,9 +118,9 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
   if (path === 'one-pass') {
     ctx.dispatch({
       what: `${c.what} (one-pass)`,
-      kernel: { files: ['attention_decode'], header: { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK } },
+      kernel: { files: ['attention_decode_io', 'attention_decode'], header: { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK } },
       buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
-      params: [Cq, Ckv, group, c.pos0, { f: scale }, c.S],
+      params: [Cq, Ckv, group, c.pos0, { f: scale }, c.S, 0, 0],
       grid: [c.nHeads, c.T, 1],
     });
     return;
@@ -153,5 +153,37 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
     buffers: { 1: part, 2: c.out, 3: c.pos },
     params: [Cq, nSplit, c.pos0, SPLIT_LEN, c.S],
     grid: [c.nHeads, c.T, 1],
+  });
+}
+
+/** The fused projection row and RoPE tables of `ropeKvAttention`. */
+export interface RopeInput {
+  /** [T, Cq + 2·Ckv]: (q | k | v) as projected, unrotated. */
+  readonly qkv: GPUBuffer;
+  readonly cos: GPUBuffer;
+  readonly sin: GPUBuffer;
+  /** Rows of the cos / sin tables. */
+  readonly maxPos: number;
+}
+
+/** Whether `ropeKvAttention` folds RoPE and the cache append into one attention dispatch for this call. */
+export function ropeKvFolds(T: number, n: number, headDim: number, tuning: AttentionTuning): boolean {
+  return T === 1 && headDim % 2 === 0 && attentionPath(T, n, headDim, tuning) === 'one-pass';
+}
+
+/**
+ * RoPE + KV-cache append + one-pass decode attention in one dispatch (attention_decode_rope.wgsl):
+ * for a call where ropeKvFolds holds; `c.q` is unused (the query is rotated in the kernel) and
+ * c.k / c.v are the caches, row P written here.
+ */
+export function ropeKvAttention(ctx: GpuContext, c: AttentionCall, r: RopeInput): void {
+  const HD = c.headDim;
+  if (c.nHeads > MAX_GROUPS) throw new Error(`${c.what}: ${c.nHeads} heads exceed ${MAX_GROUPS} workgroups per dimension`);
+  ctx.dispatch({
+    what: `${c.what} (one-pass, rope + cache append)`,
+    kernel: { files: ['attention_decode_rope', 'attention_decode'], header: { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK } },
+    buffers: { 1: r.qkv, 2: c.k, 3: c.v, 4: c.out, 5: c.pos, 6: r.cos, 7: r.sin },
+    params: [c.nHeads * HD, c.nKvHeads * HD, c.nHeads / c.nKvHeads, c.pos0, { f: 1 / Math.sqrt(HD) }, c.S, HD / 2, r.maxPos],
+    grid: [c.nHeads, 1, 1],
   });
 }

@@ -9,6 +9,9 @@
 // Workgroup memory: 16·⌈HD/4⌉ + 4·MAXK + 16·WG bytes (13 KiB at HD 256, MAXK 2048, WG 256).
 // Header: WG (a power of two), HD (headDim, with NC ≤ WG), MAXK (most keys; the launcher keeps
 // n ≤ MAXK). Grid: x = heads, y = T.
+// The q/k/v bindings and the query/new-key functions come from an io file in front of this one:
+// attention_decode_io.wgsl (q rotated already, the new key in the cache), or
+// attention_decode_rope.wgsl (T = 1: RoPE and the KV-cache append folded in, Backend.ropeKvAttention).
 // The first query row is at pos0 + posOff[0] (posOff: the op's device position, or a zero
 // word), so the recorded dispatch does not depend on the position; no key at or beyond S is read.
 struct Params {
@@ -18,12 +21,11 @@ struct Params {
   pos0: u32,
   scale: f32,
   S: u32, // cache rows
+  half: u32, // rope io: headDim / 2
+  maxPos: u32, // rope io: rows of the cos / sin tables
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // vec4 loads along hd when HD % 4 == 0
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>; // likewise
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read> posOff: array<i32>;
 
@@ -85,20 +87,21 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let t = wid.y;
   let qo = t * p.Cq + h * HD;
   let ko = (h / p.group) * HD;
-  for (var i = lid; i < HD4 * 4u; i += WG) {
-    var x = 0.0;
-    if (i < HD) {
-      x = q[qo + i];
-    }
-    qs[i / 4u][i % 4u] = x;
-  }
+  let P = u32(max(i32(p.pos0) + posOff[0], 0)) + t; // this row's position
+  load_q(lid, h, t, P);
+  let fresh = new_key(lid, h, t, P); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
   workgroupBarrier();
-  let n = min(u32(max(i32(p.pos0) + posOff[0], 0)) + t + 1u, p.S); // keys visible to this row, ≥ 1
+  let n = min(P + 1u, p.S); // keys visible to this row, ≥ 1
 
   // scores and their max M (finite: key 0 is always scored)
   var m = -0x1.fffffep+127f;
   for (var s = lid; s < n; s += WG) {
-    let score = qk(s * p.Ckv + ko) * p.scale;
+    var score: f32;
+    if (fresh && s == n - 1u) {
+      score = qk_new() * p.scale;
+    } else {
+      score = qk(s * p.Ckv + ko) * p.scale;
+    }
     sc[s] = score;
     m = max(m, score);
   }
@@ -122,7 +125,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var s0 = g; s0 < n; s0 += U * G) {
       var vv: array<vec4<f32>, U>;
       for (var u = 0u; u < U; u++) {
-        vv[u] = v_col(min(s0 + u * G, n - 1u) * p.Ckv + ko, c);
+        let s = min(s0 + u * G, n - 1u);
+        if (fresh && s == n - 1u) {
+          vv[u] = vn_col(c);
+        } else {
+          vv[u] = v_col(s * p.Ckv + ko, c);
+        }
       }
       for (var u = 0u; u < U; u++) {
         let s = s0 + u * G;
