@@ -5,8 +5,8 @@
  *   too: silu(y[:, :F])·y[:, F:] of the plain product).
  * - WebGPU equals the CPU reference (nMSE ≤ 1e-10, CONVENTIONS §3) on dense f32/bf16/f16
  *   weights at T = 1 (one fused gemv1 dispatch), T = 3 (gemv) and T = 20 (gemm), aligned and
- *   odd K, and on packed int3/int4/SpQR weights (with and without act-order; T = 1 on unpermuted
- *   int codes is one fused qgemv1 dispatch).
+ *   odd K, and on packed int2/3/4/8 and SpQR weights (with and without act-order; T = 1 on unpermuted
+ *   codes is one fused qgemv1 dispatch, SpQR's sub-chunk groups and CSR outliers included).
  * - A replayed recording equals running its ops again.
  */
 import assert from 'node:assert/strict';
@@ -14,9 +14,11 @@ import { after, describe, test } from 'node:test';
 import type { Backend, MatmulOptions, Tensor } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import { DEFAULT_MATMUL, gemv1Tiles } from '../src/backend/webgpu/kernels/matmul.js';
+import { qgemv1Serves } from '../src/backend/webgpu/kernels/qmatmul.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
+import { f16ToF32, f32ToF16 } from '../src/tensor/dtype.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { assertNmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
 
@@ -53,8 +55,8 @@ function inputs(T: number, K: number, M0: number, set: Opt[], seed: number): Inp
   };
 }
 
-/** Runs matmul with the option set on a backend; returns out [T, N]. */
-async function run(b: Backend, w: Tensor, inp: Inputs, set: Opt[]): Promise<Float32Array> {
+/** matmul's tensors and options for the option set, uploaded to a backend. */
+function upload(b: Backend, inp: Inputs, set: Opt[]): { x: Tensor; out: Tensor; bias: Tensor | undefined; o: MatmulOptions } {
   const { T, K, M, N } = inp;
   const x = b.upload(tensor('f32', [T, set.includes('gated') ? 2 * K : K], inp.x));
   const out = b.upload(tensor('f32', [T, N], inp.out0));
@@ -65,7 +67,13 @@ async function run(b: Backend, w: Tensor, inp: Inputs, set: Opt[]): Promise<Floa
     ...(set.includes('acc') && { accumulate: true }),
     ...(set.includes('col0') && { col0: inp.col0 }),
   };
-  b.matmul(out, x, w, set.includes('bias') ? b.upload(tensor('f32', [M], inp.bias)) : undefined, o);
+  return { x, out, bias: set.includes('bias') ? b.upload(tensor('f32', [M], inp.bias)) : undefined, o };
+}
+
+/** Runs matmul with the option set on a backend; returns out [T, N]. */
+async function run(b: Backend, w: Tensor, inp: Inputs, set: Opt[]): Promise<Float32Array> {
+  const { x, out, bias, o } = upload(b, inp, set);
+  b.matmul(out, x, w, bias, o);
   return (await b.read(out)).data as Float32Array;
 }
 
@@ -250,6 +258,88 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       b.dispose();
     });
   }
+
+  // qgemv1 on SpQR: groups of 16 (two sub-groups of a chunk, each with its own bilevel statistics) and 32
+  // (per chunk), CSR outliers in the same kernel (5 %: ~59 per row over 8 lanes, none in every 5th row; and
+  // none at all), every option set; 37 chunks over 8 lanes × CU leave lanes short, R = 3 leaves dead rows.
+  // Then, with two option sets each (every option set is its own pipeline, compiled in seconds by lavapipe):
+  // groups of 8 (four sub-groups) and 64 (per unit at CU 2, HOIST), zeros shifted by ±200 (far outside the
+  // codes: Ŵ of one sign), int codes in groups of 16 (the sub-group path too)
+  const spqr1 = (M: number, g: number, bits: number, outlierRate: number, seed: number): PackedTensor =>
+    randomPacked('spqr', [M, 1184], { bits, groupSize: g, qqBits: 3, qqGroup: 16, permuted: 0 }, seed, { outlierRate });
+  /** The same tensor with every first-level zero moved by about `shift` (grid zero − shift / its scale). */
+  function shiftZeros(p: PackedTensor, shift: number): PackedTensor {
+    const zs = new Uint16Array((p.arrays.zeroStats as Uint8Array).slice().buffer);
+    for (let i = 0; i < zs.length; i += 2) zs[i + 1] = f32ToF16(f16ToF32(zs[i + 1] as number) - shift / f16ToF32(zs[i] as number));
+    return { ...p, arrays: { ...p.arrays, zeroStats: new Uint8Array(zs.buffer) } };
+  }
+  const FEW_SETS: Opt[][] = [['norm', 'acc'], ['gated', 'acc', 'col0', 'bias']];
+  for (const CU of [2, 3]) {
+    test(`packed SpQR β1 16/32 (+ 8/64, int g16), qgemv1 tiles R 3 × TPR 8 × RG 2 × CU ${CU}, outliers 5 % and none, T = 1`, async () => {
+      const { b } = await tryWebGpu({ packed: { int1: { R: 3, TPR: 8, RG: 2, CU } } });
+      assert.ok(b);
+      let seed = 900 + 100 * CU;
+      const cases: [string, PackedTensor, Opt[][]][] = [
+        ['w3 β16 5 %', spqr1(38, 16, 3, 0.05, 21), OPTION_SETS],
+        ['w3 β16 no outliers', spqr1(37, 16, 3, 0, 22), OPTION_SETS],
+        ['w4 β32 5 %', spqr1(37, 32, 4, 0.05, 23), OPTION_SETS],
+        ['w2 β32 no outliers', spqr1(38, 32, 2, 0, 24), OPTION_SETS],
+      ];
+      if (CU === 2) {
+        cases.push(
+          ['w3 β16 5 %, zeros +200', shiftZeros(spqr1(38, 16, 3, 0.05, 25), 200), FEW_SETS],
+          ['w3 β16 5 %, zeros −200', shiftZeros(spqr1(37, 16, 3, 0.05, 26), -200), FEW_SETS],
+          ['w4 β64 5 %', spqr1(38, 64, 4, 0.05, 27), FEW_SETS],
+        );
+      } else {
+        cases.push(
+          ['w2 β8 5 %', spqr1(37, 8, 2, 0.05, 28), FEW_SETS],
+          ['int4 g16', randomPacked('int4', [38, 1184], { groupSize: 16, permuted: 0 }, 30), FEW_SETS],
+        );
+      }
+      for (const [name, p, sets] of cases) {
+        const [M, K] = p.shape as [number, number];
+        if (p.format === 'spqr') assert.equal((p.params.outliers as number) > 0, !name.includes('no outliers'), name);
+        for (const set of sets) {
+          if (set.includes('glu') && M % 2 === 1) continue; // glu needs gate | up: an even row count
+          const inp = inputs(1, K, M, set, seed++);
+          const ref = await run(cpu, cpu.uploadPacked(p), inp, set);
+          assertNmse(await run(b, b.uploadPacked(p), inp, set), ref, `CU ${CU} ${name} ${set.join('+')}`);
+        }
+      }
+      b.dispose();
+    });
+  }
+
+  // groups of 2 columns go to qgemv (qgemv1Serves: groups of 8, 16 or whole chunks), still one dispatch at T = 1 with the input unfused
+  test('packed SpQR β1 2 at T = 1: qgemv (not qgemv1), equal to the reference', async () => {
+    const b = gpu as Backend;
+    const p = spqr1(37, 2, 3, 0.05, 29);
+    assert.equal(qgemv1Serves('spqr', p.params, 1184), false);
+    const set: Opt[] = ['gated', 'acc', 'col0', 'bias'];
+    const inp = inputs(1, 1184, 37, set, 1200);
+    assertNmse(await run(b, b.uploadPacked(p), inp, set), await run(cpu, cpu.uploadPacked(p), inp, set), `β2 ${set.join('+')}`);
+  });
+
+  test('T = 1 unpermuted SpQR is one qgemv1 dispatch (norm or SwiGLU input, outliers, placement folded in)', async () => {
+    const b = gpu as Backend;
+    const sp = { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16 };
+    assert.equal(qgemv1Serves('spqr', { ...sp, permuted: 0 }, 4096), true);
+    assert.equal(qgemv1Serves('spqr', { ...sp, permuted: 1 }, 4096), false);
+    assert.equal(qgemv1Serves('spqr', { ...sp, permuted: 0 }, 4112), false); // K not whole chunks
+    assert.equal(qgemv1Serves('spqr', { ...sp, groupSize: 24, permuted: 0 }, 4096), false);
+    assert.equal(qgemv1Serves('spqr', { ...sp, groupSize: 4, permuted: 0 }, 4096), false);
+    const p = randomPacked('spqr', [48, 256], { ...sp, permuted: 0 }, 31, { outlierRate: 0.05 });
+    const w = b.uploadPacked(p);
+    let seed = 1300;
+    for (const set of [['norm'], ['gated', 'acc', 'col0', 'bias']] as Opt[][]) {
+      const inp = inputs(1, 256, 48, set, seed++);
+      const { x, out, bias, o } = upload(b, inp, set);
+      assert.equal(b.record(() => b.matmul(out, x, w, bias, o)).ops, 1, set.join('+'));
+      assertNmse((await b.read(out)).data as Float32Array, await run(cpu, cpu.uploadPacked(p), inp, set), set.join('+'));
+    }
+    b.free(w);
+  });
 
   test('record/replay: a replayed step equals running its ops again; transfers inside record() are refused', async () => {
     for (const b of [cpu, gpu as Backend]) {

@@ -1,18 +1,25 @@
-// Decode matmul on int2/3/4/8 packed weights, one token: out[col0 + r] (+)= Σ_c xin[c] · Ŵ[r, c]
-// (+ bias[r]), Ŵ = scale · (code − zero) decoded in registers (qstats_int.wgsl), with the same
-// folded neighbours as gemv1.wgsl (NORM, GATED, ACC). For groups that are whole multiples of
-// 32 columns (or one group per row) and unpermuted codes; qgemv.wgsl serves the rest.
+// Decode matmul on packed int2/3/4/8 or SpQR weights, one token: out[col0 + r] (+)= Σ_c xin[c] · Ŵ[r, c]
+// (+ bias[r]), Ŵ = scale · (code − zero) decoded in registers (q_stats from qstats_int.wgsl or
+// qstats_spqr.wgsl; SpQR's zero is not an integer), plus SpQR's CSR outliers (OUTLIERS), with the
+// same folded neighbours as gemv1.wgsl (NORM, GATED, ACC). For unpermuted codes whose groups are
+// whole multiples of 32 columns (or one group per row) or of 8 or 16 columns (qgemv1Serves);
+// qgemv.wgsl serves the rest.
 //
-// Work split: a chunk is 32 consecutive codes of a row (Q_BITS words, 16 bytes at 4 bits), all in
-// one group; a unit is CU consecutive chunks. A thread owns R rows and walks units u = lane,
-// lane + TPR, …, one per tile of TPR units: it issues the loads of its unit's CU × R chunks of
-// codes, the workgroup stages the tile's inputs (norm weight or SwiGLU applied) into workgroup
-// memory, then each lane reads its 32·CU inputs once, so each x value serves R rows, and adds
-// scale·(Σ code·x − zero·Σ x) per row. With HOIST (every unit inside one group: CU divides the
-// chunks per group, or one group spans the row) the statistics are read once per unit and row,
-// else once per chunk and row. TPR threads per row group, RG row groups per workgroup.
-// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, NORM, GATED, ACC, HAS_BIAS and the format's Q_*
-// constants. Workgroup memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
+// Work split: a chunk is 32 consecutive codes of a row (Q_BITS words, 16 bytes at 4 bits); a unit
+// is CU consecutive chunks. A thread owns R rows and walks units u = lane, lane + TPR, …, one per
+// tile of TPR units: it issues the loads of its unit's CU × R chunks of codes, the workgroup stages
+// the tile's inputs (norm weight or SwiGLU applied) into workgroup memory, then each lane reads its
+// 32·CU inputs once, so each x value serves R rows, and adds scale·(Σ code·x − zero·Σ x) per row
+// and group. Groups of 32 columns or more: a chunk lies in one group; with HOIST (every unit inside
+// one group: CU divides the chunks per group, or one group spans the row) the statistics are read
+// once per unit and row, else once per chunk and row. Groups smaller than a chunk (SUBG, e.g.
+// SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics
+// and Σ x, read per chunk and row. With OUTLIERS the TPR threads of a row group then split each of
+// their rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin
+// the input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
+// TPR threads per row group, RG row groups per workgroup.
+// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and the format's
+// Q_* constants. Workgroup memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
 struct Params {
   K: u32,
   rows: u32,
@@ -79,6 +86,34 @@ fn chunk_dot(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> f32 {
     }
   }
   return s;
+}
+
+// Groups smaller than a chunk: NSUB sub-groups of SUB codes each (1 and 32 for groups of 32 or
+// more, where the SUBG code below compiles away). A sub-group's scale is folded into its inputs,
+// so chunk_dot serves it unchanged: Σ_j s_j·Σ_(e in j) (1 + code[e]/2^b)·x[e] in one call.
+const NSUB: u32 = select(1u, 32u / Q_GROUP_SIZE, Q_GROUP_SIZE < 32u);
+const SUB: u32 = 32u / NSUB;
+const SUBG: bool = NSUB > 1u;
+
+// The sub-group scales s[j] over a chunk's inputs 4v … 4v + 3.
+fn sub_scale4(s: array<f32, NSUB>, v: u32) -> vec4<f32> {
+  let e = 4u * v;
+  if (SUB >= 4u) {
+    return vec4<f32>(s[e / SUB]);
+  }
+  return vec4<f32>(s[e / SUB], s[(e + 1u) / SUB], s[(e + 2u) / SUB], s[(e + 3u) / SUB]);
+}
+
+// xin[c], the input as staged (SwiGLU / norm weight applied, without the 1/rms), for an outlier.
+fn x_in(c: u32) -> f32 {
+  var v = x[c >> 2u][c & 3u];
+  if (GATED) {
+    v = v / (1.0 + exp(-v)) * x[(p.K + c) >> 2u][c & 3u];
+  }
+  if (NORM) {
+    v *= nw[c >> 2u][c & 3u];
+  }
+  return v;
 }
 
 // The inputs of one tile (TPR units: one per lane) in workgroup memory, staged once per workgroup:
@@ -165,13 +200,45 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           xs[j] = xt[lane * UNIT_V4 + u * 8u + j];
         }
         let sx = dot(xs[0] + xs[1] + xs[2] + xs[3] + xs[4] + xs[5] + xs[6] + xs[7], vec4<f32>(1.0));
+        var sxs: array<f32, NSUB>; // SUBG: Σ x per sub-group
+        if (SUBG) {
+          for (var j = 0u; j < NSUB; j++) {
+            sxs[j] = 0.0;
+          }
+          for (var v = 0u; v < 8u; v++) {
+            if (SUB >= 4u) {
+              sxs[4u * v / SUB] += dot(xs[v], vec4<f32>(1.0));
+            } else {
+              for (var k = 0u; k < 4u; k++) {
+                sxs[(4u * v + k) / SUB] += xs[v][k];
+              }
+            }
+          }
+        }
         for (var i = 0u; i < R; i++) {
-          let d = chunk_dot(cws[u][i], xs);
-          if (HOIST) {
-            cd[i] += d;
+          if (SUBG) {
+            // Σ_j s_j·(2^b·d_j − (2^b + z_j)·sx_j), d_j = Σ_(e in j) (1 + code[e]/2^b)·x[e]; the s_j
+            // folded into chunk_dot's inputs
+            var sc: array<f32, NSUB>;
+            var zx = 0.0;
+            for (var j = 0u; j < NSUB; j++) {
+              let st = q_stats(c * NSUB + j, min(r0 + i, p.rows - 1u), p.rows);
+              sc[j] = st.x;
+              zx += st.x * (SCALE_B + st.y) * sxs[j];
+            }
+            var xw: array<vec4<f32>, 8>;
+            for (var v = 0u; v < 8u; v++) {
+              xw[v] = xs[v] * sub_scale4(sc, v);
+            }
+            acc[i] += SCALE_B * chunk_dot(cws[u][i], xw) - zx;
           } else {
-            let st = q_stats(c / chunksPerGroup, min(r0 + i, p.rows - 1u), p.rows);
-            acc[i] += st.x * (SCALE_B * d - (SCALE_B + st.y) * sx);
+            let d = chunk_dot(cws[u][i], xs);
+            if (HOIST) {
+              cd[i] += d;
+            } else {
+              let st = q_stats(c / chunksPerGroup, min(r0 + i, p.rows - 1u), p.rows);
+              acc[i] += st.x * (SCALE_B * d - (SCALE_B + st.y) * sx);
+            }
           }
         }
         sxu += sx;
@@ -182,6 +249,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var i = 0u; i < R; i++) {
           let st = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
           acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
+        }
+      }
+    }
+  }
+  if (OUTLIERS) {
+    // SpQR's outliers: the row group's lanes split each row's CSR entries
+    for (var i = 0u; i < R; i++) {
+      let r = r0 + i;
+      if (r < p.rows) {
+        let e1 = q_word(q_off(5u) + r + 1u);
+        for (var e = q_word(q_off(5u) + r) + lane; e < e1; e += TPR) {
+          acc[i] += q_f16(q_off(7u), e) * x_in(q_u16(q_off(6u), e));
         }
       }
     }

@@ -2,6 +2,9 @@
  * Packed-weight matmul launcher: out = x·Ŵᵀ (+ bias) with Ŵ decoded in the
  * kernel from a packed buffer (webgpu/packed.ts), never materialized.
  *
+ * 0. T = 1 where qgemv1Serves (unpermuted int or SpQR, groups that are whole
+ *    32-column chunks or divide one): qgemv1.wgsl, one dispatch with the norm or
+ *    SwiGLU input and SpQR's outliers folded in (`qgemv1`, called by webgpu.ts).
  * 1. permuted (act-order): qgather.wgsl writes xp = x[:, perm] once (layout order).
  * 2. T ≤ gemvMaxT (decode): qgemv.wgsl, R rows per row group of TPR threads;
  *    SpQR outliers fused into it ('fused') or added by qoutliers.wgsl ('separate').
@@ -24,19 +27,24 @@ export interface PackedTuning {
   readonly TPR: number;
   /** Row groups per workgroup. */
   readonly RG: number;
-  /** SpQR outliers inside the GEMV ('fused') or in a second pass ('separate'). */
+  /** SpQR outliers inside qgemv ('fused') or in a second pass ('separate'); qgemv1 (T = 1) always adds them itself. */
   readonly spqrOutliers: 'fused' | 'separate';
-  /** qgemv1 (int formats, T = 1): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
+  /** qgemv1 (T = 1, int and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
 }
 
 // int1: the fastest 7B int4 decode of the tilings measured on the H200 (CU 2: 141.5 tok/s vs 128.4 with CU 1; bench/results/h200/decode-h200.md)
 export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4, CU: 2 } };
 
-/** Whether qgemv1 serves this packed weight at T = 1: int codes, unpermuted, groups of whole 32-column chunks. */
+/**
+ * Whether qgemv1 serves this packed weight (int or SpQR) at T = 1: unpermuted, K
+ * whole 32-column chunks, groups of whole chunks or of 8 or 16 columns (SpQR's β1 = 16).
+ * Smaller groups go to qgemv: 32/g statistics per chunk and row, unrolled, made pipelines
+ * that took lavapipe ~20 s each to compile at β1 = 2.
+ */
 export function qgemv1Serves(format: FormatId, params: FormatParams, K: number): boolean {
   const g = params.groupSize as number;
-  return format !== 'spqr' && params.permuted !== 1 && K % 32 === 0 && g % 32 === 0;
+  return params.permuted !== 1 && K % 32 === 0 && (g % 32 === 0 || g === 16 || g === 8);
 }
 
 export interface QMatmulCall {
@@ -125,7 +133,12 @@ export interface QFused {
   readonly gated?: boolean;
 }
 
-/** T = 1 on an int format that qgemv1Serves: one dispatch with the norm/SwiGLU input and the placement folded in. */
+/**
+ * T = 1 on a packed weight that qgemv1Serves: one dispatch with the norm/SwiGLU
+ * input, the placement and SpQR's CSR outliers folded in. Statistics once per
+ * unit of CU chunks (HOIST), per chunk, or per sub-group of a chunk (groups
+ * under 32 columns; the kernel derives that from Q_GROUP_SIZE).
+ */
 export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
   const { R, TPR, RG } = q.int1;
   const WG = TPR * RG;
@@ -136,11 +149,13 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const CU = q.int1.CU ?? 1;
   const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
   if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
-  const chunksPerGroup = Math.min(c.params.groupSize as number, c.K) / 32;
-  const HOIST = chunksPerGroup % CU === 0 || (c.params.groupSize as number) >= c.K;
-  const header = { R, TPR, RG, WG, CU, HOIST, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
+  const g = c.params.groupSize as number;
+  const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
+  const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
+  const flags = { NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, OUTLIERS };
+  const header = { R, TPR, RG, WG, CU, HOIST, ...flags, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
   const kernel: KernelSpec = {
-    files: ['qpacked', 'qstats_int', reduce, 'qgemv1'],
+    files: ['qpacked', statsFile(c.format), reduce, 'qgemv1'],
     header,
     prelude: formatPrelude(c.format, c.params),
     ...(reduce === 'gemv_reduce_subgroup' && { enable: ['subgroups'] }),
