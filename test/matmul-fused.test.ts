@@ -232,26 +232,6 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
     b.dispose();
   });
 
-  // qgemv1's statistics staged per tile (STATS) when the tiles do not start on group boundaries: groups of 3 chunks
-  // under tiles of 8 (a tile spans up to 4 groups), and groups of 4 under tiles of 2 (one group per tile)
-  test('packed int4 g96 / g128, qgemv1 statistics staged over tiles that straddle groups, every option set, T = 1', async () => {
-    let seed = 800;
-    for (const [int1, p] of [
-      [{ R: 2, TPR: 8, RG: 2, CU: 1 }, randomPacked('int4', [30, 1248], { groupSize: 96, permuted: 0 }, 17)],
-      [{ R: 4, TPR: 2, RG: 2, CU: 1 }, randomPacked('int4', [18, 1184], { groupSize: 128, permuted: 0 }, 18)],
-    ] as const) {
-      const { b } = await tryWebGpu({ packed: { int1 }, subgroups: false });
-      assert.ok(b);
-      const [M, K] = p.shape as [number, number];
-      for (const set of OPTION_SETS) {
-        const inp = inputs(1, K, M, set, seed++);
-        const ref = await run(cpu, cpu.uploadPacked(p), inp, set);
-        assertNmse(await run(b, b.uploadPacked(p), inp, set), ref, `${JSON.stringify(int1)} g${p.params.groupSize as number} ${set.join('+')}`);
-      }
-      b.dispose();
-    }
-  });
-
   // qgemv1 units of CU consecutive chunks with the group statistics read once per unit (HOIST: CU divides
   // the chunks per group, or one group spans the row) and per chunk (CU 4 over groups of 2 chunks); every
   // bit width's code-to-float path (2, 3, 4, 8 bits); 37 / 39 chunks leave a short last unit

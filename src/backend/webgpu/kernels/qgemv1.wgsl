@@ -18,11 +18,8 @@
 // their rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin
 // the input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
 // TPR threads per row group, RG row groups per workgroup.
-// With STATS (HOIST and groups small enough) the tile's statistics for the workgroup's rows are
-// staged with its inputs (sts) instead of read per lane.
-// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, STATS, NGT, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and
-// the format's Q_* constants. Workgroup memory: TPR·(8·CU + 1) vec4s (+ NGT·R·RG vec2s with STATS).
-// Grid: x over ceil(rows / (R·RG)).
+// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and the format's
+// Q_* constants. Workgroup memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
 struct Params {
   K: u32,
   rows: u32,
@@ -127,12 +124,6 @@ fn x_in(c: u32) -> f32 {
 const UNIT_V4: u32 = 8u * CU + 1u;
 var<workgroup> xt: array<vec4<f32>, TPR * UNIT_V4>;
 var<workgroup> ssg: array<f32, RG>;
-// STATS (with HOIST): the (scale, zero) of the tile's groups for the workgroup's R·RG rows, staged
-// with the inputs, group-major (consecutive threads read consecutive rows' statistics, so the loads
-// coalesce; read per lane, each lane's unit in another group, a warp's loads touched 32 cache lines).
-// NGT = the most groups a tile spans.
-const RR: u32 = R * RG;
-var<workgroup> sts: array<vec2<f32>, select(1u, NGT * RR, STATS)>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -143,7 +134,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let nChunks = p.K / 32u;
   let nUnits = (nChunks + CU - 1u) / CU;
   let chunksPerGroup = min(Q_GROUP_SIZE, p.K) / 32u;
-  let nGroups = (p.K + Q_GROUP_SIZE - 1u) / Q_GROUP_SIZE;
   let K4 = p.K / 4u;
   var acc: array<f32, R>;
   for (var i = 0u; i < R; i++) {
@@ -191,14 +181,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
       }
       xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = xv;
-    }
-    let g0 = (t0 * CU) / chunksPerGroup; // the tile's first group
-    if (STATS) {
-      let rw0 = wid.x * RR;
-      for (var i = lid; i < NGT * RR; i += WG) {
-        let g = min(g0 + i / RR, nGroups - 1u); // past the last group: reload it, unused
-        sts[i] = q_stats(g, min(rw0 + i % RR, p.rows - 1u), p.rows);
-      }
     }
     workgroupBarrier();
     // 3. the unit's products
@@ -265,12 +247,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         // the unit lies in one group: its statistics once per row
         let g = c0 / chunksPerGroup;
         for (var i = 0u; i < R; i++) {
-          var st: vec2<f32>;
-          if (STATS) {
-            st = sts[(g - g0) * RR + (lid / TPR) * R + i];
-          } else {
-            st = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
-          }
+          let st = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
           acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
         }
       }

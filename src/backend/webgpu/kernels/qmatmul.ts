@@ -151,14 +151,9 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
   const g = c.params.groupSize as number;
   const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
-  // the statistics staged per tile: NGT groups (the most a tile of TPR units spans) × R·RG rows, 8 bytes each
-  const span = TPR * CU; // chunks per tile
-  const cpg = g / 32; // chunks per group (HOIST: g ≥ 32)
-  const NGT = g >= c.K || cpg % span === 0 ? 1 : span % cpg === 0 ? span / cpg : Math.ceil(span / cpg) + 1;
-  const STATS = HOIST && staged + NGT * R * RG * 8 <= QGEMV1_TILE_BYTES;
   const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
   const flags = { NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, OUTLIERS };
-  const header = { R, TPR, RG, WG, CU, HOIST, STATS, NGT: STATS ? NGT : 1, ...flags, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
+  const header = { R, TPR, RG, WG, CU, HOIST, ...flags, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
   const kernel: KernelSpec = {
     files: ['qpacked', statsFile(c.format), reduce, 'qgemv1'],
     header,
