@@ -15,7 +15,7 @@ import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tenso
 import { PackedTooLargeError, type ArgmaxHistory, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type SpqrBlockParams, type SpqrBlockTensors, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
-import { attention, DEFAULT_ATTENTION, ropeKvAttention, ropeKvFolds, type AttentionTuning } from './kernels/attention.js';
+import { attention, DEFAULT_ATTENTION, ropeKvAttention, ropeKvFolds, type AttentionCall, type AttentionTuning } from './kernels/attention.js';
 import { argmax, ropeKv } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
@@ -377,22 +377,13 @@ export class WebGpuBackend implements Backend {
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
     const { T, S } = shapes.checkAttention(out, q, k, v, p);
     const what = `attention q${shapeStr(q.shape)} kv${shapeStr(k.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
-    const call = {
-      what,
-      out: this.buf(what, 'out', out),
-      q: this.buf(what, 'q', q),
-      k: this.buf(what, 'k', k),
-      v: this.buf(what, 'v', v),
-      T,
-      S,
-      nHeads: p.nHeads,
-      nKvHeads: p.nKvHeads,
-      headDim: p.headDim,
-      pos0: p.pos0,
-      pos: p.pos ? this.buf(what, 'pos', p.pos) : this.zeroPos,
-      devicePos: p.pos !== undefined,
-    };
-    attention(this.ctx, call, this.attentionTuning, (bytes) => this.scratch('attention', what, bytes));
+    attention(this.ctx, this.attentionCall(what, out, q, k, v, p, T, S), this.attentionTuning, (bytes) => this.scratch('attention', what, bytes));
+  }
+
+  private attentionCall(what: string, out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams, T: number, S: number): AttentionCall {
+    const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
+    const pos = p.pos ? b('pos', p.pos) : this.zeroPos;
+    return { what, out: b('out', out), q: b('q', q), k: b('k', k), v: b('v', v), T, S, nHeads: p.nHeads, nKvHeads: p.nKvHeads, headDim: p.headDim, pos0: p.pos0, pos, devicePos: p.pos !== undefined };
   }
 
   copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {
@@ -527,22 +518,8 @@ export class WebGpuBackend implements Backend {
     }
     const what = `attention qkv${shapeStr(qkv.shape)} kv${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
-    const call = {
-      what,
-      out: b('out', out),
-      q: b('q', q),
-      k: b('kCache', kCache),
-      v: b('vCache', vCache),
-      T,
-      S,
-      nHeads: p.nHeads,
-      nKvHeads: p.nKvHeads,
-      headDim: p.headDim,
-      pos0: p.pos0,
-      pos: p.pos ? b('pos', p.pos) : this.zeroPos,
-      devicePos: p.pos !== undefined,
-    };
-    ropeKvAttention(this.ctx, call, { qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), maxPos: cos.shape[0] as number });
+    const rope = { qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), maxPos: cos.shape[0] as number };
+    ropeKvAttention(this.ctx, this.attentionCall(what, out, q, kCache, vCache, p, T, S), rope);
   }
 
   argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void {
