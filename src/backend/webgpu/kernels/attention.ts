@@ -8,6 +8,8 @@
  * query row) holding every score in workgroup memory; beyond that the keys are
  * split into SPLIT_LEN-key ranges processed by separate workgroups (split-K),
  * whose partial (acc, max, sum) records attention_combine.wgsl merges.
+ * `ropeKvAttention` (T = 1 on the one-pass path): attention_decode.wgsl behind
+ * attention_decode_rope.wgsl, with RoPE and the KV-cache append folded in.
  *
  * Every kernel reads the first row's position as pos0 + pos[0] from a storage
  * buffer (the op's `pos` tensor, or a zero word): with a device position the

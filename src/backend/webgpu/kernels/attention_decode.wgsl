@@ -6,7 +6,8 @@
 // NC columns) and key group g (G = WG / NC groups) — accumulates Σ p_s·v[s, column c] over keys
 // s ≡ g (mod G), U keys' loads issued before any is used; the NC threads of a key group read
 // whole V rows, contiguously. The G partial sums are added through workgroup memory; out = Σ / l.
-// Workgroup memory: 16·⌈HD/4⌉ + 4·MAXK + 16·WG bytes (13 KiB at HD 256, MAXK 2048, WG 256).
+// Workgroup memory: 16·⌈HD/4⌉ + 4·MAXK + 16·WG bytes (13 KiB at HD 256, MAXK 2048, WG 256), and
+// 32·⌈HD/4⌉ more with the rope io file (15 KiB at HD 256: within the 16 KiB WebGPU default).
 // Header: WG (a power of two), HD (headDim, with NC ≤ WG), MAXK (most keys; the launcher keeps
 // n ≤ MAXK). Grid: x = heads, y = T.
 // The q/k/v bindings and the query/new-key functions come from an io file in front of this one:
