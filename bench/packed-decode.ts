@@ -13,11 +13,10 @@
  *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
  * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows, 0 split-K always).
  */
-import { backend, emit, profileLines, profileRecording, streamRecording, flags, list, measureCopy, meta, timeIt } from './lib/bench-common.js';
+import { backend, emit, flags, list, measureCopy, measureDecode, meta, timeIt } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
-import { drain, greedyOnDevice } from '../src/runtime/decode.js';
-import { createKvCache, createModel, createRunState, enqueueForward, forward, setPosition, freeKvCache, freeRunState } from '../src/model/llama.js';
+import { createKvCache, createModel, createRunState, freeKvCache, freeRunState } from '../src/model/llama.js';
 import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
@@ -65,34 +64,9 @@ for (const name of formats) {
   const m = createModel(config, b, weights, pos + steps + 1);
   const kv = createKvCache(m, pos + steps + 1);
   const s = createRunState(m, 1, false);
-  const one = { dtype: 'i32', shape: [1], data: Int32Array.of(1) } as const;
-  b.write(s.ids, one);
-  await drain(greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
-  // greedy generation as `generate` runs it (the step recorded once and replayed on the device),
-  // twice: right after uploading gigabytes of weights the first run has read up to 1.6× slower on the H200
-  const greedy: number[] = [];
-  let t1: number;
-  for (let r = 0; r < 2; r++) {
-    b.write(s.ids, one);
-    await b.sync();
-    t1 = performance.now();
-    await drain(greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
-    greedy.push((performance.now() - t1) / 1000 / steps);
-  }
+  // greedy timed twice: right after uploading gigabytes of weights the first run has read up to 1.6× slower on the H200
+  const { greedy, withRead: secRead, stream, profile } = await measureDecode(b, m, s, kv, pos, steps, 2);
   const sec = greedy[1] as number;
-  // as sampling runs it: ops enqueued again and the logits read every step
-  t1 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    forward(m, s, kv, pos + i);
-    await b.read(s.logits);
-  }
-  const secRead = (performance.now() - t1) / 1000 / steps;
-  setPosition(m, s, kv, pos);
-  const stepRec = b.record(() => enqueueForward(m, s, kv));
-  const stream = await streamRecording(b, stepRec);
-  process.stderr.write(`  stream: ${stream.ms_per_step.toFixed(3)} ms per replayed step, host ${stream.host_ms_per_step.toFixed(3)} ms\n`);
-  const profile = await profileRecording(b, stepRec);
-  if (profile) process.stderr.write(profileLines(profile));
   const kvBytes = 2 * config.nLayers * (pos + steps / 2) * config.nKvHeads * config.headDim * 4;
   const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
   const roofline = (copy.gbps * 1e9) / bytes;

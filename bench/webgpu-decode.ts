@@ -15,15 +15,14 @@
  * one-pass decode attention up to that many cache rows, 0 split-K always) are lists: every
  * combination runs in turn on its own backend, the first being the defaults unless given.
  */
-import { backend, emit, profileLines, profileRecording, streamRecording, flags, list, measureCopy, meta, numbers } from './lib/bench-common.js';
+import { backend, emit, flags, list, measureCopy, measureDecode, meta, numbers } from './lib/bench-common.js';
 import { DEFAULT_ATTENTION } from '../src/backend/webgpu/kernels/attention.js';
 import { DEFAULT_MATMUL } from '../src/backend/webgpu/kernels/matmul.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import type { Tensor } from '../src/backend/backend.js';
 import type { LlamaConfig } from '../src/model/config.js';
-import { createKvCache, createModel, createRunState, enqueueForward, forward, freeKvCache, setPosition } from '../src/model/llama.js';
+import { createKvCache, createModel, createRunState, freeKvCache } from '../src/model/llama.js';
 import type { RuntimeLayer, LlamaWeights } from '../src/model/weights.js';
-import { drain, greedyOnDevice } from '../src/runtime/decode.js';
 
 const f = flags(['gemv', 'fuse-max', 'min-threads', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'positions', 'steps', 'dtype', 'out']);
 const D = Number(f.dim ?? 4096);
@@ -105,34 +104,13 @@ async function measure(b: WebGpuBackend, tuning: Record<string, unknown>, copyGb
   const maxPos = Math.max(...positions) + steps + 1;
   const m = createModel(c, b, weights, maxPos);
   const s = createRunState(m, 1, false);
-  const one = { dtype: 'i32', shape: [1], data: Int32Array.from([1]) } as const;
 
   for (const pos of positions) {
     // a cache of the rows this run writes (as `generate` sizes it: prompt + new tokens), so the
     // decode attention path is the one a generation of that length takes
     const kv = createKvCache(m, pos + steps + 1);
-    b.write(s.ids, one);
-    await drain(greedyOnDevice(m, s, kv, pos, 4)); // warm-up (pipelines, the recording)
-    // greedy generation as `generate` runs it: the step recorded once and replayed, no host round trip
-    b.write(s.ids, one);
-    await b.sync();
-    let t0 = performance.now();
-    await drain(greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
-    const queued = (performance.now() - t0) / 1000 / steps;
-    // as sampling runs it: the step's ops enqueued again each token and the logits read every step
-    t0 = performance.now();
-    for (let i = 0; i < steps; i++) {
-      forward(m, s, kv, pos + i);
-      await b.read(s.logits);
-    }
-    const withRead = (performance.now() - t0) / 1000 / steps;
-    // where the time goes: the step on the GPU vs issuing it, and each op alone
-    setPosition(m, s, kv, pos);
-    const stepRec = b.record(() => enqueueForward(m, s, kv));
-    const stream = await streamRecording(b, stepRec);
-    process.stderr.write(`  stream: ${stream.ms_per_step.toFixed(3)} ms per replayed step, host ${stream.host_ms_per_step.toFixed(3)} ms\n`);
-    const profile = await profileRecording(b, stepRec);
-    if (profile) process.stderr.write(profileLines(profile));
+    const { greedy, withRead, stream, profile } = await measureDecode(b, m, s, kv, pos, steps);
+    const queued = greedy[0] as number;
     const kvBytes = 2 * c.nLayers * (pos + steps / 2) * c.nKvHeads * hd * 4;
     const bytes = weightBytes.value + kvBytes;
     const roofline = (copyGbps * 1e9) / bytes;

@@ -6,6 +6,8 @@ import { createNodeWebGpuBackend } from '../../src/backend/webgpu/node.js';
 import type { WebGpuBackend, WebGpuBackendOptions } from '../../src/backend/webgpu/webgpu.js';
 import type { Recording } from '../../src/backend/backend.js';
 import { GpuRecording } from '../../src/backend/webgpu/context.js';
+import { enqueueForward, forward, setPosition, type KvCache, type LlamaModel, type RunState } from '../../src/model/llama.js';
+import { drain, greedyOnDevice } from '../../src/runtime/decode.js';
 
 export type Flags = Record<string, string | undefined>;
 
@@ -148,6 +150,49 @@ export async function streamRecording(b: WebGpuBackend, rec: Recording, n = 64):
   }
   await b.sync();
   return { ms_per_step: (performance.now() - t0) / n, host_ms_per_step: host / n };
+}
+
+/** How fast a model decodes at one position (measureDecode). */
+export interface DecodeSpeed {
+  /** Seconds per token of greedy generation as `generate` runs it (the step replayed on the device), per timed run. */
+  readonly greedy: number[];
+  /** Seconds per token as sampling runs it: the step's ops enqueued again and the logits read every step. */
+  readonly withRead: number;
+  readonly stream: { ms_per_step: number; host_ms_per_step: number };
+  readonly profile: StepProfile | null;
+}
+
+/**
+ * Decode speed of a T = 1 run state at `pos` (the cache holding pos + steps + 1 rows): greedy
+ * generation timed `runs` times after a 4-step warm-up (pipelines, the recording), then with the
+ * logits read per step, then the recorded step replayed (streamRecording) and profiled.
+ */
+export async function measureDecode(b: WebGpuBackend, m: LlamaModel, s: RunState, kv: KvCache, pos: number, steps: number, runs = 1): Promise<DecodeSpeed> {
+  const one = { dtype: 'i32', shape: [1], data: Int32Array.of(1) } as const;
+  b.write(s.ids, one);
+  await drain(greedyOnDevice(m, s, kv, pos, 4));
+  const greedy: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    b.write(s.ids, one);
+    await b.sync();
+    const t0 = performance.now();
+    await drain(greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
+    greedy.push((performance.now() - t0) / 1000 / steps);
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    forward(m, s, kv, pos + i);
+    await b.read(s.logits);
+  }
+  const withRead = (performance.now() - t0) / 1000 / steps;
+  // where the time goes: the step on the GPU vs issuing it, and each op alone
+  setPosition(m, s, kv, pos);
+  const rec = b.record(() => enqueueForward(m, s, kv));
+  const stream = await streamRecording(b, rec);
+  process.stderr.write(`  stream: ${stream.ms_per_step.toFixed(3)} ms per replayed step, host ${stream.host_ms_per_step.toFixed(3)} ms\n`);
+  const profile = await profileRecording(b, rec);
+  if (profile) process.stderr.write(profileLines(profile));
+  return { greedy, withRead, stream, profile };
 }
 
 /** One line per op of a profile, the costliest first. */
