@@ -33,7 +33,7 @@ export interface PackedTuning {
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
 }
 
-// int1: the fastest 7B int4 decode of the tilings measured on the H200 (CU 2: 141.5 tok/s vs 128.4 with CU 1; bench/results/h200/decode-h200.md)
+// int1: the fastest 7B int4 decode of the qgemv1 tilings measured on the H200 with the staged inputs (4×32×4×2: q|k|v 1390 GB/s vs 1363 with CU 1, 1342 with R 2, 689 with CU 3; 263.4 tok/s vs 241.6 for R 2 at 37ba246; bench/results/h200/decode3/)
 export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4, CU: 2 } };
 
 /**
