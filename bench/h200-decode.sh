@@ -10,6 +10,7 @@
 #    profile of the recorded step (GPU vs host time, each op alone);
 #  - packed decode (FORMATS, default int4 and SpQR) with per-kernel GB/s and the same profile,
 #    the int formats' qgemv1 tiles swept with INT1 (RxTPRxRG list);
+#  - optionally (QSWEEP, QSWEEP_SPQR) the packed T = 1 GEMV alone per tiling (qgemv-sweep);
 #  - `lowbit bench` prefill (512 tokens) + decode for random 7B models (BENCH_FORMATS).
 # Outputs land in /tmp/results, archived to $OUT/results.tar.gz.
 #   source .device/setup.sh && OUT=$OUT bash bench/h200-decode.sh
@@ -18,6 +19,15 @@ node $A/bench/webgpu-copy.js --out $R/copy-webgpu.json > /dev/null 2> $R/copy.er
 if [ -n "${GEMV:-}" ]; then
   node $A/bench/webgpu-gemm.js --sizes 4096 --dtypes bf16 --iters 5 --gemv-shapes 4096x12288,4096x22016,11008x4096,4096x4096,4096x32000 \
     --gemv $GEMV --gemv-inputs plain,norm,gated --out $R/gemm-webgpu.json > /dev/null 2> $R/gemm.err; step gemv-sweep $?
+fi
+# packed T = 1 GEMV tilings alone (QSWEEP int4, QSWEEP_SPQR SpQR: RxTPRxRGxCU[xP] lists), weights rotated past L2
+if [ -n "${QSWEEP:-}" ]; then
+  node $A/bench/qgemv-sweep.js --format int4 --tiles $QSWEEP --out $R/qgemv-sweep-int4.json > /dev/null 2> $R/qgemv-sweep-int4.err; step qgemv-sweep-int4 $?
+  grep -v Warning $R/qgemv-sweep-int4.err
+fi
+if [ -n "${QSWEEP_SPQR:-}" ]; then
+  node $A/bench/qgemv-sweep.js --format spqr --tiles $QSWEEP_SPQR --out $R/qgemv-sweep-spqr.json > /dev/null 2> $R/qgemv-sweep-spqr.err; step qgemv-sweep-spqr $?
+  grep -v Warning $R/qgemv-sweep-spqr.err
 fi
 if [ -n "${DEC_SWEEP:-}" ]; then
   timeout ${TDEC:-200} node $A/bench/webgpu-decode.js --positions 128 --steps 64 --gemv $DEC_SWEEP --min-threads ${MINT:-262144} --fuse-max ${FUSE:-inf} \

@@ -20,6 +20,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> pos: array<i32>;
 
 const NONE = 0xffffffffu;
+const U = 8u;
 var<workgroup> rv: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
 
@@ -33,7 +34,22 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let row = wid.x * p.V;
   var m = -0x1.fffffep+127f;
   var a = NONE;
-  for (var i = lid; i < p.V; i += WG) {
+  // U loads in flight per step (one at a time, a 128k vocabulary was 500 dependent loads per
+  // thread); each thread still sees its indices in increasing order, so its first maximum wins
+  var i = lid;
+  for (; i + (U - 1u) * WG < p.V; i += U * WG) {
+    var xs: array<f32, U>;
+    for (var u = 0u; u < U; u++) {
+      xs[u] = logits[row + i + u * WG];
+    }
+    for (var u = 0u; u < U; u++) {
+      if (xs[u] > m || (a == NONE && xs[u] == m)) {
+        m = xs[u];
+        a = i + u * WG;
+      }
+    }
+  }
+  for (; i < p.V; i += WG) {
     let x = logits[row + i];
     if (x > m || (a == NONE && x == m)) {
       m = x;

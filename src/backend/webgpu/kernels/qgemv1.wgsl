@@ -17,8 +17,10 @@
 // and Σ x, read per chunk and row. With OUTLIERS the TPR threads of a row group then split each of
 // their rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin
 // the input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
-// TPR threads per row group, RG row groups per workgroup.
-// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and the format's
+// TPR threads per row group, RG row groups per workgroup. PREFETCH: a lane loads its next tile's
+// codes before this tile's barriers and products (twice the code registers), so they are in
+// flight while it computes.
+// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, PREFETCH, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and the format's
 // Q_* constants. Workgroup memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
 struct Params {
   K: u32,
@@ -125,64 +127,117 @@ const UNIT_V4: u32 = 8u * CU + 1u;
 var<workgroup> xt: array<vec4<f32>, TPR * UNIT_V4>;
 var<workgroup> ssg: array<f32, RG>;
 
+// A tile's inputs, the vec4s i = lid, lid + WG, … (< TPR·8·CU) of the tile at unit t0, SwiGLU and
+// norm weight applied; Σ x² of the raw input added to ss. stage_store puts them in place.
+const TILE_V4: u32 = TPR * CU * 8u;
+const SPT: u32 = (TILE_V4 + WG - 1u) / WG;
+alias Staged = array<vec4<f32>, SPT>;
+
+fn stage_load(t0: u32, lid: u32, ss: ptr<function, f32>) -> Staged {
+  let K4 = p.K / 4u;
+  var st: Staged;
+  for (var j = 0u; j < SPT; j++) {
+    let i = lid + j * WG;
+    let v = t0 * CU * 8u + i;
+    var xv = vec4<f32>(0.0);
+    if (i < TILE_V4 && v < K4) {
+      xv = x[v];
+      if (GATED) {
+        xv = silu4(xv) * x[v + K4];
+      }
+      if (NORM) {
+        *ss += dot(xv, xv);
+        xv *= nw[v];
+      }
+    }
+    st[j] = xv;
+  }
+  return st;
+}
+
+fn stage_store(st: Staged, lid: u32) {
+  for (var j = 0u; j < SPT; j++) {
+    let i = lid + j * WG;
+    if (i < TILE_V4) {
+      xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = st[j];
+    }
+  }
+}
+
+// The codes of a unit: CU chunks from chunk c0 on, of rows r0 … r0 + R − 1 (past the last chunk or
+// row: the last one again, unused).
+alias Codes = array<array<array<u32, Q_BITS>, R>, CU>;
+
+fn load_codes(c0: u32, r0: u32, rowWords: u32, nChunks: u32) -> Codes {
+  let codes = q_off(0u);
+  var cws: Codes;
+  for (var u = 0u; u < CU; u++) {
+    let cu = min(c0 + u, nChunks - 1u);
+    for (var i = 0u; i < R; i++) {
+      let base = codes + min(r0 + i, p.rows - 1u) * rowWords + cu * Q_BITS;
+      if (Q_BITS % 4u == 0u) {
+        for (var v = 0u; v < Q_BITS / 4u; v++) {
+          let q = w[(base >> 2u) + v];
+          cws[u][i][4u * v] = q.x;
+          cws[u][i][4u * v + 1u] = q.y;
+          cws[u][i][4u * v + 2u] = q.z;
+          cws[u][i][4u * v + 3u] = q.w;
+        }
+      } else {
+        for (var v = 0u; v < Q_BITS; v++) {
+          cws[u][i][v] = q_word(base + v);
+        }
+      }
+    }
+  }
+  return cws;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let lane = lid % TPR;
   let r0 = (wid.x * RG + lid / TPR) * R;
   let rowWords = q_row_words(p.K, Q_BITS);
-  let codes = q_off(0u);
   let nChunks = p.K / 32u;
   let nUnits = (nChunks + CU - 1u) / CU;
   let chunksPerGroup = min(Q_GROUP_SIZE, p.K) / 32u;
-  let K4 = p.K / 4u;
   var acc: array<f32, R>;
   for (var i = 0u; i < R; i++) {
     acc[i] = 0.0;
   }
   var ss = 0.0;
+  var cws: Codes;
+  var xst: Staged;
+  if (PREFETCH) {
+    cws = load_codes(lane * CU, r0, rowWords, nChunks);
+    xst = stage_load(0u, lid, &ss);
+  }
   for (var t0 = 0u; t0 < nUnits; t0 += TPR) {
     let u0 = t0 + lane;
     let c0 = u0 * CU;
-    // 1. the codes of this lane's unit, CU chunks × R rows (loads in flight while x is staged)
-    var cws: array<array<array<u32, Q_BITS>, R>, CU>;
-    for (var u = 0u; u < CU; u++) {
-      let cu = min(c0 + u, nChunks - 1u); // past the end: reload the last chunk, unused
-      for (var i = 0u; i < R; i++) {
-        let base = codes + min(r0 + i, p.rows - 1u) * rowWords + cu * Q_BITS;
-        if (Q_BITS % 4u == 0u) {
-          for (var v = 0u; v < Q_BITS / 4u; v++) {
-            let q = w[(base >> 2u) + v];
-            cws[u][i][4u * v] = q.x;
-            cws[u][i][4u * v + 1u] = q.y;
-            cws[u][i][4u * v + 2u] = q.z;
-            cws[u][i][4u * v + 3u] = q.w;
-          }
-        } else {
-          for (var v = 0u; v < Q_BITS; v++) {
-            cws[u][i][v] = q_word(base + v);
-          }
-        }
+    // 1. the codes of this lane's unit, CU chunks × R rows (loads in flight while x is staged);
+    // PREFETCH: this unit's were loaded during the previous tile, the next tile's are loaded now
+    // and stay in flight through this tile's products
+    var next: Codes;
+    if (PREFETCH) {
+      if (t0 + TPR < nUnits) {
+        next = load_codes(c0 + TPR * CU, r0, rowWords, nChunks);
       }
+    } else {
+      cws = load_codes(c0, r0, rowWords, nChunks);
     }
-    // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm)
+    // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm);
+    // PREFETCH: loaded during the previous tile, the next tile's loaded after staging these
     workgroupBarrier(); // the previous tile's reads are done
-    let tv0 = t0 * CU * 8u;
-    for (var i = lid; i < TPR * CU * 8u; i += WG) {
-      let v = tv0 + i;
-      var xv = vec4<f32>(0.0);
-      if (v < K4) {
-        xv = x[v];
-        if (GATED) {
-          xv = silu4(xv) * x[v + K4];
-        }
-        if (NORM) {
-          ss += dot(xv, xv);
-          xv *= nw[v];
-        }
-      }
-      xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = xv;
+    if (!PREFETCH) {
+      xst = stage_load(t0, lid, &ss);
     }
+    stage_store(xst, lid);
     workgroupBarrier();
+    var xnext: Staged;
+    if (PREFETCH && t0 + TPR < nUnits) {
+      xnext = stage_load(t0 + TPR, lid, &ss);
+    }
     // 3. the unit's products
     if (u0 < nUnits) {
       var cd: array<f32, R>; // HOIST: the unit's Σ (1 + code/2^b)·x per row
@@ -251,6 +306,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
         }
       }
+    }
+    if (PREFETCH) {
+      cws = next;
+      xst = xnext;
     }
   }
   if (OUTLIERS) {

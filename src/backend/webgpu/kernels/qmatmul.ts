@@ -29,8 +29,8 @@ export interface PackedTuning {
   readonly RG: number;
   /** SpQR outliers inside qgemv ('fused') or in a second pass ('separate'); qgemv1 (T = 1) always adds them itself. */
   readonly spqrOutliers: 'fused' | 'separate';
-  /** qgemv1 (T = 1, int and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
-  readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
+  /** qgemv1 (T = 1, int and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1), prefetch: the next tile's codes loaded before this tile's products (default false). */
+  readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number; readonly prefetch?: boolean };
 }
 
 // int1: the fastest 7B int4 decode of the qgemv1 tilings measured on the H200 with the staged inputs (4×32×4×2: q|k|v 1390 GB/s vs 1363 with CU 1, 1342 with R 2, 689 with CU 3; 263.4 tok/s vs 241.6 for R 2 at 37ba246; bench/results/h200/decode3/)
@@ -153,7 +153,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
   const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
   const flags = { NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, OUTLIERS };
-  const header = { R, TPR, RG, WG, CU, HOIST, ...flags, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
+  const header = { R, TPR, RG, WG, CU, HOIST, PREFETCH: q.int1.prefetch === true, ...flags, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
   const kernel: KernelSpec = {
     files: ['qpacked', statsFile(c.format), reduce, 'qgemv1'],
     header,
