@@ -20,8 +20,6 @@ const { b: gpu, skip } = await tryWebGpu();
 // backends that run the one-pass decode attention up to the most keys it holds, and never (split-K + combine above 32 keys)
 const { b: wideGpu } = await tryWebGpu({ attention: { onePassMaxKeys: ONE_PASS_MAXK } });
 const { b: splitGpu } = await tryWebGpu({ attention: { onePassMaxKeys: 0 } });
-// one-pass without subgroups: a thread per key and tree reductions at every head size
-const { b: treeGpu } = await tryWebGpu({ attention: { onePassMaxKeys: ONE_PASS_MAXK }, subgroups: false });
 
 /** Host slice of columns [c0, c1) of a [T, W] matrix. */
 function cols(x: Float32Array, T: number, W: number, c0: number, c1: number): Float32Array {
@@ -34,16 +32,9 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
   const b = gpu as NonNullable<typeof gpu>;
   const wb = wideGpu as NonNullable<typeof wideGpu>;
   const sb = splitGpu as NonNullable<typeof splitGpu>;
-  const tb = treeGpu as NonNullable<typeof treeGpu>;
   after(() => {
-    for (const x of [gpu, wideGpu, splitGpu, treeGpu]) x?.dispose();
+    for (const x of [gpu, wideGpu, splitGpu]) x?.dispose();
   });
-  /** The one-pass kernel's files: subgroup scoring when hd/4 vec4 columns are a power of two dividing the subgroup (lavapipe: 8, so hd 16 and 32). */
-  const onePass = (on: WebGpuBackend, hd: number, io = 'attention_decode_io'): string => {
-    const nc = hd / 4;
-    const sg = on.subgroupSize > 0 && hd % 4 === 0 && nc <= on.subgroupSize && on.subgroupSize % nc === 0 && (nc & (nc - 1)) === 0;
-    return `${io}+attention_decode_${sg ? 'sg' : 'tree'}+attention_decode`;
-  };
   const f32 = (shape: number[], data: Float32Array, on = b): Tensor => on.upload(tensor('f32', shape, data));
   const i32 = (data: number[], on = b): Tensor => on.upload(tensor('i32', [data.length], Int32Array.from(data)));
   const readF32 = async (t: Tensor, on = b): Promise<Float32Array> => (await on.read(t)).data as Float32Array;
@@ -138,7 +129,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
           const q = f32([T, Cq], qh, on);
           const out = on.empty('f32', [T, Cq]);
           const [qkv, q2, k2, v2, next] = [on.empty('f32', [T, Cq + 2 * Ckv]), on.empty('f32', [T, Cq]), on.empty('f32', [S, Ckv]), on.empty('f32', [S, Ckv]), on.empty('i32', [1])];
-          const attn = T > 8 ? ['attention_prefill'] : on === wb ? [onePass(on, hd)] : ['attention', 'attention_combine'];
+          const attn = T > 8 ? ['attention_prefill'] : on === wb ? ['attention_decode_io+attention_decode'] : ['attention', 'attention_combine'];
           const tag = `onePassMaxKeys ${on.attentionTuning.onePassMaxKeys} T=${T}`;
           let first: string[] | undefined;
           for (const P of [0, 255, 256, 511, 700, S - T]) {
@@ -175,7 +166,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       [6, 3, 1, 48, 253, 263], // n crosses the 256 threads within the rows
       [7, 4, 1, 128, 1, 1500], // n = 2 … 8
       [8, 2, 1, 64, 2040, 2048], // P + T = S
-      [1, 4, 2, 32, 300, 310], // hd 32 and 16: 8 and 4 lanes per key with subgroups of 8 (lavapipe)
+      [1, 4, 2, 32, 300, 310], // hd 32 and 16: fewer value columns than threads per key group
       [3, 6, 3, 16, 40, 1000],
       [1, 2, 2, 32, 2047, 2048],
     ];
@@ -188,7 +179,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const vh = rand(S * Ckv, S + 1);
       const ref = new Float32Array(T * Cq);
       ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
-      for (const [on, kernels] of [[wb, [onePass(wb, hd)]], [tb, [onePass(tb, hd)]], [sb, ['attention', 'attention_combine']]] as const) {
+      for (const [on, kernels] of [[wb, ['attention_decode_io+attention_decode']], [sb, ['attention', 'attention_combine']]] as const) {
         const [q, k, v] = [f32([T, Cq], qh, on), f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
         const out = on.empty('f32', [T, Cq]);
         const pos = i32([P], on);
@@ -255,8 +246,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
 
   test('ropeKvAttention: one dispatch at T = 1 on the one-pass path (GQA, MHA, hd 42…256), ropeKv + attention otherwise; out and caches vs the reference', async () => {
     const cpu = new CpuBackend();
-    const FUSED = ['fused'];
-    const ONE_PASS = ['one-pass'];
+    const FUSED = ['attention_decode_rope+attention_decode'];
+    const ONE_PASS = ['rope_kv', 'attention_decode_io+attention_decode'];
     // [T, nHeads, nKvHeads, headDim, P, S, kernels on the default backend]
     const cases: [number, number, number, number, number, number, string[]][] = [
       [1, 4, 2, 64, 0, 9, ['rope_kv', 'attention']], // n = 1 ≤ 32 keys: the short path
@@ -267,7 +258,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       [1, 2, 1, 256, 100, 900, FUSED], // hd 256, MQA
       [3, 4, 2, 64, 17, 40, ONE_PASS], // T = 3: RoPE stays its own kernel
       [1, 4, 2, 64, 1100, 1300, ['rope_kv', 'attention', 'attention_combine']], // beyond onePassMaxKeys: split-K
-      [1, 4, 2, 32, 150, 160, FUSED], // hd 32 / 16: subgroup scoring on lavapipe (subgroups of 8)
+      [1, 4, 2, 32, 150, 160, FUSED], // hd 32 / 16
       [1, 6, 6, 16, 500, 600, FUSED],
     ];
     for (const [T, nH, nKv, hd, P, S, kernels] of cases) {
@@ -291,8 +282,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const q = b.empty('f32', [T, Cq]);
       const [qkv, cos, sin] = [f32([T, W], x), f32([maxPos, half], cosH), f32([maxPos, half], sinH)];
       const ran = kernelsOf(b, () => b.ropeKvAttention(out, q, k, v, qkv, cos, sin, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos: i32([P]) }));
-      const want = kernels[0] === 'fused' ? [onePass(b, hd, 'attention_decode_rope')] : kernels[0] === 'one-pass' ? ['rope_kv', onePass(b, hd)] : kernels;
-      assert.deepEqual(ran, want, `${tag}: kernels`);
+      assert.deepEqual(ran, kernels, `${tag}: kernels`);
       assertNmse(await readF32(out), ref, `${tag}: out`);
       // the new rows as ropeKv writes them (elementwise), every other row untouched
       const [kGot, vGot] = [await readF32(k), await readF32(v)];

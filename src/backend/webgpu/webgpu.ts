@@ -383,7 +383,7 @@ export class WebGpuBackend implements Backend {
   private attentionCall(what: string, out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams, T: number, S: number): AttentionCall {
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
     const pos = p.pos ? b('pos', p.pos) : this.zeroPos;
-    return { what, out: b('out', out), q: b('q', q), k: b('k', k), v: b('v', v), T, S, nHeads: p.nHeads, nKvHeads: p.nKvHeads, headDim: p.headDim, pos0: p.pos0, pos, devicePos: p.pos !== undefined, subgroupSize: this.subgroupSize };
+    return { what, out: b('out', out), q: b('q', q), k: b('k', k), v: b('v', v), T, S, nHeads: p.nHeads, nKvHeads: p.nKvHeads, headDim: p.headDim, pos0: p.pos0, pos, devicePos: p.pos !== undefined };
   }
 
   copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {

@@ -16,7 +16,7 @@
  * path and the splits are chosen by the cache (S rows), so grid and uniforms are
  * the same at every position and a recorded decode step replays unchanged.
  */
-import type { GpuContext, KernelSpec } from '../context.js';
+import type { GpuContext } from '../context.js';
 import { ceilDiv, MAX_GROUPS } from './common.js';
 
 const WG = 64;
@@ -79,21 +79,6 @@ export interface AttentionCall {
   readonly devicePos: boolean;
   /** Cache rows. */
   readonly S: number;
-  /** The device's fixed subgroup size, 0 without subgroups (the one-pass kernel's scoring then goes by threads). */
-  readonly subgroupSize: number;
-}
-
-/**
- * The one-pass kernel's scoring file and header: with subgroups, NC = HD/4 lanes per key when NC is a
- * power of two dividing the subgroup (attention_decode_sg.wgsl), else a thread per key (…_tree.wgsl).
- */
-function onePassKernel(io: 'attention_decode_io' | 'attention_decode_rope', HD: number, SG: number): KernelSpec {
-  const NC = HD / 4;
-  const sg = SG > 0 && HD % 4 === 0 && NC <= SG && SG % NC === 0 && (NC & (NC - 1)) === 0;
-  const header = { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK };
-  return sg
-    ? { files: [io, 'attention_decode_sg', 'attention_decode'], header: { ...header, SG }, enable: ['subgroups'] }
-    : { files: [io, 'attention_decode_tree', 'attention_decode'], header };
 }
 
 /** Splits of the keys for short T: >1 when they exceed one split, n = the most keys a row may see. */
@@ -135,7 +120,7 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
   if (path === 'one-pass') {
     ctx.dispatch({
       what: `${c.what} (one-pass)`,
-      kernel: onePassKernel('attention_decode_io', HD, c.subgroupSize),
+      kernel: { files: ['attention_decode_io', 'attention_decode'], header: { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK } },
       buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
       params: [Cq, Ckv, group, c.pos0, { f: scale }, c.S, 0, 0],
       grid: [c.nHeads, c.T, 1],
@@ -198,7 +183,7 @@ export function ropeKvAttention(ctx: GpuContext, c: AttentionCall, r: RopeInput)
   if (c.nHeads > MAX_GROUPS) throw new Error(`${c.what}: ${c.nHeads} heads exceed ${MAX_GROUPS} workgroups per dimension`);
   ctx.dispatch({
     what: `${c.what} (one-pass, rope + cache append)`,
-    kernel: onePassKernel('attention_decode_rope', HD, c.subgroupSize),
+    kernel: { files: ['attention_decode_rope', 'attention_decode'], header: { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK } },
     buffers: { 1: r.qkv, 2: c.k, 3: c.v, 4: c.out, 5: c.pos, 6: r.cos, 7: r.sin },
     params: [c.nHeads * HD, c.nKvHeads * HD, c.nHeads / c.nKvHeads, c.pos0, { f: 1 / Math.sqrt(HD) }, c.S, HD / 2, r.maxPos],
     grid: [c.nHeads, 1, 1],

@@ -1,9 +1,7 @@
 // One-pass decode attention: one workgroup per (query head h, query row t) takes every key the
 // row sees (n ≤ MAXK) in a single dispatch, with no partial records and no combine pass.
-// Scores into sc (score_keys), a workgroup max M (block_reduce), then p = e^(score − M) back into
-// sc and their sum l. score_keys and block_reduce come from a file in front of this one:
-// attention_decode_sg.wgsl (subgroups: HD/4 lanes per key, rows read contiguously, shuffle sums)
-// or attention_decode_tree.wgsl (a thread per key, tree reductions in workgroup memory).
+// Scores: thread j scores keys j, j + WG, … (a full dot over hd, K as vec4s when HD % 4 == 0)
+// into sc; a workgroup max M, then p = e^(score − M) back into sc and their sum l.
 // Values: thread (g, c) — value column c (a vec4 of dims 4c…4c+3, or dim c when HD % 4 != 0;
 // NC columns) and key group g (G = WG / NC groups) — accumulates Σ p_s·v[s, column c] over keys
 // s ≡ g (mod G), U keys' loads issued before any is used; the NC threads of a key group read
@@ -12,7 +10,7 @@
 // 32·⌈HD/4⌉ more with the rope io file (15 KiB at HD 256: within the 16 KiB WebGPU default).
 // Header: WG (a power of two), HD (headDim, with NC ≤ WG), MAXK (most keys; the launcher keeps
 // n ≤ MAXK). Grid: x = heads, y = T.
-// The q/k/v bindings and the query/new-key functions come from an io file in front of these:
+// The q/k/v bindings and the query/new-key functions come from an io file in front of this one:
 // attention_decode_io.wgsl (q rotated already, the new key in the cache), or
 // attention_decode_rope.wgsl (T = 1: RoPE and the KV-cache append folded in, Backend.ropeKvAttention).
 // The first query row is at pos0 + posOff[0] (posOff: the op's device position, or a zero
@@ -41,7 +39,39 @@ const U = 8u; // value loads in flight per thread
 var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
 var<workgroup> sc: array<f32, MAXK>; // scores, then p = e^(score − M)
 var<workgroup> red: array<vec4<f32>, WG>; // the max and sum reductions (in x), then the G partial sums
-var<workgroup> first: u32; // the first query row's position
+
+// x reduced over the workgroup (max, or sum), returned to every thread; red is free again after.
+fn block_reduce(lid: u32, x: f32, is_max: bool) -> f32 {
+  red[lid].x = x;
+  workgroupBarrier();
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    if (lid < st) {
+      let a = red[lid].x;
+      let b = red[lid + st].x;
+      red[lid].x = select(a + b, max(a, b), is_max);
+    }
+    workgroupBarrier();
+  }
+  let r = red[0].x;
+  workgroupBarrier();
+  return r;
+}
+
+// q·k for the key row starting at element kb
+fn qk(kb: u32) -> f32 {
+  var d = 0.0;
+  if (VEC) {
+    for (var i = 0u; i < HD4; i++) {
+      d += dot(qs[i], k[kb / 4u + i]);
+    }
+  } else {
+    for (var i = 0u; i < HD; i++) {
+      let e = kb + i;
+      d += qs[i / 4u][i % 4u] * k[e / 4u][e % 4u];
+    }
+  }
+  return d;
+}
 
 // value column c of the row starting at element vb (a dim in x when HD % 4 != 0)
 fn v_col(vb: u32, c: u32) -> vec4<f32> {
@@ -58,18 +88,24 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let t = wid.y;
   let qo = t * p.Cq + h * HD;
   let ko = (h / p.group) * HD;
-  if (lid == 0u) {
-    first = u32(max(i32(p.pos0) + posOff[0], 0));
-  }
-  // this row's position, uniform over the workgroup (the loops over keys hold subgroup operations)
-  let P = workgroupUniformLoad(&first) + t;
+  let P = u32(max(i32(p.pos0) + posOff[0], 0)) + t; // this row's position
   load_q(lid, h, t, P);
   let fresh = new_key(lid, h, t, P); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
   workgroupBarrier();
   let n = min(P + 1u, p.S); // keys visible to this row, ≥ 1
 
-  // scores into sc and their max M (finite: key 0 is always scored)
-  var m = score_keys(lid, n, fresh, ko);
+  // scores and their max M (finite: key 0 is always scored)
+  var m = -0x1.fffffep+127f;
+  for (var s = lid; s < n; s += WG) {
+    var score: f32;
+    if (fresh && s == n - 1u) {
+      score = qk_new() * p.scale;
+    } else {
+      score = qk(s * p.Ckv + ko) * p.scale;
+    }
+    sc[s] = score;
+    m = max(m, score);
+  }
   m = block_reduce(lid, m, true);
   // p = e^(score − M) in place (each thread its own keys), l = Σ p ≥ 1; the barriers in
   // block_reduce make every p visible to the value pass

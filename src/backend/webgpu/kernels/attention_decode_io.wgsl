@@ -27,8 +27,3 @@ fn qk_new() -> f32 {
 fn vn_col(c: u32) -> vec4<f32> {
   return vec4<f32>(0.0);
 }
-
-// Column c of the new key (unused: fresh is false).
-fn kn_col(c: u32) -> vec4<f32> {
-  return vec4<f32>(0.0);
-}

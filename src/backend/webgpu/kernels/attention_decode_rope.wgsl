@@ -74,8 +74,3 @@ fn vn_col(c: u32) -> vec4<f32> {
   }
   return vec4<f32>(vn[c / 4u][c % 4u], 0.0, 0.0, 0.0);
 }
-
-// Vec4 column c of the new key (HD % 4 == 0).
-fn kn_col(c: u32) -> vec4<f32> {
-  return kn[c];
-}
