@@ -38,7 +38,7 @@ for (const file of files.filter((x) => x.startsWith('packed-decode'))) {
   const d = read(file);
   const t = d.qgemv?.int1;
   for (const r of d.rows) {
-    const tiles = r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1}${t.prefetch ? ', prefetch' : ''})` : '';
+    const tiles = r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1}${d.qgemv?.stageAllMaxBytes === 0 ? ', by tile' : ''})` : '';
     result.packed.push({ file, commit: d.commit, qgemv: d.qgemv, ...r });
     md.push(`| ${r.format}${tiles} | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_first_run)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} | ${streamCol(r)} |`);
   }

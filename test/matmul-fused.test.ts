@@ -20,6 +20,7 @@ import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
 import { f16ToF32, f32ToF16 } from '../src/tensor/dtype.js';
 import { tensor } from '../src/tensor/tensor.js';
+import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { assertNmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
 
 type Opt = 'norm' | 'gated' | 'glu' | 'acc' | 'col0' | 'bias';
@@ -259,27 +260,39 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
     });
   }
 
-  // qgemv1 with PREFETCH (the next tile's codes and inputs loaded before this tile's products): 37 chunks
-  // over 8 lanes × CU 2 make three tiles, the last one short; int4 (HOIST), int3 per chunk, SpQR β16 with outliers
-  test('packed int4 / int3 / SpQR, qgemv1 prefetching the next tile, T = 1', async () => {
-    const { b } = await tryWebGpu({ packed: { int1: { R: 2, TPR: 8, RG: 2, CU: 2, prefetch: true } } });
-    assert.ok(b);
-    let seed = 1500;
-    const cases = [
-      randomPacked('int4', [37, 1184], { groupSize: 128, permuted: 0 }, 41),
-      randomPacked('int3', [18, 1184], { groupSize: 32, permuted: 0 }, 42),
-      randomPacked('spqr', [19, 1184], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 43, { outlierRate: 0.05 }),
-    ];
-    for (const p of cases) {
-      const [M, K] = p.shape as [number, number];
-      for (const set of [['norm', 'acc'], ['gated', 'acc', 'col0', 'bias'], []] as Opt[][]) {
-        const inp = inputs(1, K, M, set, seed++);
-        const ref = await run(cpu, cpu.uploadPacked(p), inp, set);
-        assertNmse(await run(b, b.uploadPacked(p), inp, set), ref, `prefetch ${p.format} ${set.join('+')}`);
+  // qgemv1 staging its inputs tile by tile (stageAllMaxBytes 0; every other test here stages them all at
+  // once, XALL): 37 chunks over 8 lanes × CU 2 make three tiles, the last one short; int4 (HOIST), int3 per
+  // chunk, SpQR β16 with outliers; the dispatch's header says which way it staged
+  for (const stageAllMaxBytes of [0, 49152]) {
+    test(`packed int4 / int3 / SpQR, qgemv1 inputs staged ${stageAllMaxBytes ? 'all at once' : 'tile by tile'}, T = 1`, async () => {
+      const { b } = await tryWebGpu({ packed: { int1: { R: 2, TPR: 8, RG: 2, CU: 2 }, stageAllMaxBytes } });
+      assert.ok(b);
+      const web = b as WebGpuBackend;
+      const headers: Record<string, unknown>[] = [];
+      const dispatch = web.ctx.dispatch.bind(web.ctx);
+      web.ctx.dispatch = (d) => {
+        headers.push(d.kernel.header ?? {});
+        dispatch(d);
+      };
+      let seed = 1500;
+      const cases = [
+        randomPacked('int4', [37, 1184], { groupSize: 128, permuted: 0 }, 41),
+        randomPacked('int3', [18, 1184], { groupSize: 32, permuted: 0 }, 42),
+        randomPacked('spqr', [19, 1184], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 43, { outlierRate: 0.05 }),
+      ];
+      for (const p of cases) {
+        const [M, K] = p.shape as [number, number];
+        for (const set of [['norm', 'acc'], ['gated', 'acc', 'col0', 'bias'], []] as Opt[][]) {
+          const inp = inputs(1, K, M, set, seed++);
+          const ref = await run(cpu, cpu.uploadPacked(p), inp, set);
+          headers.length = 0;
+          assertNmse(await run(web, web.uploadPacked(p), inp, set), ref, `stageAllMaxBytes ${stageAllMaxBytes} ${p.format} ${set.join('+')}`);
+          assert.deepEqual(headers.filter((h) => 'XALL' in h).map((h) => h.XALL), [stageAllMaxBytes > 0], `${p.format} ${set.join('+')}: one qgemv1 dispatch, XALL ${stageAllMaxBytes > 0}`);
+        }
       }
-    }
-    b.dispose();
-  });
+      b.dispose();
+    });
+  }
 
   // qgemv1 on SpQR: groups of 16 (two sub-groups of a chunk, each with its own bilevel statistics) and 32
   // (per chunk), CSR outliers in the same kernel (5 %: ~59 per row over 8 lanes, none in every 5th row; and

@@ -7,21 +7,23 @@
 //
 // Work split: a chunk is 32 consecutive codes of a row (Q_BITS words, 16 bytes at 4 bits); a unit
 // is CU consecutive chunks. A thread owns R rows and walks units u = lane, lane + TPR, …, one per
-// tile of TPR units: it issues the loads of its unit's CU × R chunks of codes, the workgroup stages
-// the tile's inputs (norm weight or SwiGLU applied) into workgroup memory, then each lane reads its
-// 32·CU inputs once, so each x value serves R rows, and adds scale·(Σ code·x − zero·Σ x) per row
-// and group. Groups of 32 columns or more: a chunk lies in one group; with HOIST (every unit inside
+// tile of TPR units: it issues the loads of its unit's CU × R chunks of codes (and with HOIST the
+// unit's statistics), the workgroup stages the tile's inputs (norm weight or SwiGLU applied) into
+// workgroup memory, then each lane reads its 32·CU inputs once, so each x value serves R rows, and
+// adds scale·(Σ code·x − zero·Σ x) per row and group. XALL: the workgroup stages every input once
+// before the loop (when the device's workgroup memory holds them), so the loop has no barrier and
+// a lane's loads never wait for the workgroup; each tile's staging was a dependent round trip.
+// Groups of 32 columns or more: a chunk lies in one group; with HOIST (every unit inside
 // one group: CU divides the chunks per group, or one group spans the row) the statistics are read
 // once per unit and row, else once per chunk and row. Groups smaller than a chunk (SUBG, e.g.
 // SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics
 // and Σ x, read per chunk and row. With OUTLIERS the TPR threads of a row group then split each of
 // their rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin
 // the input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
-// TPR threads per row group, RG row groups per workgroup. PREFETCH: a lane loads its next tile's
-// codes before this tile's barriers and products (twice the code registers), so they are in
-// flight while it computes.
-// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, PREFETCH, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and the format's
-// Q_* constants. Workgroup memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
+// TPR threads per row group, RG row groups per workgroup.
+// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, XALL, XT_V4, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and
+// the format's Q_* constants. Workgroup memory: XT_V4 vec4s (TPR·(8·CU + 1), or with XALL
+// ⌈K/32/CU⌉·(8·CU + 1)). Grid: x over ceil(rows / (R·RG)).
 struct Params {
   K: u32,
   rows: u32,
@@ -124,44 +126,26 @@ fn x_in(c: u32) -> f32 {
 // from its neighbour's: every x load of the warp touched 32 cache lines, which bounded the kernel
 // at a quarter of copy bandwidth.
 const UNIT_V4: u32 = 8u * CU + 1u;
-var<workgroup> xt: array<vec4<f32>, TPR * UNIT_V4>;
+// XT_V4 (header): TPR·UNIT_V4, one tile; with XALL every unit of the row, ⌈K/32/CU⌉·UNIT_V4.
+var<workgroup> xt: array<vec4<f32>, XT_V4>;
 var<workgroup> ssg: array<f32, RG>;
 
-// A tile's inputs, the vec4s i = lid, lid + WG, … (< TPR·8·CU) of the tile at unit t0, SwiGLU and
-// norm weight applied; Σ x² of the raw input added to ss. stage_store puts them in place.
-const TILE_V4: u32 = TPR * CU * 8u;
-const SPT: u32 = (TILE_V4 + WG - 1u) / WG;
-alias Staged = array<vec4<f32>, SPT>;
-
-fn stage_load(t0: u32, lid: u32, ss: ptr<function, f32>) -> Staged {
+// Input vec4 v (< K/4) as staged: SwiGLU and the norm weight applied, Σ x² of the raw input added
+// to ss; past the end zeros.
+fn stage_v4(v: u32, ss: ptr<function, f32>) -> vec4<f32> {
   let K4 = p.K / 4u;
-  var st: Staged;
-  for (var j = 0u; j < SPT; j++) {
-    let i = lid + j * WG;
-    let v = t0 * CU * 8u + i;
-    var xv = vec4<f32>(0.0);
-    if (i < TILE_V4 && v < K4) {
-      xv = x[v];
-      if (GATED) {
-        xv = silu4(xv) * x[v + K4];
-      }
-      if (NORM) {
-        *ss += dot(xv, xv);
-        xv *= nw[v];
-      }
+  var xv = vec4<f32>(0.0);
+  if (v < K4) {
+    xv = x[v];
+    if (GATED) {
+      xv = silu4(xv) * x[v + K4];
     }
-    st[j] = xv;
-  }
-  return st;
-}
-
-fn stage_store(st: Staged, lid: u32) {
-  for (var j = 0u; j < SPT; j++) {
-    let i = lid + j * WG;
-    if (i < TILE_V4) {
-      xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = st[j];
+    if (NORM) {
+      *ss += dot(xv, xv);
+      xv *= nw[v];
     }
   }
+  return xv;
 }
 
 // The codes of a unit: CU chunks from chunk c0 on, of rows r0 … r0 + R − 1 (past the last chunk or
@@ -206,37 +190,35 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     acc[i] = 0.0;
   }
   var ss = 0.0;
-  var cws: Codes;
-  var xst: Staged;
-  if (PREFETCH) {
-    cws = load_codes(lane * CU, r0, rowWords, nChunks);
-    xst = stage_load(0u, lid, &ss);
+  if (XALL) {
+    // every input once, unit by unit; then the loop has no barrier
+    for (var v = lid; v < nUnits * CU * 8u; v += WG) {
+      xt[(v / (8u * CU)) * UNIT_V4 + v % (8u * CU)] = stage_v4(v, &ss);
+    }
+    workgroupBarrier();
   }
   for (var t0 = 0u; t0 < nUnits; t0 += TPR) {
     let u0 = t0 + lane;
     let c0 = u0 * CU;
-    // 1. the codes of this lane's unit, CU chunks × R rows (loads in flight while x is staged);
-    // PREFETCH: this unit's were loaded during the previous tile, the next tile's are loaded now
-    // and stay in flight through this tile's products
-    var next: Codes;
-    if (PREFETCH) {
-      if (t0 + TPR < nUnits) {
-        next = load_codes(c0 + TPR * CU, r0, rowWords, nChunks);
+    // 1. the codes of this lane's unit, CU chunks × R rows, and (HOIST) the unit's statistics:
+    // loads in flight while the inputs are staged
+    let cws = load_codes(c0, r0, rowWords, nChunks);
+    var sts: array<vec2<f32>, R>;
+    if (HOIST) {
+      let g = min(c0, nChunks - 1u) / chunksPerGroup;
+      for (var i = 0u; i < R; i++) {
+        sts[i] = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
       }
-    } else {
-      cws = load_codes(c0, r0, rowWords, nChunks);
     }
-    // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm);
-    // PREFETCH: loaded during the previous tile, the next tile's loaded after staging these
-    workgroupBarrier(); // the previous tile's reads are done
-    if (!PREFETCH) {
-      xst = stage_load(t0, lid, &ss);
-    }
-    stage_store(xst, lid);
-    workgroupBarrier();
-    var xnext: Staged;
-    if (PREFETCH && t0 + TPR < nUnits) {
-      xnext = stage_load(t0 + TPR, lid, &ss);
+    // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm)
+    var xb = u0 * UNIT_V4; // this lane's unit in xt
+    if (!XALL) {
+      workgroupBarrier(); // the previous tile's reads are done
+      for (var i = lid; i < TPR * CU * 8u; i += WG) {
+        xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = stage_v4(t0 * CU * 8u + i, &ss);
+      }
+      workgroupBarrier();
+      xb = lane * UNIT_V4;
     }
     // 3. the unit's products
     if (u0 < nUnits) {
@@ -252,7 +234,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
         var xs: array<vec4<f32>, 8>;
         for (var j = 0u; j < 8u; j++) {
-          xs[j] = xt[lane * UNIT_V4 + u * 8u + j];
+          xs[j] = xt[xb + u * 8u + j];
         }
         let sx = dot(xs[0] + xs[1] + xs[2] + xs[3] + xs[4] + xs[5] + xs[6] + xs[7], vec4<f32>(1.0));
         var sxs: array<f32, NSUB>; // SUBG: Σ x per sub-group
@@ -300,16 +282,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
       if (HOIST) {
         // the unit lies in one group: its statistics once per row
-        let g = c0 / chunksPerGroup;
         for (var i = 0u; i < R; i++) {
-          let st = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
-          acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
+          acc[i] += sts[i].x * (SCALE_B * cd[i] - (SCALE_B + sts[i].y) * sxu);
         }
       }
-    }
-    if (PREFETCH) {
-      cws = next;
-      xst = xnext;
     }
   }
   if (OUTLIERS) {
