@@ -10,9 +10,10 @@
 // tile of TPR units: it issues the loads of its unit's CU × R chunks of codes (and with HOIST the
 // unit's statistics), the workgroup stages the tile's inputs (norm weight or SwiGLU applied) into
 // workgroup memory, then each lane reads its 32·CU inputs once, so each x value serves R rows, and
-// adds scale·(Σ code·x − zero·Σ x) per row and group. XALL: the workgroup stages every input once
-// before the loop (when the device's workgroup memory holds them), so the loop has no barrier and
-// a lane's loads never wait for the workgroup; each tile's staging was a dependent round trip.
+// adds scale·(Σ code·x − zero·Σ x) per row and group. XALL: the workgroup stages every input once,
+// while the first tile's codes are in flight (when the device's workgroup memory holds them), so
+// later tiles have no barrier; with one tile per row (K ≤ 32·TPR·CU) a lane's whole row of codes
+// is one batch of loads and the kernel waits for memory once.
 // Groups of 32 columns or more: a chunk lies in one group; with HOIST (every unit inside
 // one group: CU divides the chunks per group, or one group spans the row) the statistics are read
 // once per unit and row, else once per chunk and row. Groups smaller than a chunk (SUBG, e.g.
@@ -190,13 +191,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     acc[i] = 0.0;
   }
   var ss = 0.0;
-  if (XALL) {
-    // every input once, unit by unit; then the loop has no barrier
-    for (var v = lid; v < nUnits * CU * 8u; v += WG) {
-      xt[(v / (8u * CU)) * UNIT_V4 + v % (8u * CU)] = stage_v4(v, &ss);
-    }
-    workgroupBarrier();
-  }
   for (var t0 = 0u; t0 < nUnits; t0 += TPR) {
     let u0 = t0 + lane;
     let c0 = u0 * CU;
@@ -210,9 +204,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         sts[i] = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
       }
     }
-    // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm)
+    // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm);
+    // XALL: every input, unit by unit, during the first tile (its codes already in flight), and
+    // no barrier after
     var xb = u0 * UNIT_V4; // this lane's unit in xt
-    if (!XALL) {
+    if (XALL) {
+      if (t0 == 0u) {
+        for (var v = lid; v < nUnits * CU * 8u; v += WG) {
+          xt[(v / (8u * CU)) * UNIT_V4 + v % (8u * CU)] = stage_v4(v, &ss);
+        }
+        workgroupBarrier();
+      }
+    } else {
       workgroupBarrier(); // the previous tile's reads are done
       for (var i = lid; i < TPR * CU * 8u; i += WG) {
         xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = stage_v4(t0 * CU * 8u + i, &ss);

@@ -153,11 +153,11 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
   const CU = q.int1.CU ?? 1;
   const unitV4 = 8 * CU + 1; // a unit's inputs in workgroup memory, and a vec4 of padding (qgemv1.wgsl)
-  const staged = TPR * unitV4 * 16;
-  if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
   // every input at once: all units of a row, with room for the reductions as in QGEMV1_TILE_BYTES
   const allV4 = Math.ceil(c.K / 32 / CU) * unitV4;
   const XALL = allV4 * 16 <= Math.min(q.stageAllMaxBytes, dev.workgroupBytes - (16384 - QGEMV1_TILE_BYTES));
+  const staged = (XALL ? allV4 : TPR * unitV4) * 16;
+  if (!XALL && staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
   const g = c.params.groupSize as number;
   const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
   const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
