@@ -32,13 +32,13 @@ const streamCol = (r) => f(r.stream?.ms_per_step, 2);
 const bf16Runs = [bf16, ...files.filter((x) => x.startsWith('decode-bf16-')).map(read)].filter((d) => d);
 for (const d of bf16Runs) for (const r of d.rows) {
   result.decode.push({ weights: 'bf16', commit: d.commit, ...r });
-  md.push(`| bf16 | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | – | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} | ${streamCol(r)} |`);
+  md.push(`| bf16 | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${r.tokens_per_s_first_run ? f(r.tokens_per_s_first_run) : '–'} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} | ${streamCol(r)} |`);
 }
 for (const file of files.filter((x) => x.startsWith('packed-decode'))) {
   const d = read(file);
   const t = d.qgemv?.int1;
   for (const r of d.rows) {
-    const tiles = r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1}${d.qgemv?.stageAllMaxBytes === 0 ? ', by tile' : ''})` : '';
+    const tiles = r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1})` : '';
     result.packed.push({ file, commit: d.commit, qgemv: d.qgemv, ...r });
     md.push(`| ${r.format}${tiles} | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_first_run)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} | ${streamCol(r)} |`);
   }

@@ -6,8 +6,8 @@
  * Each tiling gets its own backend (the tuning is fixed per backend).
  *
  *   node <bundle>/bench/qgemv-sweep.js [--format int4] [--tiles 4x32x4x2,4x64x2x1] [--shapes qkv,o,gu,down]
- *        [--stage-all 49152,0] [--rotate-mib 256] [--iters 40] [--out sweep.json]
- * --tiles: RxTPRxRGxCU; --stage-all: PackedTuning.stageAllMaxBytes values (0: inputs staged tile by tile), each with every tiling.
+ *        [--rotate-mib 256] [--iters 40] [--out sweep.json]
+ * --tiles: RxTPRxRGxCU (PackedTuning.int1).
  */
 import { backend, emit, flags, list, measureCopy, meta, timeIt } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
@@ -15,7 +15,7 @@ import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { randomPacked } from '../src/formats/random.js';
 import { RANDOM_FORMATS } from '../src/runtime/random-model.js';
 
-const f = flags(['format', 'tiles', 'shapes', 'stage-all', 'rotate-mib', 'iters', 'out']);
+const f = flags(['format', 'tiles', 'shapes', 'rotate-mib', 'iters', 'out']);
 const spec = RANDOM_FORMATS[f.format ?? 'int4'];
 if (!spec) throw new Error(`unknown format ${f.format}`);
 const rotateBytes = Number(f['rotate-mib'] ?? 256) * 2 ** 20;
@@ -28,18 +28,16 @@ const SHAPES: Record<string, { M: number; K: number; norm?: boolean; gated?: boo
   down: { M: 4096, K: 11008, gated: true, acc: true },
 };
 const shapes = list(f.shapes, 'qkv,o,gu,down');
-const tilings = list(f['stage-all'], '49152').flatMap((sa) =>
-  list(f.tiles, '4x32x4x2').map((t) => {
-    const [R, TPR, RG, CU] = t.split('x').map(Number) as [number, number, number, number | undefined];
-    return { name: `${t}${sa === '0' ? ' by tile' : ''}`, int1: { R, TPR, RG, CU: CU ?? 1 }, stageAllMaxBytes: Number(sa) };
-  }),
-);
+const tilings = list(f.tiles, '4x32x4x2').map((t) => {
+  const [R, TPR, RG, CU] = t.split('x').map(Number) as [number, number, number, number | undefined];
+  return { name: t, int1: { R, TPR, RG, CU: CU ?? 1 } };
+});
 
 const rows: Record<string, unknown>[] = [];
 let copy: Awaited<ReturnType<typeof measureCopy>> | null = null;
 let first: WebGpuBackend | null = null;
 for (const t of tilings) {
-  const b = await backend({ errorScopes: 'submit', packed: { int1: t.int1, stageAllMaxBytes: t.stageAllMaxBytes } });
+  const b = await backend({ errorScopes: 'submit', packed: { int1: t.int1 } });
   first ??= b;
   copy ??= await measureCopy(b, 1024, 10);
   for (const name of shapes) {
@@ -59,7 +57,7 @@ for (const t of tilings) {
     const opts = { ...(s.norm && { norm: { weight: nw, eps: 1e-5 } }), ...(s.gated && { gated: true }), ...(s.acc && { accumulate: true }) };
     const r = await timeIt(b, () => b.matmul(out, x, ws[i++ % ws.length] as Tensor, undefined, opts), Math.max(iters, ws.length));
     const sec = r.gpuSeconds ?? r.wallSeconds;
-    const row = { tiling: t.name, int1: t.int1, stage_all_max_bytes: t.stageAllMaxBytes, shape: name, M: s.M, K: s.K, bytes, copies: ws.length, us: sec * 1e6, timing: r.gpuSeconds !== null ? 'timestamp-query' : 'wall', gbps: bytes / sec / 1e9, fraction_of_copy: bytes / sec / 1e9 / copy.gbps };
+    const row = { tiling: t.name, int1: t.int1, shape: name, M: s.M, K: s.K, bytes, copies: ws.length, us: sec * 1e6, timing: r.gpuSeconds !== null ? 'timestamp-query' : 'wall', gbps: bytes / sec / 1e9, fraction_of_copy: bytes / sec / 1e9 / copy.gbps };
     rows.push(row);
     process.stderr.write(`${t.name} ${name} ${s.M}x${s.K}: ${row.us.toFixed(1)} µs, ${row.gbps.toFixed(0)} GB/s (${(100 * row.fraction_of_copy).toFixed(1)} % of copy ${copy.gbps.toFixed(0)})\n`);
     for (const w of ws) b.free(w);

@@ -165,7 +165,7 @@ export interface DecodeSpeed {
 /**
  * Decode speed of a T = 1 run state at `pos` (the cache holding pos + steps + 1 rows): greedy
  * generation timed `runs` times after a 4-step warm-up (pipelines, the recording), then with the
- * logits read per step, then the recorded step replayed (streamRecording) and profiled.
+ * logits read per step, then the recorded step (forward + argmax) replayed (streamRecording) and profiled.
  */
 export async function measureDecode(b: WebGpuBackend, m: LlamaModel, s: RunState, kv: KvCache, pos: number, steps: number, runs = 1): Promise<DecodeSpeed> {
   const one = { dtype: 'i32', shape: [1], data: Int32Array.of(1) } as const;
@@ -185,9 +185,13 @@ export async function measureDecode(b: WebGpuBackend, m: LlamaModel, s: RunState
     await b.read(s.logits);
   }
   const withRead = (performance.now() - t0) / 1000 / steps;
-  // where the time goes: the step on the GPU vs issuing it, and each op alone
+  // where the time goes: the step as greedy decoding runs it (forward + argmax) on the GPU vs
+  // issuing it, and each op alone
   setPosition(m, s, kv, pos);
-  const rec = b.record(() => enqueueForward(m, s, kv));
+  const rec = b.record(() => {
+    enqueueForward(m, s, kv);
+    b.argmax(s.ids, s.logits);
+  });
   const stream = await streamRecording(b, rec);
   process.stderr.write(`  stream: ${stream.ms_per_step.toFixed(3)} ms per replayed step, host ${stream.host_ms_per_step.toFixed(3)} ms\n`);
   const profile = await profileRecording(b, rec);

@@ -20,7 +20,7 @@ import { argmax, ropeKv } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
 import { spqrBlock } from './kernels/spqr.js';
-import { DEFAULT_MATMUL, matmul, type MatmulDevice, type MatmulTuning } from './kernels/matmul.js';
+import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
 import { DEFAULT_PACKED, qgather, qgemv1, qgemv1Serves, qmatmul, type PackedTuning } from './kernels/qmatmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rmsnormWide, rope } from './kernels/rows.js';
 import { GpuPackedTensor, packedImage, packedImageBytes } from './packed.js';
@@ -82,7 +82,6 @@ export class WebGpuBackend implements Backend {
   readonly packedTuning: PackedTuning;
   readonly attentionTuning: AttentionTuning;
   readonly subgroupSize: number;
-  private readonly matmulDevice: MatmulDevice;
   private readonly dummy: GPUBuffer;
   /** A zero [1] i32 word, bound where an op has no device position (`pos`). */
   private readonly zeroPos: GPUBuffer;
@@ -103,7 +102,6 @@ export class WebGpuBackend implements Backend {
     const sgMax = (info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
     const useSg = opts.subgroups !== false && device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax;
     this.subgroupSize = useSg ? sgMin : 0;
-    this.matmulDevice = { subgroupSize: this.subgroupSize, workgroupBytes: lim.maxComputeWorkgroupStorageSize };
     const feats = FEATURES.filter((f) => device.features.has(f));
     this.description = `WebGPU: ${adapterName(info)} (${feats.join(', ') || 'no optional features'}; binding ≤ ${this.maxBindingBytes} bytes)`;
     this.dummy = device.createBuffer({ label: 'dummy', size: 16, usage: STORAGE });
@@ -314,7 +312,7 @@ export class WebGpuBackend implements Backend {
       const xin = this.scratch('input', what, T * K * 4);
       if (o.norm && T === 1 && K % 4 === 0) {
         // one row: spread over K / 1024 workgroups, not one workgroup's serial loop
-        rmsnormWide(this.ctx, `${what}: rmsnorm`, xin, xb, this.vectorF32(what, 'norm weight', o.norm.weight), T, K, o.norm.eps);
+        rmsnormWide(this.ctx, `${what}: rmsnorm`, xin, xb, this.vectorF32(what, 'norm weight', o.norm.weight), T, K, o.norm.eps, this.subgroupSize);
       } else if (o.norm) {
         const nw = this.weight('matmul', 'norm weight', o.norm.weight);
         rmsnorm(this.ctx, `${what}: rmsnorm`, xin, xb, this.buf(what, 'norm weight', nw), nw.dtype, T, K, o.norm.eps);
@@ -333,7 +331,7 @@ export class WebGpuBackend implements Backend {
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
         const call = { what, out: dst, x: xb, w: w.live(), format: w.format, params: w.params, bias: b, T, K, M, ...at };
-        qgemv1(this.ctx, call, fused, this.packedTuning, this.matmulDevice, this.dummy);
+        qgemv1(this.ctx, call, fused, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
       } else {
         this.packedMatmul(what, dst, xb, w, T, K, M, b, at);
       }
@@ -342,7 +340,7 @@ export class WebGpuBackend implements Backend {
       for (const c of wt.live()) {
         const rows = gluFused ? c.rows / 2 : c.rows;
         const call = { what, out: dst, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, m0: c.row0, rows, ...at, ...fused, glu: gluFused };
-        matmul(this.ctx, call, this.tuning, this.matmulDevice, this.dummy);
+        matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);
       }
     }
     if (y) siluMul(this.ctx, `${what}: silu·mul`, ob, y, y, (T * M) / 2, M / 2, { ldo: N, col0, acc: place.accumulate });
@@ -367,7 +365,7 @@ export class WebGpuBackend implements Backend {
       xb = xp;
     }
     const call = { what, out, x: xb, w: wb, format: w.format, params: w.params, bias, T, K, M, ...place };
-    qmatmul(this.ctx, call, this.tuning, this.packedTuning, this.matmulDevice, this.dummy);
+    qmatmul(this.ctx, call, this.tuning, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
   }
 
   rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, headDim: number): void {

@@ -80,8 +80,6 @@ export const DEFAULT_MATMUL: MatmulTuning = {
 export interface MatmulDevice {
   /** Fixed subgroup size when the device has subgroups of one size, else 0 (shared-memory reduction). */
   readonly subgroupSize: number;
-  /** The device's workgroup memory per workgroup (maxComputeWorkgroupStorageSize), bytes. */
-  readonly workgroupBytes: number;
 }
 
 export interface MatmulCall {

@@ -7,14 +7,10 @@
 //
 // Work split: a chunk is 32 consecutive codes of a row (Q_BITS words, 16 bytes at 4 bits); a unit
 // is CU consecutive chunks. A thread owns R rows and walks units u = lane, lane + TPR, …, one per
-// tile of TPR units: it issues the loads of its unit's CU × R chunks of codes (and with HOIST the
-// unit's statistics), the workgroup stages the tile's inputs (norm weight or SwiGLU applied) into
-// workgroup memory, then each lane reads its 32·CU inputs once, so each x value serves R rows, and
-// adds scale·(Σ code·x − zero·Σ x) per row and group. XALL: the workgroup stages every input once,
-// while the first tile's codes are in flight (when the device's workgroup memory holds them), so
-// later tiles have no barrier; with one tile per row (K ≤ 32·TPR·CU) a lane's whole row of codes
-// is one batch of loads and the kernel waits for memory once.
-// Groups of 32 columns or more: a chunk lies in one group; with HOIST (every unit inside
+// tile of TPR units: it issues the loads of its unit's CU × R chunks of codes, the workgroup stages
+// the tile's inputs (norm weight or SwiGLU applied) into workgroup memory, then each lane reads its
+// 32·CU inputs once, so each x value serves R rows, and adds scale·(Σ code·x − zero·Σ x) per row
+// and group. Groups of 32 columns or more: a chunk lies in one group; with HOIST (every unit inside
 // one group: CU divides the chunks per group, or one group spans the row) the statistics are read
 // once per unit and row, else once per chunk and row. Groups smaller than a chunk (SUBG, e.g.
 // SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics
@@ -22,9 +18,8 @@
 // their rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin
 // the input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
 // TPR threads per row group, RG row groups per workgroup.
-// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, XALL, XT_V4, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and
-// the format's Q_* constants. Workgroup memory: XT_V4 vec4s (TPR·(8·CU + 1), or with XALL
-// ⌈K/32/CU⌉·(8·CU + 1)). Grid: x over ceil(rows / (R·RG)).
+// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and the format's
+// Q_* constants. Workgroup memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
 struct Params {
   K: u32,
   rows: u32,
@@ -127,65 +122,19 @@ fn x_in(c: u32) -> f32 {
 // from its neighbour's: every x load of the warp touched 32 cache lines, which bounded the kernel
 // at a quarter of copy bandwidth.
 const UNIT_V4: u32 = 8u * CU + 1u;
-// XT_V4 (header): TPR·UNIT_V4, one tile; with XALL every unit of the row, ⌈K/32/CU⌉·UNIT_V4.
-var<workgroup> xt: array<vec4<f32>, XT_V4>;
+var<workgroup> xt: array<vec4<f32>, TPR * UNIT_V4>;
 var<workgroup> ssg: array<f32, RG>;
-
-// Input vec4 v (< K/4) as staged: SwiGLU and the norm weight applied, Σ x² of the raw input added
-// to ss; past the end zeros.
-fn stage_v4(v: u32, ss: ptr<function, f32>) -> vec4<f32> {
-  let K4 = p.K / 4u;
-  var xv = vec4<f32>(0.0);
-  if (v < K4) {
-    xv = x[v];
-    if (GATED) {
-      xv = silu4(xv) * x[v + K4];
-    }
-    if (NORM) {
-      *ss += dot(xv, xv);
-      xv *= nw[v];
-    }
-  }
-  return xv;
-}
-
-// The codes of a unit: CU chunks from chunk c0 on, of rows r0 … r0 + R − 1 (past the last chunk or
-// row: the last one again, unused).
-alias Codes = array<array<array<u32, Q_BITS>, R>, CU>;
-
-fn load_codes(c0: u32, r0: u32, rowWords: u32, nChunks: u32) -> Codes {
-  let codes = q_off(0u);
-  var cws: Codes;
-  for (var u = 0u; u < CU; u++) {
-    let cu = min(c0 + u, nChunks - 1u);
-    for (var i = 0u; i < R; i++) {
-      let base = codes + min(r0 + i, p.rows - 1u) * rowWords + cu * Q_BITS;
-      if (Q_BITS % 4u == 0u) {
-        for (var v = 0u; v < Q_BITS / 4u; v++) {
-          let q = w[(base >> 2u) + v];
-          cws[u][i][4u * v] = q.x;
-          cws[u][i][4u * v + 1u] = q.y;
-          cws[u][i][4u * v + 2u] = q.z;
-          cws[u][i][4u * v + 3u] = q.w;
-        }
-      } else {
-        for (var v = 0u; v < Q_BITS; v++) {
-          cws[u][i][v] = q_word(base + v);
-        }
-      }
-    }
-  }
-  return cws;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let lane = lid % TPR;
   let r0 = (wid.x * RG + lid / TPR) * R;
   let rowWords = q_row_words(p.K, Q_BITS);
+  let codes = q_off(0u);
   let nChunks = p.K / 32u;
   let nUnits = (nChunks + CU - 1u) / CU;
   let chunksPerGroup = min(Q_GROUP_SIZE, p.K) / 32u;
+  let K4 = p.K / 4u;
   var acc: array<f32, R>;
   for (var i = 0u; i < R; i++) {
     acc[i] = 0.0;
@@ -194,35 +143,46 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var t0 = 0u; t0 < nUnits; t0 += TPR) {
     let u0 = t0 + lane;
     let c0 = u0 * CU;
-    // 1. the codes of this lane's unit, CU chunks × R rows, and (HOIST) the unit's statistics:
-    // loads in flight while the inputs are staged
-    let cws = load_codes(c0, r0, rowWords, nChunks);
-    var sts: array<vec2<f32>, R>;
-    if (HOIST) {
-      let g = min(c0, nChunks - 1u) / chunksPerGroup;
+    // 1. the codes of this lane's unit, CU chunks × R rows (loads in flight while x is staged)
+    var cws: array<array<array<u32, Q_BITS>, R>, CU>;
+    for (var u = 0u; u < CU; u++) {
+      let cu = min(c0 + u, nChunks - 1u); // past the end: reload the last chunk, unused
       for (var i = 0u; i < R; i++) {
-        sts[i] = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
-      }
-    }
-    // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm);
-    // XALL: every input, unit by unit, during the first tile (its codes already in flight), and
-    // no barrier after
-    var xb = u0 * UNIT_V4; // this lane's unit in xt
-    if (XALL) {
-      if (t0 == 0u) {
-        for (var v = lid; v < nUnits * CU * 8u; v += WG) {
-          xt[(v / (8u * CU)) * UNIT_V4 + v % (8u * CU)] = stage_v4(v, &ss);
+        let base = codes + min(r0 + i, p.rows - 1u) * rowWords + cu * Q_BITS;
+        if (Q_BITS % 4u == 0u) {
+          for (var v = 0u; v < Q_BITS / 4u; v++) {
+            let q = w[(base >> 2u) + v];
+            cws[u][i][4u * v] = q.x;
+            cws[u][i][4u * v + 1u] = q.y;
+            cws[u][i][4u * v + 2u] = q.z;
+            cws[u][i][4u * v + 3u] = q.w;
+          }
+        } else {
+          for (var v = 0u; v < Q_BITS; v++) {
+            cws[u][i][v] = q_word(base + v);
+          }
         }
-        workgroupBarrier();
       }
-    } else {
-      workgroupBarrier(); // the previous tile's reads are done
-      for (var i = lid; i < TPR * CU * 8u; i += WG) {
-        xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = stage_v4(t0 * CU * 8u + i, &ss);
-      }
-      workgroupBarrier();
-      xb = lane * UNIT_V4;
     }
+    // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm)
+    workgroupBarrier(); // the previous tile's reads are done
+    let tv0 = t0 * CU * 8u;
+    for (var i = lid; i < TPR * CU * 8u; i += WG) {
+      let v = tv0 + i;
+      var xv = vec4<f32>(0.0);
+      if (v < K4) {
+        xv = x[v];
+        if (GATED) {
+          xv = silu4(xv) * x[v + K4];
+        }
+        if (NORM) {
+          ss += dot(xv, xv);
+          xv *= nw[v];
+        }
+      }
+      xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = xv;
+    }
+    workgroupBarrier();
     // 3. the unit's products
     if (u0 < nUnits) {
       var cd: array<f32, R>; // HOIST: the unit's Σ (1 + code/2^b)·x per row
@@ -237,7 +197,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
         var xs: array<vec4<f32>, 8>;
         for (var j = 0u; j < 8u; j++) {
-          xs[j] = xt[xb + u * 8u + j];
+          xs[j] = xt[lane * UNIT_V4 + u * 8u + j];
         }
         let sx = dot(xs[0] + xs[1] + xs[2] + xs[3] + xs[4] + xs[5] + xs[6] + xs[7], vec4<f32>(1.0));
         var sxs: array<f32, NSUB>; // SUBG: Σ x per sub-group
@@ -285,8 +245,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
       if (HOIST) {
         // the unit lies in one group: its statistics once per row
+        let g = c0 / chunksPerGroup;
         for (var i = 0u; i < R; i++) {
-          acc[i] += sts[i].x * (SCALE_B * cd[i] - (SCALE_B + sts[i].y) * sxu);
+          let st = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
+          acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
         }
       }
     }

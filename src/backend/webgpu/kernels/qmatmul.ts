@@ -31,15 +31,10 @@ export interface PackedTuning {
   readonly spqrOutliers: 'fused' | 'separate';
   /** qgemv1 (T = 1, int and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
-  /**
-   * qgemv1 stages the whole input once per workgroup (no barrier in its loop) when that takes at most
-   * this many bytes of workgroup memory (and the device has them); else tile by tile. 0: always by tile.
-   */
-  readonly stageAllMaxBytes: number;
 }
 
 // int1: the fastest 7B int4 decode of the qgemv1 tilings measured on the H200 with the staged inputs (4×32×4×2: q|k|v 1390 GB/s vs 1363 with CU 1, 1342 with R 2, 689 with CU 3; 263.4 tok/s vs 241.6 for R 2 at 37ba246; bench/results/h200/decode3/)
-export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4, CU: 2 }, stageAllMaxBytes: 49152 };
+export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4, CU: 2 } };
 
 /**
  * Whether qgemv1 serves this packed weight (int or SpQR) at T = 1: unpermuted, K
@@ -152,17 +147,13 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const sg = dev.subgroupSize;
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
   const CU = q.int1.CU ?? 1;
-  const unitV4 = 8 * CU + 1; // a unit's inputs in workgroup memory, and a vec4 of padding (qgemv1.wgsl)
-  // every input at once: all units of a row, with room for the reductions as in QGEMV1_TILE_BYTES
-  const allV4 = Math.ceil(c.K / 32 / CU) * unitV4;
-  const XALL = allV4 * 16 <= Math.min(q.stageAllMaxBytes, dev.workgroupBytes - (16384 - QGEMV1_TILE_BYTES));
-  const staged = (XALL ? allV4 : TPR * unitV4) * 16;
-  if (!XALL && staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
+  const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
+  if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
   const g = c.params.groupSize as number;
   const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
   const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
   const flags = { NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, OUTLIERS };
-  const header = { R, TPR, RG, WG, CU, HOIST, XALL, XT_V4: XALL ? allV4 : TPR * unitV4, ...flags, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
+  const header = { R, TPR, RG, WG, CU, HOIST, ...flags, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
   const kernel: KernelSpec = {
     files: ['qpacked', statsFile(c.format), reduce, 'qgemv1'],
     header,

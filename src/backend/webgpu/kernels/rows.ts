@@ -1,5 +1,5 @@
 /** Row-wise kernels: embedding, rmsnorm, rope, nll (one workgroup or grid row per token). */
-import type { GpuContext } from '../context.js';
+import type { GpuContext, KernelSpec } from '../context.js';
 import type { GpuDType } from '../tensor.js';
 import { ceilDiv, MAX_GROUPS, wloadFile } from './common.js';
 
@@ -32,13 +32,20 @@ export function rmsnorm(ctx: GpuContext, what: string, out: GPUBuffer, x: GPUBuf
   });
 }
 
-/** rmsnorm of T short-count rows over ceil(D / 4·WG) workgroups each (rmsnorm1.wgsl); D % 4 == 0, f32 weight. */
-export function rmsnormWide(ctx: GpuContext, what: string, out: GPUBuffer, x: GPUBuffer, w: GPUBuffer, T: number, D: number, eps: number): void {
+/**
+ * rmsnorm of T short-count rows over ceil(D / 4·WG) workgroups each (rmsnorm1.wgsl); D % 4 == 0, f32
+ * weight. sg: the device's fixed subgroup size (0: the sum reduced through workgroup memory).
+ */
+export function rmsnormWide(ctx: GpuContext, what: string, out: GPUBuffer, x: GPUBuffer, w: GPUBuffer, T: number, D: number, eps: number, sg: number): void {
   rowsOk(what, T);
   if (D % 4 !== 0) throw new Error(`${what}: rmsnormWide needs D % 4 == 0, got ${D}`);
+  const kernel: KernelSpec =
+    sg > 0 && WG % sg === 0
+      ? { files: ['gemv_reduce_subgroup', 'rmsnorm1'], header: { WG, TPR: WG, SG: sg }, enable: ['subgroups'] }
+      : { files: ['gemv_reduce_shared', 'rmsnorm1'], header: { WG, TPR: WG } };
   ctx.dispatch({
     what,
-    kernel: { files: ['rmsnorm1'], header: { WG } },
+    kernel,
     buffers: { 1: w, 2: x, 3: out },
     params: [D, { f: eps }],
     grid: [ceilDiv(D / 4, WG), T, 1],
