@@ -43,7 +43,7 @@ for (const file of files.filter((x) => x.startsWith('packed-decode'))) {
     md.push(`| ${r.format}${tiles} | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_first_run)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} | ${streamCol(r)} |`);
   }
 }
-md.push('', '"vs bf16" divides by the bf16 row at position 128 of decode-bf16.json (its own run; packed rows of another commit are a different run). Packed rows time greedy decode twice and report the second run: the first, right after uploading the weights from the host, read up to 1.6× slower. "replayed step ms": the recorded step (no argmax) replayed 64 times, one submit each, then one sync.', '');
+md.push('', '"vs bf16" divides by the bf16 row at position 128 of decode-bf16.json (its own run; packed rows of another commit are a different run). Rows time greedy decode twice and report the second run (runs before 279052a timed bf16 rows once): the first, right after uploading the weights from the host, read up to 1.6× slower in packed-decode. "replayed step ms": the recorded step (forward + argmax from 279052a, forward alone before) replayed 64 times, one submit each, then one sync.', '');
 
 const sweeps = files.filter((x) => x.startsWith('decode-sweep'));
 if (sweeps.length > 0) {
