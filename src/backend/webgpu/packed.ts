@@ -1,14 +1,22 @@
 /**
  * Packed weights on the GPU: one storage buffer per tensor holding a 16-word
  * header (each array's offset in u32 words, in the format record's array
- * order) and then the format's byte arrays exactly as stored in the .lowbit
- * file, each at a 16-byte-aligned offset (so vec4<u32> loads of codes are
- * aligned whenever a row's words are a multiple of 4). Kernels read it through
- * kernels/qpacked.wgsl. No dequantized copy ever exists.
+ * order; word 15: the tensor's statistics groups per row) and then the
+ * format's byte arrays, each at a 16-byte-aligned offset (so vec4<u32> loads
+ * of codes are aligned whenever a row's words are a multiple of 4). Kernels
+ * read it through kernels/qpacked.wgsl. No dequantized copy ever exists.
+ *
+ * The arrays are as stored in the .lowbit file except the per-group
+ * statistics of the int and SpQR formats, which are stored group-major
+ * ([nGroups, out]: one group's value for every row side by side) and put
+ * row-major here ([out, nGroups]; SpQR's second-level stats [nStat, nGroups, 2]):
+ * the T = 1 GEMV's lanes walk one row's groups, so their statistics loads fall
+ * in one cache line instead of one line per lane (qstats_int.wgsl, qstats_spqr.wgsl).
  */
 import { FORMATS } from '../../formats/index.js';
 import type { FormatId, FormatParams, PackedTensor } from '../../formats/types.js';
 import { shapeStr, type Shape } from '../../tensor/tensor.js';
+import { packBits, packedBytes, unpackBits } from '../../formats/bytes.js';
 import type { Tensor } from '../backend.js';
 
 /** Words of the offset header at the start of a packed buffer. */
@@ -37,25 +45,82 @@ export class GpuPackedTensor implements Tensor {
   }
 }
 
-/** The buffer image of a packed tensor: header words, then every array 16-byte aligned. */
+/** Header word holding the statistics groups per row (int and SpQR formats; 0 otherwise). */
+const GROUPS_WORD = QHEADER_WORDS - 1;
+
+/** How the GPU image lays out a format's statistics: which arrays are transposed, and how. */
+interface StatsLayout {
+  readonly nGroups: number;
+  /** Bit-packed [nGroups, out] arrays (bits each) put as [out, nGroups]. */
+  readonly packed: Record<string, number>;
+  /** [nGroups, n, 2] fp16 pairs (or [nGroups, out] fp16 with n = out, pair = 1) put as [n, nGroups, pair]. */
+  readonly halves: Record<string, { readonly n: number; readonly pair: number }>;
+}
+
+function statsLayout(format: FormatId, [out, inn]: readonly [number, number], params: FormatParams): StatsLayout | null {
+  const nGroups = Math.ceil(inn / (params.groupSize as number));
+  if (format === 'spqr') {
+    const qq = params.qqBits as number;
+    const nStat = Math.ceil(out / (params.qqGroup as number));
+    return { nGroups, packed: { scaleCodes: qq, zeroCodes: qq }, halves: { scaleStats: { n: nStat, pair: 2 }, zeroStats: { n: nStat, pair: 2 } } };
+  }
+  const bits = FORMATS[format].bits;
+  if (format.startsWith('int') && bits !== null) return { nGroups, packed: { zeros: bits }, halves: { scales: { n: out, pair: 1 } } };
+  return null;
+}
+
+/** The GPU bytes of one array (transposed statistics, else as stored). */
+function gpuArrayBytes(name: string, stored: number, out: number, L: StatsLayout | null): number {
+  const bits = L?.packed[name];
+  return L && bits !== undefined ? packedBytes(out, L.nGroups, bits) : stored;
+}
+
+function gpuArray(name: string, a: Uint8Array, out: number, L: StatsLayout | null): Uint8Array {
+  if (!L) return a;
+  const bits = L.packed[name];
+  if (bits !== undefined) {
+    const q = unpackBits(a, L.nGroups, out, bits);
+    const t = new Uint8Array(q.length);
+    for (let g = 0; g < L.nGroups; g++) for (let r = 0; r < out; r++) t[r * L.nGroups + g] = q[g * out + r] as number;
+    return packBits(t, out, L.nGroups, bits);
+  }
+  const h = L.halves[name];
+  if (h !== undefined) {
+    const src = new Uint16Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
+    const dst = new Uint16Array(src.length);
+    for (let g = 0; g < L.nGroups; g++) {
+      for (let i = 0; i < h.n; i++) for (let k = 0; k < h.pair; k++) dst[(i * L.nGroups + g) * h.pair + k] = src[(g * h.n + i) * h.pair + k] as number;
+    }
+    return new Uint8Array(dst.buffer);
+  }
+  return a;
+}
+
+/** The buffer image of a packed tensor: header words, then every array 16-byte aligned (statistics row-major). */
 export function packedImage(p: PackedTensor): Uint8Array {
   const fmt = FORMATS[p.format];
-  if (fmt.arrays.length > QHEADER_WORDS) throw new Error(`${p.format}: ${fmt.arrays.length} arrays do not fit the packed header`);
+  if (fmt.arrays.length > GROUPS_WORD) throw new Error(`${p.format}: ${fmt.arrays.length} arrays do not fit the packed header`);
   const sizes = fmt.arrayBytes(p.shape, p.params);
+  const L = statsLayout(p.format, p.shape, p.params);
+  const out = p.shape[0];
+  const arrays: Uint8Array[] = [];
   const offsets: number[] = [];
   let end = QHEADER_WORDS * 4;
   for (const name of fmt.arrays) {
     const a = p.arrays[name];
     if (a?.length !== sizes[name]) throw new Error(`uploadPacked ${p.format}${shapeStr(p.shape)}: array '${name}' has ${a?.length} bytes, expected ${sizes[name]}`);
+    const g = gpuArray(name, a, out, L);
+    arrays.push(g);
     offsets.push(end);
-    end = Math.ceil((end + a.length) / 16) * 16;
+    end = Math.ceil((end + g.length) / 16) * 16;
   }
   const img = new Uint8Array(Math.max(end, 16));
   const head = new DataView(img.buffer);
-  fmt.arrays.forEach((name, i) => {
+  arrays.forEach((a, i) => {
     head.setUint32(4 * i, (offsets[i] as number) / 4, true);
-    img.set(p.arrays[name] as Uint8Array, offsets[i] as number);
+    img.set(a, offsets[i] as number);
   });
+  head.setUint32(4 * GROUPS_WORD, L?.nGroups ?? 0, true);
   return img;
 }
 
@@ -63,7 +128,8 @@ export function packedImage(p: PackedTensor): Uint8Array {
 export function packedImageBytes(format: FormatId, shape: readonly [number, number], params: FormatParams): number {
   const fmt = FORMATS[format];
   const sizes = fmt.arrayBytes(shape, params);
+  const L = statsLayout(format, shape, params);
   let end = QHEADER_WORDS * 4;
-  for (const name of fmt.arrays) end = Math.ceil((end + (sizes[name] as number)) / 16) * 16;
+  for (const name of fmt.arrays) end = Math.ceil((end + gpuArrayBytes(name, sizes[name] as number, shape[0], L)) / 16) * 16;
   return end;
 }
