@@ -1,7 +1,8 @@
 // Packed-weight access (binding 1), shared by every packed kernel. One storage
 // buffer per packed tensor: a 16-word header holding each array's offset in u32
-// words (the format record's array order, webgpu/packed.ts), then the arrays as
-// stored in the .lowbit file, each 16-byte aligned. u16/fp16 arrays are read as
+// words (the format record's array order, webgpu/packed.ts; word 15 the groups
+// per row), then the arrays, each 16-byte aligned: as stored in the .lowbit file
+// except the statistics, row-major (qstats_*.wgsl). u16/fp16 arrays are read as
 // halves of words (element 2i in the low half); bit-packed matrices by q_bits.
 @group(0) @binding(1) var<storage, read> w: array<vec4<u32>>;
 
