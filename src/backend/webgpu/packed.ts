@@ -58,15 +58,15 @@ interface StatsLayout {
 }
 
 function statsLayout(format: FormatId, [out, inn]: readonly [number, number], params: FormatParams): StatsLayout | null {
+  const bits = FORMATS[format].bits;
+  if (format !== 'spqr' && !(format.startsWith('int') && bits !== null)) return null;
   const nGroups = Math.ceil(inn / (params.groupSize as number));
   if (format === 'spqr') {
     const qq = params.qqBits as number;
     const nStat = Math.ceil(out / (params.qqGroup as number));
     return { nGroups, packed: { scaleCodes: qq, zeroCodes: qq }, halves: { scaleStats: { n: nStat, pair: 2 }, zeroStats: { n: nStat, pair: 2 } } };
   }
-  const bits = FORMATS[format].bits;
-  if (format.startsWith('int') && bits !== null) return { nGroups, packed: { zeros: bits }, halves: { scales: { n: out, pair: 1 } } };
-  return null;
+  return { nGroups, packed: { zeros: bits as number }, halves: { scales: { n: out, pair: 1 } } };
 }
 
 /** The GPU bytes of one array (transposed statistics, else as stored). */

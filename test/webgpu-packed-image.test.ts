@@ -1,0 +1,66 @@
+/**
+ * The GPU image of a packed tensor (src/backend/webgpu/packed.ts), on the host: its size agrees
+ * with packedImageBytes, header word 15 holds the groups per row, and the int / SpQR statistics
+ * are the stored ones transposed to row-major; codes and outliers are copied as stored.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { packedImage, packedImageBytes } from '../src/backend/webgpu/packed.js';
+import { packedRowWords, unpackBits } from '../src/formats/bytes.js';
+import { randomPacked } from '../src/formats/random.js';
+import type { PackedTensor } from '../src/formats/types.js';
+
+const words = (img: Uint8Array): Uint32Array => new Uint32Array(img.buffer, img.byteOffset, img.length / 4);
+const arrayAt = (img: Uint8Array, i: number, bytes: number): Uint8Array => img.subarray(4 * (words(img)[i] as number), 4 * (words(img)[i] as number) + bytes);
+const u16 = (a: Uint8Array): Uint16Array => new Uint16Array(a.slice().buffer);
+
+function check(p: PackedTensor, nGroups: number): void {
+  const img = packedImage(p);
+  assert.equal(img.length, packedImageBytes(p.format, p.shape, p.params), `${p.format}: image bytes`);
+  assert.equal(words(img)[15], nGroups, `${p.format}: groups per row in header word 15`);
+  const codes = p.arrays.codes as Uint8Array;
+  assert.deepEqual(arrayAt(img, 0, codes.length), codes, `${p.format}: codes as stored`);
+}
+
+test('int4 and int3 images: scales and zeros row-major ([out, nGroups]), 86 groups (not a multiple of 32)', () => {
+  for (const p of [randomPacked('int4', [37, 86 * 128], { groupSize: 128, permuted: 0 }, 3), randomPacked('int3', [21, 11 * 32], { groupSize: 32, permuted: 0 }, 4)]) {
+    const [out] = p.shape;
+    const nG = (p.shape[1] as number) / (p.params.groupSize as number);
+    const bits = p.format === 'int4' ? 4 : 3;
+    check(p, nG);
+    const img = packedImage(p);
+    const scales = u16(p.arrays.scales as Uint8Array);
+    const zeros = unpackBits(p.arrays.zeros as Uint8Array, nG, out, bits);
+    const gScales = u16(arrayAt(img, 1, out * nG * 2));
+    const gZeros = unpackBits(arrayAt(img, 2, out * packedRowWords(nG, bits) * 4), out, nG, bits);
+    for (let g = 0; g < nG; g++) {
+      for (let r = 0; r < out; r++) {
+        assert.equal(gScales[r * nG + g], scales[g * out + r], `${p.format} scale g${g} r${r}`);
+        assert.equal(gZeros[r * nG + g], zeros[g * out + r], `${p.format} zero g${g} r${r}`);
+      }
+    }
+  }
+});
+
+test('SpQR image: scale / zero codes row-major, second-level stats [nStat, nGroups, 2], outliers as stored', () => {
+  const p = randomPacked('spqr', [37, 7 * 16], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 5, { outlierRate: 0.05 });
+  const [out] = p.shape;
+  const nG = 7;
+  const nStat = Math.ceil(out / 16);
+  check(p, nG);
+  const img = packedImage(p);
+  for (const [i, name] of [[1, 'scaleCodes'], [2, 'zeroCodes']] as const) {
+    const stored = unpackBits(p.arrays[name] as Uint8Array, nG, out, 3);
+    const gpu = unpackBits(arrayAt(img, i, out * packedRowWords(nG, 3) * 4), out, nG, 3);
+    for (let g = 0; g < nG; g++) for (let r = 0; r < out; r++) assert.equal(gpu[r * nG + g], stored[g * out + r], `${name} g${g} r${r}`);
+  }
+  for (const [i, name] of [[3, 'scaleStats'], [4, 'zeroStats']] as const) {
+    const stored = u16(p.arrays[name] as Uint8Array);
+    const gpu = u16(arrayAt(img, i, stored.length * 2));
+    for (let g = 0; g < nG; g++) for (let s = 0; s < nStat; s++) for (let k = 0; k < 2; k++) assert.equal(gpu[(s * nG + g) * 2 + k], stored[(g * nStat + s) * 2 + k], `${name} g${g} s${s}`);
+  }
+  for (const [i, name] of [[5, 'outlierRowPtr'], [6, 'outlierCol'], [7, 'outlierVal']] as const) {
+    const a = p.arrays[name] as Uint8Array;
+    assert.deepEqual(arrayAt(img, i, a.length), a, `${name} as stored`);
+  }
+});
