@@ -20,7 +20,7 @@ if [ -n "${GEMV:-}" ]; then
   node $A/bench/webgpu-gemm.js --sizes 4096 --dtypes bf16 --iters 5 --gemv-shapes 4096x12288,4096x22016,11008x4096,4096x4096,4096x32000 \
     --gemv $GEMV --gemv-inputs plain,norm,gated --out $R/gemm-webgpu.json > /dev/null 2> $R/gemm.err; step gemv-sweep $?
 fi
-# packed T = 1 GEMV tilings alone (QSWEEP int4, QSWEEP_SPQR SpQR: RxTPRxRGxCU[xP] lists), weights rotated past L2
+# packed T = 1 GEMV tilings alone (QSWEEP int4, QSWEEP_SPQR SpQR: RxTPRxRGxCU lists), weights rotated past L2
 if [ -n "${QSWEEP:-}" ]; then
   node $A/bench/qgemv-sweep.js --format int4 --tiles $QSWEEP --out $R/qgemv-sweep-int4.json > /dev/null 2> $R/qgemv-sweep-int4.err; step qgemv-sweep-int4 $?
   grep -v Warning $R/qgemv-sweep-int4.err

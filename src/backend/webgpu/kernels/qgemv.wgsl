@@ -130,15 +130,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           let g = min(c / Q_GROUP_SIZE, nGroups - 1u);
           if (g != gc[i]) {
             gc[i] = g;
-            sz[i] = q_stats(g, r, p.rows);
+            sz[i] = q_stats(g, r);
           }
           ws[i] = sz[i].x;
           wz[i] = sz[i].y;
         } else {
           for (var e = 0u; e < 4u; e++) {
-            let sa = q_stats(min((c + e) / Q_GROUP_SIZE, nGroups - 1u), r, p.rows);
+            let sa = q_stats(min((c + e) / Q_GROUP_SIZE, nGroups - 1u), r);
             wa[i][e] = sa.x * (wa[i][e] - sa.y);
-            let sb = q_stats(min((c + 4u + e) / Q_GROUP_SIZE, nGroups - 1u), r, p.rows);
+            let sb = q_stats(min((c + 4u + e) / Q_GROUP_SIZE, nGroups - 1u), r);
             wb[i][e] = sb.x * (wb[i][e] - sb.y);
           }
           ws[i] = 1.0;

@@ -222,7 +222,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             var sc: array<f32, NSUB>;
             var zx = 0.0;
             for (var j = 0u; j < NSUB; j++) {
-              let st = q_stats(c * NSUB + j, min(r0 + i, p.rows - 1u), p.rows);
+              let st = q_stats(c * NSUB + j, min(r0 + i, p.rows - 1u));
               sc[j] = st.x;
               zx += st.x * (SCALE_B + st.y) * sxs[j];
             }
@@ -236,7 +236,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             if (HOIST) {
               cd[i] += d;
             } else {
-              let st = q_stats(c / chunksPerGroup, min(r0 + i, p.rows - 1u), p.rows);
+              let st = q_stats(c / chunksPerGroup, min(r0 + i, p.rows - 1u));
               acc[i] += st.x * (SCALE_B * d - (SCALE_B + st.y) * sx);
             }
           }
@@ -247,7 +247,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         // the unit lies in one group: its statistics once per row
         let g = c0 / chunksPerGroup;
         for (var i = 0u; i < R; i++) {
-          let st = q_stats(g, min(r0 + i, p.rows - 1u), p.rows);
+          let st = q_stats(g, min(r0 + i, p.rows - 1u));
           acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
         }
       }

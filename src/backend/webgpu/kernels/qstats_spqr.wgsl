@@ -4,7 +4,7 @@
 // Q_QQ_BITS-bit codes packed along its groups; second-level stats [nStat, nGroups, 2]; nGroups
 // in header word 15. The first-level (scale, zero) of group g, row r, each a code on the fp16
 // grid of its β2 = Q_QQ_GROUP-row chunk: deq(q, s, z) = s · f32(q − z), two roundings.
-fn q_stats(g: u32, r: u32, out: u32) -> vec2<f32> {
+fn q_stats(g: u32, r: u32) -> vec2<f32> {
   let nG = q_word(15u);
   let row = r * q_row_words(nG, Q_QQ_BITS);
   let sc = f32(q_bits(q_off(1u) + row, g, Q_QQ_BITS));

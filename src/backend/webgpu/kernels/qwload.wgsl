@@ -4,7 +4,7 @@
 // qoutliers.wgsl after the GEMM. Uses gemm's p.K (in) and p.rows (out; one chunk).
 fn q_weight(row: u32, c: u32) -> f32 {
   let code = q_bits(q_off(0u) + row * q_row_words(p.K, Q_BITS), c, Q_BITS);
-  let sz = q_stats(c / Q_GROUP_SIZE, row, p.rows);
+  let sz = q_stats(c / Q_GROUP_SIZE, row);
   return sz.x * (f32(code) - sz.y);
 }
 
@@ -21,7 +21,7 @@ fn w_load4(e: u32) -> vec4<f32> {
     return vec4<f32>(q_weight(r, c), q_weight(r, c + 1u), q_weight(r, c + 2u), q_weight(r, c + 3u));
   }
   let row = q_off(0u) + r * q_row_words(p.K, Q_BITS);
-  let sz = q_stats(c / Q_GROUP_SIZE, r, p.rows);
+  let sz = q_stats(c / Q_GROUP_SIZE, r);
   let q = vec4<f32>(f32(q_bits(row, c, Q_BITS)), f32(q_bits(row, c + 1u, Q_BITS)), f32(q_bits(row, c + 2u, Q_BITS)), f32(q_bits(row, c + 3u, Q_BITS)));
   return sz.x * (q - sz.y);
 }
