@@ -37,8 +37,11 @@ for (const d of bf16Runs) for (const r of d.rows) {
 for (const file of files.filter((x) => x.startsWith('packed-decode'))) {
   const d = read(file);
   const t = d.qgemv?.int1;
+  const il = d.qgemv?.ilv1;
   for (const r of d.rows) {
-    const tiles = r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1})` : '';
+    // int2/4/8 run qgemv1_ilv where the run has its tiling (from 2026-12-02), else qgemv1
+    const ilv = il && ['int2', 'int4', 'int8'].includes(r.format);
+    const tiles = ilv ? ` (qgemv1_ilv ${il.R}×${il.TPR}×${il.RG}×${il.UN})` : r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1})` : '';
     result.packed.push({ file, commit: d.commit, qgemv: d.qgemv, ...r });
     md.push(`| ${r.format}${tiles} | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_first_run)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} | ${streamCol(r)} |`);
   }

@@ -9,7 +9,8 @@
 #  - 16-bit decode of a Llama-2-7B-shaped model (random bf16 weights made on the GPU), with a
 #    profile of the recorded step (GPU vs host time, each op alone);
 #  - packed decode (FORMATS, default int4 and SpQR) with per-kernel GB/s and the same profile,
-#    the int formats' qgemv1 tiles swept with INT1 (RxTPRxRG list);
+#    then int4 per ILV1 tiling (qgemv1_ilv RxTPRxRGxUN list) and FORMATS_INT1 (default SpQR) per
+#    INT1 tiling (qgemv1 RxTPRxRGxCU list);
 #  - optionally (QSWEEP, QSWEEP_SPQR) the packed T = 1 GEMV alone per tiling (qgemv-sweep);
 #  - `lowbit bench` prefill (512 tokens) + decode for random 7B models (BENCH_FORMATS).
 # Outputs land in /tmp/results, archived to $OUT/results.tar.gz.
@@ -20,9 +21,10 @@ if [ -n "${GEMV:-}" ]; then
   node $A/bench/webgpu-gemm.js --sizes 4096 --dtypes bf16 --iters 5 --gemv-shapes 4096x12288,4096x22016,11008x4096,4096x4096,4096x32000 \
     --gemv $GEMV --gemv-inputs plain,norm,gated --out $R/gemm-webgpu.json > /dev/null 2> $R/gemm.err; step gemv-sweep $?
 fi
-# packed T = 1 GEMV tilings alone (QSWEEP int4, QSWEEP_SPQR SpQR: RxTPRxRGxCU lists), weights rotated past L2
+# packed T = 1 GEMV tilings alone (QSWEEP int4: qgemv1_ilv RxTPRxRGxUN; QSWEEP_SPQR SpQR: qgemv1 RxTPRxRGxCU),
+# weights rotated past L2; QSHAPES: the shapes (default qkv,o,gu,down,gu-glu,down-plain)
 if [ -n "${QSWEEP:-}" ]; then
-  node $A/bench/qgemv-sweep.js --format int4 --tiles $QSWEEP --out $R/qgemv-sweep-int4.json > /dev/null 2> $R/qgemv-sweep-int4.err; step qgemv-sweep-int4 $?
+  node $A/bench/qgemv-sweep.js --format int4 --tiles $QSWEEP --shapes ${QSHAPES:-qkv,o,gu,down,gu-glu,down-plain} --out $R/qgemv-sweep-int4.json > /dev/null 2> $R/qgemv-sweep-int4.err; step qgemv-sweep-int4 $?
   grep -v Warning $R/qgemv-sweep-int4.err
 fi
 if [ -n "${QSWEEP_SPQR:-}" ]; then
@@ -35,10 +37,17 @@ if [ -n "${DEC_SWEEP:-}" ]; then
   grep -h "decode pos\|tuning" $R/decode-sweep.err
 fi
 node $A/bench/webgpu-decode.js --positions ${POSITIONS:-128,1024} --steps 64 --out $R/decode-webgpu.json > /dev/null 2> $R/decode.err; step decode-bf16 $?
+# packed decode: the first run FORMATS at the default tilings; then int4 at every ILV1 tiling (qgemv1_ilv
+# RxTPRxRGxUN) and every INT1 tiling (qgemv1, int3 / SpQR formats: FORMATS_INT1)
 i=0
-for t in ${INT1:-4x32x4}; do
-  timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats ${FORMATS:-int4,spqr} --int1 $t --pos 128 --steps 64 --out $R/packed-decode-$i.json > /dev/null 2> $R/packed-$i.err; step "packed-decode int1 $t" $?
-  FORMATS=int4; i=$((i + 1))
+timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats ${FORMATS:-int4,spqr} --pos 128 --steps 64 --out $R/packed-decode-$i.json > /dev/null 2> $R/packed-$i.err; step "packed-decode default tiles" $?
+for t in ${ILV1:-}; do
+  i=$((i + 1))
+  timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats int4 --ilv1 $t --pos 128 --steps 64 --out $R/packed-decode-$i.json > /dev/null 2> $R/packed-$i.err; step "packed-decode ilv1 $t" $?
+done
+for t in ${INT1:-}; do
+  i=$((i + 1))
+  timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats ${FORMATS_INT1:-spqr} --int1 $t --pos 128 --steps 64 --out $R/packed-decode-$i.json > /dev/null 2> $R/packed-$i.err; step "packed-decode int1 $t" $?
 done
 for f in ${BENCH_FORMATS-int4 spqr}; do
   timeout 150 node $A/src/cli/main.js bench random:llama2-7b:$f --prompt-tokens 512 --gen-tokens 128 --backend webgpu --json > $R/bench-7b-$f.json 2> $R/bench-7b-$f.err; step "lowbit bench 7b $f" $?

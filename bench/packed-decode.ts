@@ -10,7 +10,7 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
  * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows, 0 split-K always).
  */
 import { backend, emit, flags, list, measureCopy, measureDecode, meta, timeIt } from './lib/bench-common.js';
@@ -21,7 +21,7 @@ import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
 
-const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'out']);
+const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'out']);
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const shape = (f.shape ?? 'llama2-7b') as RandomShape;
 const over = { dim: num(f.dim), layers: num(f.layers), heads: num(f.heads), kvHeads: num(f['kv-heads']), ffn: num(f.ffn), vocab: num(f.vocab) };
@@ -33,9 +33,15 @@ const kernelIters = Number(f['kernel-iters'] ?? 20);
 
 // --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
 const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
-// --int1 RxTPRxRG[xCU]: the int formats' T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
+// --int1 RxTPRxRG[xCU]: the int3 and SpQR T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
 const [R1, TPR1, RG1, CU1] = (f.int1 ?? '').split('x').map(Number);
-const tiles = { ...(R && RG && TPR ? { R, RG, TPR } : {}), ...(R1 && TPR1 && RG1 ? { int1: { R: R1, TPR: TPR1, RG: RG1, CU: CU1 || 1 } } : {}) };
+// --ilv1 RxTPRxRGxUN: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in flight
+const [R2, TPR2, RG2, UN2] = (f.ilv1 ?? '').split('x').map(Number);
+const tiles = {
+  ...(R && RG && TPR ? { R, RG, TPR } : {}),
+  ...(R1 && TPR1 && RG1 ? { int1: { R: R1, TPR: TPR1, RG: RG1, CU: CU1 || 1 } } : {}),
+  ...(R2 && TPR2 && RG2 ? { ilv1: { R: R2, TPR: TPR2, RG: RG2, UN: UN2 || 1 } } : {}),
+};
 const attention = f['one-pass-max'] === undefined ? {} : { onePassMaxKeys: Number(f['one-pass-max']) };
 const backends = new Map<string, WebGpuBackend>();
 const gpu = async (outliers: 'fused' | 'separate'): Promise<WebGpuBackend> => {

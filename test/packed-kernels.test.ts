@@ -6,7 +6,7 @@
  * - the CPU packed matmul equals the dense matmul on unpack's Ŵ (nMSE ≤ 1e-10, CONVENTIONS §3);
  * - WebGPU qgemv (T ≤ 8; qgemv1 at T = 1 where qgemv1Serves, e.g. unpermuted SpQR β1 = 16) and
  *   gemm+qwload (T > 8) equal the CPU packed matmul (nMSE ≤ 1e-10) on odd shapes, groups that do
- *   not divide `in` or 8, act-order perm, bias, SpQR with outliers in most rows and none in every
+ *   not divide `in` or 8, interleaved int2/4/8 codes with a natural tail, act-order perm, bias, SpQR with outliers in most rows and none in every
  *   5th, outliers fused and in a separate pass (qgemv1 always adds them itself).
  */
 import assert from 'node:assert/strict';
@@ -133,6 +133,15 @@ describe('packed WebGPU kernels vs the CPU reference', { skip }, () => {
       for (const [shape, permuted] of [[[64, 256], 0], [[45, 67], 1], [[100, 200], 1], [[77, 129], 0]] as const) {
         gpuCases.push({ format, shape: [...shape], params: { groupSize: g, permuted } });
       }
+    }
+  }
+  // int2/4/8 in groups of whole chunks: codes lane-interleaved in the GPU image (webgpu/packed.ts), every
+  // kernel reads them through qcodes.wgsl; K past whole 128-column superchunks (1184 = 9·128 + 32,
+  // 416, 288, 200) keeps a natural tail; groups of 128 (one statistics set per chunk), 32 and 64 (sets
+  // of words); perm 1 is the T = 1 qgemv path
+  for (const [format, g] of [['int4', 128], ['int2', 32], ['int8', 64]] as const) {
+    for (const [shape, permuted] of [[[37, 1184], 0], [[29, format === 'int2' ? 288 : format === 'int8' ? 200 : 416], 1]] as const) {
+      gpuCases.push({ format, shape: [...shape], params: { groupSize: g, permuted } });
     }
   }
   for (const g of [16, 7]) {

@@ -1,11 +1,13 @@
 /**
  * The GPU image of a packed tensor (src/backend/webgpu/packed.ts), on the host: its size agrees
  * with packedImageBytes, header word 15 holds the groups per row, and the int / SpQR statistics
- * are the stored ones transposed to row-major; codes and outliers are copied as stored.
+ * are the stored ones transposed to row-major; int2/4/8 codes in groups of whole chunks are
+ * lane-interleaved (every code read back through the layout's column → word rule), other codes
+ * and the outliers are copied as stored.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { packedImage, packedImageBytes } from '../src/backend/webgpu/packed.js';
+import { codesInterleaved, packedImage, packedImageBytes } from '../src/backend/webgpu/packed.js';
 import { packedRowWords, unpackBits } from '../src/formats/bytes.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
@@ -19,8 +21,53 @@ function check(p: PackedTensor, nGroups: number): void {
   assert.equal(img.length, packedImageBytes(p.format, p.shape, p.params), `${p.format}: image bytes`);
   assert.equal(words(img)[15], nGroups, `${p.format}: groups per row in header word 15`);
   const codes = p.arrays.codes as Uint8Array;
-  assert.deepEqual(arrayAt(img, 0, codes.length), codes, `${p.format}: codes as stored`);
+  const got = arrayAt(img, 0, codes.length);
+  if (codesInterleaved(p.format, p.params)) checkInterleaved(p, got);
+  else assert.deepEqual(got, codes, `${p.format}: codes as stored`);
 }
+
+/**
+ * kernels/qcodes.wgsl's layout, read column by column: in whole superchunk s (128 columns), column c
+ * lies in natural word n = (c mod 128) / cpw = 4v + j, stored at word 4·bits·s + j·bits + v; past
+ * the last whole superchunk, natural word c / cpw. Every code equals the stored one.
+ */
+function checkInterleaved(p: PackedTensor, img: Uint8Array): void {
+  const [out, inn] = p.shape;
+  const bits = Number(p.format.slice(3));
+  const cpw = 32 / bits;
+  const rowWords = packedRowWords(inn, bits);
+  const w = new Uint32Array(img.slice().buffer);
+  const want = unpackBits(p.arrays.codes as Uint8Array, out, inn, bits);
+  let moved = 0;
+  for (let r = 0; r < out; r++) {
+    for (let c = 0; c < inn; c++) {
+      const s = Math.floor(c / 128);
+      let word = Math.floor(c / cpw);
+      if (s < Math.floor(inn / 128)) {
+        const n = Math.floor((c % 128) / cpw);
+        word = 4 * bits * s + (n % 4) * bits + Math.floor(n / 4);
+      }
+      if (word !== Math.floor(c / cpw)) moved++;
+      const code = ((w[r * rowWords + word] as number) >>> ((c % cpw) * bits)) & ((1 << bits) - 1);
+      assert.equal(code, want[r * inn + c], `${p.format} [${out}, ${inn}] code r${r} c${c}`);
+    }
+  }
+  assert.ok(moved > 0, `${p.format}: some codes moved`);
+}
+
+test('int2/4/8 codes in groups of whole chunks are interleaved per 128-column superchunk, the K % 128 tail natural; int3 and g16 as stored', () => {
+  const cases: [PackedTensor, boolean][] = [
+    [randomPacked('int4', [5, 416], { groupSize: 128, permuted: 0 }, 6), true],
+    [randomPacked('int2', [3, 1248], { groupSize: 32, permuted: 1 }, 7), true],
+    [randomPacked('int8', [4, 200], { groupSize: 64, permuted: 0 }, 8), true],
+    [randomPacked('int4', [3, 256], { groupSize: 16, permuted: 0 }, 9), false],
+    [randomPacked('int3', [3, 256], { groupSize: 128, permuted: 0 }, 10), false],
+  ];
+  for (const [p, ilv] of cases) {
+    assert.equal(codesInterleaved(p.format, p.params), ilv, `${p.format} g${p.params.groupSize as number}`);
+    check(p, Math.ceil(p.shape[1] / (p.params.groupSize as number)));
+  }
+});
 
 test('int4 and int3 images: scales and zeros row-major ([out, nGroups]), 86 groups (not a multiple of 32)', () => {
   for (const p of [randomPacked('int4', [37, 86 * 128], { groupSize: 128, permuted: 0 }, 3), randomPacked('int3', [21, 11 * 32], { groupSize: 32, permuted: 0 }, 4)]) {

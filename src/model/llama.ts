@@ -152,9 +152,9 @@ export function enqueueForward(m: LlamaModel, s: RunState, kv: KvCache): void {
     // feed-forward sublayer (SwiGLU)
     const ffnIn = { norm: { weight: L.ffnNorm, eps } };
     const [gu] = L.gateUp.parts;
-    // dense (gate | up) in one tensor: SwiGLU in the product's epilogue; packed weights keep it in
-    // the down projection's input, which their T = 1 kernel folds in
-    if (L.gateUp.parts.length === 1 && gu && gu.w.format === undefined) {
+    // (gate | up) in one tensor (dense, or packed parts concatenated): SwiGLU in the product's
+    // epilogue; parts kept apart: SwiGLU in the down projection's input
+    if (L.gateUp.parts.length === 1 && gu) {
       b.matmul(s.h, s.x, gu.w, gu.bias, { ...ffnIn, glu: true }); //       h: [T, F] = silu(g)·u
       b.matmul(s.x, s.h, L.wDown, undefined, { accumulate: true }); // x += h·Wdᵀ
     } else {

@@ -12,11 +12,18 @@
  * row-major here ([out, nGroups]; SpQR's second-level stats [nStat, nGroups, 2]):
  * the T = 1 GEMV's lanes walk one row's groups, so their statistics loads fall
  * in one cache line instead of one line per lane (qstats_int.wgsl, qstats_spqr.wgsl).
+ *
+ * The codes of int2/4/8 tensors in groups of whole 32-column chunks are also
+ * reordered (`codesInterleaved`): in every whole 128-column superchunk of a row,
+ * natural word 4v + j moves to position j·bits + v (kernels/qcodes.wgsl), so the
+ * four 32-code chunks that four neighbouring lanes load hold words whose inputs
+ * lie side by side and the T = 1 GEMV reads its inputs straight from memory
+ * (qgemv1_ilv.wgsl). The file keeps the natural order.
  */
 import { FORMATS } from '../../formats/index.js';
 import type { FormatId, FormatParams, PackedTensor } from '../../formats/types.js';
 import { shapeStr, type Shape } from '../../tensor/tensor.js';
-import { packBits, packedBytes, unpackBits } from '../../formats/bytes.js';
+import { packBits, packedBytes, packedRowWords, unpackBits } from '../../formats/bytes.js';
 import type { Tensor } from '../backend.js';
 
 /** Words of the offset header at the start of a packed buffer. */
@@ -69,6 +76,28 @@ function statsLayout(format: FormatId, [out, inn]: readonly [number, number], pa
   return { nGroups, packed: { zeros: bits as number }, halves: { scales: { n: out, pair: 1 } } };
 }
 
+/** Whether the GPU image stores this tensor's codes lane-interleaved (kernels/qcodes.wgsl: Q_ILV). */
+export function codesInterleaved(format: FormatId, params: FormatParams): boolean {
+  const bits = FORMATS[format].bits;
+  return format.startsWith('int') && (bits === 2 || bits === 4 || bits === 8) && (params.groupSize as number) % 32 === 0;
+}
+
+/** Codes [out, inn] (bit-packed rows) with every whole 128-column superchunk's words interleaved: natural word 4v + j at j·bits + v. */
+export function interleaveCodes(a: Uint8Array, out: number, inn: number, bits: number): Uint8Array {
+  const rowWords = packedRowWords(inn, bits);
+  const src = new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
+  const dst = src.slice();
+  const sw = 4 * bits;
+  const supers = Math.floor(inn / 128);
+  for (let r = 0; r < out; r++) {
+    for (let s = 0; s < supers; s++) {
+      const base = r * rowWords + s * sw;
+      for (let o = 0; o < sw; o++) dst[base + (o % 4) * bits + Math.floor(o / 4)] = src[base + o] as number;
+    }
+  }
+  return new Uint8Array(dst.buffer);
+}
+
 /** The GPU bytes of one array (transposed statistics, else as stored). */
 function gpuArrayBytes(name: string, stored: number, out: number, L: StatsLayout | null): number {
   const bits = L?.packed[name];
@@ -103,13 +132,14 @@ export function packedImage(p: PackedTensor): Uint8Array {
   const sizes = fmt.arrayBytes(p.shape, p.params);
   const L = statsLayout(p.format, p.shape, p.params);
   const out = p.shape[0];
+  const ilv = codesInterleaved(p.format, p.params);
   const arrays: Uint8Array[] = [];
   const offsets: number[] = [];
   let end = QHEADER_WORDS * 4;
   for (const name of fmt.arrays) {
     const a = p.arrays[name];
     if (a?.length !== sizes[name]) throw new Error(`uploadPacked ${p.format}${shapeStr(p.shape)}: array '${name}' has ${a?.length} bytes, expected ${sizes[name]}`);
-    const g = gpuArray(name, a, out, L);
+    const g = name === 'codes' && ilv ? interleaveCodes(a, out, p.shape[1], FORMATS[p.format].bits as number) : gpuArray(name, a, out, L);
     arrays.push(g);
     offsets.push(end);
     end = Math.ceil((end + g.length) / 16) * 16;

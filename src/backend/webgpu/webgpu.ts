@@ -297,7 +297,8 @@ export class WebGpuBackend implements Backend {
    * in (for weights up to `tuning.fuseInputMaxBytes`). Otherwise the norm or SwiGLU input runs first into a scratch buffer
    * (rmsnorm / silu_mul kernels), and the product kernels place or add the
    * result themselves (col0, accumulate). The SwiGLU output (`glu`) is gemv1's
-   * epilogue for a T = 1 dense weight in one buffer; otherwise the product goes
+   * epilogue for a T = 1 dense weight in one buffer, and qgemv1's for a packed
+   * weight it serves; otherwise the product goes
    * to a scratch buffer and silu_mul places (or adds) silu(gate)·up.
    */
   matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor, o: MatmulOptions = {}): void {
@@ -323,7 +324,7 @@ export class WebGpuBackend implements Backend {
     }
     const place = { ldo: N, col0, accumulate: o.accumulate === true };
     const fused = fuse ? { ...(o.norm && { norm: { weight: this.vectorF32(what, 'norm weight', o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
-    const gluFused = o.glu === true && T === 1 && !packed && this.own(w).live().length === 1;
+    const gluFused = o.glu === true && T === 1 && (packed ? fuse : this.own(w).live().length === 1);
     // an unfused SwiGLU output: the product goes to scratch [T, M], then out[:, col0 …] (+)= silu(gate)·up
     const y = o.glu && !gluFused ? this.scratch('glu', what, T * M * 4) : null;
     const dst = y ?? ob;
@@ -331,7 +332,7 @@ export class WebGpuBackend implements Backend {
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
         const call = { what, out: dst, x: xb, w: w.live(), format: w.format, params: w.params, bias: b, T, K, M, ...at };
-        qgemv1(this.ctx, call, fused, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
+        qgemv1(this.ctx, call, { ...fused, glu: gluFused }, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
       } else {
         this.packedMatmul(what, dst, xb, w, T, K, M, b, at);
       }

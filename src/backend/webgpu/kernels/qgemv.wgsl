@@ -1,6 +1,7 @@
 // Decode matmul on packed weights (T ≤ MAXT): out[t, col0 + m0 + r] (+)= Σ_c x[t, c] · Ŵ[r, c] (+ bias),
 // Ŵ decoded in registers from the codes and q_stats (a qstats_* file), columns in layout
-// order (x already gathered by perm).
+// order (x already gathered by perm). A unit's words are loaded as stored; in an interleaved
+// int2/4/8 image (qcodes.wgsl) each 8-code piece then reads the inputs of the columns it covers.
 //
 // Work split: a workgroup is WG / TPR row groups of TPR threads (one subgroup when the
 // device has them); a row group owns R consecutive rows, so each x value loaded serves R
@@ -93,7 +94,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
     }
     for (var j = 0u; j < U / 8u; j++) {
-      let c = c0 + j * 8u;
+      // the piece's columns: c … c + 3 and cb … cb + 3 (apart in an interleaved int8 superchunk)
+      var c = c0 + j * 8u;
+      var cb = c + 4u;
+      if (Q_ILV != 0u) {
+        let sw0 = c0 / Q_CPW; // the unit's first stored word
+        if (Q_BITS == 8u) {
+          c = q_word_col(sw0 + 2u * j, p.K);
+          cb = q_word_col(sw0 + 2u * j + 1u, p.K);
+        } else {
+          c = q_word_col(sw0 + j * Q_BITS / 4u, p.K) + (j * 8u) % Q_CPW;
+          cb = c + 4u;
+        }
+      }
       // per row: the 8 codes (or, for groups not a multiple of 8, the dequantized weights),
       // the group's scale and zero; then per token acc += scale·(Σ code·x − zero·Σ x)
       var wa: array<vec4<f32>, R>;
@@ -146,14 +159,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
       }
       let xa0 = x_vec4(0u, c);
-      let xb0 = x_vec4(0u, c + 4u);
+      let xb0 = x_vec4(0u, cb);
       let sx0 = dot(xa0 + xb0, vec4<f32>(1.0));
       for (var i = 0u; i < R; i++) {
         acc0[i] += ws[i] * (dot(wa[i], xa0) + dot(wb[i], xb0) - wz[i] * sx0);
       }
       for (var t = 1u; t < p.T; t++) {
         let xa = x_vec4(t, c);
-        let xb = x_vec4(t, c + 4u);
+        let xb = x_vec4(t, cb);
         let sx = dot(xa + xb, vec4<f32>(1.0));
         for (var i = 0u; i < R; i++) {
           acc[t * R + i] += ws[i] * (dot(wa[i], xa) + dot(wb[i], xb) - wz[i] * sx);

@@ -1,7 +1,9 @@
 // Decode matmul on packed int2/3/4/8 or SpQR weights, one token: out[col0 + r] (+)= Σ_c xin[c] · Ŵ[r, c]
 // (+ bias[r]), Ŵ = scale · (code − zero) decoded in registers (q_stats from qstats_int.wgsl or
 // qstats_spqr.wgsl; SpQR's zero is not an integer), plus SpQR's CSR outliers (OUTLIERS), with the
-// same folded neighbours as gemv1.wgsl (NORM, GATED, ACC). For unpermuted codes whose groups are
+// same folded neighbours as gemv1.wgsl (NORM, GATED, ACC, GLU: the weight is gate | up, 2·rows
+// rows, and out[col0 + r] (+)= silu(y[r])·y[rows + r]; a thread's NR = 2R weight rows are R gate
+// rows and their R up rows). For unpermuted codes whose groups are
 // whole multiples of 32 columns (or one group per row) or of 8 or 16 columns (qgemv1Serves);
 // qgemv.wgsl serves the rest.
 //
@@ -18,7 +20,9 @@
 // their rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin
 // the input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
 // TPR threads per row group, RG row groups per workgroup.
-// Header: R, TPR, RG, WG = TPR·RG, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, OUTLIERS and the format's
+// Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
+// interleaved int2/4/8 images). chunk_dot from qdot.wgsl.
+// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
 // Q_* constants. Workgroup memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
 struct Params {
   K: u32,
@@ -35,57 +39,6 @@ struct Params {
 
 fn silu4(g: vec4<f32>) -> vec4<f32> {
   return g / (vec4<f32>(1.0) + exp(-g));
-}
-
-// Codes become floats without an int→float conversion (a quarter- or eighth-rate instruction on
-// most GPUs, and what bounded this kernel): a b-bit code q shifted to the top of an f32's
-// mantissa under the exponent of 1.0 is the float 1 + q/2^b, exactly (shift, and, or). So
-// chunk_dot returns Σ_e (1 + code[e]/2^b)·xs[e] and the caller recovers
-// Σ code·x = 2^b·(chunk_dot − Σ x); the rounding matches a plain Σ code·x to a factor of two.
-const ONE: u32 = 0x3f800000u; // 1.0f
-const TOP: u32 = Q_MASK << (23u - Q_BITS); // a code's bits at the top of the mantissa
-const SCALE_B: f32 = f32(1u << Q_BITS);
-
-fn ones4(v: vec4<u32>) -> vec4<f32> {
-  return bitcast<vec4<f32>>((v & vec4<u32>(TOP)) | vec4<u32>(ONE));
-}
-
-// Σ_e (1 + code[e]/2^b) · xs[e] over one 32-code chunk whose words are cw.
-fn chunk_dot(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> f32 {
-  var s = 0.0;
-  if (Q_BITS == 4u) {
-    for (var i = 0u; i < 4u; i++) {
-      let w = cw[i];
-      // codes 0, 2, 4, 6 of the word (bits 0, 8, 16, 24) and 1, 3, 5, 7 (bits 4, 12, 20, 28) to bits 19..22
-      let lo = ones4(vec4<u32>(w << 19u, w << 11u, w << 3u, w >> 5u));
-      let hi = ones4(vec4<u32>(w << 15u, w << 7u, w >> 1u, w >> 9u));
-      let a = xs[2u * i];
-      let b = xs[2u * i + 1u];
-      s += dot(lo, vec4<f32>(a.x, a.z, b.x, b.z)) + dot(hi, vec4<f32>(a.y, a.w, b.y, b.w));
-    }
-  } else if (Q_BITS == 8u) {
-    for (var i = 0u; i < 8u; i++) {
-      let w = cw[i];
-      s += dot(ones4(vec4<u32>(w << 15u, w << 7u, w >> 1u, w >> 9u)), xs[i]); // bits 0, 8, 16, 24 to 15..22
-    }
-  } else if (Q_BITS == 2u) {
-    for (var i = 0u; i < 8u; i++) {
-      let byte = cw[i >> 2u] >> ((i & 3u) * 8u); // codes 4i .. 4i + 3 at bits 0, 2, 4, 6
-      s += dot(ones4(vec4<u32>(byte << 21u, byte << 19u, byte << 17u, byte << 15u)), xs[i]);
-    }
-  } else {
-    for (var e = 0u; e < 32u; e++) {
-      let bit = e * Q_BITS;
-      let wi = bit >> 5u;
-      let sh = bit & 31u;
-      var v = cw[wi] >> sh;
-      if (sh + Q_BITS > 32u) {
-        v |= cw[wi + 1u] << (32u - sh);
-      }
-      s += bitcast<f32>(((v << (23u - Q_BITS)) & TOP) | ONE) * xs[e >> 2u][e & 3u];
-    }
-  }
-  return s;
 }
 
 // Groups smaller than a chunk: NSUB sub-groups of SUB codes each (1 and 32 for groups of 32 or
@@ -129,14 +82,22 @@ var<workgroup> ssg: array<f32, RG>;
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let lane = lid % TPR;
   let r0 = (wid.x * RG + lid / TPR) * R;
+  var wrow: array<u32, NR>; // weight rows; dead rows read a live one and discard the result
+  for (var i = 0u; i < NR; i++) {
+    var r = min(r0 + i % R, p.rows - 1u);
+    if (GLU && i >= R) {
+      r += p.rows; // the up row of output i − R
+    }
+    wrow[i] = r;
+  }
   let rowWords = q_row_words(p.K, Q_BITS);
   let codes = q_off(0u);
   let nChunks = p.K / 32u;
   let nUnits = (nChunks + CU - 1u) / CU;
   let chunksPerGroup = min(Q_GROUP_SIZE, p.K) / 32u;
   let K4 = p.K / 4u;
-  var acc: array<f32, R>;
-  for (var i = 0u; i < R; i++) {
+  var acc: array<f32, NR>;
+  for (var i = 0u; i < NR; i++) {
     acc[i] = 0.0;
   }
   var ss = 0.0;
@@ -144,11 +105,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let u0 = t0 + lane;
     let c0 = u0 * CU;
     // 1. the codes of this lane's unit, CU chunks × R rows (loads in flight while x is staged)
-    var cws: array<array<array<u32, Q_BITS>, R>, CU>;
+    var cws: array<array<array<u32, Q_BITS>, NR>, CU>;
     for (var u = 0u; u < CU; u++) {
       let cu = min(c0 + u, nChunks - 1u); // past the end: reload the last chunk, unused
-      for (var i = 0u; i < R; i++) {
-        let base = codes + min(r0 + i, p.rows - 1u) * rowWords + cu * Q_BITS;
+      for (var i = 0u; i < NR; i++) {
+        let base = codes + wrow[i] * rowWords + cu * Q_BITS;
         if (Q_BITS % 4u == 0u) {
           for (var v = 0u; v < Q_BITS / 4u; v++) {
             let q = w[(base >> 2u) + v];
@@ -185,8 +146,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     workgroupBarrier();
     // 3. the unit's products
     if (u0 < nUnits) {
-      var cd: array<f32, R>; // HOIST: the unit's Σ (1 + code/2^b)·x per row
-      for (var i = 0u; i < R; i++) {
+      var cd: array<f32, NR>; // HOIST: the unit's Σ (1 + code/2^b)·x per row
+      for (var i = 0u; i < NR; i++) {
         cd[i] = 0.0;
       }
       var sxu = 0.0;
@@ -215,14 +176,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             }
           }
         }
-        for (var i = 0u; i < R; i++) {
+        for (var i = 0u; i < NR; i++) {
           if (SUBG) {
             // Σ_j s_j·(2^b·d_j − (2^b + z_j)·sx_j), d_j = Σ_(e in j) (1 + code[e]/2^b)·x[e]; the s_j
             // folded into chunk_dot's inputs
             var sc: array<f32, NSUB>;
             var zx = 0.0;
             for (var j = 0u; j < NSUB; j++) {
-              let st = q_stats(c * NSUB + j, min(r0 + i, p.rows - 1u));
+              let st = q_stats(c * NSUB + j, wrow[i]);
               sc[j] = st.x;
               zx += st.x * (SCALE_B + st.y) * sxs[j];
             }
@@ -236,7 +197,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             if (HOIST) {
               cd[i] += d;
             } else {
-              let st = q_stats(c / chunksPerGroup, min(r0 + i, p.rows - 1u));
+              let st = q_stats(c / chunksPerGroup, wrow[i]);
               acc[i] += st.x * (SCALE_B * d - (SCALE_B + st.y) * sx);
             }
           }
@@ -246,8 +207,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (HOIST) {
         // the unit lies in one group: its statistics once per row
         let g = c0 / chunksPerGroup;
-        for (var i = 0u; i < R; i++) {
-          let st = q_stats(g, min(r0 + i, p.rows - 1u));
+        for (var i = 0u; i < NR; i++) {
+          let st = q_stats(g, wrow[i]);
           acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
         }
       }
@@ -255,9 +216,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   if (OUTLIERS) {
     // SpQR's outliers: the row group's lanes split each row's CSR entries
-    for (var i = 0u; i < R; i++) {
-      let r = r0 + i;
-      if (r < p.rows) {
+    for (var i = 0u; i < NR; i++) {
+      if (r0 + i % R < p.rows) {
+        let r = wrow[i];
         let e1 = q_word(q_off(5u) + r + 1u);
         for (var e = q_word(q_off(5u) + r) + lane; e < e1; e += TPR) {
           acc[i] += q_f16(q_off(7u), e) * x_in(q_u16(q_off(6u), e));
@@ -281,10 +242,20 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   for (var i = 0u; i < R; i++) {
     var s = row_sum(acc[i], lid) * inv;
+    var up = 0.0;
+    if (GLU) {
+      up = row_sum(acc[R + i], lid) * inv;
+    }
     let r = r0 + i;
     if (r < p.rows && lane == 0u) {
       if (HAS_BIAS) {
         s += bias[r];
+        if (GLU) {
+          up += bias[p.rows + r];
+        }
+      }
+      if (GLU) {
+        s = s / (1.0 + exp(-s)) * up;
       }
       let o = p.col0 + r;
       if (ACC) {

@@ -3,8 +3,10 @@
  * kernel from a packed buffer (webgpu/packed.ts), never materialized.
  *
  * 0. T = 1 where qgemv1Serves (unpermuted int or SpQR, groups that are whole
- *    32-column chunks or divide one): qgemv1.wgsl, one dispatch with the norm or
- *    SwiGLU input and SpQR's outliers folded in (`qgemv1`, called by webgpu.ts).
+ *    32-column chunks or divide one): one dispatch with the norm or SwiGLU input
+ *    or SwiGLU output and SpQR's outliers folded in (`qgemv1`, called by webgpu.ts):
+ *    qgemv1_ilv.wgsl on images with interleaved codes (int2/4/8, packed.ts),
+ *    qgemv1.wgsl on the others (int3, SpQR).
  * 1. permuted (act-order): qgather.wgsl writes xp = x[:, perm] once (layout order).
  * 2. T ≤ gemvMaxT (decode): qgemv.wgsl, R rows per row group of TPR threads;
  *    SpQR outliers fused into it ('fused') or added by qoutliers.wgsl ('separate').
@@ -16,6 +18,7 @@
 import { FORMATS, wgslConstants } from '../../../formats/index.js';
 import type { FormatId, FormatParams } from '../../../formats/types.js';
 import type { GpuContext, KernelSpec } from '../context.js';
+import { codesInterleaved } from '../packed.js';
 import { ceilDiv, grid1d, MAX_GROUPS } from './common.js';
 import { gemmTilesFor, type MatmulDevice, type MatmulTuning } from './matmul.js';
 import type { WgslName } from './wgsl.gen.js';
@@ -29,12 +32,14 @@ export interface PackedTuning {
   readonly RG: number;
   /** SpQR outliers inside qgemv ('fused') or in a second pass ('separate'); qgemv1 (T = 1) always adds them itself. */
   readonly spqrOutliers: 'fused' | 'separate';
-  /** qgemv1 (T = 1, int and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
+  /** qgemv1 (T = 1, int3 and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
+  /** qgemv1_ilv (T = 1, interleaved int2/4/8 images): output rows per thread group, threads per group, groups per workgroup, chunks per lane in flight. */
+  readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number };
 }
 
 // int1: the fastest 7B int4 decode of the qgemv1 tilings measured on the H200 with the staged inputs (4×32×4×2: q|k|v 1390 GB/s vs 1363 with CU 1, 1342 with R 2, 689 with CU 3; 263.4 tok/s vs 241.6 for R 2 at 37ba246; bench/results/h200/decode3/)
-export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4, CU: 2 } };
+export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4, CU: 2 }, ilv1: { R: 4, TPR: 32, RG: 2, UN: 2 } };
 
 /**
  * Whether qgemv1 serves this packed weight (int or SpQR) at T = 1: unpermuted, K
@@ -79,7 +84,7 @@ const permArray = (f: FormatId): number => FORMATS[f].arrays.indexOf('perm');
  * tensor shares its pipelines with an unpermuted one.
  */
 export function formatPrelude(format: FormatId, params: FormatParams): string {
-  return wgslConstants(FORMATS[format], { ...params, permuted: 0 });
+  return `${wgslConstants(FORMATS[format], { ...params, permuted: 0 })}const Q_ILV: u32 = ${codesInterleaved(format, params) ? 1 : 0}u;\n`;
 }
 
 /** qgemv's uniform flags: bit 0 bias, bit 1 K % 4 == 0, bit 2 code rows of whole vec4s, bit 3 out +=. */
@@ -95,7 +100,7 @@ export function qgemvKernel(c: Pick<QMatmulCall, 'format' | 'params'>, t: Matmul
   const header = { R: q.R, TPR: q.TPR, WG, MAXT: t.gemvMaxT, FUSED_OUTLIERS: fused };
   const prelude = formatPrelude(c.format, c.params);
   const sg = dev.subgroupSize;
-  const files: WgslName[] = ['qpacked', statsFile(c.format)];
+  const files: WgslName[] = ['qpacked', statsFile(c.format), 'qcodes'];
   if (sg > 0 && q.TPR % sg === 0) {
     return { files: [...files, 'gemv_reduce_subgroup', 'qgemv'], header: { ...header, SG: sg }, enable: ['subgroups'], prelude };
   }
@@ -106,7 +111,7 @@ export function qgemmKernel(c: Pick<QMatmulCall, 'format' | 'params' | 'K' | 'T'
   const { BM, BN, BK, TM, TN } = gemmTilesFor(c.T, c.M, t);
   const WG = (BM / TM) * (BN / TN);
   return {
-    files: ['qpacked', statsFile(c.format), 'qwload', 'gemm'],
+    files: ['qpacked', statsFile(c.format), 'qcodes', 'qwload', 'gemm'],
     header: { BM, BN, BK, TM, TN, WG, ALIGNED: c.K % 4 === 0, HAS_BIAS: hasBias, ACC: acc },
     prelude: formatPrelude(c.format, c.params),
   };
@@ -131,37 +136,45 @@ export interface QFused {
   readonly norm?: { readonly weight: GPUBuffer; readonly eps: number };
   /** x is (gate | up), 2K floats; the kernel reads silu(gate)·up. */
   readonly gated?: boolean;
+  /** The weight is (gate | up), M rows; the kernel writes silu(gate)·up, M / 2 outputs. */
+  readonly glu?: boolean;
 }
 
 /**
  * T = 1 on a packed weight that qgemv1Serves: one dispatch with the norm/SwiGLU
- * input, the placement and SpQR's CSR outliers folded in. Statistics once per
- * unit of CU chunks (HOIST), per chunk, or per sub-group of a chunk (groups
- * under 32 columns; the kernel derives that from Q_GROUP_SIZE).
+ * input or output, the placement and SpQR's CSR outliers folded in. Interleaved
+ * int2/4/8 images: qgemv1_ilv (statistics per chunk or per set of its words). Others: qgemv1, statistics once per unit of CU chunks
+ * (HOIST), per chunk, or per sub-group of a chunk (groups under 32 columns; the
+ * kernel derives that from Q_GROUP_SIZE).
  */
 export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
-  const { R, TPR, RG } = q.int1;
+  const ilv = codesInterleaved(c.format, c.params);
+  const { R, TPR, RG } = ilv ? q.ilv1 : q.int1;
   const WG = TPR * RG;
-  const groups = ceilDiv(c.M, R * RG);
+  const outRows = f.glu ? c.M / 2 : c.M;
+  const groups = ceilDiv(outRows, R * RG);
   if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.M} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
   const sg = dev.subgroupSize;
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
-  const CU = q.int1.CU ?? 1;
-  const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
-  if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
-  const g = c.params.groupSize as number;
-  const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
   const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
-  const flags = { NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, OUTLIERS };
-  const header = { R, TPR, RG, WG, CU, HOIST, ...flags, ...(reduce === 'gemv_reduce_subgroup' && { SG: sg }) };
-  const kernel: KernelSpec = {
-    files: ['qpacked', statsFile(c.format), reduce, 'qgemv1'],
-    header,
-    prelude: formatPrelude(c.format, c.params),
-    ...(reduce === 'gemv_reduce_subgroup' && { enable: ['subgroups'] }),
-  };
+  const flags = { NR: f.glu ? 2 * R : R, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, GLU: f.glu === true };
+  const sgHeader = reduce === 'gemv_reduce_subgroup' && { SG: sg };
+  let kernel: KernelSpec;
+  if (ilv) {
+    const header = { R, TPR, RG, WG, UN: q.ilv1.UN, ...flags, ...sgHeader };
+    kernel = { files: ['qpacked', statsFile(c.format), 'qcodes', 'qdot', reduce, 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
+  } else {
+    const CU = q.int1.CU ?? 1;
+    const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
+    if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
+    const g = c.params.groupSize as number;
+    const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
+    const header = { R, TPR, RG, WG, CU, HOIST, ...flags, OUTLIERS, ...sgHeader };
+    kernel = { files: ['qpacked', statsFile(c.format), 'qdot', reduce, 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
+  }
+  if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? dummy };
-  ctx.dispatch({ what: c.what, kernel, buffers, params: [c.K, c.M, c.col0, { f: f.norm?.eps ?? 0 }], grid: [groups, 1, 1] });
+  ctx.dispatch({ what: c.what, kernel, buffers, params: [c.K, outRows, c.col0, { f: f.norm?.eps ?? 0 }], grid: [groups, 1, 1] });
 }
 
 /** The matmul itself, on x already in layout order. */

@@ -1,9 +1,9 @@
 // Weight access for gemm.wgsl from a packed tensor (prefill): w_load1/w_load4 decode
-// Ŵ[r, c] (layout column order; x is gathered by perm first) from the codes and
-// q_stats (a qstats_* file). The dense part only: SpQR's outliers are added by
-// qoutliers.wgsl after the GEMM. Uses gemm's p.K (in) and p.rows (out; one chunk).
+// Ŵ[r, c] (layout column order; x is gathered by perm first) from the codes (q_code of
+// qcodes.wgsl: interleaved or natural order) and q_stats (a qstats_* file). The dense part only:
+// SpQR's outliers are added by qoutliers.wgsl after the GEMM. Uses gemm's p.K (in) and p.rows (out; one chunk).
 fn q_weight(row: u32, c: u32) -> f32 {
-  let code = q_bits(q_off(0u) + row * q_row_words(p.K, Q_BITS), c, Q_BITS);
+  let code = q_code(q_off(0u) + row * q_row_words(p.K, Q_BITS), c, p.K);
   let sz = q_stats(c / Q_GROUP_SIZE, row);
   return sz.x * (f32(code) - sz.y);
 }
@@ -22,6 +22,6 @@ fn w_load4(e: u32) -> vec4<f32> {
   }
   let row = q_off(0u) + r * q_row_words(p.K, Q_BITS);
   let sz = q_stats(c / Q_GROUP_SIZE, r);
-  let q = vec4<f32>(f32(q_bits(row, c, Q_BITS)), f32(q_bits(row, c + 1u, Q_BITS)), f32(q_bits(row, c + 2u, Q_BITS)), f32(q_bits(row, c + 3u, Q_BITS)));
+  let q = vec4<f32>(f32(q_code(row, c, p.K)), f32(q_code(row, c + 1u, p.K)), f32(q_code(row, c + 2u, p.K)), f32(q_code(row, c + 3u, p.K)));
   return sz.x * (q - sz.y);
 }

@@ -1,0 +1,159 @@
+// Decode matmul on an int2/4/8 GPU image with lane-interleaved codes (qcodes.wgsl, Q_ILV), one
+// token: out[col0 + r] (+)= Σ_c xin[c] · Ŵ[r, c] (+ bias[r]), Ŵ = scale · (code − zero) decoded in
+// registers (qdot.wgsl), with the same folded neighbours as gemv1.wgsl: NORM, GATED, ACC, and GLU
+// (the weight is gate | up, 2·rows rows; out[col0 + r] (+)= silu(y[r]) · y[rows + r]).
+//
+// Work split, as gemv1.wgsl's: a thread group of TPR threads (one subgroup) owns R output rows
+// (NR weight rows: R, or R gate and their R up rows with GLU). Lane l walks its rows' stored
+// chunks c = l, l + TPR, … (32 codes: Q_BITS words, one 16-byte load at 4 bits), UN chunks per
+// step with every code and statistics load of the step issued before any product, so the group
+// reads TPR consecutive chunks of each row per load. In a whole superchunk the chunk's word k
+// covers Q_CPW columns of the superchunk's k-th band, beside the other three lanes' words k, so
+// the lane reads its 32 inputs (norm weight or SwiGLU applied) straight from global memory at
+// addresses that neighbour theirs: x is small and stays cached, and there is no workgroup
+// memory or barrier in the loop. The statistics: NS sets of a chunk's words per row, each set in
+// one group (one set when groups are whole superchunks).
+// Header: R, TPR, RG, WG = TPR·RG, NR, UN, NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
+// constants; qpacked, qstats_int, qcodes, qdot and a gemv_reduce_* file before it. Grid: x over
+// ceil(rows / (R·RG)).
+struct Params {
+  K: u32,
+  rows: u32,
+  col0: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>;
+
+// Statistics sets per chunk: words k·WPS … of a chunk cover a 128/NS-column band of the
+// superchunk (one group when groups are 32 or 64 columns and NS = 128/G ≤ Q_BITS); one set for
+// groups of whole superchunks; otherwise a set per word (a word lies in one group of whole chunks).
+const NS: u32 = select(select(Q_BITS, min(Q_BITS, 128u / Q_GROUP_SIZE), 128u % Q_GROUP_SIZE == 0u), 1u, Q_GROUP_SIZE % 128u == 0u);
+const WPS: u32 = Q_BITS / NS;
+
+fn silu4(g: vec4<f32>) -> vec4<f32> {
+  return g / (vec4<f32>(1.0) + exp(-g));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let lane = lid % TPR;
+  let r0 = (wid.x * RG + lid / TPR) * R;
+  let rowWords = q_row_words(p.K, Q_BITS);
+  let codes = q_off(0u);
+  let nChunks = p.K / 32u;
+  let K4 = p.K / 4u;
+  var wrow: array<u32, NR>; // weight rows; dead rows read a live one and discard the result
+  for (var t = 0u; t < NR; t++) {
+    var r = min(r0 + t % R, p.rows - 1u);
+    if (GLU && t >= R) {
+      r += p.rows; // the up row of output t − R
+    }
+    wrow[t] = r;
+  }
+  var acc: array<f32, NR>;
+  for (var t = 0u; t < NR; t++) {
+    acc[t] = 0.0;
+  }
+  var ss = 0.0;
+  for (var c0 = lane; c0 < nChunks; c0 += TPR * UN) {
+    // 1. codes and statistics of UN chunks × NR rows
+    var cw: array<array<array<u32, Q_BITS>, NR>, UN>;
+    var st: array<array<array<vec2<f32>, NS>, NR>, UN>;
+    for (var u = 0u; u < UN; u++) {
+      let c = min(c0 + u * TPR, nChunks - 1u); // past the end: reload the last chunk, unused
+      for (var t = 0u; t < NR; t++) {
+        let base = codes + wrow[t] * rowWords + c * Q_BITS;
+        if (Q_BITS % 4u == 0u) {
+          for (var v = 0u; v < Q_BITS / 4u; v++) {
+            let q = w[(base >> 2u) + v];
+            cw[u][t][4u * v] = q.x;
+            cw[u][t][4u * v + 1u] = q.y;
+            cw[u][t][4u * v + 2u] = q.z;
+            cw[u][t][4u * v + 3u] = q.w;
+          }
+        } else {
+          for (var k = 0u; k < Q_BITS; k++) {
+            cw[u][t][k] = q_word(base + k);
+          }
+        }
+        for (var m = 0u; m < NS; m++) {
+          st[u][t][m] = q_stats(q_word_col(c * Q_BITS + m * WPS, p.K) / Q_GROUP_SIZE, wrow[t]);
+        }
+      }
+    }
+    // 2. per chunk: its 32 inputs, then the NR rows' products
+    for (var u = 0u; u < UN; u++) {
+      let c = c0 + u * TPR;
+      if (c < nChunks) {
+        var xs: array<vec4<f32>, 8>;
+        for (var k = 0u; k < Q_BITS; k++) {
+          let v0 = q_word_col(c * Q_BITS + k, p.K) / 4u;
+          for (var e = 0u; e < Q_VPW; e++) {
+            let v = v0 + e;
+            var xv = x[v];
+            if (GATED) {
+              xv = silu4(xv) * x[v + K4];
+            }
+            if (NORM) {
+              ss += dot(xv, xv);
+              xv *= nw[v];
+            }
+            xs[k * Q_VPW + e] = xv;
+          }
+        }
+        var sx: array<f32, NS>; // Σ x per statistics set
+        for (var m = 0u; m < NS; m++) {
+          var s4 = vec4<f32>(0.0);
+          for (var v = m * WPS * Q_VPW; v < (m + 1u) * WPS * Q_VPW; v++) {
+            s4 += xs[v];
+          }
+          sx[m] = dot(s4, vec4<f32>(1.0));
+        }
+        for (var t = 0u; t < NR; t++) {
+          for (var m = 0u; m < NS; m++) {
+            var d = 0.0; // Σ (1 + code/2^b)·x over the set's words
+            for (var k = m * WPS; k < (m + 1u) * WPS; k++) {
+              d += word_dot(cw[u][t][k], xs, k);
+            }
+            let sz = st[u][t][m];
+            acc[t] += sz.x * (SCALE_B * d - (SCALE_B + sz.y) * sx[m]);
+          }
+        }
+      }
+    }
+  }
+  var inv = 1.0;
+  if (NORM) {
+    // the group's lanes read every input once: Σ x² over the row
+    inv = 1.0 / sqrt(row_sum(ss, lid) / f32(p.K) + p.eps);
+  }
+  for (var t = 0u; t < R; t++) {
+    var s = row_sum(acc[t], lid) * inv;
+    var up = 0.0;
+    if (GLU) {
+      up = row_sum(acc[R + t], lid) * inv;
+    }
+    let r = r0 + t;
+    if (r < p.rows && lane == 0u) {
+      if (HAS_BIAS) {
+        s += bias[r];
+        if (GLU) {
+          up += bias[p.rows + r];
+        }
+      }
+      if (GLU) {
+        s = s / (1.0 + exp(-s)) * up;
+      }
+      let o = p.col0 + r;
+      if (ACC) {
+        s += out[o];
+      }
+      out[o] = s;
+    }
+  }
+}
