@@ -16,33 +16,48 @@ fn ones4(v: vec4<u32>) -> vec4<f32> {
   return bitcast<vec4<f32>>((v & vec4<u32>(TOP)) | vec4<u32>(ONE));
 }
 
-// Σ_e (1 + code[e]/2^b) · xs[Q_VPW·k + e/4][e % 4] over the 32/b codes of word wd, the k-th word
-// of a chunk (Q_BITS 2, 4, 8: word k's inputs are xs[Q_VPW·k …]).
-fn word_dot(wd: u32, xs: array<vec4<f32>, 8>, k: u32) -> f32 {
+// Σ_e (1 + code[e]/2^b) · xv[e / 4][e % 4] over the 32/b codes of one word (Q_BITS 2, 4, 8: its
+// inputs are xv[0 … Q_VPW − 1]). Every index is a constant, so the inputs stay in registers.
+fn word_dot(wd: u32, xv: array<vec4<f32>, 4>) -> f32 {
   if (Q_BITS == 4u) {
     // codes 0, 2, 4, 6 of the word (bits 0, 8, 16, 24) and 1, 3, 5, 7 (bits 4, 12, 20, 28) to bits 19..22
     let lo = ones4(vec4<u32>(wd << 19u, wd << 11u, wd << 3u, wd >> 5u));
     let hi = ones4(vec4<u32>(wd << 15u, wd << 7u, wd >> 1u, wd >> 9u));
-    let a = xs[2u * k];
-    let b = xs[2u * k + 1u];
+    let a = xv[0];
+    let b = xv[1];
     return dot(lo, vec4<f32>(a.x, a.z, b.x, b.z)) + dot(hi, vec4<f32>(a.y, a.w, b.y, b.w));
   } else if (Q_BITS == 8u) {
-    return dot(ones4(vec4<u32>(wd << 15u, wd << 7u, wd >> 1u, wd >> 9u)), xs[k]); // bits 0, 8, 16, 24 to 15..22
+    return dot(ones4(vec4<u32>(wd << 15u, wd << 7u, wd >> 1u, wd >> 9u)), xv[0]); // bits 0, 8, 16, 24 to 15..22
   }
-  var s = 0.0;
-  for (var i = 0u; i < 4u; i++) {
-    let byte = wd >> (i * 8u); // codes 4i .. 4i + 3 at bits 0, 2, 4, 6
-    s += dot(ones4(vec4<u32>(byte << 21u, byte << 19u, byte << 17u, byte << 15u)), xs[4u * k + i]);
-  }
-  return s;
+  // 2 bits: codes 4i … 4i + 3 at bits 8i + 0, 2, 4, 6
+  return dot(ones4(vec4<u32>(wd << 21u, wd << 19u, wd << 17u, wd << 15u)), xv[0])
+    + dot(ones4(vec4<u32>(wd << 13u, wd << 11u, wd << 9u, wd << 7u)), xv[1])
+    + dot(ones4(vec4<u32>(wd << 5u, wd << 3u, wd << 1u, wd >> 1u)), xv[2])
+    + dot(ones4(vec4<u32>(wd >> 3u, wd >> 5u, wd >> 7u, wd >> 9u)), xv[3]);
 }
 
 // Σ_e (1 + code[e]/2^b) · xs[e] over one 32-code chunk whose words are cw (natural order).
 fn chunk_dot(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> f32 {
   var s = 0.0;
-  if (Q_BITS == 2u || Q_BITS == 4u || Q_BITS == 8u) {
-    for (var k = 0u; k < Q_BITS; k++) {
-      s += word_dot(cw[k], xs, k);
+  if (Q_BITS == 4u) {
+    for (var i = 0u; i < 4u; i++) {
+      let w = cw[i];
+      // codes 0, 2, 4, 6 of the word (bits 0, 8, 16, 24) and 1, 3, 5, 7 (bits 4, 12, 20, 28) to bits 19..22
+      let lo = ones4(vec4<u32>(w << 19u, w << 11u, w << 3u, w >> 5u));
+      let hi = ones4(vec4<u32>(w << 15u, w << 7u, w >> 1u, w >> 9u));
+      let a = xs[2u * i];
+      let b = xs[2u * i + 1u];
+      s += dot(lo, vec4<f32>(a.x, a.z, b.x, b.z)) + dot(hi, vec4<f32>(a.y, a.w, b.y, b.w));
+    }
+  } else if (Q_BITS == 8u) {
+    for (var i = 0u; i < 8u; i++) {
+      let w = cw[i];
+      s += dot(ones4(vec4<u32>(w << 15u, w << 7u, w >> 1u, w >> 9u)), xs[i]); // bits 0, 8, 16, 24 to 15..22
+    }
+  } else if (Q_BITS == 2u) {
+    for (var i = 0u; i < 8u; i++) {
+      let byte = cw[i >> 2u] >> ((i & 3u) * 8u); // codes 4i .. 4i + 3 at bits 0, 2, 4, 6
+      s += dot(ones4(vec4<u32>(byte << 21u, byte << 19u, byte << 17u, byte << 15u)), xs[i]);
     }
   } else {
     for (var e = 0u; e < 32u; e++) {

@@ -86,42 +86,37 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
       }
     }
-    // 2. per chunk: its 32 inputs, then the NR rows' products
+    // 2. per chunk and word: the word's inputs, then its products for the NR rows (every loop
+    // bound a constant: the arrays stay in registers)
     for (var u = 0u; u < UN; u++) {
       let c = c0 + u * TPR;
       if (c < nChunks) {
-        var xs: array<vec4<f32>, 8>;
+        var d = array<array<f32, NS>, NR>(); // Σ (1 + code/2^b)·x per row and statistics set
+        var sx = array<f32, NS>(); // Σ x per set
         for (var k = 0u; k < Q_BITS; k++) {
           let v0 = q_word_col(c * Q_BITS + k, p.K) / 4u;
+          var xv = array<vec4<f32>, 4>();
           for (var e = 0u; e < Q_VPW; e++) {
             let v = v0 + e;
-            var xv = x[v];
+            var xe = x[v];
             if (GATED) {
-              xv = silu4(xv) * x[v + K4];
+              xe = silu4(xe) * x[v + K4];
             }
             if (NORM) {
-              ss += dot(xv, xv);
-              xv *= nw[v];
+              ss += dot(xe, xe);
+              xe *= nw[v];
             }
-            xs[k * Q_VPW + e] = xv;
+            xv[e] = xe;
           }
-        }
-        var sx: array<f32, NS>; // Σ x per statistics set
-        for (var m = 0u; m < NS; m++) {
-          var s4 = vec4<f32>(0.0);
-          for (var v = m * WPS * Q_VPW; v < (m + 1u) * WPS * Q_VPW; v++) {
-            s4 += xs[v];
+          sx[k / WPS] += dot(xv[0] + xv[1] + xv[2] + xv[3], vec4<f32>(1.0));
+          for (var t = 0u; t < NR; t++) {
+            d[t][k / WPS] += word_dot(cw[u][t][k], xv);
           }
-          sx[m] = dot(s4, vec4<f32>(1.0));
         }
         for (var t = 0u; t < NR; t++) {
           for (var m = 0u; m < NS; m++) {
-            var d = 0.0; // Σ (1 + code/2^b)·x over the set's words
-            for (var k = m * WPS; k < (m + 1u) * WPS; k++) {
-              d += word_dot(cw[u][t][k], xs, k);
-            }
             let sz = st[u][t][m];
-            acc[t] += sz.x * (SCALE_B * d - (SCALE_B + sz.y) * sx[m]);
+            acc[t] += sz.x * (SCALE_B * d[t][m] - (SCALE_B + sz.y) * sx[m]);
           }
         }
       }
