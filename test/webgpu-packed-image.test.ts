@@ -1,7 +1,7 @@
 /**
  * The GPU image of a packed tensor (src/backend/webgpu/packed.ts), on the host: its size agrees
  * with packedImageBytes, header word 15 holds the groups per row, and the int / SpQR statistics
- * are the stored ones transposed to row-major; int2/4/8 codes in groups of whole chunks are
+ * are the stored ones transposed to row-major (an int group's scale and zero in one word); int2/4/8 codes in groups of whole chunks are
  * lane-interleaved (every code read back through the layout's column → word rule), other codes
  * and the outliers are copied as stored.
  */
@@ -11,6 +11,7 @@ import { codesInterleaved, packedImage, packedImageBytes } from '../src/backend/
 import { packedRowWords, unpackBits } from '../src/formats/bytes.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
+import { f16ToF32 } from '../src/tensor/dtype.js';
 
 const words = (img: Uint8Array): Uint32Array => new Uint32Array(img.buffer, img.byteOffset, img.length / 4);
 const arrayAt = (img: Uint8Array, i: number, bytes: number): Uint8Array => img.subarray(4 * (words(img)[i] as number), 4 * (words(img)[i] as number) + bytes);
@@ -69,7 +70,7 @@ test('int2/4/8 codes in groups of whole chunks are interleaved per 128-column su
   }
 });
 
-test('int4 and int3 images: scales and zeros row-major ([out, nGroups]), 86 groups (not a multiple of 32)', () => {
+test('int4 and int3 images: scale | zero << 16 (fp16 each) per group, row-major ([out, nGroups]), zeros array empty, 86 groups (not a multiple of 32)', () => {
   for (const p of [randomPacked('int4', [37, 86 * 128], { groupSize: 128, permuted: 0 }, 3), randomPacked('int3', [21, 11 * 32], { groupSize: 32, permuted: 0 }, 4)]) {
     const [out] = p.shape;
     const nG = (p.shape[1] as number) / (p.params.groupSize as number);
@@ -78,12 +79,12 @@ test('int4 and int3 images: scales and zeros row-major ([out, nGroups]), 86 grou
     const img = packedImage(p);
     const scales = u16(p.arrays.scales as Uint8Array);
     const zeros = unpackBits(p.arrays.zeros as Uint8Array, nG, out, bits);
-    const gScales = u16(arrayAt(img, 1, out * nG * 2));
-    const gZeros = unpackBits(arrayAt(img, 2, out * packedRowWords(nG, bits) * 4), out, nG, bits);
+    const stats = u16(arrayAt(img, 1, out * nG * 4));
+    assert.equal(words(img)[2], words(img)[3], `${p.format}: zeros array empty (array 3 starts where it does)`);
     for (let g = 0; g < nG; g++) {
       for (let r = 0; r < out; r++) {
-        assert.equal(gScales[r * nG + g], scales[g * out + r], `${p.format} scale g${g} r${r}`);
-        assert.equal(gZeros[r * nG + g], zeros[g * out + r], `${p.format} zero g${g} r${r}`);
+        assert.equal(stats[2 * (r * nG + g)], scales[g * out + r], `${p.format} scale g${g} r${r}`);
+        assert.equal(f16ToF32(stats[2 * (r * nG + g) + 1] as number), zeros[g * out + r], `${p.format} zero g${g} r${r}`);
       }
     }
   }

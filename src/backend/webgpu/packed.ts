@@ -12,6 +12,9 @@
  * row-major here ([out, nGroups]; SpQR's second-level stats [nStat, nGroups, 2]):
  * the T = 1 GEMV's lanes walk one row's groups, so their statistics loads fall
  * in one cache line instead of one line per lane (qstats_int.wgsl, qstats_spqr.wgsl).
+ * The int formats' scale (fp16) and zero (an integer below 2^bits, exact in fp16)
+ * of a group share one u32 (the scale in the low half) in the place of the scales
+ * array, and the zeros array is empty: one load per group and row.
  *
  * The codes of int2/4/8 tensors in groups of whole 32-column chunks are also
  * reordered (`codesInterleaved`): in every whole 128-column superchunk of a row,
@@ -25,6 +28,7 @@ import type { FormatId, FormatParams, PackedTensor } from '../../formats/types.j
 import { shapeStr, type Shape } from '../../tensor/tensor.js';
 import { packBits, packedBytes, packedRowWords, unpackBits } from '../../formats/bytes.js';
 import type { Tensor } from '../backend.js';
+import { f32ToF16 } from '../../tensor/dtype.js';
 
 /** Words of the offset header at the start of a packed buffer. */
 export const QHEADER_WORDS = 16;
@@ -62,6 +66,8 @@ interface StatsLayout {
   readonly packed: Record<string, number>;
   /** [nGroups, n, 2] fp16 pairs (or [nGroups, out] fp16 with n = out, pair = 1) put as [n, nGroups, pair]. */
   readonly halves: Record<string, { readonly n: number; readonly pair: number }>;
+  /** int formats: the zeros' bits; scales and zeros merged into one [out, nGroups] u32 array. */
+  readonly merged?: number;
 }
 
 function statsLayout(format: FormatId, [out, inn]: readonly [number, number], params: FormatParams): StatsLayout | null {
@@ -73,7 +79,20 @@ function statsLayout(format: FormatId, [out, inn]: readonly [number, number], pa
     const nStat = Math.ceil(out / (params.qqGroup as number));
     return { nGroups, packed: { scaleCodes: qq, zeroCodes: qq }, halves: { scaleStats: { n: nStat, pair: 2 }, zeroStats: { n: nStat, pair: 2 } } };
   }
-  return { nGroups, packed: { zeros: bits as number }, halves: { scales: { n: out, pair: 1 } } };
+  return { nGroups, packed: {}, halves: {}, merged: bits as number };
+}
+
+/** int statistics as one u32 per group and row, [out, nGroups]: fp16 scale | fp16 zero << 16. */
+function mergedIntStats(p: PackedTensor, nGroups: number, bits: number): Uint8Array {
+  const out = p.shape[0];
+  const a = p.arrays.scales as Uint8Array;
+  const scales = new Uint16Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
+  const zeros = unpackBits(p.arrays.zeros as Uint8Array, nGroups, out, bits);
+  const w = new Uint32Array(out * nGroups);
+  for (let g = 0; g < nGroups; g++) {
+    for (let r = 0; r < out; r++) w[r * nGroups + g] = ((scales[g * out + r] as number) | (f32ToF16(zeros[g * out + r] as number) << 16)) >>> 0;
+  }
+  return new Uint8Array(w.buffer);
 }
 
 /** Whether the GPU image stores this tensor's codes lane-interleaved (kernels/qcodes.wgsl: Q_ILV). */
@@ -100,6 +119,7 @@ export function interleaveCodes(a: Uint8Array, out: number, inn: number, bits: n
 
 /** The GPU bytes of one array (transposed statistics, else as stored). */
 function gpuArrayBytes(name: string, stored: number, out: number, L: StatsLayout | null): number {
+  if (L?.merged !== undefined && (name === 'scales' || name === 'zeros')) return name === 'scales' ? out * L.nGroups * 4 : 0;
   const bits = L?.packed[name];
   return L && bits !== undefined ? packedBytes(out, L.nGroups, bits) : stored;
 }
@@ -125,13 +145,22 @@ function gpuArray(name: string, a: Uint8Array, out: number, L: StatsLayout | nul
   return a;
 }
 
+/** One array as the GPU image holds it. */
+function imageArray(name: string, p: PackedTensor, L: StatsLayout | null, ilv: boolean): Uint8Array {
+  const a = p.arrays[name] as Uint8Array;
+  const [out, inn] = p.shape;
+  if (name === 'codes' && ilv) return interleaveCodes(a, out, inn, FORMATS[p.format].bits as number);
+  if (L?.merged !== undefined && name === 'scales') return mergedIntStats(p, L.nGroups, L.merged);
+  if (L?.merged !== undefined && name === 'zeros') return new Uint8Array(0);
+  return gpuArray(name, a, out, L);
+}
+
 /** The buffer image of a packed tensor: header words, then every array 16-byte aligned (statistics row-major). */
 export function packedImage(p: PackedTensor): Uint8Array {
   const fmt = FORMATS[p.format];
   if (fmt.arrays.length > GROUPS_WORD) throw new Error(`${p.format}: ${fmt.arrays.length} arrays do not fit the packed header`);
   const sizes = fmt.arrayBytes(p.shape, p.params);
   const L = statsLayout(p.format, p.shape, p.params);
-  const out = p.shape[0];
   const ilv = codesInterleaved(p.format, p.params);
   const arrays: Uint8Array[] = [];
   const offsets: number[] = [];
@@ -139,7 +168,7 @@ export function packedImage(p: PackedTensor): Uint8Array {
   for (const name of fmt.arrays) {
     const a = p.arrays[name];
     if (a?.length !== sizes[name]) throw new Error(`uploadPacked ${p.format}${shapeStr(p.shape)}: array '${name}' has ${a?.length} bytes, expected ${sizes[name]}`);
-    const g = name === 'codes' && ilv ? interleaveCodes(a, out, p.shape[1], FORMATS[p.format].bits as number) : gpuArray(name, a, out, L);
+    const g = imageArray(name, p, L, ilv);
     arrays.push(g);
     offsets.push(end);
     end = Math.ceil((end + g.length) / 16) * 16;
