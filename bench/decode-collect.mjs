@@ -103,7 +103,8 @@ if (files.includes('gemv-sweep.json')) {
 }
 for (const n of values.note ?? []) md.push(`- ${n}`);
 const device = bf16?.device ?? 'unknown';
-md.splice(1, 0, `Device: ${device}; runs of ${bf16?.date?.slice(0, 10) ?? 'unknown date'}; the commit of each run is in every row.`, '');
+const dates = [...new Set(files.filter((x) => x.endsWith('.json')).map((x) => read(x).date?.slice(0, 10)).filter((d) => d))].sort();
+md.splice(1, 0, `Device: ${device}; runs of ${dates.length > 0 ? dates.join(', ') : 'unknown date'}; the commit of each run is in every row.`, '');
 writeFileSync(`${values.out}.json`, `${JSON.stringify({ device, ...result }, null, 1)}\n`);
 writeFileSync(`${values.out}.md`, `${md.join('\n')}\n`);
 process.stdout.write(md.join('\n') + '\n');
