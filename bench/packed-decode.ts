@@ -35,12 +35,12 @@ const kernelIters = Number(f['kernel-iters'] ?? 20);
 const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
 // --int1 RxTPRxRG[xCU]: the int3 and SpQR T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
 const [R1, TPR1, RG1, CU1] = (f.int1 ?? '').split('x').map(Number);
-// --ilv1 RxTPRxRGxUN[xPF]: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane and step, PF 1: load the next step first
-const [R2, TPR2, RG2, UN2, PF2] = (f.ilv1 ?? '').split('x').map(Number);
+// --ilv1 RxTPRxRGxUN: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in flight
+const [R2, TPR2, RG2, UN2] = (f.ilv1 ?? '').split('x').map(Number);
 const tiles = {
   ...(R && RG && TPR ? { R, RG, TPR } : {}),
   ...(R1 && TPR1 && RG1 ? { int1: { R: R1, TPR: TPR1, RG: RG1, CU: CU1 || 1 } } : {}),
-  ...(R2 && TPR2 && RG2 ? { ilv1: { R: R2, TPR: TPR2, RG: RG2, UN: UN2 || 1, PF: PF2 === 1 } } : {}),
+  ...(R2 && TPR2 && RG2 ? { ilv1: { R: R2, TPR: TPR2, RG: RG2, UN: UN2 || 1 } } : {}),
 };
 const attention = f['one-pass-max'] === undefined ? {} : { onePassMaxKeys: Number(f['one-pass-max']) };
 const backends = new Map<string, WebGpuBackend>();

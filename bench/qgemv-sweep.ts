@@ -7,8 +7,8 @@
  *
  *   node <bundle>/bench/qgemv-sweep.js [--format int4] [--tiles 4x32x4x2,4x64x2x1] [--shapes qkv,o,gu,down]
  *        [--rotate-mib 256] [--iters 40] [--out sweep.json]
- * --tiles: RxTPRxRGxN[xPF], PackedTuning.int1 (N = CU) for int3 / SpQR and .ilv1 (N = UN, PF 1: each step
- * loads the next one's codes first) for the interleaved int2/4/8 images. Shapes gu-glu (SwiGLU folded into the gate|up output) and down-plain (its plain
+ * --tiles: RxTPRxRGxN, PackedTuning.int1 (N = CU) for int3 / SpQR and .ilv1 (N = UN) for the interleaved
+ * int2/4/8 images. Shapes gu-glu (SwiGLU folded into the gate|up output) and down-plain (its plain
  * input) are the alternative to gu + down (SwiGLU folded into down's input).
  */
 import { backend, emit, flags, list, measureCopy, meta, timeIt } from './lib/bench-common.js';
@@ -33,8 +33,8 @@ const SHAPES: Record<string, { M: number; K: number; norm?: boolean; gated?: boo
 };
 const shapes = list(f.shapes, 'qkv,o,gu,down');
 const tilings = list(f.tiles, '4x32x4x2').map((t) => {
-  const [R, TPR, RG, N, PF] = t.split('x').map(Number) as [number, number, number, number | undefined, number | undefined];
-  return { name: t, int1: { R, TPR, RG, CU: N ?? 1 }, ilv1: { R, TPR, RG, UN: N ?? 1, PF: PF === 1 } };
+  const [R, TPR, RG, N] = t.split('x').map(Number) as [number, number, number, number | undefined];
+  return { name: t, int1: { R, TPR, RG, CU: N ?? 1 }, ilv1: { R, TPR, RG, UN: N ?? 1 } };
 });
 
 const rows: Record<string, unknown>[] = [];

@@ -13,8 +13,7 @@
 // addresses that neighbour theirs: x is small and stays cached, and there is no workgroup
 // memory or barrier in the loop. The statistics: NS sets of a chunk's words per row, each set in
 // one group (one set when groups are whole superchunks).
-// Header: R, TPR, RG, WG = TPR·RG, NR, UN, PF (each step loads the next step's codes and
-// statistics before its own products), NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
+// Header: R, TPR, RG, WG = TPR·RG, NR, UN, NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
 // constants; qpacked, qstats_int, qcodes, qdot and a gemv_reduce_* file before it. Grid: x over
 // ceil(rows / (R·RG)).
 struct Params {
@@ -40,39 +39,6 @@ fn silu4(g: vec4<f32>) -> vec4<f32> {
   return g / (vec4<f32>(1.0) + exp(-g));
 }
 
-// The codes and statistics of one step: UN chunks (c0, c0 + TPR, …) × NR rows.
-struct Step {
-  cw: array<array<array<u32, Q_BITS>, NR>, UN>,
-  st: array<array<array<vec2<f32>, NS>, NR>, UN>,
-}
-
-fn load_step(c0: u32, wrow: array<u32, NR>, codes: u32, rowWords: u32, nChunks: u32) -> Step {
-  var s: Step;
-  for (var u = 0u; u < UN; u++) {
-    let c = min(c0 + u * TPR, nChunks - 1u); // past the end: reload the last chunk, unused
-    for (var t = 0u; t < NR; t++) {
-      let base = codes + wrow[t] * rowWords + c * Q_BITS;
-      if (Q_BITS % 4u == 0u) {
-        for (var v = 0u; v < Q_BITS / 4u; v++) {
-          let q = w[(base >> 2u) + v];
-          s.cw[u][t][4u * v] = q.x;
-          s.cw[u][t][4u * v + 1u] = q.y;
-          s.cw[u][t][4u * v + 2u] = q.z;
-          s.cw[u][t][4u * v + 3u] = q.w;
-        }
-      } else {
-        for (var k = 0u; k < Q_BITS; k++) {
-          s.cw[u][t][k] = q_word(base + k);
-        }
-      }
-      for (var m = 0u; m < NS; m++) {
-        s.st[u][t][m] = q_stats(q_word_col(c * Q_BITS + m * WPS, p.K) / Q_GROUP_SIZE, wrow[t]);
-      }
-    }
-  }
-  return s;
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let lane = lid % TPR;
@@ -94,14 +60,31 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     acc[t] = 0.0;
   }
   var ss = 0.0;
-  let S = TPR * UN;
-  // 1. the first step's codes and statistics; with PF each step then loads the next step's before
-  // its own products
-  var cur = load_step(lane, wrow, codes, rowWords, nChunks);
-  for (var c0 = lane; c0 < nChunks; c0 += S) {
-    var nxt: Step;
-    if (PF && c0 + S < nChunks) {
-      nxt = load_step(c0 + S, wrow, codes, rowWords, nChunks);
+  for (var c0 = lane; c0 < nChunks; c0 += TPR * UN) {
+    // 1. codes and statistics of UN chunks × NR rows
+    var cw: array<array<array<u32, Q_BITS>, NR>, UN>;
+    var st: array<array<array<vec2<f32>, NS>, NR>, UN>;
+    for (var u = 0u; u < UN; u++) {
+      let c = min(c0 + u * TPR, nChunks - 1u); // past the end: reload the last chunk, unused
+      for (var t = 0u; t < NR; t++) {
+        let base = codes + wrow[t] * rowWords + c * Q_BITS;
+        if (Q_BITS % 4u == 0u) {
+          for (var v = 0u; v < Q_BITS / 4u; v++) {
+            let q = w[(base >> 2u) + v];
+            cw[u][t][4u * v] = q.x;
+            cw[u][t][4u * v + 1u] = q.y;
+            cw[u][t][4u * v + 2u] = q.z;
+            cw[u][t][4u * v + 3u] = q.w;
+          }
+        } else {
+          for (var k = 0u; k < Q_BITS; k++) {
+            cw[u][t][k] = q_word(base + k);
+          }
+        }
+        for (var m = 0u; m < NS; m++) {
+          st[u][t][m] = q_stats(q_word_col(c * Q_BITS + m * WPS, p.K) / Q_GROUP_SIZE, wrow[t]);
+        }
+      }
     }
     // 2. per chunk and word: the word's inputs, then its products for the NR rows (every loop
     // bound a constant: the arrays stay in registers)
@@ -127,21 +110,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           }
           sx[k / WPS] += dot(xv[0] + xv[1] + xv[2] + xv[3], vec4<f32>(1.0));
           for (var t = 0u; t < NR; t++) {
-            d[t][k / WPS] += word_dot(cur.cw[u][t][k], xv);
+            d[t][k / WPS] += word_dot(cw[u][t][k], xv);
           }
         }
         for (var t = 0u; t < NR; t++) {
           for (var m = 0u; m < NS; m++) {
-            let sz = cur.st[u][t][m];
+            let sz = st[u][t][m];
             acc[t] += sz.x * (SCALE_B * d[t][m] - (SCALE_B + sz.y) * sx[m]);
           }
         }
       }
-    }
-    if (PF) {
-      cur = nxt;
-    } else if (c0 + S < nChunks) {
-      cur = load_step(c0 + S, wrow, codes, rowWords, nChunks);
     }
   }
   var inv = 1.0;

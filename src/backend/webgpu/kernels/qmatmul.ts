@@ -34,8 +34,8 @@ export interface PackedTuning {
   readonly spqrOutliers: 'fused' | 'separate';
   /** qgemv1 (T = 1, int3 and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
-  /** qgemv1_ilv (T = 1, interleaved int2/4/8 images): output rows per thread group, threads per group, groups per workgroup, chunks per lane and step, whether a step loads the next one's codes before its products. */
-  readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number; readonly PF?: boolean };
+  /** qgemv1_ilv (T = 1, interleaved int2/4/8 images): output rows per thread group, threads per group, groups per workgroup, chunks per lane in flight. */
+  readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number };
 }
 
 // int1: the fastest 7B int4 decode of the qgemv1 tilings measured on the H200 with the staged inputs (4×32×4×2: q|k|v 1390 GB/s vs 1363 with CU 1, 1342 with R 2, 689 with CU 3; 263.4 tok/s vs 241.6 for R 2 at 37ba246; bench/results/h200/decode3/)
@@ -161,7 +161,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const sgHeader = reduce === 'gemv_reduce_subgroup' && { SG: sg };
   let kernel: KernelSpec;
   if (ilv) {
-    const header = { R, TPR, RG, WG, UN: q.ilv1.UN, PF: q.ilv1.PF === true, ...flags, ...sgHeader };
+    const header = { R, TPR, RG, WG, UN: q.ilv1.UN, ...flags, ...sgHeader };
     kernel = { files: ['qpacked', statsFile(c.format), 'qcodes', 'qdot', reduce, 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
   } else {
     const CU = q.int1.CU ?? 1;
