@@ -29,9 +29,10 @@ struct Params {
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>;
 
-// Statistics sets per chunk: words k·WPS … of a chunk cover a 128/NS-column band of the
-// superchunk (one group when groups are 32 or 64 columns and NS = 128/G ≤ Q_BITS); one set for
-// groups of whole superchunks; otherwise a set per word (a word lies in one group of whole chunks).
+// Statistics sets per chunk: NS sets of WPS consecutive words, the lane's codes of each set in one
+// group. Groups of whole superchunks: one set. Groups of 32 or 64 columns: words m·WPS … cover the
+// band 128·m/NS … of the superchunk, one group for NS = 128/G; at 2 bits (NS capped at Q_BITS) a
+// set per word, whose 16 columns lie in one group. Other groups of whole chunks: a set per word.
 const NS: u32 = select(select(Q_BITS, min(Q_BITS, 128u / Q_GROUP_SIZE), 128u % Q_GROUP_SIZE == 0u), 1u, Q_GROUP_SIZE % 128u == 0u);
 const WPS: u32 = Q_BITS / NS;
 
