@@ -6,8 +6,9 @@
  * - the CPU packed matmul equals the dense matmul on unpack's Ŵ (nMSE ≤ 1e-10, CONVENTIONS §3);
  * - WebGPU qgemv (T ≤ 8; qgemv1 at T = 1 where qgemv1Serves, e.g. unpermuted SpQR β1 = 16) and
  *   gemm+qwload (T > 8) equal the CPU packed matmul (nMSE ≤ 1e-10) on odd shapes, groups that do
- *   not divide `in` or 8, interleaved int2/4/8 codes with a natural tail, act-order perm, bias, SpQR with outliers in most rows and none in every
- *   5th, outliers fused and in a separate pass (qgemv1 always adds them itself).
+ *   not divide `in` or 8, interleaved int2/4/8 codes with a natural tail, act-order perm, bias,
+ *   SpQR with outliers in most rows and none in every 5th, outliers fused and in a separate pass
+ *   (qgemv1 always adds them itself).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';

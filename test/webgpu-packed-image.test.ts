@@ -1,9 +1,9 @@
 /**
  * The GPU image of a packed tensor (src/backend/webgpu/packed.ts), on the host: its size agrees
  * with packedImageBytes, header word 15 holds the groups per row, and the int / SpQR statistics
- * are the stored ones transposed to row-major (an int group's scale and zero in one word); int2/4/8 codes in groups of whole chunks are
- * lane-interleaved (every code read back through the layout's column → word rule), other codes
- * and the outliers are copied as stored.
+ * are the stored ones transposed to row-major (an int group's scale and zero in one word);
+ * int2/4/8 codes in groups of whole chunks are lane-interleaved (every code read back through the
+ * layout's column → word rule), other codes and the outliers are copied as stored.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -102,7 +102,7 @@ export function codesInterleaved(format: FormatId, params: FormatParams): boolea
 }
 
 /** Codes [out, inn] (bit-packed rows) with every whole 128-column superchunk's words interleaved: natural word 4v + j at j·bits + v. */
-export function interleaveCodes(a: Uint8Array, out: number, inn: number, bits: number): Uint8Array {
+function interleaveCodes(a: Uint8Array, out: number, inn: number, bits: number): Uint8Array {
   const rowWords = packedRowWords(inn, bits);
   const src = new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
   const dst = src.slice();

@@ -23,24 +23,8 @@
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
 // interleaved int2/4/8 images). chunk_dot from qdot.wgsl.
 // Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
-// Q_* constants. Workgroup memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
-struct Params {
-  K: u32,
-  rows: u32,
-  col0: u32,
-  eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>;
-
-fn silu4(g: vec4<f32>) -> vec4<f32> {
-  return g / (vec4<f32>(1.0) + exp(-g));
-}
-
+// Q_* constants; qgemv1_io.wgsl before it (uniforms, bindings, weight_rows, store_rows). Workgroup
+// memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
 // Groups smaller than a chunk: NSUB sub-groups of SUB codes each (1 and 32 for groups of 32 or
 // more, where the SUBG code below compiles away). A sub-group's scale is folded into its inputs,
 // so chunk_dot serves it unchanged: Σ_j s_j·Σ_(e in j) (1 + code[e]/2^b)·x[e] in one call.
@@ -82,14 +66,7 @@ var<workgroup> ssg: array<f32, RG>;
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let lane = lid % TPR;
   let r0 = (wid.x * RG + lid / TPR) * R;
-  var wrow: array<u32, NR>; // weight rows; dead rows read a live one and discard the result
-  for (var i = 0u; i < NR; i++) {
-    var r = min(r0 + i % R, p.rows - 1u);
-    if (GLU && i >= R) {
-      r += p.rows; // the up row of output i − R
-    }
-    wrow[i] = r;
-  }
+  let wrow = weight_rows(r0);
   let rowWords = q_row_words(p.K, Q_BITS);
   let codes = q_off(0u);
   let nChunks = p.K / 32u;
@@ -240,28 +217,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     inv = 1.0 / sqrt(total / f32(p.K) + p.eps);
   }
-  for (var i = 0u; i < R; i++) {
-    var s = row_sum(acc[i], lid) * inv;
-    var up = 0.0;
-    if (GLU) {
-      up = row_sum(acc[R + i], lid) * inv;
-    }
-    let r = r0 + i;
-    if (r < p.rows && lane == 0u) {
-      if (HAS_BIAS) {
-        s += bias[r];
-        if (GLU) {
-          up += bias[p.rows + r];
-        }
-      }
-      if (GLU) {
-        s = s / (1.0 + exp(-s)) * up;
-      }
-      let o = p.col0 + r;
-      if (ACC) {
-        s += out[o];
-      }
-      out[o] = s;
-    }
-  }
+  store_rows(acc, inv, r0, lid);
 }

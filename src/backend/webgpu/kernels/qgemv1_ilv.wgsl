@@ -14,31 +14,15 @@
 // memory or barrier in the loop. The statistics: NS sets of a chunk's words per row, each set in
 // one group (one set when groups are whole superchunks).
 // Header: R, TPR, RG, WG = TPR·RG, NR, UN, NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
-// constants; qpacked, qstats_int, qcodes, qdot and a gemv_reduce_* file before it. Grid: x over
+// constants; qpacked, qstats_int, qcodes, qdot, a gemv_reduce_* file and qgemv1_io before it
+// (uniforms, bindings, weight_rows, store_rows). Grid: x over
 // ceil(rows / (R·RG)).
-struct Params {
-  K: u32,
-  rows: u32,
-  col0: u32,
-  eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>;
-
 // Statistics sets per chunk: NS sets of WPS consecutive words, the lane's codes of each set in one
 // group. Groups of whole superchunks: one set. Groups of 32 or 64 columns: words m·WPS … cover the
 // band 128·m/NS … of the superchunk, one group for NS = 128/G; at 2 bits (NS capped at Q_BITS) a
 // set per word, whose 16 columns lie in one group. Other groups of whole chunks: a set per word.
 const NS: u32 = select(select(Q_BITS, min(Q_BITS, 128u / Q_GROUP_SIZE), 128u % Q_GROUP_SIZE == 0u), 1u, Q_GROUP_SIZE % 128u == 0u);
 const WPS: u32 = Q_BITS / NS;
-
-fn silu4(g: vec4<f32>) -> vec4<f32> {
-  return g / (vec4<f32>(1.0) + exp(-g));
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -48,14 +32,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let codes = q_off(0u);
   let nChunks = p.K / 32u;
   let K4 = p.K / 4u;
-  var wrow: array<u32, NR>; // weight rows; dead rows read a live one and discard the result
-  for (var t = 0u; t < NR; t++) {
-    var r = min(r0 + t % R, p.rows - 1u);
-    if (GLU && t >= R) {
-      r += p.rows; // the up row of output t − R
-    }
-    wrow[t] = r;
-  }
+  let wrow = weight_rows(r0);
   var acc: array<f32, NR>;
   for (var t = 0u; t < NR; t++) {
     acc[t] = 0.0;
@@ -128,28 +105,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     // the group's lanes read every input once: Σ x² over the row
     inv = 1.0 / sqrt(row_sum(ss, lid) / f32(p.K) + p.eps);
   }
-  for (var t = 0u; t < R; t++) {
-    var s = row_sum(acc[t], lid) * inv;
-    var up = 0.0;
-    if (GLU) {
-      up = row_sum(acc[R + t], lid) * inv;
-    }
-    let r = r0 + t;
-    if (r < p.rows && lane == 0u) {
-      if (HAS_BIAS) {
-        s += bias[r];
-        if (GLU) {
-          up += bias[p.rows + r];
-        }
-      }
-      if (GLU) {
-        s = s / (1.0 + exp(-s)) * up;
-      }
-      let o = p.col0 + r;
-      if (ACC) {
-        s += out[o];
-      }
-      out[o] = s;
-    }
-  }
+  store_rows(acc, inv, r0, lid);
 }

@@ -143,9 +143,10 @@ export interface QFused {
 /**
  * T = 1 on a packed weight that qgemv1Serves: one dispatch with the norm/SwiGLU
  * input or output, the placement and SpQR's CSR outliers folded in. Interleaved
- * int2/4/8 images: qgemv1_ilv (statistics per chunk or per set of its words). Others: qgemv1, statistics once per unit of CU chunks
- * (HOIST), per chunk, or per sub-group of a chunk (groups under 32 columns; the
- * kernel derives that from Q_GROUP_SIZE).
+ * int2/4/8 images: qgemv1_ilv (statistics per chunk or per set of its words).
+ * Others: qgemv1, statistics once per unit of CU chunks (HOIST), per chunk, or
+ * per sub-group of a chunk (groups under 32 columns; the kernel derives that
+ * from Q_GROUP_SIZE). Both share qgemv1_io.wgsl (bindings, rows, epilogue).
  */
 export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
   const ilv = codesInterleaved(c.format, c.params);
@@ -162,7 +163,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   let kernel: KernelSpec;
   if (ilv) {
     const header = { R, TPR, RG, WG, UN: q.ilv1.UN, ...flags, ...sgHeader };
-    kernel = { files: ['qpacked', statsFile(c.format), 'qcodes', 'qdot', reduce, 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
+    kernel = { files: ['qpacked', statsFile(c.format), 'qcodes', 'qdot', reduce, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
   } else {
     const CU = q.int1.CU ?? 1;
     const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
@@ -170,7 +171,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const header = { R, TPR, RG, WG, CU, HOIST, ...flags, OUTLIERS, ...sgHeader };
-    kernel = { files: ['qpacked', statsFile(c.format), 'qdot', reduce, 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
+    kernel = { files: ['qpacked', statsFile(c.format), 'qdot', reduce, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? dummy };

@@ -1,0 +1,63 @@
+// What the T = 1 packed GEMVs (qgemv1.wgsl, qgemv1_ilv.wgsl) share: their uniforms and bindings,
+// the weight rows of a thread group, and the output epilogue (row sums, 1/rms, bias, SwiGLU
+// output, residual add). Header: R, NR (R, or 2·R with GLU), TPR, HAS_BIAS, GLU, ACC; row_sum
+// from a gemv_reduce_* file.
+struct Params {
+  K: u32,
+  rows: u32,
+  col0: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>;
+
+fn silu4(g: vec4<f32>) -> vec4<f32> {
+  return g / (vec4<f32>(1.0) + exp(-g));
+}
+
+// The NR weight rows of the group whose first output row is r0: outputs r0 … r0 + R − 1, then
+// with GLU their up rows (rows + r0 …). Dead rows read a live one and discard the result.
+fn weight_rows(r0: u32) -> array<u32, NR> {
+  var wrow: array<u32, NR>;
+  for (var t = 0u; t < NR; t++) {
+    var r = min(r0 + t % R, p.rows - 1u);
+    if (GLU && t >= R) {
+      r += p.rows; // the up row of output t − R
+    }
+    wrow[t] = r;
+  }
+  return wrow;
+}
+
+// out[col0 + r0 + t] (+)= the group's sum of acc[t] · inv (+ bias), or with GLU silu(gate)·up.
+// Call in uniform control flow (row_sum).
+fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32) {
+  for (var t = 0u; t < R; t++) {
+    var s = row_sum(acc[t], lid) * inv;
+    var up = 0.0;
+    if (GLU) {
+      up = row_sum(acc[R + t], lid) * inv;
+    }
+    let r = r0 + t;
+    if (r < p.rows && lid % TPR == 0u) {
+      if (HAS_BIAS) {
+        s += bias[r];
+        if (GLU) {
+          up += bias[p.rows + r];
+        }
+      }
+      if (GLU) {
+        s = s / (1.0 + exp(-s)) * up;
+      }
+      let o = p.col0 + r;
+      if (ACC) {
+        s += out[o];
+      }
+      out[o] = s;
+    }
+  }
+}
