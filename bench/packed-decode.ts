@@ -15,7 +15,9 @@
  */
 import { backend, emit, flags, list, measureCopy, measureDecode, meta, timeIt } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
+import type { PackedTuning } from '../src/backend/webgpu/kernels/qmatmul.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
+import { codesInterleaved } from '../src/backend/webgpu/packed.js';
 import { createKvCache, createModel, createRunState, freeKvCache, freeRunState } from '../src/model/llama.js';
 import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
@@ -34,13 +36,21 @@ const kernelIters = Number(f['kernel-iters'] ?? 20);
 // --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
 const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
 // --int1 RxTPRxRG[xCU]: the int3 and SpQR T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
-const [R1, TPR1, RG1, CU1] = (f.int1 ?? '').split('x').map(Number);
-// --ilv1 RxTPRxRGxUN: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in flight
-const [R2, TPR2, RG2, UN2] = (f.ilv1 ?? '').split('x').map(Number);
+// (a list: each tiling on the same uploaded model, as --ilv1)
+const int1List = list(f.int1, '').map((t) => {
+  const [R1, TPR1, RG1, CU1] = t.split('x').map(Number) as [number, number, number, number | undefined];
+  return { R: R1, TPR: TPR1, RG: RG1, CU: CU1 || 1 };
+});
+// --ilv1 RxTPRxRGxUN[,…]: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in
+// flight; a list measures each tiling on the same uploaded model (one row per tiling)
+const ilv1List = list(f.ilv1, '').map((t) => {
+  const [R2, TPR2, RG2, UN2] = t.split('x').map(Number) as [number, number, number, number | undefined];
+  return { R: R2, TPR: TPR2, RG: RG2, UN: UN2 || 1 };
+});
 const tiles = {
   ...(R && RG && TPR ? { R, RG, TPR } : {}),
-  ...(R1 && TPR1 && RG1 ? { int1: { R: R1, TPR: TPR1, RG: RG1, CU: CU1 || 1 } } : {}),
-  ...(R2 && TPR2 && RG2 ? { ilv1: { R: R2, TPR: TPR2, RG: RG2, UN: UN2 || 1 } } : {}),
+  ...(int1List[0] ? { int1: int1List[0] } : {}),
+  ...(ilv1List[0] ? { ilv1: ilv1List[0] } : {}),
 };
 const attention = f['one-pass-max'] === undefined ? {} : { onePassMaxKeys: Number(f['one-pass-max']) };
 const backends = new Map<string, WebGpuBackend>();
@@ -70,53 +80,61 @@ for (const name of formats) {
   const m = createModel(config, b, weights, pos + steps + 1);
   const kv = createKvCache(m, pos + steps + 1);
   const s = createRunState(m, 1, false);
-  // greedy timed twice: right after uploading gigabytes of weights the first run has read up to 1.6× slower on the H200
-  const { greedy, withRead: secRead, stream, profile } = await measureDecode(b, m, s, kv, pos, steps, 2);
-  const sec = greedy[1] as number;
-  const kvBytes = 2 * config.nLayers * (pos + steps / 2) * config.nKvHeads * config.headDim * 4;
-  const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
-  const roofline = (copy.gbps * 1e9) / bytes;
-  // per kernel: each projection of layer 0 and lm_head alone
-  const L = weights.layers[0]!;
-  const kernels: Record<string, unknown>[] = [];
-  const named = (names: string[], p: typeof L.qkv): [string, Tensor][] => p.parts.map((q, i) => [p.parts.length === 1 ? names.join('|') : (names[i] as string), q.w]);
-  const projections: [string, Tensor][] = [...named(['q', 'k', 'v'], L.qkv), ['o', L.wo], ...named(['gate', 'up'], L.gateUp), ['down', L.wDown], ['lm_head', weights.lmHead]];
-  for (const [kname, w] of projections) {
-    const [M, K] = w.shape as [number, number];
-    const x = b.empty('f32', [1, K]);
-    const out = b.empty('f32', [1, M]);
-    const t = await timeIt(b, () => b.matmul(out, x, w), kernelIters);
-    const ks = t.gpuSeconds ?? t.wallSeconds;
-    kernels.push({ kernel: kname, format: w.format ?? w.dtype, M, K, bytes: bytesOf(w), us: ks * 1e6, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', gbps: bytesOf(w) / ks / 1e9, fraction_of_copy: bytesOf(w) / ks / 1e9 / copy.gbps });
-    b.free(x);
-    b.free(out);
+  const interleaved = codesInterleaved(spec.format, spec.params);
+  const packedT1 = spec.format !== 'bf16' && spec.format !== 'f16';
+  const retune: Partial<PackedTuning>[] = interleaved ? ilv1List.map((ilv1) => ({ ilv1 })) : packedT1 ? int1List.map((int1) => ({ int1 })) : [];
+  for (const t of retune.length > 1 ? retune : [null]) {
+    if (t) b.setPackedTuning(t);
+    // greedy timed twice: right after uploading gigabytes of weights the first run has read up to 1.6× slower on the H200
+    const { greedy, withRead: secRead, stream, profile } = await measureDecode(b, m, s, kv, pos, steps, 2);
+    const sec = greedy[1] as number;
+    const kvBytes = 2 * config.nLayers * (pos + steps / 2) * config.nKvHeads * config.headDim * 4;
+    const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
+    const roofline = (copy.gbps * 1e9) / bytes;
+    // per kernel: each projection of layer 0 and lm_head alone
+    const L = weights.layers[0]!;
+    const kernels: Record<string, unknown>[] = [];
+    const named = (names: string[], p: typeof L.qkv): [string, Tensor][] => p.parts.map((q, i) => [p.parts.length === 1 ? names.join('|') : (names[i] as string), q.w]);
+    const projections: [string, Tensor][] = [...named(['q', 'k', 'v'], L.qkv), ['o', L.wo], ...named(['gate', 'up'], L.gateUp), ['down', L.wDown], ['lm_head', weights.lmHead]];
+    for (const [kname, w] of projections) {
+      const [M, K] = w.shape as [number, number];
+      const x = b.empty('f32', [1, K]);
+      const out = b.empty('f32', [1, M]);
+      const t = await timeIt(b, () => b.matmul(out, x, w), kernelIters);
+      const ks = t.gpuSeconds ?? t.wallSeconds;
+      kernels.push({ kernel: kname, format: w.format ?? w.dtype, M, K, bytes: bytesOf(w), us: ks * 1e6, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall', gbps: bytesOf(w) / ks / 1e9, fraction_of_copy: bytesOf(w) / ks / 1e9 / copy.gbps });
+      b.free(x);
+      b.free(out);
+    }
+    const row = {
+      format: name,
+      ...(interleaved ? { ilv1: b.packedTuning.ilv1 } : packedT1 && { int1: b.packedTuning.int1 }),
+      pos,
+      tokens_per_s: 1 / sec,
+      tokens_per_s_first_run: 1 / (greedy[0] as number),
+      tokens_per_s_with_read: 1 / secRead,
+      ms_per_token: sec * 1e3,
+      bytes_per_token: bytes,
+      weight_bytes_per_token: stats.matmulBytes,
+      kv_bytes: kvBytes,
+      achieved_gbps: bytes / sec / 1e9,
+      copy_gbps: copy.gbps,
+      roofline_tokens_per_s: roofline,
+      fraction_of_roofline: 1 / sec / roofline,
+      weight_bytes: stats.bytes,
+      bf16_weight_bytes: stats.bf16Bytes,
+      build_seconds: buildSeconds,
+      kernels,
+      stream,
+      profile,
+    };
+    rows.push(row);
+    const tiling = interleaved ? ` (qgemv1_ilv ${Object.values(b.packedTuning.ilv1).join('x')})` : packedT1 ? ` (qgemv1 ${Object.values(b.packedTuning.int1).join('x')})` : '';
+    process.stderr.write(
+      `${name}${tiling}: ${row.tokens_per_s.toFixed(1)} tok/s (first run ${row.tokens_per_s_first_run.toFixed(1)}, ${row.tokens_per_s_with_read.toFixed(1)} with reads), ${(bytes / 2 ** 20).toFixed(0)} MiB/token, ` +
+        `${row.achieved_gbps.toFixed(0)} GB/s = ${(100 * row.fraction_of_roofline).toFixed(1)} % of roofline; kernels ${kernels.map((k) => `${k.kernel} ${(k.gbps as number).toFixed(0)}`).join(' ')} GB/s\n`,
+    );
   }
-  const row = {
-    format: name,
-    pos,
-    tokens_per_s: 1 / sec,
-    tokens_per_s_first_run: 1 / (greedy[0] as number),
-    tokens_per_s_with_read: 1 / secRead,
-    ms_per_token: sec * 1e3,
-    bytes_per_token: bytes,
-    weight_bytes_per_token: stats.matmulBytes,
-    kv_bytes: kvBytes,
-    achieved_gbps: bytes / sec / 1e9,
-    copy_gbps: copy.gbps,
-    roofline_tokens_per_s: roofline,
-    fraction_of_roofline: 1 / sec / roofline,
-    weight_bytes: stats.bytes,
-    bf16_weight_bytes: stats.bf16Bytes,
-    build_seconds: buildSeconds,
-    kernels,
-    stream,
-    profile,
-  };
-  rows.push(row);
-  process.stderr.write(
-    `${name}: ${row.tokens_per_s.toFixed(1)} tok/s (first run ${row.tokens_per_s_first_run.toFixed(1)}, ${row.tokens_per_s_with_read.toFixed(1)} with reads), ${(bytes / 2 ** 20).toFixed(0)} MiB/token, ` +
-      `${row.achieved_gbps.toFixed(0)} GB/s = ${(100 * row.fraction_of_roofline).toFixed(1)} % of roofline; kernels ${kernels.map((k) => `${k.kernel} ${(k.gbps as number).toFixed(0)}`).join(' ')} GB/s\n`,
-  );
   freeRunState(b, s);
   freeKvCache(b, kv);
   freeWeights(b, weights);

@@ -6,7 +6,7 @@
  * Each tiling gets its own backend (the tuning is fixed per backend).
  *
  *   node <bundle>/bench/qgemv-sweep.js [--format int4] [--tiles 4x32x4x2,4x64x2x1] [--shapes qkv,o,gu,down]
- *        [--rotate-mib 256] [--iters 40] [--out sweep.json]
+ *        [--rotate-mib 256] [--iters 200] [--out sweep.json]
  * --tiles: RxTPRxRGxN, PackedTuning.int1 (N = CU) for int3 / SpQR and .ilv1 (N = UN) for the interleaved
  * int2/4/8 images. Shapes gu-glu (SwiGLU folded into the gate|up output) and down-plain (its plain
  * input) are the alternative to gu + down (SwiGLU folded into down's input).
@@ -21,7 +21,7 @@ const f = flags(['format', 'tiles', 'shapes', 'rotate-mib', 'iters', 'out']);
 const spec = RANDOM_FORMATS[f.format ?? 'int4'];
 if (!spec) throw new Error(`unknown format ${f.format}`);
 const rotateBytes = Number(f['rotate-mib'] ?? 256) * 2 ** 20;
-const iters = Number(f.iters ?? 40);
+const iters = Number(f.iters ?? 200);
 // the decode projections of Llama-2-7B as lowbit runs them packed: rows, K, input (norm folded, SwiGLU folded), out +=
 const SHAPES: Record<string, { M: number; K: number; norm?: boolean; gated?: boolean; acc?: boolean; glu?: boolean }> = {
   qkv: { M: 12288, K: 4096, norm: true },
@@ -59,7 +59,16 @@ for (const t of tilings) {
     const out = b.empty('f32', [1, s.glu ? s.M / 2 : s.M]);
     let i = 0;
     const opts = { ...(s.norm && { norm: { weight: nw, eps: 1e-5 } }), ...(s.gated && { gated: true }), ...(s.acc && { accumulate: true }), ...(s.glu && { glu: true }) };
-    const r = await timeIt(b, () => b.matmul(out, x, ws[i++ % ws.length] as Tensor, undefined, opts), Math.max(iters, ws.length));
+    const run = (): void => b.matmul(out, x, ws[i++ % ws.length] as Tensor, undefined, opts);
+    // keep the GPU busy for ≥ 200 ms first: timed right after seconds of host work (making and
+    // uploading the weights) with a 2-call warm-up, runs of ~40 calls read 2–10× slower, by tiling
+    // and shape (2026-12-02); then whole rotations, each copy read once per rotation
+    const t0 = performance.now();
+    while (performance.now() - t0 < 200) {
+      for (let k = 0; k < 4 * ws.length; k++) run();
+      await b.sync();
+    }
+    const r = await timeIt(b, run, ws.length * Math.max(1, Math.ceil(iters / ws.length)), ws.length);
     const sec = r.gpuSeconds ?? r.wallSeconds;
     const row = { tiling: t.name, int1: t.int1, ilv1: t.ilv1, shape: name, M: s.M, K: s.K, bytes, copies: ws.length, us: sec * 1e6, timing: r.gpuSeconds !== null ? 'timestamp-query' : 'wall', gbps: bytes / sec / 1e9, fraction_of_copy: bytes / sec / 1e9 / copy.gbps };
     rows.push(row);

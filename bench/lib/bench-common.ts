@@ -95,14 +95,19 @@ export interface StepProfile {
   /** Host time to issue the step (replay + submit), ms. */
   readonly host_ms: number;
   readonly dispatches: number;
-  /** Each op alone (its own pass, so the pass start cost is included), summed over the step's ops of that name. */
-  readonly ops: { readonly what: string; readonly count: number; readonly gpu_us: number }[];
+  /**
+   * Per op name: gpu_us, each dispatch alone (its own pass, so the pass start cost is included),
+   * summed over the step's ops of that name; seq_us, the same dispatches replayed back to back in
+   * one pass (each layer's weights, barriers between them as in the step): the op's share of the step.
+   */
+  readonly ops: { readonly what: string; readonly count: number; readonly gpu_us: number; readonly seq_us: number }[];
 }
 
 /**
  * Profiles a recording (Backend.record) with timestamp queries: `iters` replays of
- * the whole step, then each dispatch alone; ops of the same description (e.g. the
- * same projection in every layer) are summed. Null when the device has no timestamps.
+ * the whole step, then each dispatch alone, then the dispatches of each description
+ * (e.g. the same projection in every layer) back to back in one pass; ops of the same
+ * description are summed. Null when the device has no timestamps.
  */
 export async function profileRecording(b: WebGpuBackend, rec: Recording, iters = 5): Promise<StepProfile | null> {
   if (!(rec instanceof GpuRecording)) throw new Error('profileRecording: not a WebGPU recording');
@@ -130,7 +135,17 @@ export async function profileRecording(b: WebGpuBackend, rec: Recording, iters =
     e.ns += t.ns / iters;
     byWhat.set(d.what, e);
   }
-  const ops = [...byWhat.entries()].map(([what, e]) => ({ what, count: e.count, gpu_us: e.ns / 1e3 })).sort((a, c) => c.gpu_us - a.gpu_us);
+  const seq = new Map<string, number>();
+  for (const what of byWhat.keys()) {
+    const same = new GpuRecording(rec.dispatches.filter((d) => d.what === what));
+    ctx.beginTiming(2 * iters + 2);
+    for (let i = 0; i < iters; i++) {
+      ctx.replay(same);
+      ctx.flush();
+    }
+    seq.set(what, (await ctx.endTiming()).ns / iters);
+  }
+  const ops = [...byWhat.entries()].map(([what, e]) => ({ what, count: e.count, gpu_us: e.ns / 1e3, seq_us: (seq.get(what) as number) / 1e3 })).sort((a, c) => c.seq_us - a.seq_us);
   return { gpu_ms: whole.ns / 1e6 / iters, host_ms: host, dispatches: rec.ops, ops };
 }
 
@@ -201,6 +216,6 @@ export async function measureDecode(b: WebGpuBackend, m: LlamaModel, s: RunState
 
 /** One line per op of a profile, the costliest first. */
 export function profileLines(p: StepProfile, top = 8): string {
-  const head = `  step: GPU ${p.gpu_ms.toFixed(3)} ms, host ${p.host_ms.toFixed(3)} ms, ${p.dispatches} dispatches; alone: `;
-  return head + p.ops.slice(0, top).map((o) => `${o.what} ×${o.count} ${(o.gpu_us / 1e3).toFixed(3)} ms`).join('; ') + '\n';
+  const head = `  step: GPU ${p.gpu_ms.toFixed(3)} ms, host ${p.host_ms.toFixed(3)} ms, ${p.dispatches} dispatches; in sequence (alone): `;
+  return head + p.ops.slice(0, top).map((o) => `${o.what} ×${o.count} ${(o.seq_us / 1e3).toFixed(3)} (${(o.gpu_us / 1e3).toFixed(3)}) ms`).join('; ') + '\n';
 }

@@ -79,7 +79,11 @@ export class WebGpuBackend implements Backend {
   readonly maxBindingBytes: number;
   readonly maxBufferBytes: number;
   readonly tuning: MatmulTuning;
-  readonly packedTuning: PackedTuning;
+  /** The packed kernels' tilings (setPackedTuning changes them for later ops). */
+  get packedTuning(): PackedTuning {
+    return this.packedTiles;
+  }
+  private packedTiles: PackedTuning;
   readonly attentionTuning: AttentionTuning;
   readonly subgroupSize: number;
   private readonly dummy: GPUBuffer;
@@ -96,7 +100,7 @@ export class WebGpuBackend implements Backend {
     this.maxBindingBytes = Math.floor(binding / 16) * 16;
     this.maxBufferBytes = lim.maxBufferSize;
     this.tuning = { ...DEFAULT_MATMUL, ...opts.matmul };
-    this.packedTuning = { ...DEFAULT_PACKED, ...opts.packed };
+    this.packedTiles = { ...DEFAULT_PACKED, ...opts.packed };
     this.attentionTuning = { ...DEFAULT_ATTENTION, ...opts.attention };
     const sgMin = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
     const sgMax = (info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
@@ -268,6 +272,14 @@ export class WebGpuBackend implements Backend {
   replay(r: Recording): void {
     if (!(r instanceof GpuRecording)) throw new Error('webgpu: replay of a recording made by another backend');
     this.ctx.replay(r);
+  }
+
+  /**
+   * Changes the packed kernels' tilings for the ops issued from now on (benches compare tilings on
+   * one uploaded model; a recording keeps the pipelines it captured).
+   */
+  setPackedTuning(p: Partial<PackedTuning>): void {
+    this.packedTiles = { ...this.packedTiles, ...p };
   }
 
   dispose(): void {
