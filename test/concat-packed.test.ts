@@ -41,5 +41,38 @@ test('parts of different formats, group sizes, widths or permutations are not me
   assert.equal(concatPackedRows([a, randomPacked('int4', [8, 96], { groupSize: 32, permuted: 1 }, 4)]), null);
   assert.equal(concatPackedRows([a, randomPacked('int4', [8, 64], { groupSize: 32, permuted: 1 }, 5)]), null, 'another permutation');
   const s = randomPacked('spqr', [16, 64], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 6);
-  assert.equal(concatPackedRows([s, s]), null, 'SpQR is not merged');
+  assert.equal(concatPackedRows([s, randomPacked('spqr', [16, 64], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 8, permuted: 0 }, 7)]), null, 'SpQR β2');
+  assert.equal(concatPackedRows([s, randomPacked('spqr', [16, 64], { bits: 4, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 8)]), null, 'SpQR bits');
+  const ragged = randomPacked('spqr', [12, 64], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 9);
+  assert.equal(concatPackedRows([ragged, s]), null, 'a SpQR part before the last with a partial β2 chunk');
+  assert.ok(concatPackedRows([s, ragged]), 'the last part may end in a partial β2 chunk');
+});
+
+test('SpQR w3 β1 16 / 8, β2 16 / 4, with outliers and act-order: unpack(concat) = stacked unpacks, bit for bit', () => {
+  let seed = 100;
+  for (const [inn, g, qq] of [[64, 16, 16], [72, 8, 4]] as const) {
+    for (const permuted of [0, 1]) {
+      const params = { bits: 3, groupSize: g, qqBits: 3, qqGroup: qq, permuted };
+      const a = randomPacked('spqr', [32, inn], params, seed++, { outlierRate: 0.05 });
+      const withPerm = (rows: number, outlierRate: number): ReturnType<typeof randomPacked> => {
+        const p = randomPacked('spqr', [rows, inn], params, seed++, { outlierRate });
+        return { ...p, arrays: { ...p.arrays, perm: a.arrays.perm as Uint8Array } };
+      };
+      // a part without outliers in the middle; the last part ends in a partial β2 chunk
+      const parts = [a, withPerm(16, 0), withPerm(20, 0.1)];
+      const m = concatPackedRows(parts);
+      assert.ok(m, `in ${inn} β1 ${g} β2 ${qq} permuted ${permuted}`);
+      assert.deepEqual(m.shape, [68, inn]);
+      assert.equal(m.params.outliers, parts.reduce((n, p) => n + (p.params.outliers as number), 0));
+      assert.ok((m.params.outliers as number) > 0);
+      const want = new Float32Array(68 * inn);
+      let at = 0;
+      for (const p of parts) {
+        const w = FORMATS.spqr.unpack(p).weight;
+        want.set(w, at);
+        at += w.length;
+      }
+      assert.deepEqual(FORMATS.spqr.unpack(m).weight, want, `in ${inn} β1 ${g} β2 ${qq} permuted ${permuted}`);
+    }
+  }
 });

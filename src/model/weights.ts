@@ -280,7 +280,7 @@ export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: 
     return backend.upload(concatRows(hb, [cols]));
   };
 
-  /** Packed int parts stacked into one packed tensor (formats/concat.ts), or null (then part by part). */
+  /** Packed int or SpQR parts stacked into one packed tensor (formats/concat.ts), or null (then part by part). */
   const packedProjection = async (pn: readonly string[], biasNames: readonly string[], cols: number): Promise<Projection | null> => {
     const ps: PackedTensor[] = [];
     for (const n of pn) ps.push(await (o.packed as PackedSource).read(n));

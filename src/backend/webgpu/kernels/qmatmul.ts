@@ -38,8 +38,11 @@ export interface PackedTuning {
   readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number };
 }
 
-// int1: the fastest 7B int4 decode of the qgemv1 tilings measured on the H200 with the staged inputs (4×32×4×2: q|k|v 1390 GB/s vs 1363 with CU 1, 1342 with R 2, 689 with CU 3; 263.4 tok/s vs 241.6 for R 2 at 37ba246; bench/results/h200/decode3/)
-export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 4, TPR: 32, RG: 4, CU: 2 }, ilv1: { R: 4, TPR: 32, RG: 2, UN: 2 } };
+// The T = 1 tilings with the shortest 7B decode step on the H200, each measured against the others on one
+// uploaded model (packed-decode --ilv1 / --int1 lists, bench/results/h200/decode6/experiments/):
+// ilv1 (int4 g128) 4×64×2×1: step 3.13 ms vs 3.46 for 4×32×2×2 and 3.15 for 2×64×2×2 (12 tilings);
+// int1 (SpQR w3 β16) 2×32×4×2: step 6.95 ms vs 10.24 for 4×32×4×2 (7 tilings).
+export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 2, TPR: 32, RG: 4, CU: 2 }, ilv1: { R: 4, TPR: 64, RG: 2, UN: 1 } };
 
 /**
  * Whether qgemv1 serves this packed weight (int or SpQR) at T = 1: unpermuted, K
