@@ -37,12 +37,13 @@ for (const d of bf16Runs) for (const r of d.rows) {
 for (const file of files.filter((x) => x.startsWith('packed-decode'))) {
   const d = read(file);
   for (const r of d.rows) {
-    const t = r.int1 ?? d.qgemv?.int1;
+    // qgemv1's tiling: per row where the run measured several (SpQR too), else the run's for int formats
+    const t = r.int1 ?? (r.format.startsWith('int') ? d.qgemv?.int1 : undefined);
     // int2/4/8 run qgemv1_ilv where the run has its tiling (from 2026-12-02; per row when one run measured several), else qgemv1
     const il = r.ilv1 ?? d.qgemv?.ilv1;
     const ilv = il && ['int2', 'int4', 'int8'].includes(r.format);
-    const tiles = ilv ? ` (qgemv1_ilv ${il.R}×${il.TPR}×${il.RG}×${il.UN})` : r.format.startsWith('int') && t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1})` : '';
-    result.packed.push({ file, commit: d.commit, qgemv: d.qgemv, ...r });
+    const tiles = ilv ? ` (qgemv1_ilv ${il.R}×${il.TPR}×${il.RG}×${il.UN})` : t ? ` (qgemv1 ${t.R}×${t.TPR}×${t.RG}×${t.CU ?? 1})` : '';
+    result.packed.push({ file, commit: d.commit, qgemv: d.qgemv, tiles, ...r });
     md.push(`| ${r.format}${tiles} | ${d.commit} | ${r.pos} | ${f(r.tokens_per_s)} | ${f(r.tokens_per_s_first_run)} | ${f(r.tokens_per_s_with_read)} | ${f(r.roofline_tokens_per_s)} | ${pct(r.fraction_of_roofline)} | ${bf16Tps ? `${f(r.tokens_per_s / bf16Tps, 2)}×` : '–'} | ${stepCols(r.profile)} | ${streamCol(r)} |`);
   }
 }
@@ -68,7 +69,7 @@ if (sweeps.length > 0) {
 
 md.push('## Where a decode step goes (per op, summed over the layers)', '', '"alone": each dispatch in its own pass (a pass costs ~8 µs on the H200 even for a trivial kernel); "in sequence" (from 2026-12-02): the op\'s dispatches of every layer back to back in one pass, barriers between them as in the step, so the sum over ops is close to the step.', '');
 const best = [...result.sweep].sort((a, b) => b.tokens_per_s - a.tokens_per_s)[0];
-const profiles = [...bf16Runs.flatMap((d) => d.rows.map((r) => ['bf16', d.commit, r])), ...(best ? [[`bf16, fastest tuning (${best.file})`, best.commit, best]] : []), ...result.packed.map((r) => [`${r.format} (${r.file})`, r.commit, r])].filter(([, , r]) => r.profile);
+const profiles = [...bf16Runs.flatMap((d) => d.rows.map((r) => ['bf16', d.commit, r])), ...(best ? [[`bf16, fastest tuning (${best.file})`, best.commit, best]] : []), ...result.packed.map((r) => [`${r.format}${r.tiles} (${r.file})`, r.commit, r])].filter(([, , r]) => r.profile);
 for (const [name, commit, r] of profiles) {
   md.push(`- **${name}**, ${commit}, position ${r.pos}: step ${f(r.profile.gpu_ms, 2)} ms GPU, ${f(r.profile.host_ms, 2)} ms host; ` + r.profile.ops.slice(0, 6).map((o) => `${o.what} ×${o.count}: ${o.seq_us !== undefined ? `${f(o.seq_us / 1e3, 3)} ms in sequence, ` : ''}${f(o.gpu_us / 1e3, 3)} ms alone`).join('; '));
 }
@@ -77,7 +78,7 @@ md.push('');
 md.push('## Per-projection GEMV bandwidth in the packed models (layer 0, one matmul at a time)', '');
 md.push('| weights | commit | kernel | M × K | µs | GB/s | fraction of copy |', '|---|---|---|---|---|---|---|');
 for (const r of result.packed) {
-  for (const k of r.kernels ?? []) md.push(`| ${r.format} (${r.file}) | ${r.commit} | ${k.kernel} | ${k.M} × ${k.K} | ${f(k.us)} | ${f(k.gbps, 0)} | ${pct(k.fraction_of_copy)} |`);
+  for (const k of r.kernels ?? []) md.push(`| ${r.format}${r.tiles} (${r.file}) | ${r.commit} | ${k.kernel} | ${k.M} × ${k.K} | ${f(k.us)} | ${f(k.gbps, 0)} | ${pct(k.fraction_of_copy)} |`);
 }
 md.push('');
 

@@ -60,14 +60,9 @@ for (const t of tilings) {
     let i = 0;
     const opts = { ...(s.norm && { norm: { weight: nw, eps: 1e-5 } }), ...(s.gated && { gated: true }), ...(s.acc && { accumulate: true }), ...(s.glu && { glu: true }) };
     const run = (): void => b.matmul(out, x, ws[i++ % ws.length] as Tensor, undefined, opts);
-    // keep the GPU busy for ≥ 200 ms first: timed right after seconds of host work (making and
-    // uploading the weights) with a 2-call warm-up, runs of ~40 calls read 2–10× slower, by tiling
-    // and shape (2026-12-02); then whole rotations, each copy read once per rotation
-    const t0 = performance.now();
-    while (performance.now() - t0 < 200) {
-      for (let k = 0; k < 4 * ws.length; k++) run();
-      await b.sync();
-    }
+    // every copy read once before timing, then whole rotations. The gate|up and down shapes still
+    // read 3–6× slower here than inside a decode step at most tilings (neither this warm-up nor
+    // 200 ms of GPU work first changed that, 2026-12-02): decide by packed-decode's in-sequence times
     const r = await timeIt(b, run, ws.length * Math.max(1, Math.ceil(iters / ws.length)), ws.length);
     const sec = r.gpuSeconds ?? r.wallSeconds;
     const row = { tiling: t.name, int1: t.int1, ilv1: t.ilv1, shape: name, M: s.M, K: s.K, bytes, copies: ws.length, us: sec * 1e6, timing: r.gpuSeconds !== null ? 'timestamp-query' : 'wall', gbps: bytes / sec / 1e9, fraction_of_copy: bytes / sec / 1e9 / copy.gbps };
