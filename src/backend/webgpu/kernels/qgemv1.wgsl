@@ -9,36 +9,48 @@
 //
 // Work split: a chunk is 32 consecutive codes of a row (Q_BITS words, 16 bytes at 4 bits); a unit
 // is CU consecutive chunks. A thread owns R rows and walks units u = lane, lane + TPR, …, one per
-// tile of TPR units: it issues the loads of its unit's CU × R chunks of codes, the workgroup stages
+// tile of TPR units: it issues the loads of its unit's CU × R chunks of codes and their statistics
+// (and, up front, its rows' CSR ranges), the workgroup stages
 // the tile's inputs (norm weight or SwiGLU applied) into workgroup memory, then each lane reads its
 // 32·CU inputs once, so each x value serves R rows, and adds scale·(Σ code·x − zero·Σ x) per row
 // and group. Groups of 32 columns or more: a chunk lies in one group; with HOIST (every unit inside
 // one group: CU divides the chunks per group, or one group spans the row) the statistics are read
 // once per unit and row, else once per chunk and row. Groups smaller than a chunk (SUBG, e.g.
-// SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics
-// and Σ x, read per chunk and row. With OUTLIERS the TPR threads of a row group then split each of
+// SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics,
+// Σ x and code dot (chunk_dot_sub), read per chunk and row. With OUTLIERS the TPR threads of a row group then split each of
 // their rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin
 // the input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
 // TPR threads per row group, RG row groups per workgroup.
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
-// interleaved int2/4/8 images). chunk_dot from qdot.wgsl.
+// interleaved int2/4/8 images). chunk_dot, ONE and TOP from qdot.wgsl.
 // Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
 // Q_* constants; qgemv1_io.wgsl before it (uniforms, bindings, weight_rows, store_rows). Workgroup
 // memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
 // Groups smaller than a chunk: NSUB sub-groups of SUB codes each (1 and 32 for groups of 32 or
-// more, where the SUBG code below compiles away). A sub-group's scale is folded into its inputs,
-// so chunk_dot serves it unchanged: Σ_j s_j·Σ_(e in j) (1 + code[e]/2^b)·x[e] in one call.
+// more, where the SUBG code below compiles away).
 const NSUB: u32 = select(1u, 32u / Q_GROUP_SIZE, Q_GROUP_SIZE < 32u);
 const SUB: u32 = 32u / NSUB;
 const SUBG: bool = NSUB > 1u;
 
-// The sub-group scales s[j] over a chunk's inputs 4v … 4v + 3.
-fn sub_scale4(s: array<f32, NSUB>, v: u32) -> vec4<f32> {
-  let e = 4u * v;
-  if (SUB >= 4u) {
-    return vec4<f32>(s[e / SUB]);
+// chunk_dot (qdot.wgsl) per sub-group: d_j = Σ_(e in j) (1 + code[e]/2^b)·xs[e], so a sub-group's
+// scale is one multiply per row and chunk (not one per input, as when it was folded into them).
+// Every index is a constant once the loop is unrolled.
+fn chunk_dot_sub(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> array<f32, NSUB> {
+  var d: array<f32, NSUB>;
+  for (var j = 0u; j < NSUB; j++) {
+    d[j] = 0.0;
   }
-  return vec4<f32>(s[e / SUB], s[(e + 1u) / SUB], s[(e + 2u) / SUB], s[(e + 3u) / SUB]);
+  for (var e = 0u; e < 32u; e++) {
+    let bit = e * Q_BITS;
+    let wi = bit >> 5u;
+    let sh = bit & 31u;
+    var v = cw[wi] >> sh;
+    if (sh + Q_BITS > 32u) {
+      v |= cw[wi + 1u] << (32u - sh);
+    }
+    d[e / SUB] += bitcast<f32>(((v << (23u - Q_BITS)) & TOP) | ONE) * xs[e >> 2u][e & 3u];
+  }
+  return d;
 }
 
 // xin[c], the input as staged (SwiGLU / norm weight applied, without the 1/rms), for an outlier.
@@ -78,14 +90,30 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     acc[i] = 0.0;
   }
   var ss = 0.0;
+  // SpQR's CSR row ranges, read before the products so they are at hand after them
+  var ept: array<vec2<u32>, NR>;
+  if (OUTLIERS) {
+    for (var i = 0u; i < NR; i++) {
+      ept[i] = vec2<u32>(q_word(q_off(5u) + wrow[i]), q_word(q_off(5u) + wrow[i] + 1u));
+    }
+  }
   for (var t0 = 0u; t0 < nUnits; t0 += TPR) {
     let u0 = t0 + lane;
     let c0 = u0 * CU;
-    // 1. the codes of this lane's unit, CU chunks × R rows (loads in flight while x is staged)
+    // 1. the codes and statistics of this lane's unit, CU chunks × R rows (loads in flight while x
+    // is staged): per sub-group and chunk (SUBG), once per unit (HOIST) or per chunk
     var cws: array<array<array<u32, Q_BITS>, NR>, CU>;
+    var sts: array<array<array<vec2<f32>, NSUB>, NR>, CU>;
     for (var u = 0u; u < CU; u++) {
       let cu = min(c0 + u, nChunks - 1u); // past the end: reload the last chunk, unused
       for (var i = 0u; i < NR; i++) {
+        if (SUBG) {
+          for (var j = 0u; j < NSUB; j++) {
+            sts[u][i][j] = q_stats(cu * NSUB + j, wrow[i]);
+          }
+        } else if (!HOIST || u == 0u) {
+          sts[u][i][0] = q_stats(cu / chunksPerGroup, wrow[i]);
+        }
         let base = codes + wrow[i] * rowWords + cu * Q_BITS;
         if (Q_BITS % 4u == 0u) {
           for (var v = 0u; v < Q_BITS / 4u; v++) {
@@ -155,26 +183,22 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
         for (var i = 0u; i < NR; i++) {
           if (SUBG) {
-            // Σ_j s_j·(2^b·d_j − (2^b + z_j)·sx_j), d_j = Σ_(e in j) (1 + code[e]/2^b)·x[e]; the s_j
-            // folded into chunk_dot's inputs
-            var sc: array<f32, NSUB>;
+            // Σ_j s_j·(2^b·d_j − (2^b + z_j)·sx_j), d_j = Σ_(e in j) (1 + code[e]/2^b)·x[e]
+            let d = chunk_dot_sub(cws[u][i], xs);
+            var sd = 0.0;
             var zx = 0.0;
             for (var j = 0u; j < NSUB; j++) {
-              let st = q_stats(c * NSUB + j, wrow[i]);
-              sc[j] = st.x;
+              let st = sts[u][i][j];
+              sd += st.x * d[j];
               zx += st.x * (SCALE_B + st.y) * sxs[j];
             }
-            var xw: array<vec4<f32>, 8>;
-            for (var v = 0u; v < 8u; v++) {
-              xw[v] = xs[v] * sub_scale4(sc, v);
-            }
-            acc[i] += SCALE_B * chunk_dot(cws[u][i], xw) - zx;
+            acc[i] += SCALE_B * sd - zx;
           } else {
             let d = chunk_dot(cws[u][i], xs);
             if (HOIST) {
               cd[i] += d;
             } else {
-              let st = q_stats(c / chunksPerGroup, wrow[i]);
+              let st = sts[u][i][0];
               acc[i] += st.x * (SCALE_B * d - (SCALE_B + st.y) * sx);
             }
           }
@@ -183,9 +207,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
       if (HOIST) {
         // the unit lies in one group: its statistics once per row
-        let g = c0 / chunksPerGroup;
         for (var i = 0u; i < NR; i++) {
-          let st = q_stats(g, wrow[i]);
+          let st = sts[0][i][0];
           acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
         }
       }
@@ -195,9 +218,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     // SpQR's outliers: the row group's lanes split each row's CSR entries
     for (var i = 0u; i < NR; i++) {
       if (r0 + i % R < p.rows) {
-        let r = wrow[i];
-        let e1 = q_word(q_off(5u) + r + 1u);
-        for (var e = q_word(q_off(5u) + r) + lane; e < e1; e += TPR) {
+        for (var e = ept[i].x + lane; e < ept[i].y; e += TPR) {
           acc[i] += q_f16(q_off(7u), e) * x_in(q_u16(q_off(6u), e));
         }
       }
