@@ -135,6 +135,7 @@ for (const name of formats) {
         `${row.achieved_gbps.toFixed(0)} GB/s = ${(100 * row.fraction_of_roofline).toFixed(1)} % of roofline; kernels ${kernels.map((k) => `${k.kernel} ${(k.gbps as number).toFixed(0)}`).join(' ')} GB/s\n`,
     );
   }
+  if (retune.length > 1) b.setPackedTuning(retune[0] as Partial<PackedTuning>); // the next format starts from the first tiling again
   freeRunState(b, s);
   freeKvCache(b, kv);
   freeWeights(b, weights);
