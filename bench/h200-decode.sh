@@ -9,8 +9,8 @@
 #  - 16-bit decode of a Llama-2-7B-shaped model (random bf16 weights made on the GPU), with a
 #    profile of the recorded step (GPU vs host time, each op alone);
 #  - packed decode (FORMATS, default int4 and SpQR) with per-kernel GB/s and the same profile,
-#    then int4 per ILV1 tiling (qgemv1_ilv RxTPRxRGxUN list) and FORMATS_INT1 (default SpQR) per
-#    INT1 tiling (qgemv1 RxTPRxRGxCU list);
+#    per ILV1 tiling (qgemv1_ilv RxTPRxRGxUN list, int2/4/8) and INT1 tiling (qgemv1 RxTPRxRGxCU
+#    list, int3 / SpQR), all on one uploaded model per format;
 #  - optionally (QSWEEP, QSWEEP_SPQR) the packed T = 1 GEMV alone per tiling (qgemv-sweep);
 #  - `lowbit bench` prefill (512 tokens) + decode for random 7B models (BENCH_FORMATS).
 # Outputs land in /tmp/results, archived to $OUT/results.tar.gz.
@@ -37,18 +37,11 @@ if [ -n "${DEC_SWEEP:-}" ]; then
   grep -h "decode pos\|tuning" $R/decode-sweep.err
 fi
 node $A/bench/webgpu-decode.js --positions ${POSITIONS:-128,1024} --steps 64 --out $R/decode-webgpu.json > /dev/null 2> $R/decode.err; step decode-bf16 $?
-# packed decode: the first run FORMATS at the default tilings; then int4 at every ILV1 tiling (qgemv1_ilv
-# RxTPRxRGxUN) and every INT1 tiling (qgemv1, int3 / SpQR formats: FORMATS_INT1)
-i=0
-timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats ${FORMATS:-int4,spqr} --pos 128 --steps 64 --out $R/packed-decode-$i.json > /dev/null 2> $R/packed-$i.err; step "packed-decode default tiles" $?
-for t in ${ILV1:-}; do
-  i=$((i + 1))
-  timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats int4 --ilv1 $t --pos 128 --steps 64 --out $R/packed-decode-$i.json > /dev/null 2> $R/packed-$i.err; step "packed-decode ilv1 $t" $?
-done
-for t in ${INT1:-}; do
-  i=$((i + 1))
-  timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats ${FORMATS_INT1:-spqr} --int1 $t --pos 128 --steps 64 --out $R/packed-decode-$i.json > /dev/null 2> $R/packed-$i.err; step "packed-decode int1 $t" $?
-done
+# packed decode of FORMATS, each uploaded once; ILV1 (qgemv1_ilv RxTPRxRGxUN, int2/4/8) and INT1
+# (qgemv1 RxTPRxRGxCU, int3 / SpQR) are space-separated tiling lists measured one after the other on
+# the same model (the first of each list replaces the default; one row per tiling)
+ilv=$(echo ${ILV1:-} | tr ' ' ','); int=$(echo ${INT1:-} | tr ' ' ',')
+timeout ${TPACKED:-150} node $A/bench/packed-decode.js --formats ${FORMATS:-int4,spqr} ${ilv:+--ilv1 $ilv} ${int:+--int1 $int} --pos 128 --steps 64 --out $R/packed-decode-0.json > /dev/null 2> $R/packed-0.err; step "packed-decode" $?
 for f in ${BENCH_FORMATS-int4 spqr}; do
   timeout 150 node $A/src/cli/main.js bench random:llama2-7b:$f --prompt-tokens 512 --gen-tokens 128 --backend webgpu --json > $R/bench-7b-$f.json 2> $R/bench-7b-$f.err; step "lowbit bench 7b $f" $?
 done

@@ -10,7 +10,7 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--out packed.json]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--out packed.json]
  * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows, 0 split-K always).
  */
 import { backend, emit, flags, list, measureCopy, measureDecode, meta, timeIt } from './lib/bench-common.js';
@@ -23,7 +23,7 @@ import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
 
-const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'out']);
+const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'outlier-rate', 'out']);
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const shape = (f.shape ?? 'llama2-7b') as RandomShape;
 const over = { dim: num(f.dim), layers: num(f.layers), heads: num(f.heads), kvHeads: num(f['kv-heads']), ffn: num(f.ffn), vocab: num(f.vocab) };
@@ -70,8 +70,10 @@ const bytesOf = (t: Tensor): number => ('bytes' in t && typeof t.bytes === 'numb
 const rows: Record<string, unknown>[] = [];
 for (const name of formats) {
   const separate = name.endsWith('-separate');
-  const spec = RANDOM_FORMATS[separate ? name.slice(0, -'-separate'.length) : name];
-  if (!spec) throw new Error(`unknown format ${name} (${Object.keys(RANDOM_FORMATS).join(', ')}, spqr-separate)`);
+  const known = RANDOM_FORMATS[separate ? name.slice(0, -'-separate'.length) : name];
+  if (!known) throw new Error(`unknown format ${name} (${Object.keys(RANDOM_FORMATS).join(', ')}, spqr-separate)`);
+  // --outlier-rate: SpQR's outlier fraction instead of 1 % (0: what the outliers cost)
+  const spec = known.outlierRate !== undefined && f['outlier-rate'] !== undefined ? { ...known, outlierRate: Number(f['outlier-rate']) } : known;
   const b = await gpu(separate ? 'separate' : 'fused');
   const t0 = performance.now();
   const { stats, ...weights } = await uploadRandomModel(config, spec, b, 'packed');
@@ -108,6 +110,7 @@ for (const name of formats) {
     }
     const row = {
       format: name,
+      ...(spec.outlierRate !== undefined && { outlier_rate: spec.outlierRate }),
       ...(interleaved ? { ilv1: b.packedTuning.ilv1 } : packedT1 && { int1: b.packedTuning.int1 }),
       pos,
       tokens_per_s: 1 / sec,
