@@ -91,7 +91,7 @@ function concatSpqrRows(parts: readonly PackedTensor[]): PackedTensor | null {
     }
     return all;
   };
-  // [nGroups, out] codes side by side per group; [nGroups, nStat, 2] fp16 stats likewise (4 bytes per chunk)
+  // [nGroups, out] qqBits codes: each group's row gets every part's codes side by side
   const sideBySide = (name: string): Uint8Array => {
     const all = new Uint8Array(nGroups * out);
     let r0 = 0;
@@ -103,6 +103,7 @@ function concatSpqrRows(parts: readonly PackedTensor[]): PackedTensor | null {
     }
     return packBits(all, nGroups, out, qqBits);
   };
+  // [nGroups, nStat, 2] fp16 second-level (scale, zero): each group gets every part's β2 chunks (4 bytes each) side by side
   const stats = (name: string): Uint8Array => {
     const all = new Uint8Array(nGroups * nStat * 4);
     let s0 = 0;
