@@ -263,6 +263,31 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
     });
   }
 
+  // WebGpuBackend.setPackedTuning (how the benches compare tilings on one uploaded model): ops issued
+  // after it run the new tilings on weights uploaded before it, and a tiling qgemv1 refuses is refused
+  test('setPackedTuning: later ops run the new T = 1 tilings on weights uploaded before', async () => {
+    const { b } = await tryWebGpu({ packed: { int1: { R: 2, TPR: 8, RG: 2, CU: 2 }, ilv1: { R: 3, TPR: 8, RG: 2, UN: 2 } } });
+    assert.ok(b);
+    const cases = [randomPacked('int4', [34, 1184], { groupSize: 128, permuted: 0 }, 21), randomPacked('int3', [20, 1248], { groupSize: 128, permuted: 0 }, 22)];
+    const ws = cases.map((p) => b.uploadPacked(p));
+    const set: Opt[] = ['norm', 'acc'];
+    const later = { int1: { R: 3, TPR: 8, RG: 1, CU: 1 }, ilv1: { R: 2, TPR: 16, RG: 1, UN: 1 } };
+    for (const tiles of [null, later]) {
+      if (tiles) b.setPackedTuning(tiles);
+      for (const [i, p] of cases.entries()) {
+        const [M, K] = p.shape as [number, number];
+        const inp = inputs(1, K, M, set, 900 + i);
+        assertNmse(await run(b, ws[i] as Tensor, inp, set), await run(cpu, cpu.uploadPacked(p), inp, set), `${p.format} ${tiles ? 'after' : 'before'} setPackedTuning`);
+      }
+    }
+    assert.deepEqual(b.packedTuning.ilv1, later.ilv1);
+    assert.deepEqual(b.packedTuning.int1, later.int1);
+    b.setPackedTuning({ int1: { R: 2, TPR: 64, RG: 1, CU: 2 } }); // 64 · 17 staged vec4s: more than qgemv1's tile
+    const [M, K] = cases[1]!.shape as [number, number];
+    await assert.rejects(run(b, ws[1] as Tensor, inputs(1, K, M, set, 910), set), /qgemv1 tiles TPR 64 × CU 2/);
+    b.dispose();
+  });
+
   // qgemv1 on SpQR: groups of 16 (two sub-groups of a chunk, each with its own bilevel statistics) and 32
   // (per chunk), CSR outliers in the same kernel (5 %: ~59 per row over 8 lanes, none in every 5th row; and
   // none at all), every option set; 37 chunks over 8 lanes × CU leave lanes short, R = 3 leaves dead rows.
