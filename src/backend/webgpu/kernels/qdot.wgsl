@@ -61,15 +61,21 @@ fn chunk_dot(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> f32 {
     }
   } else {
     for (var e = 0u; e < 32u; e++) {
-      let bit = e * Q_BITS;
-      let wi = bit >> 5u;
-      let sh = bit & 31u;
-      var v = cw[wi] >> sh;
-      if (sh + Q_BITS > 32u) {
-        v |= cw[wi + 1u] << (32u - sh);
-      }
-      s += bitcast<f32>(((v << (23u - Q_BITS)) & TOP) | ONE) * xs[e >> 2u][e & 3u];
+      s += chunk_code1(cw, e) * xs[e >> 2u][e & 3u];
     }
   }
   return s;
+}
+
+// 1 + code[e]/2^b for code e of a 32-code chunk whose words are cw (natural order, any width: a
+// code may straddle two words). With e a constant (an unrolled loop) the shifts are constants.
+fn chunk_code1(cw: array<u32, Q_BITS>, e: u32) -> f32 {
+  let bit = e * Q_BITS;
+  let wi = bit >> 5u;
+  let sh = bit & 31u;
+  var v = cw[wi] >> sh;
+  if (sh + Q_BITS > 32u) {
+    v |= cw[wi + 1u] << (32u - sh);
+  }
+  return bitcast<f32>(((v << (23u - Q_BITS)) & TOP) | ONE);
 }

@@ -22,7 +22,7 @@
 // the input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
 // TPR threads per row group, RG row groups per workgroup.
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
-// interleaved int2/4/8 images). chunk_dot, ONE and TOP from qdot.wgsl.
+// interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
 // Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
 // Q_* constants; qgemv1_io.wgsl before it (uniforms, bindings, weight_rows, store_rows). Workgroup
 // memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
@@ -34,21 +34,13 @@ const SUBG: bool = NSUB > 1u;
 
 // chunk_dot (qdot.wgsl) per sub-group: d_j = Σ_(e in j) (1 + code[e]/2^b)·xs[e], so a sub-group's
 // scale is one multiply per row and chunk (not one per input, as when it was folded into them).
-// Every index is a constant once the loop is unrolled.
 fn chunk_dot_sub(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> array<f32, NSUB> {
   var d: array<f32, NSUB>;
   for (var j = 0u; j < NSUB; j++) {
     d[j] = 0.0;
   }
   for (var e = 0u; e < 32u; e++) {
-    let bit = e * Q_BITS;
-    let wi = bit >> 5u;
-    let sh = bit & 31u;
-    var v = cw[wi] >> sh;
-    if (sh + Q_BITS > 32u) {
-      v |= cw[wi + 1u] << (32u - sh);
-    }
-    d[e / SUB] += bitcast<f32>(((v << (23u - Q_BITS)) & TOP) | ONE) * xs[e >> 2u][e & 3u];
+    d[e / SUB] += chunk_code1(cw, e) * xs[e >> 2u][e & 3u];
   }
   return d;
 }
