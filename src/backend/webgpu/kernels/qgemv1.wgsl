@@ -17,11 +17,11 @@
 // one group: CU divides the chunks per group, or one group spans the row) the statistics are read
 // once per unit and row, else once per chunk and row. Groups smaller than a chunk (SUBG, e.g.
 // SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics,
-// Σ x and code dot (chunk_dot_sub), read per chunk and row. With OUTLIERS the TPR threads of a
-// row group split each of their rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as
-// qoutliers.wgsl): val · xin[col], xin the input as staged (SwiGLU, norm weight), added to the
-// row's sum before the 1/rms scale; a lane's first OP entries of each row are loaded during the
-// first tile, the rest after the products.
+// Σ x and code dot (chunk_dot_sub); the statistics of a unit's sub-groups are read four groups at
+// a time per row (q_stats4). With OUTLIERS the TPR threads of a row group split each of their
+// rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin the
+// input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale; a lane's
+// first OP entries of each row are loaded during the first tile, the rest after the products.
 // TPR threads per row group, RG row groups per workgroup.
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
 // interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
@@ -33,6 +33,7 @@
 const NSUB: u32 = select(1u, 32u / Q_GROUP_SIZE, Q_GROUP_SIZE < 32u);
 const SUB: u32 = 32u / NSUB;
 const SUBG: bool = NSUB > 1u;
+const SUB_RUNS: u32 = (CU * NSUB + 3u) / 4u; // q_stats4 calls per unit and row (SUBG)
 // SpQR's CSR entries per lane and row loaded ahead of the products (at 1 % outliers and K = 4096,
 // ~41 a row: two per lane at TPR 32)
 const OP: u32 = 2u;
@@ -111,14 +112,25 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     // is staged): per sub-group and chunk (SUBG), once per unit (HOIST) or per chunk
     var cws: array<array<array<u32, Q_BITS>, NR>, CU>;
     var sts: array<array<array<vec2<f32>, NSUB>, NR>, CU>;
+    if (SUBG) {
+      // the unit's CU·NSUB consecutive sub-groups per row, four at a time (q_stats4); those of
+      // chunks past the end are read from neighbouring words and never used
+      for (var i = 0u; i < NR; i++) {
+        for (var k = 0u; k < SUB_RUNS; k++) {
+          let run = q_stats4(c0 * NSUB + 4u * k, wrow[i]);
+          for (var m = 0u; m < 4u; m++) {
+            let n = 4u * k + m;
+            if (n < CU * NSUB) {
+              sts[n / NSUB][i][n % NSUB] = run[m];
+            }
+          }
+        }
+      }
+    }
     for (var u = 0u; u < CU; u++) {
       let cu = min(c0 + u, nChunks - 1u); // past the end: reload the last chunk, unused
       for (var i = 0u; i < NR; i++) {
-        if (SUBG) {
-          for (var j = 0u; j < NSUB; j++) {
-            sts[u][i][j] = q_stats(cu * NSUB + j, wrow[i]);
-          }
-        } else if (!HOIST || u == 0u) {
+        if (!SUBG && (!HOIST || u == 0u)) {
           sts[u][i][0] = q_stats(cu / chunksPerGroup, wrow[i]);
         }
         let base = codes + wrow[i] * rowWords + cu * Q_BITS;
