@@ -20,8 +20,7 @@
 // Σ x and code dot (chunk_dot_sub); the statistics of a unit's sub-groups are read four groups at
 // a time per row (q_stats4). With OUTLIERS the TPR threads of a row group split each of their
 // rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin the
-// input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale; a lane's
-// first OP entries of each row are loaded during the first tile, the rest after the products.
+// input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
 // TPR threads per row group, RG row groups per workgroup.
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
 // interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
@@ -34,9 +33,6 @@ const NSUB: u32 = select(1u, 32u / Q_GROUP_SIZE, Q_GROUP_SIZE < 32u);
 const SUB: u32 = 32u / NSUB;
 const SUBG: bool = NSUB > 1u;
 const SUB_RUNS: u32 = (CU * NSUB + 3u) / 4u; // q_stats4 calls per unit and row (SUBG)
-// SpQR's CSR entries per lane and row loaded ahead of the products (at 1 % outliers and K = 4096,
-// ~41 a row: two per lane at TPR 32)
-const OP: u32 = 2u;
 
 // chunk_dot (qdot.wgsl) per sub-group: d_j = Σ_(e in j) (1 + code[e]/2^b)·xs[e], so a sub-group's
 // scale is one multiply per row and chunk (not one per input, as when it was folded into them).
@@ -88,21 +84,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     acc[i] = 0.0;
   }
   var ss = 0.0;
-  // SpQR's CSR row ranges, read first; then each lane's first OP entries of each row (entries
-  // lane, lane + TPR, …): column and value loaded with the first tile's codes, the input at the
-  // column once the tile is staged, so these dependent loads wait beside the codes' instead of
-  // after the products (the rest, rows with more than OP·TPR entries, after the products)
+  // SpQR's CSR row ranges, read before the products so they are at hand after them
   var ept: array<vec2<u32>, NR>;
-  var ocol: array<array<u32, OP>, NR>;
-  var oval: array<array<f32, OP>, NR>;
-  var ox: array<array<f32, OP>, NR>;
   if (OUTLIERS) {
     for (var i = 0u; i < NR; i++) {
       ept[i] = vec2<u32>(q_word(q_off(5u) + wrow[i]), q_word(q_off(5u) + wrow[i] + 1u));
-      for (var s = 0u; s < OP; s++) {
-        ocol[i][s] = 0u;
-        oval[i][s] = 0.0;
-      }
     }
   }
   for (var t0 = 0u; t0 < nUnits; t0 += TPR) {
@@ -149,17 +135,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
       }
     }
-    if (OUTLIERS && t0 == 0u) {
-      for (var i = 0u; i < NR; i++) {
-        for (var s = 0u; s < OP; s++) {
-          let e = ept[i].x + lane + s * TPR;
-          if (e < ept[i].y) {
-            ocol[i][s] = q_u16(q_off(6u), e);
-            oval[i][s] = q_f16(q_off(7u), e);
-          }
-        }
-      }
-    }
     // 2. the tile's inputs (SwiGLU / norm weight applied; Σ x² of the raw input for the norm)
     workgroupBarrier(); // the previous tile's reads are done
     let tv0 = t0 * CU * 8u;
@@ -179,13 +154,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = xv;
     }
     workgroupBarrier();
-    if (OUTLIERS && t0 == 0u) {
-      for (var i = 0u; i < NR; i++) {
-        for (var s = 0u; s < OP; s++) {
-          ox[i][s] = x_in(ocol[i][s]);
-        }
-      }
-    }
     // 3. the unit's products
     if (u0 < nUnits) {
       var cd: array<f32, NR>; // HOIST: the unit's Σ (1 + code/2^b)·x per row
@@ -252,16 +220,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
   }
   if (OUTLIERS) {
-    // SpQR's outliers: the row group's lanes split each row's CSR entries, in the order e = lane,
-    // lane + TPR, … (the first OP of them loaded above)
+    // SpQR's outliers: the row group's lanes split each row's CSR entries
     for (var i = 0u; i < NR; i++) {
       if (r0 + i % R < p.rows) {
-        for (var s = 0u; s < OP; s++) {
-          if (ept[i].x + lane + s * TPR < ept[i].y) {
-            acc[i] += oval[i][s] * ox[i][s];
-          }
-        }
-        for (var e = ept[i].x + lane + OP * TPR; e < ept[i].y; e += TPR) {
+        for (var e = ept[i].x + lane; e < ept[i].y; e += TPR) {
           acc[i] += q_f16(q_off(7u), e) * x_in(q_u16(q_off(6u), e));
         }
       }
