@@ -19,8 +19,9 @@
 // SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics,
 // Σ x and code dot (chunk_dot_sub); the statistics of a unit's sub-groups are read four groups at
 // a time per row (q_stats4). With OUTLIERS the TPR threads of a row group split each of their
-// rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): val · xin[col], xin the
-// input as staged (SwiGLU, norm weight), added to the row's sum before the 1/rms scale.
+// rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl) once the first tile's codes
+// are requested: val · xin[col], xin the input as staged (SwiGLU, norm weight), added to the
+// row's sum before the 1/rms scale.
 // TPR threads per row group, RG row groups per workgroup.
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
 // interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
@@ -84,7 +85,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     acc[i] = 0.0;
   }
   var ss = 0.0;
-  // SpQR's CSR row ranges, read before the products so they are at hand after them
+  // SpQR's CSR row ranges, read first
   var ept: array<vec2<u32>, NR>;
   if (OUTLIERS) {
     for (var i = 0u; i < NR; i++) {
@@ -131,6 +132,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         } else {
           for (var v = 0u; v < Q_BITS; v++) {
             cws[u][i][v] = q_word(base + v);
+          }
+        }
+      }
+    }
+    if (OUTLIERS && t0 == 0u) {
+      // SpQR's outliers, while the first tile's codes are in flight: the row group's lanes split
+      // each row's CSR entries; their chains of dependent loads (column, then input) wait beside
+      // the codes' instead of after the products
+      for (var i = 0u; i < NR; i++) {
+        if (r0 + i % R < p.rows) {
+          for (var e = ept[i].x + lane; e < ept[i].y; e += TPR) {
+            acc[i] += q_f16(q_off(7u), e) * x_in(q_u16(q_off(6u), e));
           }
         }
       }
@@ -215,16 +228,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var i = 0u; i < NR; i++) {
           let st = sts[0][i][0];
           acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
-        }
-      }
-    }
-  }
-  if (OUTLIERS) {
-    // SpQR's outliers: the row group's lanes split each row's CSR entries
-    for (var i = 0u; i < NR; i++) {
-      if (r0 + i % R < p.rows) {
-        for (var e = ept[i].x + lane; e < ept[i].y; e += TPR) {
-          acc[i] += q_f16(q_off(7u), e) * x_in(q_u16(q_off(6u), e));
         }
       }
     }
