@@ -3,11 +3,12 @@
 //
 // Codes become floats without an int→float conversion (a quarter- or eighth-rate instruction on
 // most GPUs, and what bounded these kernels once): a b-bit code q shifted to the top of a float's
-// mantissa under the exponent of 1.0 is the float 1 + q/2^b, exactly. At 2, 4 and 8 bits two codes
-// 16 bits apart in a word go together into the two halves of an f16 pair (one shift, one and-or)
-// and widen to f32 by unpack2x16float: on the H200 the int4 step took 4.7 % less time than with
-// one f32 (shift, and-or) per code, the integer pipe being half rate. Other widths use the f32
-// form (chunk_code1). So the dots return Σ_e (1 + code[e]/2^b)·xs[e] and the caller recovers
+// mantissa under the exponent of 1.0 is the float 1 + q/2^b, exactly. At 2 and 4 bits two codes 16
+// bits apart in a word go together into the two halves of an f16 pair (one shift, one and-or) and
+// widen to f32 by unpack2x16float: on the H200 the int4 step took 4.7 % less time than with one
+// f32 (shift, and-or) per code (the integer pipe is half rate), int2 3.0 % less. At 8 bits the
+// pairs made the step 1.5 % slower, so 8-bit and the other widths keep the f32 form (ones4,
+// chunk_code1). So the dots return Σ_e (1 + code[e]/2^b)·xs[e] and the caller recovers
 // Σ code·x = 2^b·(dot − Σ x); the rounding matches a plain Σ code·x to a factor of two.
 const ONE: u32 = 0x3f800000u; // 1.0f
 const TOP: u32 = Q_MASK << (23u - Q_BITS); // a code's bits at the top of an f32's mantissa
@@ -15,6 +16,10 @@ const SCALE_B: f32 = f32(1u << Q_BITS);
 // vec4s of inputs per word (Q_BITS 2, 4, 8)
 const Q_VPW: u32 = select(1u, 8u / Q_BITS, Q_BITS <= 8u && 8u % Q_BITS == 0u);
 const HTOP: u32 = (Q_MASK << (10u - min(Q_BITS, 10u))) * 0x10001u; // a code's bits at the top of both halves' mantissas
+
+fn ones4(v: vec4<u32>) -> vec4<f32> {
+  return bitcast<vec4<f32>>((v & vec4<u32>(TOP)) | vec4<u32>(ONE));
+}
 
 // (1 + a/2^b, 1 + c/2^b) for the codes a, c at the top of the halves' mantissas in v (bits 10 − b
 // and 26 − b up), other bits anywhere.
@@ -34,10 +39,7 @@ fn word_dot(wd: u32, xv: array<vec4<f32>, 4>) -> f32 {
     let h3 = ones2(wd >> 6u);
     return dot(vec4<f32>(h0.x, h1.x, h2.x, h3.x), xv[0]) + dot(vec4<f32>(h0.y, h1.y, h2.y, h3.y), xv[1]);
   } else if (Q_BITS == 8u) {
-    // codes 0 and 2 (bits 0, 16) and 1 and 3 (bits 8, 24) to bits 2 and 18
-    let h02 = ones2(wd << 2u);
-    let h13 = ones2(wd >> 6u);
-    return dot(vec4<f32>(h02.x, h13.x, h02.y, h13.y), xv[0]);
+    return dot(ones4(vec4<u32>(wd << 15u, wd << 7u, wd >> 1u, wd >> 9u)), xv[0]); // bits 0, 8, 16, 24 to 15..22
   }
   // 2 bits: codes j and j + 8 (bits 2j, 16 + 2j) to bits 8 and 24
   let h0 = ones2(wd << 8u);
