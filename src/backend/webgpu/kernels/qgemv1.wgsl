@@ -138,12 +138,22 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     if (OUTLIERS && t0 == 0u) {
       // SpQR's outliers, while the first tile's codes are in flight: the row group's lanes split
-      // each row's CSR entries; their chains of dependent loads (column, then input) wait beside
-      // the codes' instead of after the products
+      // each row's CSR entries (lane, lane + TPR, …), one entry of every row per round, so the NR
+      // rows' chains of dependent loads (column, then input) run side by side and wait beside the
+      // codes' instead of after the products. A round's loads are unconditional (past a row's
+      // end: its last entry, or entry 0 of a row without any, discarded) so none waits on a branch.
+      var rounds = 0u;
       for (var i = 0u; i < NR; i++) {
-        if (r0 + i % R < p.rows) {
-          for (var e = ept[i].x + lane; e < ept[i].y; e += TPR) {
-            acc[i] += q_f16(q_off(7u), e) * x_in(q_u16(q_off(6u), e));
+        let n = ept[i].y - ept[i].x;
+        rounds = max(rounds, select(0u, (n - lane + TPR - 1u) / TPR, n > lane));
+      }
+      for (var k = 0u; k < rounds; k++) {
+        for (var i = 0u; i < NR; i++) {
+          let e = ept[i].x + lane + k * TPR;
+          let ec = min(e, max(ept[i].y, 1u) - 1u);
+          let v = q_f16(q_off(7u), ec) * x_in(q_u16(q_off(6u), ec));
+          if (e < ept[i].y && r0 + i % R < p.rows) {
+            acc[i] += v;
           }
         }
       }
