@@ -96,7 +96,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let u0 = t0 + lane;
     let c0 = u0 * CU;
     // 1. the codes and statistics of this lane's unit, CU chunks × R rows (loads in flight while x
-    // is staged): per sub-group and chunk (SUBG), once per unit (HOIST) or per chunk
+    // is staged): per run of four sub-groups (SUBG), once per unit (HOIST) or per chunk
     var cws: array<array<array<u32, Q_BITS>, NR>, CU>;
     var sts: array<array<array<vec2<f32>, NSUB>, NR>, CU>;
     if (SUBG) {
