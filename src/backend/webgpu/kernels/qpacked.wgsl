@@ -15,6 +15,14 @@ fn q_off(a: u32) -> u32 {
   return q_word(a);
 }
 
+// Words i … i + 3: one 16-byte load when i is a multiple of 4.
+fn q_words4(i: u32) -> vec4<u32> {
+  if ((i & 3u) == 0u) {
+    return w[i >> 2u];
+  }
+  return vec4<u32>(q_word(i), q_word(i + 1u), q_word(i + 2u), q_word(i + 3u));
+}
+
 fn q_u16(base: u32, i: u32) -> u32 {
   return (q_word(base + (i >> 1u)) >> ((i & 1u) * 16u)) & 0xffffu;
 }

@@ -9,12 +9,6 @@ fn q_stats(g: u32, r: u32) -> vec2<f32> {
 
 // q_stats of groups g0 … g0 + 3 of row r (groups past the row read neighbouring words).
 fn q_stats4(g0: u32, r: u32) -> array<vec2<f32>, 4> {
-  let i = q_off(1u) + r * q_word(15u) + g0;
-  var v: vec4<u32>;
-  if ((i & 3u) == 0u) {
-    v = w[i >> 2u];
-  } else {
-    v = vec4<u32>(q_word(i), q_word(i + 1u), q_word(i + 2u), q_word(i + 3u));
-  }
+  let v = q_words4(q_off(1u) + r * q_word(15u) + g0);
   return array<vec2<f32>, 4>(unpack2x16float(v.x), unpack2x16float(v.y), unpack2x16float(v.z), unpack2x16float(v.w));
 }

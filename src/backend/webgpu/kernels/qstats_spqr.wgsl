@@ -18,8 +18,8 @@ fn q_stats(g: u32, r: u32) -> vec2<f32> {
 // q_stats of groups g0 … g0 + 3 of row r at once (the packed T = 1 GEMV's run of sub-groups): the
 // four scale and zero codes from one 64-bit window of their rows (4·Q_QQ_BITS ≤ 32 bits), the
 // codes widened without an int→float conversion (2^23 + q is exact in f32), the second-level
-// pairs four words apart, one 16-byte load when aligned. Groups past the row read neighbouring
-// words (in the buffer; the caller discards them).
+// pairs from four consecutive words (q_words4). Groups past the row read neighbouring words (in
+// the buffer; the caller discards them).
 fn q_stats4(g0: u32, r: u32) -> array<vec2<f32>, 4> {
   let nG = q_word(15u);
   let row = r * q_row_words(nG, Q_QQ_BITS);
@@ -49,12 +49,4 @@ fn q_bits4(row: u32, c: u32) -> vec4<f32> {
   let m = (1u << Q_QQ_BITS) - 1u;
   let q = vec4<u32>(v, v >> Q_QQ_BITS, v >> (2u * Q_QQ_BITS), v >> (3u * Q_QQ_BITS)) & vec4<u32>(m);
   return bitcast<vec4<f32>>(q | vec4<u32>(0x4b000000u)) - vec4<f32>(8388608.0);
-}
-
-// Words i … i + 3.
-fn q_words4(i: u32) -> vec4<u32> {
-  if ((i & 3u) == 0u) {
-    return w[i >> 2u];
-  }
-  return vec4<u32>(q_word(i), q_word(i + 1u), q_word(i + 2u), q_word(i + 3u));
 }
