@@ -19,6 +19,37 @@ const INT_FORMATS: readonly FormatId[] = ['int2', 'int3', 'int4', 'int8'];
 const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean =>
   a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
 
+/** Each part's array `name`, one after the other (codes: whole padded rows). */
+function appended(parts: readonly PackedTensor[], name: string): Uint8Array {
+  const arrays = parts.map((p) => p.arrays[name] as Uint8Array);
+  const all = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    all.set(a, at);
+    at += a.length;
+  }
+  return all;
+}
+
+/** [nGroups, Σ widths] bytes from each part's [nGroups, widths[i]]: every group's row gets each part's row side by side. */
+function sideBySide(arrays: readonly Uint8Array[], widths: readonly number[], nGroups: number): Uint8Array {
+  const total = widths.reduce((a, b) => a + b, 0);
+  const all = new Uint8Array(nGroups * total);
+  let c0 = 0;
+  for (const [i, a] of arrays.entries()) {
+    const w = widths[i] as number;
+    for (let g = 0; g < nGroups; g++) all.set(a.subarray(g * w, (g + 1) * w), g * total + c0);
+    c0 += w;
+  }
+  return all;
+}
+
+/** sideBySide for b-bit codes [nGroups, outs[i]] packed along each group's row (formats/bytes.ts). */
+function sideBySideBits(parts: readonly PackedTensor[], name: string, outs: readonly number[], nGroups: number, bits: number): Uint8Array {
+  const codes = parts.map((p, i) => unpackBits(p.arrays[name] as Uint8Array, nGroups, outs[i] as number, bits));
+  return packBits(sideBySide(codes, outs, nGroups), nGroups, outs.reduce((a, b) => a + b, 0), bits);
+}
+
 /** The parts stacked into one [Σ out, in] tensor, or null when they cannot be (not one format with the same parameters and permutation). */
 export function concatPackedRows(parts: readonly PackedTensor[]): PackedTensor | null {
   const first = parts[0];
@@ -33,29 +64,21 @@ export function concatPackedRows(parts: readonly PackedTensor[]): PackedTensor |
   const bits = FORMATS[first.format].bits as number;
   const nGroups = Math.ceil(inn / g);
   const outs = parts.map((p) => p.shape[0]);
-  const out = outs.reduce((a, b) => a + b, 0);
-  const codes = new Uint8Array(parts.reduce((a, p) => a + (p.arrays.codes as Uint8Array).length, 0));
-  const scales = new Uint8Array(nGroups * out * 2);
-  const zeros = new Uint8Array(nGroups * out);
-  let at = 0;
-  let r0 = 0;
-  for (const [i, p] of parts.entries()) {
-    const o = outs[i] as number;
-    codes.set(p.arrays.codes as Uint8Array, at);
-    at += (p.arrays.codes as Uint8Array).length;
-    const z = unpackBits(p.arrays.zeros as Uint8Array, nGroups, o, bits);
-    const s = p.arrays.scales as Uint8Array;
-    for (let k = 0; k < nGroups; k++) {
-      scales.set(s.subarray(2 * k * o, 2 * (k + 1) * o), 2 * (k * out + r0));
-      zeros.set(z.subarray(k * o, (k + 1) * o), k * out + r0);
-    }
-    r0 += o;
-  }
   return {
     format: first.format,
-    shape: [out, inn],
+    shape: [outs.reduce((a, b) => a + b, 0), inn],
     params: { ...first.params },
-    arrays: { codes, scales, zeros: packBits(zeros, nGroups, out, bits), perm: (first.arrays.perm as Uint8Array).slice() },
+    arrays: {
+      codes: appended(parts, 'codes'),
+      // [nGroups, out] fp16 scales (2 bytes a row) and bit-packed zeros
+      scales: sideBySide(
+        parts.map((p) => p.arrays.scales as Uint8Array),
+        outs.map((o) => 2 * o),
+        nGroups,
+      ),
+      zeros: sideBySideBits(parts, 'zeros', outs, nGroups, bits),
+      perm: (first.arrays.perm as Uint8Array).slice(),
+    },
   };
 }
 
@@ -78,48 +101,18 @@ function concatSpqrRows(parts: readonly PackedTensor[]): PackedTensor | null {
   const qqBits = p0.qqBits as number;
   const nGroups = Math.ceil(inn / (p0.groupSize as number));
   const outs = parts.map((p) => p.shape[0]);
-  const out = outs.reduce((a, b) => a + b, 0);
-  const nStats = outs.map((o) => Math.ceil(o / qq));
-  const nStat = nStats.reduce((a, b) => a + b, 0);
-  const arr = (p: PackedTensor, name: string): Uint8Array => p.arrays[name] as Uint8Array;
-  const append = (name: string): Uint8Array => {
-    const all = new Uint8Array(parts.reduce((a, p) => a + arr(p, name).length, 0));
-    let at = 0;
-    for (const p of parts) {
-      all.set(arr(p, name), at);
-      at += arr(p, name).length;
-    }
-    return all;
-  };
-  // [nGroups, out] qqBits codes: each group's row gets every part's codes side by side
-  const sideBySide = (name: string): Uint8Array => {
-    const all = new Uint8Array(nGroups * out);
-    let r0 = 0;
-    for (const [i, p] of parts.entries()) {
-      const o = outs[i] as number;
-      const c = unpackBits(arr(p, name), nGroups, o, qqBits);
-      for (let g = 0; g < nGroups; g++) all.set(c.subarray(g * o, (g + 1) * o), g * out + r0);
-      r0 += o;
-    }
-    return packBits(all, nGroups, out, qqBits);
-  };
   // [nGroups, nStat, 2] fp16 second-level (scale, zero): each group gets every part's β2 chunks (4 bytes each) side by side
-  const stats = (name: string): Uint8Array => {
-    const all = new Uint8Array(nGroups * nStat * 4);
-    let s0 = 0;
-    for (const [i, p] of parts.entries()) {
-      const n = nStats[i] as number;
-      const a = arr(p, name);
-      for (let g = 0; g < nGroups; g++) all.set(a.subarray(g * n * 4, (g + 1) * n * 4), (g * nStat + s0) * 4);
-      s0 += n;
-    }
-    return all;
-  };
-  const rowPtr = new Uint32Array(out + 1);
+  const stats = (name: string): Uint8Array =>
+    sideBySide(
+      parts.map((p) => p.arrays[name] as Uint8Array),
+      outs.map((o) => 4 * Math.ceil(o / qq)),
+      nGroups,
+    );
+  const rowPtr = new Uint32Array(outs.reduce((a, b) => a + b, 0) + 1);
   let r0 = 0;
   let nnz = 0;
   for (const [i, p] of parts.entries()) {
-    const rp = bytesU32(arr(p, 'outlierRowPtr'));
+    const rp = bytesU32(p.arrays.outlierRowPtr as Uint8Array);
     const o = outs[i] as number;
     for (let r = 1; r <= o; r++) rowPtr[r0 + r] = nnz + (rp[r] as number);
     r0 += o;
@@ -127,18 +120,18 @@ function concatSpqrRows(parts: readonly PackedTensor[]): PackedTensor | null {
   }
   return {
     format: 'spqr',
-    shape: [out, inn],
+    shape: [r0, inn],
     params: { ...p0, outliers: nnz },
     arrays: {
-      codes: append('codes'),
-      scaleCodes: sideBySide('scaleCodes'),
-      zeroCodes: sideBySide('zeroCodes'),
+      codes: appended(parts, 'codes'),
+      scaleCodes: sideBySideBits(parts, 'scaleCodes', outs, nGroups, qqBits),
+      zeroCodes: sideBySideBits(parts, 'zeroCodes', outs, nGroups, qqBits),
       scaleStats: stats('scaleStats'),
       zeroStats: stats('zeroStats'),
       outlierRowPtr: u32Bytes(rowPtr),
-      outlierCol: append('outlierCol'),
-      outlierVal: append('outlierVal'),
-      perm: arr(first, 'perm').slice(),
+      outlierCol: appended(parts, 'outlierCol'),
+      outlierVal: appended(parts, 'outlierVal'),
+      perm: (first.arrays.perm as Uint8Array).slice(),
     },
   };
 }
