@@ -35,18 +35,18 @@ const kernelIters = Number(f['kernel-iters'] ?? 20);
 
 // --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
 const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
+// RxTPRxRG[xN][,…] → tilings whose fourth field (default 1) is named `n`
+const tilings = <N extends string>(v: string | undefined, n: N): ({ R: number; TPR: number; RG: number } & Record<N, number>)[] =>
+  list(v, '').map((t) => {
+    const [r, tpr, rg, x] = t.split('x').map(Number) as [number, number, number, number | undefined];
+    return { R: r, TPR: tpr, RG: rg, [n]: x || 1 } as { R: number; TPR: number; RG: number } & Record<N, number>;
+  });
 // --int1 RxTPRxRG[xCU]: the int3 and SpQR T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
 // (a list: each tiling on the same uploaded model, as --ilv1)
-const int1List = list(f.int1, '').map((t) => {
-  const [R1, TPR1, RG1, CU1] = t.split('x').map(Number) as [number, number, number, number | undefined];
-  return { R: R1, TPR: TPR1, RG: RG1, CU: CU1 || 1 };
-});
+const int1List = tilings(f.int1, 'CU');
 // --ilv1 RxTPRxRGxUN[,…]: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in
 // flight; a list measures each tiling on the same uploaded model (one row per tiling)
-const ilv1List = list(f.ilv1, '').map((t) => {
-  const [R2, TPR2, RG2, UN2] = t.split('x').map(Number) as [number, number, number, number | undefined];
-  return { R: R2, TPR: TPR2, RG: RG2, UN: UN2 || 1 };
-});
+const ilv1List = tilings(f.ilv1, 'UN');
 const tiles = {
   ...(R && RG && TPR ? { R, RG, TPR } : {}),
   ...(int1List[0] ? { int1: int1List[0] } : {}),
@@ -85,19 +85,19 @@ for (const name of formats) {
   const interleaved = codesInterleaved(spec.format, spec.params);
   const packedT1 = !['bf16', 'f16', 'f32'].includes(spec.format);
   const retune: Partial<PackedTuning>[] = interleaved ? ilv1List.map((ilv1) => ({ ilv1 })) : packedT1 ? int1List.map((int1) => ({ int1 })) : [];
+  const kvBytes = 2 * config.nLayers * (pos + steps / 2) * config.nKvHeads * config.headDim * 4;
+  const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
+  const roofline = (copy.gbps * 1e9) / bytes;
+  // per kernel: each projection of layer 0 and lm_head alone
+  const L = weights.layers[0]!;
+  const named = (names: string[], p: typeof L.qkv): [string, Tensor][] => p.parts.map((q, i) => [p.parts.length === 1 ? names.join('|') : (names[i] as string), q.w]);
+  const projections: [string, Tensor][] = [...named(['q', 'k', 'v'], L.qkv), ['o', L.wo], ...named(['gate', 'up'], L.gateUp), ['down', L.wDown], ['lm_head', weights.lmHead]];
   for (const t of retune.length > 1 ? retune : [null]) {
     if (t) b.setPackedTuning(t);
     // greedy timed twice: right after uploading gigabytes of weights the first run has read up to 1.6× slower on the H200
     const { greedy, withRead: secRead, stream, profile } = await measureDecode(b, m, s, kv, pos, steps, 2);
     const sec = greedy[1] as number;
-    const kvBytes = 2 * config.nLayers * (pos + steps / 2) * config.nKvHeads * config.headDim * 4;
-    const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
-    const roofline = (copy.gbps * 1e9) / bytes;
-    // per kernel: each projection of layer 0 and lm_head alone
-    const L = weights.layers[0]!;
     const kernels: Record<string, unknown>[] = [];
-    const named = (names: string[], p: typeof L.qkv): [string, Tensor][] => p.parts.map((q, i) => [p.parts.length === 1 ? names.join('|') : (names[i] as string), q.w]);
-    const projections: [string, Tensor][] = [...named(['q', 'k', 'v'], L.qkv), ['o', L.wo], ...named(['gate', 'up'], L.gateUp), ['down', L.wDown], ['lm_head', weights.lmHead]];
     for (const [kname, w] of projections) {
       const [M, K] = w.shape as [number, number];
       const x = b.empty('f32', [1, K]);
