@@ -40,14 +40,17 @@ export class GpuPackedTensor implements Tensor {
   readonly params: FormatParams;
   /** Bytes of the buffer (header, arrays, alignment). */
   readonly bytes: number;
+  /** The buffer's QHEADER_WORDS header words (array offsets, groups per row), kept on the host too. */
+  readonly header: readonly number[];
   buffer: GPUBuffer | null;
 
-  constructor(p: PackedTensor, buffer: GPUBuffer, bytes: number) {
+  constructor(p: PackedTensor, buffer: GPUBuffer, image: Uint8Array) {
     this.shape = [...p.shape];
     this.format = p.format;
     this.params = p.params;
     this.buffer = buffer;
-    this.bytes = bytes;
+    this.bytes = image.length;
+    this.header = Array.from(new Uint32Array(image.buffer, image.byteOffset, QHEADER_WORDS));
   }
 
   live(): GPUBuffer {

@@ -191,7 +191,7 @@ export class WebGpuBackend implements Backend {
     );
     new Uint8Array(buffer.getMappedRange()).set(img);
     buffer.unmap();
-    return new GpuPackedTensor(p, buffer, img.length);
+    return new GpuPackedTensor(p, buffer, img);
   }
 
   /** Whether a packed tensor of this format and shape fits one binding (what `uploadPacked` needs). */
@@ -343,7 +343,7 @@ export class WebGpuBackend implements Backend {
     const at = y ? { ldo: M, col0: 0, accumulate: false } : place;
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
-        const call = { what, out: dst, x: xb, w: w.live(), format: w.format, params: w.params, bias: b, T, K, M, ...at };
+        const call = { what, out: dst, x: xb, w: w.live(), header: w.header, format: w.format, params: w.params, bias: b, T, K, M, ...at };
         qgemv1(this.ctx, call, { ...fused, glu: gluFused }, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
       } else {
         this.packedMatmul(what, dst, xb, w, T, K, M, b, at);
@@ -377,7 +377,7 @@ export class WebGpuBackend implements Backend {
       qgather(this.ctx, what, wb, w.format, xb, xp, T, K);
       xb = xp;
     }
-    const call = { what, out, x: xb, w: wb, format: w.format, params: w.params, bias, T, K, M, ...place };
+    const call = { what, out, x: xb, w: wb, header: w.header, format: w.format, params: w.params, bias, T, K, M, ...place };
     qmatmul(this.ctx, call, this.tuning, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
   }
 

@@ -7,6 +7,7 @@ struct Params {
   rows: u32,
   col0: u32,
   eps: f32,
+  hdr: array<vec4<u32>, 4>, // the weight's packed header (qheader_uniform.wgsl)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

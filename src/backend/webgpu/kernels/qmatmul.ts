@@ -61,6 +61,8 @@ export interface QMatmulCall {
   readonly x: GPUBuffer;
   /** The packed buffer (header + arrays). */
   readonly w: GPUBuffer;
+  /** Its 16 header words (GpuPackedTensor.header): qgemv1 passes them as uniforms. */
+  readonly header: readonly number[];
   readonly format: FormatId;
   readonly params: FormatParams;
   readonly bias: GPUBuffer | undefined;
@@ -103,7 +105,7 @@ export function qgemvKernel(c: Pick<QMatmulCall, 'format' | 'params'>, t: Matmul
   const header = { R: q.R, TPR: q.TPR, WG, MAXT: t.gemvMaxT, FUSED_OUTLIERS: fused };
   const prelude = formatPrelude(c.format, c.params);
   const sg = dev.subgroupSize;
-  const files: WgslName[] = ['qpacked', statsFile(c.format), 'qcodes'];
+  const files: WgslName[] = ['qpacked', 'qheader', statsFile(c.format), 'qcodes'];
   if (sg > 0 && q.TPR % sg === 0) {
     return { files: [...files, 'gemv_reduce_subgroup', 'qgemv'], header: { ...header, SG: sg }, enable: ['subgroups'], prelude };
   }
@@ -114,7 +116,7 @@ export function qgemmKernel(c: Pick<QMatmulCall, 'format' | 'params' | 'K' | 'T'
   const { BM, BN, BK, TM, TN } = gemmTilesFor(c.T, c.M, t);
   const WG = (BM / TM) * (BN / TN);
   return {
-    files: ['qpacked', statsFile(c.format), 'qcodes', 'qwload', 'gemm'],
+    files: ['qpacked', 'qheader', statsFile(c.format), 'qcodes', 'qwload', 'gemm'],
     header: { BM, BN, BK, TM, TN, WG, ALIGNED: c.K % 4 === 0, HAS_BIAS: hasBias, ACC: acc },
     prelude: formatPrelude(c.format, c.params),
   };
@@ -123,14 +125,14 @@ export function qgemmKernel(c: Pick<QMatmulCall, 'format' | 'params' | 'K' | 'T'
 /** xp[t, c] = x[t, perm[c]] (act-order), T·K elements. */
 export function qgather(ctx: GpuContext, what: string, w: GPUBuffer, format: FormatId, x: GPUBuffer, xp: GPUBuffer, T: number, K: number): void {
   const { grid, stride } = grid1d(T * K, WG1);
-  const kernel = { files: ['qpacked', 'qgather'] as WgslName[], header: { WG: WG1, PERM_ARR: permArray(format) } };
+  const kernel = { files: ['qpacked', 'qheader', 'qgather'] as WgslName[], header: { WG: WG1, PERM_ARR: permArray(format) } };
   ctx.dispatch({ what: `${what} (gather x by perm)`, kernel, buffers: { 1: w, 2: x, 3: xp }, params: [T * K, K, stride], grid });
 }
 
 /** out[:, r] += S[r, :]·x for SpQR's CSR outliers (the separate pass). */
 export function qoutliers(ctx: GpuContext, what: string, c: QMatmulCall): void {
   const { grid, stride } = grid1d(c.T * c.M, WG1);
-  const kernel = { files: ['qpacked', 'qoutliers'] as WgslName[], header: { WG: WG1 } };
+  const kernel = { files: ['qpacked', 'qheader', 'qoutliers'] as WgslName[], header: { WG: WG1 } };
   ctx.dispatch({ what: `${what} (outliers)`, kernel, buffers: { 1: c.w, 2: c.x, 3: c.out }, params: [c.T, c.K, c.ldo, c.col0, c.M, stride], grid });
 }
 
@@ -166,7 +168,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   let kernel: KernelSpec;
   if (ilv) {
     const header = { R, TPR, RG, WG, UN: q.ilv1.UN, ...flags, ...sgHeader };
-    kernel = { files: ['qpacked', statsFile(c.format), 'qcodes', 'qdot', reduce, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
+    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
   } else {
     const CU = q.int1.CU ?? 1;
     const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
@@ -174,11 +176,12 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const header = { R, TPR, RG, WG, CU, HOIST, ...flags, OUTLIERS, ...sgHeader };
-    kernel = { files: ['qpacked', statsFile(c.format), 'qdot', reduce, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
+    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qdot', reduce, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? dummy };
-  ctx.dispatch({ what: c.what, kernel, buffers, params: [c.K, outRows, c.col0, { f: f.norm?.eps ?? 0 }], grid: [groups, 1, 1] });
+  const params = [c.K, outRows, c.col0, { f: f.norm?.eps ?? 0 }, ...c.header];
+  ctx.dispatch({ what: c.what, kernel, buffers, params, grid: [groups, 1, 1] });
 }
 
 /** The matmul itself, on x already in layout order. */

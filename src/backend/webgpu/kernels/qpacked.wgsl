@@ -3,16 +3,13 @@
 // words (the format record's array order, webgpu/packed.ts; word 15 the groups
 // per row), then the arrays, each 16-byte aligned: as stored in the .lowbit file
 // except the statistics, row-major (qstats_*.wgsl). u16/fp16 arrays are read as
-// halves of words (element 2i in the low half); bit-packed matrices by q_bits.
+// halves of words (element 2i in the low half); bit-packed matrices by q_bits. The header's
+// words come through q_off and q_groups: from the buffer (qheader.wgsl) or from a copy in the
+// kernel's uniforms (qheader_uniform.wgsl).
 @group(0) @binding(1) var<storage, read> w: array<vec4<u32>>;
 
 fn q_word(i: u32) -> u32 {
   return w[i >> 2u][i & 3u];
-}
-
-// Word offset of the format's array number `a`.
-fn q_off(a: u32) -> u32 {
-  return q_word(a);
 }
 
 // Words i … i + 3: one 16-byte load when i is a multiple of 4.

@@ -4,11 +4,11 @@
 // empty; nGroups in header word 15. (scale, zero) of group g, row r: Ŵ = scale · (code − zero),
 // exact in f32.
 fn q_stats(g: u32, r: u32) -> vec2<f32> {
-  return unpack2x16float(q_word(q_off(1u) + r * q_word(15u) + g));
+  return unpack2x16float(q_word(q_off(1u) + r * q_groups() + g));
 }
 
 // q_stats of groups g0 … g0 + 3 of row r (groups past the row read neighbouring words).
 fn q_stats4(g0: u32, r: u32) -> array<vec2<f32>, 4> {
-  let v = q_words4(q_off(1u) + r * q_word(15u) + g0);
+  let v = q_words4(q_off(1u) + r * q_groups() + g0);
   return array<vec2<f32>, 4>(unpack2x16float(v.x), unpack2x16float(v.y), unpack2x16float(v.z), unpack2x16float(v.w));
 }

@@ -5,7 +5,7 @@
 // in header word 15. The first-level (scale, zero) of group g, row r, each a code on the fp16
 // grid of its β2 = Q_QQ_GROUP-row chunk: deq(q, s, z) = s · f32(q − z), two roundings.
 fn q_stats(g: u32, r: u32) -> vec2<f32> {
-  let nG = q_word(15u);
+  let nG = q_groups();
   let row = r * q_row_words(nG, Q_QQ_BITS);
   let sc = f32(q_bits(q_off(1u) + row, g, Q_QQ_BITS));
   let zc = f32(q_bits(q_off(2u) + row, g, Q_QQ_BITS));
@@ -21,7 +21,7 @@ fn q_stats(g: u32, r: u32) -> vec2<f32> {
 // pairs from four consecutive words (q_words4). Groups past the row read neighbouring words (in
 // the buffer; the caller discards them).
 fn q_stats4(g0: u32, r: u32) -> array<vec2<f32>, 4> {
-  let nG = q_word(15u);
+  let nG = q_groups();
   let row = r * q_row_words(nG, Q_QQ_BITS);
   let sc = q_bits4(q_off(1u) + row, g0);
   let zc = q_bits4(q_off(2u) + row, g0);
