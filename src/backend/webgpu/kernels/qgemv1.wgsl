@@ -74,6 +74,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let lane = lid % TPR;
   let r0 = (wid.x * RG + lid / TPR) * R;
   let wrow = weight_rows(r0);
+  let prior = prior_rows(r0);
   let rowWords = q_row_words(p.K, Q_BITS);
   let codes = q_off(0u);
   let nChunks = p.K / 32u;
@@ -256,5 +257,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     inv = 1.0 / sqrt(total / f32(p.K) + p.eps);
   }
-  store_rows(acc, inv, r0, lid);
+  store_rows(acc, inv, r0, lid, prior);
 }

@@ -33,6 +33,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let nChunks = p.K / 32u;
   let K4 = p.K / 4u;
   let wrow = weight_rows(r0);
+  let prior = prior_rows(r0);
   var acc: array<f32, NR>;
   for (var t = 0u; t < NR; t++) {
     acc[t] = 0.0;
@@ -105,5 +106,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     // the group's lanes read every input once: Σ x² over the row
     inv = 1.0 / sqrt(row_sum(ss, lid) / f32(p.K) + p.eps);
   }
-  store_rows(acc, inv, r0, lid);
+  store_rows(acc, inv, r0, lid, prior);
 }

@@ -34,14 +34,28 @@ fn weight_rows(r0: u32) -> array<u32, NR> {
   return wrow;
 }
 
-// out[col0 + r0 + t] (+)= the group's sum of acc[t] · inv (+ bias), or with GLU silu(gate)·up.
-// Call in uniform control flow (row_sum).
-fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32) {
+// With ACC, out[col0 + r0 + t] as it was before this dispatch, read when the kernel starts (no
+// other workgroup writes these rows), so the epilogue's residual add does not wait for a load
+// after the row sums.
+fn prior_rows(r0: u32) -> array<f32, R> {
+  var a: array<f32, R>;
+  if (ACC) {
+    for (var t = 0u; t < R; t++) {
+      a[t] = out[p.col0 + min(r0 + t, p.rows - 1u)];
+    }
+  }
+  return a;
+}
+
+// out[col0 + r0 + t] = prior[t] (ACC) + the group's sum of acc[t] · inv (+ bias), or with GLU
+// silu(gate)·up. Call in uniform control flow (row_sum).
+fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32, prior: array<f32, R>) {
+  let sums = row_sums(acc, lid);
   for (var t = 0u; t < R; t++) {
-    var s = row_sum(acc[t], lid) * inv;
+    var s = sums[t] * inv;
     var up = 0.0;
     if (GLU) {
-      up = row_sum(acc[R + t], lid) * inv;
+      up = sums[R + t] * inv;
     }
     let r = r0 + t;
     if (r < p.rows && lid % TPR == 0u) {
@@ -56,7 +70,7 @@ fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32) {
       }
       let o = p.col0 + r;
       if (ACC) {
-        s += out[o];
+        s += prior[t];
       }
       out[o] = s;
     }

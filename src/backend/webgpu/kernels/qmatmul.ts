@@ -162,13 +162,14 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.M} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
   const sg = dev.subgroupSize;
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
+  const reduceRows: WgslName = reduce === 'gemv_reduce_subgroup' ? 'gemv_reduce_rows_subgroup' : 'gemv_reduce_rows_shared';
   const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
   const flags = { NR: f.glu ? 2 * R : R, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, GLU: f.glu === true };
   const sgHeader = reduce === 'gemv_reduce_subgroup' && { SG: sg };
   let kernel: KernelSpec;
   if (ilv) {
     const header = { R, TPR, RG, WG, UN: q.ilv1.UN, ...flags, ...sgHeader };
-    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
+    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
   } else {
     const CU = q.int1.CU ?? 1;
     const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
@@ -176,7 +177,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const header = { R, TPR, RG, WG, CU, HOIST, ...flags, OUTLIERS, ...sgHeader };
-    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qdot', reduce, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
+    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? dummy };
