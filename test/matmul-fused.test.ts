@@ -288,6 +288,29 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
     b.dispose();
   });
 
+  // the T = 1 packed GEMVs' row sums: without subgroups through workgroup memory (gemv_reduce_rows_shared), and
+  // with subgroups of 8 (lavapipe) at TPR 16 and 32 (the partials of all NR rows in one barrier round); GLU makes
+  // NR = 2R sums, ACC reads the residual when the kernel starts (prior_rows)
+  for (const subgroups of [false, true]) {
+    test(`packed int4 (qgemv1_ilv) and SpQR (qgemv1) at T = 1, row sums ${subgroups ? 'by subgroups, TPR 16 / 32' : 'without subgroups'}`, async () => {
+      const { b } = await tryWebGpu({ subgroups, packed: { int1: { R: 3, TPR: 16, RG: 2, CU: 1 }, ilv1: { R: 3, TPR: 32, RG: 2, UN: 1 } } });
+      assert.ok(b);
+      const cases = [
+        randomPacked('int4', [34, 1184], { groupSize: 128, permuted: 0 }, 51),
+        randomPacked('spqr', [26, 1184], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 52, { outlierRate: 0.05 }),
+      ];
+      let seed = 1500;
+      for (const p of cases) {
+        const [M, K] = p.shape as [number, number];
+        for (const set of [['norm', 'acc', 'col0'], ['glu', 'acc', 'bias'], ['norm', 'glu']] as Opt[][]) {
+          const inp = inputs(1, K, M, set, seed++);
+          assertNmse(await run(b, b.uploadPacked(p), inp, set), await run(cpu, cpu.uploadPacked(p), inp, set), `${p.format} ${set.join('+')}`);
+        }
+      }
+      b.dispose();
+    });
+  }
+
   // qgemv1 on SpQR: groups of 16 (two sub-groups of a chunk, each with its own bilevel statistics) and 32
   // (per chunk), CSR outliers in the same kernel (5 %: ~59 per row over 8 lanes, none in every 5th row; and
   // none at all), every option set; 37 chunks over 8 lanes × CU leave lanes short, R = 3 leaves dead rows.
