@@ -26,7 +26,9 @@
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
 // interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
 // Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
-// Q_* constants; qgemv1_io.wgsl before it (uniforms, bindings, weight_rows, store_rows). Workgroup
+// Q_* constants; qpacked, qheader_uniform, a qstats_* file, qdot, gemv_reduce_* and
+// gemv_reduce_rows_* files and qgemv1_io.wgsl before it (uniforms, bindings, weight_rows,
+// prior_rows, store_rows). Workgroup
 // memory: TPR·(8·CU + 1) vec4s. Grid: x over ceil(rows / (R·RG)).
 // Groups smaller than a chunk: NSUB sub-groups of SUB codes each (1 and 32 for groups of 32 or
 // more, where the SUBG code below compiles away).

@@ -14,9 +14,9 @@
 // memory or barrier in the loop. The statistics: NS sets of a chunk's words per row, each set in
 // one group (one set when groups are whole superchunks).
 // Header: R, TPR, RG, WG = TPR·RG, NR, UN, NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
-// constants; qpacked, qstats_int, qcodes, qdot, a gemv_reduce_* file and qgemv1_io before it
-// (uniforms, bindings, weight_rows, store_rows). Grid: x over
-// ceil(rows / (R·RG)).
+// constants; qpacked, qheader_uniform, qstats_int, qcodes, qdot, gemv_reduce_* and
+// gemv_reduce_rows_* files and qgemv1_io before it (uniforms, bindings, weight_rows, prior_rows,
+// store_rows). Grid: x over ceil(rows / (R·RG)).
 // Statistics sets per chunk: NS sets of WPS consecutive words, the lane's codes of each set in one
 // group. Groups of whole superchunks: one set. Groups of 32 or 64 columns: words m·WPS … cover the
 // band 128·m/NS … of the superchunk, one group for NS = 128/G; at 2 bits (NS capped at Q_BITS) a

@@ -1,7 +1,8 @@
 // What the T = 1 packed GEMVs (qgemv1.wgsl, qgemv1_ilv.wgsl) share: their uniforms and bindings,
 // the weight rows of a thread group, and the output epilogue (row sums, 1/rms, bias, SwiGLU
-// output, residual add). Header: R, NR (R, or 2·R with GLU), TPR, HAS_BIAS, GLU, ACC; row_sum
-// from a gemv_reduce_* file.
+// output, residual add). Header: R, NR (R, or 2·R with GLU), TPR, HAS_BIAS, GLU, ACC; row_sums
+// from a gemv_reduce_rows_* file (and row_sum from the gemv_reduce_* file it builds on); the
+// header's words in p.hdr for qheader_uniform.wgsl.
 struct Params {
   K: u32,
   rows: u32,
