@@ -21,7 +21,7 @@ import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise
 import * as linalg from './kernels/linalg.js';
 import { spqrBlock } from './kernels/spqr.js';
 import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
-import { DEFAULT_PACKED, qgather, qgemv1, qgemv1Serves, qmatmul, type PackedTuning } from './kernels/qmatmul.js';
+import { DEFAULT_PACKED, qgather, qgemv1, qgemv1Serves, qmatmul, type PackedTuning, type QMatmulCall } from './kernels/qmatmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rmsnormWide, rope } from './kernels/rows.js';
 import { GpuPackedTensor, packedImage, packedImageBytes } from './packed.js';
 import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
@@ -68,6 +68,11 @@ const STORAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
 export function adapterName(info: GPUAdapterInfo): string {
   const name = [info.vendor, info.device || info.description || info.architecture].filter((s) => s).join(' ');
   return name || 'unknown adapter';
+}
+
+/** The QMatmulCall fields that describe a packed weight: its buffer, header words, format and parameters. */
+function packedWeight(w: GpuPackedTensor): Pick<QMatmulCall, 'w' | 'header' | 'format' | 'params'> {
+  return { w: w.live(), header: w.header, format: w.format, params: w.params };
 }
 
 export class WebGpuBackend implements Backend {
@@ -343,7 +348,7 @@ export class WebGpuBackend implements Backend {
     const at = y ? { ldo: M, col0: 0, accumulate: false } : place;
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
-        const call = { what, out: dst, x: xb, w: w.live(), header: w.header, format: w.format, params: w.params, bias: b, T, K, M, ...at };
+        const call = { what, out: dst, x: xb, ...packedWeight(w), bias: b, T, K, M, ...at };
         qgemv1(this.ctx, call, { ...fused, glu: gluFused }, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
       } else {
         this.packedMatmul(what, dst, xb, w, T, K, M, b, at);
@@ -370,14 +375,13 @@ export class WebGpuBackend implements Backend {
     bias: GPUBuffer | undefined,
     place: { ldo: number; col0: number; accumulate: boolean },
   ): void {
-    const wb = w.live();
     let xb = x;
     if (w.params.permuted === 1) {
       const xp = this.scratch('perm', what, T * K * 4);
-      qgather(this.ctx, what, wb, w.format, xb, xp, T, K);
+      qgather(this.ctx, what, w.live(), w.format, xb, xp, T, K);
       xb = xp;
     }
-    const call = { what, out, x: xb, w: wb, header: w.header, format: w.format, params: w.params, bias, T, K, M, ...place };
+    const call = { what, out, x: xb, ...packedWeight(w), bias, T, K, M, ...place };
     qmatmul(this.ctx, call, this.tuning, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
   }
 
