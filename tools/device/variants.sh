@@ -3,6 +3,7 @@
 # side (every ratio's two sides from the same machine and minute): each NAME=REV[+PATCH] becomes
 # .device/app-NAME, bundled from git revision REV (a temporary worktree sharing node_modules), with
 # the diff PATCH applied first when given. Each bundle is ~3.5 MiB of the 64 MiB a call carries.
+# A PATCH from `git diff` leaves out new files unless they were marked first (`git add -N FILE`).
 #
 #   bash tools/device/variants.sh base=HEAD~1 pf=HEAD+/tmp/prefetch.diff
 # then on the device, e.g.:
