@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createNodeWebGpuBackend } from '../../src/backend/webgpu/node.js';
+import { createNodeWebGpuBackend, dawnFlags } from '../../src/backend/webgpu/node.js';
 import type { WebGpuBackend, WebGpuBackendOptions } from '../../src/backend/webgpu/webgpu.js';
 import type { Recording } from '../../src/backend/backend.js';
 import { GpuRecording } from '../../src/backend/webgpu/context.js';
@@ -43,6 +43,7 @@ export function meta(b: WebGpuBackend): Record<string, unknown> {
     date: new Date().toISOString(),
     commit: commit(),
     node: process.version,
+    dawn_flags: dawnFlags(),
   };
 }
 

@@ -13,6 +13,7 @@ import type { WeightMode } from '../../model/weights.js';
 import { benchModel, copyBandwidth } from '../../runtime/bench.js';
 import { openModelDir, uploadModel } from '../../runtime/load.js';
 import { RANDOM_FORMATS, RANDOM_SHAPES, randomConfig, uploadRandomModel, type RandomShape } from '../../runtime/random-model.js';
+import { dawnFlags } from '../../backend/webgpu/node.js';
 import { openBackend, parseBackendKind, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
 import { intOption } from '../options.js';
 
@@ -74,7 +75,8 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
     process.stderr.write(`${weightLine(loaded.weightStats)}\n`);
     const r = await benchModel(loaded.model, loaded.weightStats, { promptTokens: o.promptTokens, genTokens: o.genTokens, copyGbps });
     if (o.json) {
-      process.stdout.write(`${JSON.stringify({ model, weights: o.weights, ...r })}\n`);
+      const dawn = backend.name === 'webgpu' ? { dawn_flags: dawnFlags() } : {};
+      process.stdout.write(`${JSON.stringify({ model, weights: o.weights, ...dawn, ...r })}\n`);
       return;
     }
     const pct = r.fraction_of_roofline === null ? 'no roofline off WebGPU' : `${(100 * r.fraction_of_roofline).toFixed(1)} % of the ${r.copy_gbps?.toFixed(1)} GB/s copy roofline`;
