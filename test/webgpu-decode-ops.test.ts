@@ -2,7 +2,8 @@
  * The decode-step ops on WebGPU against the CPU reference (src/backend/cpu/ops.ts):
  * attention with a device position (prefill, short T, the one-pass decode kernel
  * and split-K over caches of 1000+ rows with empty splits), ropeKv, ropeKvAttention (RoPE and the
- * cache append folded into the one-pass kernel), argmax. Tolerances per CONVENTIONS §3:
+ * cache append folded into the one-pass kernel; its reductions by subgroups and, on backends
+ * without, by the shared-memory tree), argmax. Tolerances per CONVENTIONS §3:
  * attention (a reduction) by normalized MSE ≤ 1e-10, ropeKv (elementwise f32) by
  * |Δ| ≤ 1e-6 + 1e-5·|ref|, copies and argmax exactly.
  */
@@ -20,6 +21,21 @@ const { b: gpu, skip } = await tryWebGpu();
 // backends that run the one-pass decode attention up to the most keys it holds, and never (split-K + combine above 32 keys)
 const { b: wideGpu } = await tryWebGpu({ attention: { onePassMaxKeys: ONE_PASS_MAXK } });
 const { b: splitGpu } = await tryWebGpu({ attention: { onePassMaxKeys: 0 } });
+// the one-pass kernel's block_reduce without subgroups (the shared-memory tree), one-pass to 2048 keys and by default
+const { b: wideNoSg } = await tryWebGpu({ attention: { onePassMaxKeys: ONE_PASS_MAXK }, subgroups: false });
+const { b: noSg } = await tryWebGpu({ subgroups: false });
+
+/**
+ * A dispatch's kernel files joined by '+', attention_decode's block_reduce file left out after
+ * checking that it is the one the backend's subgroups call for.
+ */
+function kernelName(on: WebGpuBackend, files: readonly string[]): string {
+  if (files.includes('attention_decode')) {
+    const want = on.subgroupSize > 0 ? 'attention_reduce_subgroup' : 'attention_reduce_shared';
+    assert.ok(files.includes(want), `${files.join('+')}: want ${want} (subgroup size ${on.subgroupSize})`);
+  }
+  return files.filter((f) => !f.startsWith('attention_reduce_')).join('+');
+}
 
 /** Host slice of columns [c0, c1) of a [T, W] matrix. */
 function cols(x: Float32Array, T: number, W: number, c0: number, c1: number): Float32Array {
@@ -33,7 +49,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
   const wb = wideGpu as NonNullable<typeof wideGpu>;
   const sb = splitGpu as NonNullable<typeof splitGpu>;
   after(() => {
-    for (const x of [gpu, wideGpu, splitGpu]) x?.dispose();
+    for (const x of [gpu, wideGpu, splitGpu, wideNoSg, noSg]) x?.dispose();
   });
   const f32 = (shape: number[], data: Float32Array, on = b): Tensor => on.upload(tensor('f32', shape, data));
   const i32 = (data: number[], on = b): Tensor => on.upload(tensor('i32', [data.length], Int32Array.from(data)));
@@ -48,7 +64,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     const files: string[] = [];
     const dispatch = on.ctx.dispatch.bind(on.ctx);
     on.ctx.dispatch = (d) => {
-      files.push(d.kernel.files.join('+'));
+      files.push(kernelName(on, d.kernel.files));
       dispatch(d);
     };
     try {
@@ -120,7 +136,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       on.ctx.dispatch = (d) => {
         const bufs = Object.entries(d.buffers).map(([n, x]) => `${n}:${ids.get(x) ?? (ids.set(x, ids.size), ids.size - 1)}`);
         log.push(JSON.stringify([d.kernel, d.params, d.grid, bufs]));
-        kernels.push(d.kernel.files.join('+'));
+        kernels.push(kernelName(on, d.kernel.files));
         dispatch(d);
       };
       try {
@@ -179,7 +195,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const vh = rand(S * Ckv, S + 1);
       const ref = new Float32Array(T * Cq);
       ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
-      for (const [on, kernels] of [[wb, ['attention_decode_io+attention_decode']], [sb, ['attention', 'attention_combine']]] as const) {
+      const onePass = ['attention_decode_io+attention_decode'];
+      for (const [on, kernels] of [[wb, onePass], [wideNoSg as WebGpuBackend, onePass], [sb, ['attention', 'attention_combine']]] as const) {
         const [q, k, v] = [f32([T, Cq], qh, on), f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
         const out = on.empty('f32', [T, Cq]);
         const pos = i32([P], on);
@@ -277,20 +294,23 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       ops.ropeKv(qRef, kRef, vRef, x, cosH, sinH, T, Cq, Ckv, half, P);
       const ref = new Float32Array(T * Cq);
       ops.attention(ref, qRef, kRef, vRef, T, nH, nKv, hd, P);
-      const [k, v] = [f32([S, Ckv], k0), f32([S, Ckv], v0)];
-      const out = b.empty('f32', [T, Cq]);
-      const q = b.empty('f32', [T, Cq]);
-      const [qkv, cos, sin] = [f32([T, W], x), f32([maxPos, half], cosH), f32([maxPos, half], sinH)];
-      const ran = kernelsOf(b, () => b.ropeKvAttention(out, q, k, v, qkv, cos, sin, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos: i32([P]) }));
-      assert.deepEqual(ran, kernels, `${tag}: kernels`);
-      assertNmse(await readF32(out), ref, `${tag}: out`);
-      // the new rows as ropeKv writes them (elementwise), every other row untouched
-      const [kGot, vGot] = [await readF32(k), await readF32(v)];
-      const rows = (a: Float32Array, r0: number, r1: number): Float32Array => a.subarray(r0 * Ckv, r1 * Ckv);
-      assertClose(rows(kGot, P, P + T), rows(kRef, P, P + T), `${tag}: kCache rows P…`);
-      assert.deepEqual(rows(vGot, P, P + T), rows(vRef, P, P + T), `${tag}: vCache rows P…`);
-      assert.deepEqual([rows(kGot, 0, P), rows(kGot, P + T, S)], [rows(k0, 0, P), rows(k0, P + T, S)], `${tag}: other kCache rows`);
-      assert.deepEqual([rows(vGot, 0, P), rows(vGot, P + T, S)], [rows(v0, 0, P), rows(v0, P + T, S)], `${tag}: other vCache rows`);
+      // on the default backend (subgroups where the device has them) and without subgroups
+      for (const on of [b, noSg as WebGpuBackend]) {
+        const [k, v] = [f32([S, Ckv], k0, on), f32([S, Ckv], v0, on)];
+        const out = on.empty('f32', [T, Cq]);
+        const q = on.empty('f32', [T, Cq]);
+        const [qkv, cos, sin] = [f32([T, W], x, on), f32([maxPos, half], cosH, on), f32([maxPos, half], sinH, on)];
+        const ran = kernelsOf(on, () => on.ropeKvAttention(out, q, k, v, qkv, cos, sin, { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos: i32([P], on) }));
+        assert.deepEqual(ran, kernels, `${tag}: kernels`);
+        assertNmse(await readF32(out, on), ref, `${tag}: out`);
+        // the new rows as ropeKv writes them (elementwise), every other row untouched
+        const [kGot, vGot] = [await readF32(k, on), await readF32(v, on)];
+        const rows = (a: Float32Array, r0: number, r1: number): Float32Array => a.subarray(r0 * Ckv, r1 * Ckv);
+        assertClose(rows(kGot, P, P + T), rows(kRef, P, P + T), `${tag}: kCache rows P…`);
+        assert.deepEqual(rows(vGot, P, P + T), rows(vRef, P, P + T), `${tag}: vCache rows P…`);
+        assert.deepEqual([rows(kGot, 0, P), rows(kGot, P + T, S)], [rows(k0, 0, P), rows(k0, P + T, S)], `${tag}: other kCache rows`);
+        assert.deepEqual([rows(vGot, 0, P), rows(vGot, P + T, S)], [rows(v0, 0, P), rows(v0, P + T, S)], `${tag}: other vCache rows`);
+      }
       // the CPU backend's op is the same composition: equal to the reference bit for bit
       const [ck, cv, cout] = [cpu.upload(tensor('f32', [S, Ckv], k0)), cpu.upload(tensor('f32', [S, Ckv], v0)), cpu.empty('f32', [T, Cq])];
       const cq = cpu.empty('f32', [T, Cq]);

@@ -394,7 +394,7 @@ export class WebGpuBackend implements Backend {
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
     const { T, S } = shapes.checkAttention(out, q, k, v, p);
     const what = `attention q${shapeStr(q.shape)} kv${shapeStr(k.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
-    attention(this.ctx, this.attentionCall(what, out, q, k, v, p, T, S), this.attentionTuning, (bytes) => this.scratch('attention', what, bytes));
+    attention(this.ctx, this.attentionCall(what, out, q, k, v, p, T, S), this.attentionTuning, (bytes) => this.scratch('attention', what, bytes), this.subgroupSize);
   }
 
   private attentionCall(what: string, out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams, T: number, S: number): AttentionCall {
@@ -536,7 +536,7 @@ export class WebGpuBackend implements Backend {
     const what = `attention qkv${shapeStr(qkv.shape)} kv${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
     const rope = { qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), maxPos: cos.shape[0] as number };
-    ropeKvAttention(this.ctx, this.attentionCall(what, out, q, kCache, vCache, p, T, S), rope);
+    ropeKvAttention(this.ctx, this.attentionCall(what, out, q, kCache, vCache, p, T, S), rope, this.subgroupSize);
   }
 
   argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void {

@@ -16,7 +16,8 @@
  * path and the splits are chosen by the cache (S rows), so grid and uniforms are
  * the same at every position and a recorded decode step replays unchanged.
  */
-import type { GpuContext } from '../context.js';
+import type { GpuContext, KernelSpec } from '../context.js';
+import type { WgslName } from './wgsl.gen.js';
 import { ceilDiv, MAX_GROUPS } from './common.js';
 
 const WG = 64;
@@ -44,6 +45,16 @@ const SPLIT_MAX_T = 8;
 /** attention_decode.wgsl: threads per workgroup and the most keys (scores held in workgroup memory). */
 const ONE_PASS_WG = 256;
 export const ONE_PASS_MAXK = 2048;
+
+/**
+ * attention_decode.wgsl behind its io file: block_reduce by subgroups (two barriers) when the
+ * device has one fixed subgroup size `sg` dividing the workgroup, else the shared-memory tree.
+ */
+function onePassKernel(io: WgslName, HD: number, sg: number): KernelSpec {
+  const header = { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK };
+  if (sg > 0 && ONE_PASS_WG % sg === 0) return { files: [io, 'attention_reduce_subgroup', 'attention_decode'], header: { ...header, SG: sg }, enable: ['subgroups'] };
+  return { files: [io, 'attention_reduce_shared', 'attention_decode'], header: { ...header, SG: 0 } };
+}
 
 /** Decode attention choices (a sweep on a new GPU overrides these). */
 export interface AttentionTuning {
@@ -97,7 +108,7 @@ export function attentionPath(T: number, n: number, headDim: number, tuning: Att
   return n <= Math.min(tuning.onePassMaxKeys, ONE_PASS_MAXK) && columns <= ONE_PASS_WG ? 'one-pass' : 'split-K';
 }
 
-export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTuning, scratch: (bytes: number) => GPUBuffer): void {
+export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTuning, scratch: (bytes: number) => GPUBuffer, subgroupSize = 0): void {
   const HD = c.headDim;
   const Cq = c.nHeads * HD;
   const Ckv = c.nKvHeads * HD;
@@ -120,7 +131,7 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
   if (path === 'one-pass') {
     ctx.dispatch({
       what: `${c.what} (one-pass)`,
-      kernel: { files: ['attention_decode_io', 'attention_decode'], header: { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK } },
+      kernel: onePassKernel('attention_decode_io', HD, subgroupSize),
       buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
       params: [Cq, Ckv, group, c.pos0, { f: scale }, c.S, 0, 0],
       grid: [c.nHeads, c.T, 1],
@@ -178,12 +189,12 @@ export function ropeKvFolds(T: number, n: number, headDim: number, tuning: Atten
  * for a call where ropeKvFolds holds; `c.q` is unused (the query is rotated in the kernel) and
  * c.k / c.v are the caches, row P written here.
  */
-export function ropeKvAttention(ctx: GpuContext, c: AttentionCall, r: RopeInput): void {
+export function ropeKvAttention(ctx: GpuContext, c: AttentionCall, r: RopeInput, subgroupSize = 0): void {
   const HD = c.headDim;
   if (c.nHeads > MAX_GROUPS) throw new Error(`${c.what}: ${c.nHeads} heads exceed ${MAX_GROUPS} workgroups per dimension`);
   ctx.dispatch({
     what: `${c.what} (one-pass, rope + cache append)`,
-    kernel: { files: ['attention_decode_rope', 'attention_decode'], header: { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK } },
+    kernel: onePassKernel('attention_decode_rope', HD, subgroupSize),
     buffers: { 1: r.qkv, 2: c.k, 3: c.v, 4: c.out, 5: c.pos, 6: r.cos, 7: r.sin },
     params: [c.nHeads * HD, c.nKvHeads * HD, c.nHeads / c.nKvHeads, c.pos0, { f: 1 / Math.sqrt(HD) }, c.S, HD / 2, r.maxPos],
     grid: [c.nHeads, 1, 1],

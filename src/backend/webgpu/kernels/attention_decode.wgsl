@@ -9,7 +9,8 @@
 // Workgroup memory: 16·⌈HD/4⌉ + 4·MAXK + 16·WG bytes (13 KiB at HD 256, MAXK 2048, WG 256), and
 // 32·⌈HD/4⌉ more with the rope io file (15 KiB at HD 256: within the 16 KiB WebGPU default).
 // Header: WG (a power of two), HD (headDim, with NC ≤ WG), MAXK (most keys; the launcher keeps
-// n ≤ MAXK). Grid: x = heads, y = T.
+// n ≤ MAXK), SG (subgroup size, 0 without). Grid: x = heads, y = T.
+// block_reduce comes from attention_reduce_subgroup.wgsl (SG > 0) or attention_reduce_shared.wgsl.
 // The q/k/v bindings and the query/new-key functions come from an io file in front of this one:
 // attention_decode_io.wgsl (q rotated already, the new key in the cache), or
 // attention_decode_rope.wgsl (T = 1: RoPE and the KV-cache append folded in, Backend.ropeKvAttention).
@@ -35,27 +36,15 @@ const VEC = HD % 4u == 0u;
 const NC = select(HD, HD / 4u, VEC); // value columns
 const G = WG / NC; // key groups of the value pass
 const U = 8u; // value loads in flight per thread
+// EARLY: the first key a thread scores (key lid) and its first U value rows are loaded as soon as
+// the row's position is known, before the query is ready, so their trips to memory overlap the
+// query's (the position, then RoPE's tables); HD4 + U vec4 registers a thread, so only up to hd 128.
+const EARLY = VEC && HD4 <= 32u;
+const KR = select(1u, HD4, EARLY);
 
 var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
 var<workgroup> sc: array<f32, MAXK>; // scores, then p = e^(score − M)
 var<workgroup> red: array<vec4<f32>, WG>; // the max and sum reductions (in x), then the G partial sums
-
-// x reduced over the workgroup (max, or sum), returned to every thread; red is free again after.
-fn block_reduce(lid: u32, x: f32, is_max: bool) -> f32 {
-  red[lid].x = x;
-  workgroupBarrier();
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    if (lid < st) {
-      let a = red[lid].x;
-      let b = red[lid + st].x;
-      red[lid].x = select(a + b, max(a, b), is_max);
-    }
-    workgroupBarrier();
-  }
-  let r = red[0].x;
-  workgroupBarrier();
-  return r;
-}
 
 // q·k for the key row starting at element kb
 fn qk(kb: u32) -> f32 {
@@ -89,10 +78,27 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let qo = t * p.Cq + h * HD;
   let ko = (h / p.group) * HD;
   let P = u32(max(i32(p.pos0) + posOff[0], 0)) + t; // this row's position
+  let n = min(P + 1u, p.S); // keys visible to this row, ≥ 1
+  let g = lid / NC; // the value pass: key group g, value column c
+  let c = lid % NC;
+  // EARLY loads: cache row n − 1 may be the new key not yet written (stale); it is not used then
+  var kr: array<vec4<f32>, KR>;
+  var vr: array<vec4<f32>, U>;
+  if (EARLY) {
+    if (lid < n) {
+      for (var i = 0u; i < HD4; i++) {
+        kr[i] = k[(lid * p.Ckv + ko) / 4u + i];
+      }
+    }
+    if (g < G) {
+      for (var u = 0u; u < U; u++) {
+        vr[u] = v_col(min(g + u * G, n - 1u) * p.Ckv + ko, c);
+      }
+    }
+  }
   load_q(lid, h, t, P);
   let fresh = new_key(lid, h, t, P); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
   workgroupBarrier();
-  let n = min(P + 1u, p.S); // keys visible to this row, ≥ 1
 
   // scores and their max M (finite: key 0 is always scored)
   var m = -0x1.fffffep+127f;
@@ -100,6 +106,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     var score: f32;
     if (fresh && s == n - 1u) {
       score = qk_new() * p.scale;
+    } else if (EARLY && s == lid) {
+      var d = 0.0;
+      for (var i = 0u; i < KR; i++) {
+        d += dot(qs[i], kr[i]);
+      }
+      score = d * p.scale;
     } else {
       score = qk(s * p.Ckv + ko) * p.scale;
     }
@@ -119,8 +131,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 
   // values: thread (g, c) over keys g, g + G, …; U loads per step, keys past n reload
   // key n − 1 and are weighted 0
-  let g = lid / NC;
-  let c = lid % NC;
   var acc = vec4<f32>(0.0);
   if (g < G) {
     for (var s0 = g; s0 < n; s0 += U * G) {
@@ -129,6 +139,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let s = min(s0 + u * G, n - 1u);
         if (fresh && s == n - 1u) {
           vv[u] = vn_col(c);
+        } else if (EARLY && s0 == g) {
+          vv[u] = vr[u];
         } else {
           vv[u] = v_col(s * p.Ckv + ko, c);
         }
