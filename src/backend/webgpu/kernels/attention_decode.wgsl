@@ -36,11 +36,6 @@ const VEC = HD % 4u == 0u;
 const NC = select(HD, HD / 4u, VEC); // value columns
 const G = WG / NC; // key groups of the value pass
 const U = 8u; // value loads in flight per thread
-// EARLY: the first key a thread scores (key lid) and its first U value rows are loaded as soon as
-// the row's position is known, before the query is ready, so their trips to memory overlap the
-// query's (the position, then RoPE's tables); HD4 + U vec4 registers a thread, so only up to hd 128.
-const EARLY = VEC && HD4 <= 32u;
-const KR = select(1u, HD4, EARLY);
 
 var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
 var<workgroup> sc: array<f32, MAXK>; // scores, then p = e^(score − M)
@@ -78,27 +73,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let qo = t * p.Cq + h * HD;
   let ko = (h / p.group) * HD;
   let P = u32(max(i32(p.pos0) + posOff[0], 0)) + t; // this row's position
-  let n = min(P + 1u, p.S); // keys visible to this row, ≥ 1
-  let g = lid / NC; // the value pass: key group g, value column c
-  let c = lid % NC;
-  // EARLY loads: cache row n − 1 may be the new key not yet written (stale); it is not used then
-  var kr: array<vec4<f32>, KR>;
-  var vr: array<vec4<f32>, U>;
-  if (EARLY) {
-    if (lid < n) {
-      for (var i = 0u; i < HD4; i++) {
-        kr[i] = k[(lid * p.Ckv + ko) / 4u + i];
-      }
-    }
-    if (g < G) {
-      for (var u = 0u; u < U; u++) {
-        vr[u] = v_col(min(g + u * G, n - 1u) * p.Ckv + ko, c);
-      }
-    }
-  }
   load_q(lid, h, t, P);
   let fresh = new_key(lid, h, t, P); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
   workgroupBarrier();
+  let n = min(P + 1u, p.S); // keys visible to this row, ≥ 1
 
   // scores and their max M (finite: key 0 is always scored)
   var m = -0x1.fffffep+127f;
@@ -106,12 +84,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     var score: f32;
     if (fresh && s == n - 1u) {
       score = qk_new() * p.scale;
-    } else if (EARLY && s == lid) {
-      var d = 0.0;
-      for (var i = 0u; i < KR; i++) {
-        d += dot(qs[i], kr[i]);
-      }
-      score = d * p.scale;
     } else {
       score = qk(s * p.Ckv + ko) * p.scale;
     }
@@ -131,6 +103,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 
   // values: thread (g, c) over keys g, g + G, …; U loads per step, keys past n reload
   // key n − 1 and are weighted 0
+  let g = lid / NC;
+  let c = lid % NC;
   var acc = vec4<f32>(0.0);
   if (g < G) {
     for (var s0 = g; s0 < n; s0 += U * G) {
@@ -139,8 +113,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let s = min(s0 + u * G, n - 1u);
         if (fresh && s == n - 1u) {
           vv[u] = vn_col(c);
-        } else if (EARLY && s0 == g) {
-          vv[u] = vr[u];
         } else {
           vv[u] = v_col(s * p.Ckv + ko, c);
         }
