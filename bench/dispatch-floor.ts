@@ -41,30 +41,26 @@ const N: u32 = ${N}u;
 const G: u32 = ${G}u;
 fn out_value(acc: f32, s: u32, i: u32) -> f32 { return 0.5 * acc + f32((s * 7u + i) % 13u) * 0.125; }
 `;
-const plain = /* wgsl */ `${common}
+/**
+ * One step as its own dispatch, reading through `src` and writing through `dst`: separate
+ * bindings (`independent`) or one read_write binding under both names (`barrier`, so Dawn orders
+ * each dispatch after the last).
+ */
+function stepShader(bindings: string, src: string, dst: string): string {
+  return /* wgsl */ `${common}
 struct P { step: u32, src: u32, dst: u32, _p: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+${bindings}
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   var acc = 0.0;
-  for (var k = 0u; k < N / ${WG}u; k++) { acc += src[p.src * N + k * ${WG}u + lid]; }
+  for (var k = 0u; k < N / ${WG}u; k++) { acc += ${src}[p.src * N + k * ${WG}u + lid]; }
   let i = wid.x * ${WG}u + lid;
-  dst[p.dst * N + i] = out_value(acc / f32(N / ${WG}u), p.step, i);
+  ${dst}[p.dst * N + i] = out_value(acc / f32(N / ${WG}u), p.step, i);
 }`;
-// the barrier mode binds one buffer twice: read it through read_write in the same binding
-const chained = /* wgsl */ `${common}
-struct P { step: u32, src: u32, dst: u32, _p: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read_write> v: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-  var acc = 0.0;
-  for (var k = 0u; k < N / ${WG}u; k++) { acc += v[p.src * N + k * ${WG}u + lid]; }
-  let i = wid.x * ${WG}u + lid;
-  v[p.dst * N + i] = out_value(acc / f32(N / ${WG}u), p.step, i);
-}`;
+}
+const plain = stepShader('@group(0) @binding(1) var<storage, read> src: array<f32>;\n@group(0) @binding(2) var<storage, read_write> dst: array<f32>;', 'src', 'dst');
+const chained = stepShader('@group(0) @binding(1) var<storage, read_write> v: array<f32>;', 'v', 'v');
 const fused = /* wgsl */ `${common}
 const SENTINEL: u32 = ${SENTINEL}u;
 @group(0) @binding(0) var<storage, read_write> ticket: atomic<u32>;
@@ -144,32 +140,29 @@ function run(mode: Mode, it: number | null): void {
   dev.queue.submit([enc.finish()]);
 }
 
-async function read(buf: GPUBuffer, offset: number, bytes: number): Promise<Float32Array> {
+/** Bytes [offset, offset + bytes) of `buf`, after `before` (if given) is recorded into the same encoder. */
+async function readBytes(buf: GPUBuffer, offset: number, bytes: number, before?: (enc: GPUCommandEncoder) => void): Promise<ArrayBuffer> {
   const st = dev.createBuffer({ size: bytes, usage: U.MAP_READ | U.COPY_DST });
   const enc = dev.createCommandEncoder();
+  before?.(enc);
   enc.copyBufferToBuffer(buf, offset, st, 0, bytes);
   dev.queue.submit([enc.finish()]);
   await st.mapAsync(1); // GPUMapMode.READ
-  const out = new Float32Array(st.getMappedRange().slice(0));
+  const out = st.getMappedRange().slice(0);
   st.destroy();
   return out;
 }
 
-// CPU replay (f32 like the GPU, same summation order per thread)
-function expected(): Float32Array[] {
-  const vs = [input];
-  for (let s = 0; s < STEPS; s++) {
-    const src = vs[s] as Float32Array;
-    const dst = new Float32Array(N);
-    for (let i = 0; i < N; i++) {
-      const lid = i % WG;
-      let acc = 0;
-      for (let k = 0; k < N / WG; k++) acc = Math.fround(acc + (src[k * WG + lid] as number));
-      dst[i] = Math.fround(Math.fround(0.5 * Math.fround(acc / (N / WG))) + Math.fround((((s * 7 + i) % 13) * 0.125)));
-    }
-    vs.push(dst);
+/** CPU replay of step s on `src` (f32 like the GPU, each thread's summation order). */
+function stepRef(src: Float32Array, s: number): Float32Array {
+  const dst = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const lid = i % WG;
+    let acc = 0;
+    for (let k = 0; k < N / WG; k++) acc = Math.fround(acc + (src[k * WG + lid] as number));
+    dst[i] = Math.fround(Math.fround(0.5 * Math.fround(acc / (N / WG))) + Math.fround(((s * 7 + i) % 13) * 0.125));
   }
-  return vs;
+  return dst;
 }
 
 function maxErr(a: Float32Array, e: Float32Array): number {
@@ -178,38 +171,18 @@ function maxErr(a: Float32Array, e: Float32Array): number {
   return m;
 }
 
-const exp = expected();
+// the chain's last vector (barrier, fused); the independent mode's last step read the input
+let chainEnd: Float32Array = input;
+for (let s = 0; s < STEPS; s++) chainEnd = stepRef(chainEnd, s);
+const indepEnd = stepRef(input, STEPS - 1);
 const rows: Record<string, unknown>[] = [];
 for (const mode of ['barrier', 'independent', 'fused'] as const) {
   run(mode, null); // warm-up, then check
-  let err: number;
-  if (mode === 'independent') {
-    // every step read the input: step s's output = replay of one step from the input
-    const last = await read(indep[STEPS - 1] as GPUBuffer, 0, vecBytes);
-    const one = new Float32Array(N);
-    for (let i = 0; i < N; i++) {
-      const lid = i % WG;
-      let acc = 0;
-      for (let k = 0; k < N / WG; k++) acc = Math.fround(acc + (input[k * WG + lid] as number));
-      const s = STEPS - 1;
-      one[i] = Math.fround(Math.fround(0.5 * Math.fround(acc / (N / WG))) + Math.fround((((s * 7 + i) % 13) * 0.125)));
-    }
-    err = maxErr(last, one);
-  } else {
-    err = maxErr(await read(big, STEPS * vecBytes, vecBytes), exp[STEPS] as Float32Array);
-  }
+  const got = mode === 'independent' ? await readBytes(indep[STEPS - 1] as GPUBuffer, 0, vecBytes) : await readBytes(big, STEPS * vecBytes, vecBytes);
+  const err = maxErr(new Float32Array(got), mode === 'independent' ? indepEnd : chainEnd);
   for (let it = 0; it < ITERS; it++) run(mode, it);
   const rb = dev.createBuffer({ size: 16 * ITERS, usage: U.QUERY_RESOLVE | U.COPY_SRC });
-  const enc = dev.createCommandEncoder();
-  enc.resolveQuerySet(qs, 0, 2 * ITERS, rb, 0);
-  dev.queue.submit([enc.finish()]);
-  const st = dev.createBuffer({ size: 16 * ITERS, usage: U.MAP_READ | U.COPY_DST });
-  const e2 = dev.createCommandEncoder();
-  e2.copyBufferToBuffer(rb, 0, st, 0, 16 * ITERS);
-  dev.queue.submit([e2.finish()]);
-  await st.mapAsync(1); // GPUMapMode.READ
-  const ts = new BigUint64Array(st.getMappedRange().slice(0));
-  st.destroy();
+  const ts = new BigUint64Array(await readBytes(rb, 0, 16 * ITERS, (enc) => enc.resolveQuerySet(qs, 0, 2 * ITERS, rb, 0)));
   rb.destroy();
   const us: number[] = [];
   for (let it = 0; it < ITERS; it++) us.push(Number((ts[2 * it + 1] as bigint) - (ts[2 * it] as bigint)) / 1e3);
