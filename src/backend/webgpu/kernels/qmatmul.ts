@@ -55,6 +55,17 @@ export function qgemv1Serves(format: FormatId, params: FormatParams, K: number):
   return params.permuted !== 1 && K % 32 === 0 && (g % 32 === 0 || g === 16 || g === 8);
 }
 
+/**
+ * Whether qgemv1 loads a unit's codes in 16-byte loads (VEC_UNIT): widths whose 32-code chunk is
+ * not whole vec4s (3 bits: 12 bytes) when a unit of CU chunks is (CU a multiple of 4 at 3 bits),
+ * rows are whole vec4s and CU divides the row's chunks.
+ */
+export function qgemv1VecUnits(format: FormatId, params: FormatParams, K: number, CU: number): boolean {
+  const bits = FORMATS[format].bits ?? (params.bits as number);
+  const chunks = K / 32;
+  return bits % 4 !== 0 && (CU * bits) % 4 === 0 && (chunks * bits) % 4 === 0 && chunks % CU === 0;
+}
+
 export interface QMatmulCall {
   readonly what: string;
   readonly out: GPUBuffer;
@@ -176,7 +187,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
-    const header = { R, TPR, RG, WG, CU, HOIST, ...flags, OUTLIERS, ...sgHeader };
+    const header = { R, TPR, RG, WG, CU, HOIST, VEC_UNIT: qgemv1VecUnits(c.format, c.params, c.K, CU), ...flags, OUTLIERS, ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
