@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import type { Backend, MatmulOptions, Tensor } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import { DEFAULT_MATMUL, gemv1Tiles } from '../src/backend/webgpu/kernels/matmul.js';
-import { qgemv1Serves, qgemv1VecUnits } from '../src/backend/webgpu/kernels/qmatmul.js';
+import { qgemv1Serves, qgemv1SharesBlocks, qgemv1VecUnits } from '../src/backend/webgpu/kernels/qmatmul.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
@@ -288,6 +288,29 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
     assert.ok(!qgemv1VecUnits('int3', { groupSize: 128, permuted: 0 }, 1184, 4), 'K 1184: 37 chunks, not whole units of 4');
     assert.ok(!qgemv1VecUnits('int3', { groupSize: 128, permuted: 0 }, 1152, 2), 'CU 2: 24-byte units');
     assert.ok(!qgemv1VecUnits('int4', { groupSize: 128, permuted: 0 }, 1152, 4), 'int4 chunks are whole vec4s already');
+    b.dispose();
+  });
+
+  // qgemv1 on SpQR with R dividing β2: a thread group's R rows (and with GLU its R up rows, when β2 divides the
+  // outputs) load their block's second-level statistics once (SHARE2); 38 rows leave dead rows, GLU over 19 or
+  // 32 outputs shares the up rows' block or does not; β2 8 and 16, β1 16 and 32
+  test('packed SpQR, qgemv1 R 4 rows sharing their β2 block\'s second-level statistics, T = 1', async () => {
+    const { b } = await tryWebGpu({ packed: { int1: { R: 4, TPR: 8, RG: 2, CU: 2 } } });
+    assert.ok(b);
+    let seed = 1400;
+    const spqr = (M: number, g: number, qqGroup: number, s: number): PackedTensor =>
+      randomPacked('spqr', [M, 1184], { bits: 3, groupSize: g, qqBits: 3, qqGroup, permuted: 0 }, s, { outlierRate: 0.05 });
+    for (const p of [spqr(38, 16, 16, 45), spqr(64, 16, 16, 46), spqr(64, 32, 8, 47)]) {
+      const [M, K] = p.shape as [number, number];
+      for (const set of [['norm', 'acc'], ['gated', 'acc', 'col0', 'bias'], ['norm', 'glu']] as Opt[][]) {
+        const glu = set.includes('glu');
+        if (glu && M % 2 === 1) continue;
+        assert.equal(qgemv1SharesBlocks(p.format, p.params, 4, glu ? M / 2 : M, glu), !glu || (M / 2) % (p.params.qqGroup as number) === 0);
+        const inp = inputs(1, K, M, set, seed++);
+        assertNmse(await run(b, b.uploadPacked(p), inp, set), await run(cpu, cpu.uploadPacked(p), inp, set), `SHARE2 SpQR M ${M} β1 ${p.params.groupSize as number} β2 ${p.params.qqGroup as number} ${set.join('+')}`);
+      }
+    }
+    assert.ok(!qgemv1SharesBlocks('spqr', { qqGroup: 16 }, 3, 64, false), 'R 3 does not divide β2 16');
     b.dispose();
   });
 

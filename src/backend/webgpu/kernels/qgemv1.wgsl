@@ -28,7 +28,9 @@
 // VEC_UNIT (Q_BITS not a multiple of 4, e.g. 3, with CU·Q_BITS words a whole number of vec4s, rows
 // of whole vec4s and CU dividing the row's chunks): a unit's codes come in CU·Q_BITS/4 16-byte
 // loads instead of CU·Q_BITS word loads.
-// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, VEC_UNIT, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
+// SHARE2 (SpQR): the R rows of a thread group's set (gate or up) lie in one β2 block of rows, so the
+// block's second-level statistics are loaded once for them (q_stats4_block / q_stats4_from).
+// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, VEC_UNIT, SHARE2, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
 // Q_* constants; qpacked, qheader_uniform, a qstats_* file, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io.wgsl before it (uniforms, bindings, weight_rows,
 // prior_rows, store_rows). Workgroup
@@ -108,9 +110,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (SUBG) {
       // the unit's CU·NSUB consecutive sub-groups per row, four at a time (q_stats4); those of
       // chunks past the end are read from neighbouring words and never used
-      for (var i = 0u; i < NR; i++) {
-        for (var k = 0u; k < SUB_RUNS; k++) {
-          let run = q_stats4(c0 * NSUB + 4u * k, wrow[i]);
+      // (SHARE2: a set's R rows lie in one β2 block, whose second-level pairs its first row loads)
+      for (var k = 0u; k < SUB_RUNS; k++) {
+        var blk: array<vec4<u32>, 2>;
+        for (var i = 0u; i < NR; i++) {
+          let g0 = c0 * NSUB + 4u * k;
+          if (!SHARE2 || i % R == 0u) {
+            blk = q_stats4_block(g0, wrow[i]);
+          }
+          let run = q_stats4_from(g0, wrow[i], blk);
           for (var m = 0u; m < 4u; m++) {
             let n = 4u * k + m;
             if (n < CU * NSUB) {

@@ -66,6 +66,16 @@ export function qgemv1VecUnits(format: FormatId, params: FormatParams, K: number
   return bits % 4 !== 0 && (CU * bits) % 4 === 0 && (chunks * bits) % 4 === 0 && chunks % CU === 0;
 }
 
+/**
+ * Whether qgemv1's thread groups load SpQR's second-level statistics once per set of R rows
+ * (SHARE2): a set's rows start at a multiple of R (with GLU the up rows at outRows + a multiple of
+ * R), so they lie in one β2 block when R divides β2 (and, with GLU, β2 divides outRows).
+ */
+export function qgemv1SharesBlocks(format: FormatId, params: FormatParams, R: number, outRows: number, glu: boolean): boolean {
+  const qq = params.qqGroup as number;
+  return format === 'spqr' && qq % R === 0 && (!glu || outRows % qq === 0);
+}
+
 export interface QMatmulCall {
   readonly what: string;
   readonly out: GPUBuffer;
@@ -187,7 +197,8 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
-    const header = { R, TPR, RG, WG, CU, HOIST, VEC_UNIT: qgemv1VecUnits(c.format, c.params, c.K, CU), ...flags, OUTLIERS, ...sgHeader };
+    const SHARE2 = qgemv1SharesBlocks(c.format, c.params, R, outRows, f.glu === true);
+    const header = { R, TPR, RG, WG, CU, HOIST, VEC_UNIT: qgemv1VecUnits(c.format, c.params, c.K, CU), SHARE2, ...flags, OUTLIERS, ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };

@@ -12,3 +12,12 @@ fn q_stats4(g0: u32, r: u32) -> array<vec2<f32>, 4> {
   let v = q_words4(q_off(1u) + r * q_groups() + g0);
   return array<vec2<f32>, 4>(unpack2x16float(v.x), unpack2x16float(v.y), unpack2x16float(v.z), unpack2x16float(v.w));
 }
+
+// No statistics shared between rows (the qstats_spqr.wgsl interface of qgemv1's sub-group path).
+fn q_stats4_block(g0: u32, r: u32) -> array<vec4<u32>, 2> {
+  return array<vec4<u32>, 2>();
+}
+
+fn q_stats4_from(g0: u32, r: u32, blk: array<vec4<u32>, 2>) -> array<vec2<f32>, 4> {
+  return q_stats4(g0, r);
+}

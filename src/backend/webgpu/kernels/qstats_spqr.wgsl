@@ -21,17 +21,26 @@ fn q_stats(g: u32, r: u32) -> vec2<f32> {
 // pairs from four consecutive words (q_words4). Groups past the row read neighbouring words (in
 // the buffer; the caller discards them).
 fn q_stats4(g0: u32, r: u32) -> array<vec2<f32>, 4> {
-  let nG = q_groups();
-  let row = r * q_row_words(nG, Q_QQ_BITS);
+  return q_stats4_from(g0, r, q_stats4_block(g0, r));
+}
+
+// The second-level (step, zero) pairs of groups g0 … g0 + 3 in row r's β2 block, scale's then
+// zero's: what every row of the block shares (a caller holding several rows of one block loads
+// them once).
+fn q_stats4_block(g0: u32, r: u32) -> array<vec4<u32>, 2> {
+  let st = (r / Q_QQ_GROUP) * q_groups() + g0; // word of group g0's (step, zero) pair
+  return array<vec4<u32>, 2>(q_words4(q_off(3u) + st), q_words4(q_off(4u) + st));
+}
+
+// q_stats4 of row r with its block's second-level pairs `blk` (q_stats4_block).
+fn q_stats4_from(g0: u32, r: u32, blk: array<vec4<u32>, 2>) -> array<vec2<f32>, 4> {
+  let row = r * q_row_words(q_groups(), Q_QQ_BITS);
   let sc = q_bits4(q_off(1u) + row, g0);
   let zc = q_bits4(q_off(2u) + row, g0);
-  let st = (r / Q_QQ_GROUP) * nG + g0; // word of group g0's (step, zero) pair
-  let ss = q_words4(q_off(3u) + st);
-  let zs = q_words4(q_off(4u) + st);
   var out: array<vec2<f32>, 4>;
   for (var k = 0u; k < 4u; k++) {
-    let a = unpack2x16float(ss[k]);
-    let b = unpack2x16float(zs[k]);
+    let a = unpack2x16float(blk[0][k]);
+    let b = unpack2x16float(blk[1][k]);
     out[k] = vec2<f32>(a.x * (sc[k] - a.y), b.x * (zc[k] - b.y));
   }
   return out;
