@@ -333,9 +333,16 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
     }
     assert.deepEqual(b.packedTuning.ilv1, later.ilv1);
     assert.deepEqual(b.packedTuning.int1, later.int1);
-    b.setPackedTuning({ int1: { R: 2, TPR: 64, RG: 1, CU: 2 } }); // 64 · 17 staged vec4s: more than qgemv1's tile
+    // qgemv1's input tile may take the device's workgroup memory: 64 · 17 staged vec4s (17408 bytes, more than
+    // WebGPU's default 16384) where the device allows it (lavapipe: 32768); 128 · 33 (67584) nowhere
     const [M, K] = cases[1]!.shape as [number, number];
-    await assert.rejects(run(b, ws[1] as Tensor, inputs(1, K, M, set, 910), set), /qgemv1 tiles TPR 64 × CU 2/);
+    const inp = inputs(1, K, M, set, 910);
+    const want = await run(cpu, cpu.uploadPacked(cases[1]!), inp, set);
+    b.setPackedTuning({ int1: { R: 2, TPR: 64, RG: 1, CU: 2 } });
+    if (b.ctx.device.limits.maxComputeWorkgroupStorageSize >= 17408 + 1024) assertNmse(await run(b, ws[1] as Tensor, inp, set), want, 'TPR 64 × CU 2');
+    else await assert.rejects(run(b, ws[1] as Tensor, inp, set), /qgemv1 tiles TPR 64 × CU 2/);
+    b.setPackedTuning({ int1: { R: 2, TPR: 128, RG: 1, CU: 4 } });
+    await assert.rejects(run(b, ws[1] as Tensor, inp, set), /qgemv1 tiles TPR 128 × CU 4 stage 67584 bytes of inputs, more than the \d+ the device's workgroup memory leaves/);
     b.dispose();
   });
 

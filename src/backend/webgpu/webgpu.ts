@@ -20,7 +20,7 @@ import { argmax, ropeKv } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
 import { spqrBlock } from './kernels/spqr.js';
-import { DEFAULT_MATMUL, matmul, type MatmulTuning } from './kernels/matmul.js';
+import { DEFAULT_MATMUL, matmul, type MatmulDevice, type MatmulTuning } from './kernels/matmul.js';
 import { DEFAULT_PACKED, qgather, qgemv1, qgemv1Serves, qmatmul, type PackedTuning, type QMatmulCall } from './kernels/qmatmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rmsnormWide, rope } from './kernels/rows.js';
 import { GpuPackedTensor, packedImage, packedImageBytes } from './packed.js';
@@ -91,6 +91,8 @@ export class WebGpuBackend implements Backend {
   private packedTiles: PackedTuning;
   readonly attentionTuning: AttentionTuning;
   readonly subgroupSize: number;
+  /** What the matmul launchers need to know of the device (subgroup size, workgroup memory). */
+  private readonly matmulDevice: MatmulDevice;
   private readonly dummy: GPUBuffer;
   /** A zero [1] i32 word, bound where an op has no device position (`pos`). */
   private readonly zeroPos: GPUBuffer;
@@ -111,6 +113,7 @@ export class WebGpuBackend implements Backend {
     const sgMax = (info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
     const useSg = opts.subgroups !== false && device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax;
     this.subgroupSize = useSg ? sgMin : 0;
+    this.matmulDevice = { subgroupSize: this.subgroupSize, workgroupStorage: lim.maxComputeWorkgroupStorageSize };
     const feats = FEATURES.filter((f) => device.features.has(f));
     this.description = `WebGPU: ${adapterName(info)} (${feats.join(', ') || 'no optional features'}; binding ≤ ${this.maxBindingBytes} bytes)`;
     this.dummy = device.createBuffer({ label: 'dummy', size: 16, usage: STORAGE });
@@ -349,7 +352,7 @@ export class WebGpuBackend implements Backend {
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
         const call = { what, out: dst, x: xb, ...packedWeight(w), bias: b, T, K, M, ...at };
-        qgemv1(this.ctx, call, { ...fused, glu: gluFused }, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
+        qgemv1(this.ctx, call, { ...fused, glu: gluFused }, this.packedTuning, this.matmulDevice, this.dummy);
       } else {
         this.packedMatmul(what, dst, xb, w, T, K, M, b, at);
       }
@@ -358,7 +361,7 @@ export class WebGpuBackend implements Backend {
       for (const c of wt.live()) {
         const rows = gluFused ? c.rows / 2 : c.rows;
         const call = { what, out: dst, x: xb, w: c.buffer, wDtype: wt.dtype, bias: b, T, K, m0: c.row0, rows, ...at, ...fused, glu: gluFused };
-        matmul(this.ctx, call, this.tuning, { subgroupSize: this.subgroupSize }, this.dummy);
+        matmul(this.ctx, call, this.tuning, this.matmulDevice, this.dummy);
       }
     }
     if (y) siluMul(this.ctx, `${what}: silu·mul`, ob, y, y, (T * M) / 2, M / 2, { ldo: N, col0, acc: place.accumulate });
@@ -382,7 +385,7 @@ export class WebGpuBackend implements Backend {
       xb = xp;
     }
     const call = { what, out, x: xb, ...packedWeight(w), bias, T, K, M, ...place };
-    qmatmul(this.ctx, call, this.tuning, this.packedTuning, { subgroupSize: this.subgroupSize }, this.dummy);
+    qmatmul(this.ctx, call, this.tuning, this.packedTuning, this.matmulDevice, this.dummy);
   }
 
   rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, headDim: number): void {

@@ -80,6 +80,8 @@ export const DEFAULT_MATMUL: MatmulTuning = {
 export interface MatmulDevice {
   /** Fixed subgroup size when the device has subgroups of one size, else 0 (shared-memory reduction). */
   readonly subgroupSize: number;
+  /** Bytes of workgroup memory a kernel may use (the device's maxComputeWorkgroupStorageSize; WebGPU's default 16384 if unset). */
+  readonly workgroupStorage?: number;
 }
 
 export interface MatmulCall {

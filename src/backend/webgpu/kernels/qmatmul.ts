@@ -99,8 +99,6 @@ export interface QMatmulCall {
 }
 
 const WG1 = 256;
-/** Most bytes qgemv1 stages per tile: the WebGPU default workgroup memory (16 KiB) less its reductions' share. */
-const QGEMV1_TILE_BYTES = 14336;
 const statsFile = (f: FormatId): WgslName => (f === 'spqr' ? 'qstats_spqr' : 'qstats_int');
 const permArray = (f: FormatId): number => FORMATS[f].arrays.indexOf('perm');
 
@@ -193,8 +191,11 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
   } else {
     const CU = q.int1.CU ?? 1;
-    const staged = TPR * (8 * CU + 1) * 16; // the input tile in workgroup memory (qgemv1.wgsl)
-    if (staged > QGEMV1_TILE_BYTES) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than ${QGEMV1_TILE_BYTES}`);
+    // workgroup memory (qgemv1.wgsl): the input tile, Σ x² per row group, and the row sums' (gemv_reduce_*)
+    const staged = TPR * (8 * CU + 1) * 16;
+    const reductions = 4 * (RG + (sgHeader ? (WG / sg) * (1 + flags.NR) : WG));
+    const room = (dev.workgroupStorage ?? 16384) - reductions;
+    if (staged > room) throw new Error(`${c.what}: qgemv1 tiles TPR ${TPR} × CU ${CU} stage ${staged} bytes of inputs, more than the ${room} the device's workgroup memory leaves`);
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const SHARE2 = qgemv1SharesBlocks(c.format, c.params, R, outRows, f.glu === true);
