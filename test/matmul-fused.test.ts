@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import type { Backend, MatmulOptions, Tensor } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import { DEFAULT_MATMUL, gemv1Tiles } from '../src/backend/webgpu/kernels/matmul.js';
-import { qgemv1Serves, qgemv1SharesBlocks, qgemv1VecUnits } from '../src/backend/webgpu/kernels/qmatmul.js';
+import { qgemv1Serves, qgemv1SharesBlocks } from '../src/backend/webgpu/kernels/qmatmul.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
@@ -262,34 +262,6 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       b.dispose();
     });
   }
-
-  // qgemv1's 16-byte code loads for 3-bit units (VEC_UNIT: CU 4 chunks are 48 bytes): int3 and SpQR w3 rows of
-  // 36 and 40 chunks (9 / 10 units over 8 lanes leave lanes short; R 3 leaves dead rows); K = 1184 (37 chunks)
-  // keeps the word loads
-  test('packed int3 / SpQR w3, qgemv1 units of 4 chunks in 16-byte loads, T = 1', async () => {
-    const { b } = await tryWebGpu({ packed: { int1: { R: 3, TPR: 8, RG: 2, CU: 4 } } });
-    assert.ok(b);
-    let seed = 1300;
-    const cases = [
-      randomPacked('int3', [38, 1152], { groupSize: 128, permuted: 0 }, 41),
-      randomPacked('int3', [37, 1280], { groupSize: 64, permuted: 0 }, 42),
-      randomPacked('spqr', [38, 1152], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 43, { outlierRate: 0.05 }),
-      randomPacked('spqr', [37, 1280], { bits: 3, groupSize: 32, qqBits: 3, qqGroup: 16, permuted: 0 }, 44, { outlierRate: 0.05 }),
-    ];
-    for (const p of cases) {
-      const [M, K] = p.shape as [number, number];
-      assert.ok(qgemv1VecUnits(p.format, p.params, K, 4), `${p.format} K ${K}: 16-byte unit loads`);
-      for (const set of [['norm', 'acc'], ['gated', 'acc', 'col0', 'bias'], ['norm', 'glu']] as Opt[][]) {
-        if (set.includes('glu') && M % 2 === 1) continue; // glu needs gate | up: an even row count
-        const inp = inputs(1, K, M, set, seed++);
-        assertNmse(await run(b, b.uploadPacked(p), inp, set), await run(cpu, cpu.uploadPacked(p), inp, set), `VEC_UNIT ${p.format} K ${K} ${set.join('+')}`);
-      }
-    }
-    assert.ok(!qgemv1VecUnits('int3', { groupSize: 128, permuted: 0 }, 1184, 4), 'K 1184: 37 chunks, not whole units of 4');
-    assert.ok(!qgemv1VecUnits('int3', { groupSize: 128, permuted: 0 }, 1152, 2), 'CU 2: 24-byte units');
-    assert.ok(!qgemv1VecUnits('int4', { groupSize: 128, permuted: 0 }, 1152, 4), 'int4 chunks are whole vec4s already');
-    b.dispose();
-  });
 
   // qgemv1 on SpQR with R dividing β2: a thread group's R rows (and with GLU its R up rows, when β2 divides the
   // outputs) load their block's second-level statistics once (SHARE2); 38 rows leave dead rows, GLU over 19 or

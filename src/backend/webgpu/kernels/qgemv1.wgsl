@@ -25,12 +25,9 @@
 // TPR threads per row group, RG row groups per workgroup.
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
 // interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
-// VEC_UNIT (Q_BITS not a multiple of 4, e.g. 3, with CU·Q_BITS words a whole number of vec4s, rows
-// of whole vec4s and CU dividing the row's chunks): a unit's codes come in CU·Q_BITS/4 16-byte
-// loads instead of CU·Q_BITS word loads.
 // SHARE2 (SpQR): the R rows of a thread group's set (gate or up) lie in one β2 block of rows, so the
 // block's second-level statistics are loaded once for them (q_stats4_block / q_stats4_from).
-// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, VEC_UNIT, SHARE2, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
+// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, SHARE2, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
 // Q_* constants; qpacked, qheader_uniform, a qstats_* file, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io.wgsl before it (uniforms, bindings, weight_rows,
 // prior_rows, store_rows). Workgroup
@@ -128,21 +125,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
       }
     }
-    if (VEC_UNIT) {
-      // the unit's CU·Q_BITS words in 16-byte loads (aligned: rows and units of whole vec4s); a
-      // unit past the end reloads the last one, unused
-      let ub = min(u0, nUnits - 1u) * CU * Q_BITS;
-      for (var i = 0u; i < NR; i++) {
-        let base = (codes + wrow[i] * rowWords + ub) >> 2u;
-        for (var v = 0u; v < CU * Q_BITS / 4u; v++) {
-          let q = w[base + v];
-          for (var k = 0u; k < 4u; k++) {
-            let n = 4u * v + k;
-            cws[n / Q_BITS][i][n % Q_BITS] = q[k];
-          }
-        }
-      }
-    }
     for (var u = 0u; u < CU; u++) {
       let cu = min(c0 + u, nChunks - 1u); // past the end: reload the last chunk, unused
       for (var i = 0u; i < NR; i++) {
@@ -150,9 +132,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           sts[u][i][0] = q_stats(cu / chunksPerGroup, wrow[i]);
         }
         let base = codes + wrow[i] * rowWords + cu * Q_BITS;
-        if (VEC_UNIT) {
-          // loaded above
-        } else if (Q_BITS % 4u == 0u) {
+        if (Q_BITS % 4u == 0u) {
           for (var v = 0u; v < Q_BITS / 4u; v++) {
             let q = w[(base >> 2u) + v];
             cws[u][i][4u * v] = q.x;

@@ -56,17 +56,6 @@ export function qgemv1Serves(format: FormatId, params: FormatParams, K: number):
 }
 
 /**
- * Whether qgemv1 loads a unit's codes in 16-byte loads (VEC_UNIT): widths whose 32-code chunk is
- * not whole vec4s (3 bits: 12 bytes) when a unit of CU chunks is (CU a multiple of 4 at 3 bits),
- * rows are whole vec4s and CU divides the row's chunks.
- */
-export function qgemv1VecUnits(format: FormatId, params: FormatParams, K: number, CU: number): boolean {
-  const bits = FORMATS[format].bits ?? (params.bits as number);
-  const chunks = K / 32;
-  return bits % 4 !== 0 && (CU * bits) % 4 === 0 && (chunks * bits) % 4 === 0 && chunks % CU === 0;
-}
-
-/**
  * Whether qgemv1's thread groups load SpQR's second-level statistics once per set of R rows
  * (SHARE2): a set's rows start at a multiple of R (with GLU the up rows at outRows + a multiple of
  * R), so they lie in one β2 block when R divides β2 (and, with GLU, β2 divides outRows).
@@ -199,7 +188,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const SHARE2 = qgemv1SharesBlocks(c.format, c.params, R, outRows, f.glu === true);
-    const header = { R, TPR, RG, WG, CU, HOIST, VEC_UNIT: qgemv1VecUnits(c.format, c.params, c.K, CU), SHARE2, ...flags, OUTLIERS, ...sgHeader };
+    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, ...flags, OUTLIERS, ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
