@@ -35,6 +35,9 @@ const SPQR_PARAMS: [number, number, FormatParams][] = [
   [48, 128, { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16 }],
   [37, 100, { bits: 2, groupSize: 7, qqBits: 3, qqGroup: 5 }],
   [70, 160, { bits: 4, groupSize: 32, qqBits: 2, qqGroup: 16 }],
+  // the GPU image's (scale, zero) code fields: 4-bit codes fill a byte field, 6-bit ones take 16-bit fields
+  [36, 128, { bits: 3, groupSize: 16, qqBits: 4, qqGroup: 16 }],
+  [29, 96, { bits: 3, groupSize: 16, qqBits: 6, qqGroup: 8 }],
 ];
 
 function cases(): Case[] {

@@ -1,13 +1,13 @@
 /**
  * The GPU image of a packed tensor (src/backend/webgpu/packed.ts), on the host: its size agrees
  * with packedImageBytes, header word 15 holds the groups per row, and the int / SpQR statistics
- * are the stored ones transposed to row-major (an int group's scale and zero in one word);
+ * are the stored ones transposed to row-major (an int group's scale and zero in one word, SpQR's scale and zero codes in one field);
  * int2/4/8 codes in groups of whole chunks are lane-interleaved (every code read back through the
  * layout's column → word rule), other codes and the outliers are copied as stored.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codesInterleaved, packedImage, packedImageBytes } from '../src/backend/webgpu/packed.js';
+import { codesInterleaved, packedImage, packedImageBytes, spqrPairField } from '../src/backend/webgpu/packed.js';
 import { packedRowWords, unpackBits } from '../src/formats/bytes.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
@@ -90,18 +90,33 @@ test('int4 and int3 images: scale | zero << 16 (fp16 each) per group, row-major 
   }
 });
 
-test('SpQR image: scale / zero codes row-major, second-level stats [nStat, nGroups, 2], outliers as stored', () => {
-  const p = randomPacked('spqr', [37, 7 * 16], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 5, { outlierRate: 0.05 });
-  const [out] = p.shape;
-  const nG = 7;
-  const nStat = Math.ceil(out / 16);
-  check(p, nG);
-  const img = packedImage(p);
-  for (const [i, name] of [[1, 'scaleCodes'], [2, 'zeroCodes']] as const) {
-    const stored = unpackBits(p.arrays[name] as Uint8Array, nG, out, 3);
-    const gpu = unpackBits(arrayAt(img, i, out * packedRowWords(nG, 3) * 4), out, nG, 3);
-    for (let g = 0; g < nG; g++) for (let r = 0; r < out; r++) assert.equal(gpu[r * nG + g], stored[g * out + r], `${name} g${g} r${r}`);
+test('SpQR image: (scale, zero) code fields row-major, second-level stats [nStat, nGroups, 2], outliers as stored', () => {
+  // qqBits 3: byte fields, four groups a word (7 groups: rows of 2 words); qqBits 6: 16-bit fields, two a word
+  for (const [qq, field, rowWords] of [[3, 8, 2], [6, 16, 4]] as const) {
+    const p = randomPacked('spqr', [37, 7 * 16], { bits: 3, groupSize: 16, qqBits: qq, qqGroup: 16, permuted: 0 }, 5, { outlierRate: 0.05 });
+    const [out] = p.shape;
+    const nG = 7;
+    assert.equal(spqrPairField(qq), field);
+    check(p, nG);
+    const img = packedImage(p);
+    assert.equal(words(img)[2], words(img)[3], `qq ${qq}: zeroCodes empty (array 3 starts where it does)`);
+    const sc = unpackBits(p.arrays.scaleCodes as Uint8Array, nG, out, qq);
+    const zc = unpackBits(p.arrays.zeroCodes as Uint8Array, nG, out, qq);
+    const pairs = new Uint32Array(arrayAt(img, 1, out * rowWords * 4).slice().buffer);
+    for (let r = 0; r < out; r++) {
+      for (let g = 0; g < nG; g++) {
+        const bit = g * field;
+        const v = ((pairs[r * rowWords + (bit >>> 5)] as number) >>> (bit & 31)) & ((1 << field) - 1);
+        assert.equal(v & ((1 << (field / 2)) - 1), sc[g * out + r], `qq ${qq} scale code g${g} r${r}`);
+        assert.equal(v >>> (field / 2), zc[g * out + r], `qq ${qq} zero code g${g} r${r}`);
+      }
+    }
+    if (qq === 3) spqrRest(p, img, out, nG);
   }
+});
+
+function spqrRest(p: PackedTensor, img: Uint8Array, out: number, nG: number): void {
+  const nStat = Math.ceil(out / 16);
   for (const [i, name] of [[3, 'scaleStats'], [4, 'zeroStats']] as const) {
     const stored = u16(p.arrays[name] as Uint8Array);
     const gpu = u16(arrayAt(img, i, stored.length * 2));
@@ -111,4 +126,4 @@ test('SpQR image: scale / zero codes row-major, second-level stats [nStat, nGrou
     const a = p.arrays[name] as Uint8Array;
     assert.deepEqual(arrayAt(img, i, a.length), a, `${name} as stored`);
   }
-});
+}

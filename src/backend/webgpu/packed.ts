@@ -14,7 +14,11 @@
  * in one cache line instead of one line per lane (qstats_int.wgsl, qstats_spqr.wgsl).
  * The int formats' scale (fp16) and zero (an integer below 2^bits, exact in fp16)
  * of a group share one u32 (the scale in the low half) in the place of the scales
- * array, and the zeros array is empty: one load per group and row.
+ * array, and the zeros array is empty: one load per group and row. SpQR's
+ * qqBits-bit scale and zero codes likewise share one field per group and row
+ * (8 bits up to qqBits 4: four groups a word; 16 above), [out, nGroups] in the place
+ * of scaleCodes, zeroCodes empty: one load for four groups' codes instead of two
+ * windows of each array (at qqBits 3 the GPU image grows by 2 bits per group).
  *
  * The codes of int2/4/8 tensors in groups of whole 32-column chunks are also
  * reordered (`codesInterleaved`): in every whole 128-column superchunk of a row,
@@ -71,7 +75,15 @@ interface StatsLayout {
   readonly halves: Record<string, { readonly n: number; readonly pair: number }>;
   /** int formats: the zeros' bits; scales and zeros merged into one [out, nGroups] u32 array. */
   readonly merged?: number;
+  /** SpQR: the qqBits-bit scale and zero codes merged into one [out, nGroups] array of `field`-bit (scale, zero) fields. */
+  readonly codePairs?: { readonly qq: number; readonly field: number };
 }
+
+/** Bits of one (scale code, zero code) field in SpQR's GPU image: two nibbles up to 4-bit codes, two bytes above. */
+export const spqrPairField = (qqBits: number): number => (qqBits <= 4 ? 8 : 16);
+
+/** u32 words of one row of SpQR's merged code pairs. */
+const pairRowWords = (nGroups: number, field: number): number => Math.ceil((nGroups * field) / 32);
 
 function statsLayout(format: FormatId, [out, inn]: readonly [number, number], params: FormatParams): StatsLayout | null {
   const bits = FORMATS[format].bits;
@@ -80,7 +92,7 @@ function statsLayout(format: FormatId, [out, inn]: readonly [number, number], pa
   if (format === 'spqr') {
     const qq = params.qqBits as number;
     const nStat = Math.ceil(out / (params.qqGroup as number));
-    return { nGroups, packed: { scaleCodes: qq, zeroCodes: qq }, halves: { scaleStats: { n: nStat, pair: 2 }, zeroStats: { n: nStat, pair: 2 } } };
+    return { nGroups, packed: {}, halves: { scaleStats: { n: nStat, pair: 2 }, zeroStats: { n: nStat, pair: 2 } }, codePairs: { qq, field: spqrPairField(qq) } };
   }
   return { nGroups, packed: {}, halves: {}, merged: bits as number };
 }
@@ -94,6 +106,23 @@ function mergedIntStats(p: PackedTensor, nGroups: number, bits: number): Uint8Ar
   const w = new Uint32Array(out * nGroups);
   for (let g = 0; g < nGroups; g++) {
     for (let r = 0; r < out; r++) w[r * nGroups + g] = ((scales[g * out + r] as number) | (f32ToF16(zeros[g * out + r] as number) << 16)) >>> 0;
+  }
+  return new Uint8Array(w.buffer);
+}
+
+/** SpQR's scale and zero codes as one [out, nGroups] array of fields: the scale code in the low half, the zero code in the high half. */
+function mergedSpqrCodes(p: PackedTensor, nGroups: number, qq: number, field: number): Uint8Array {
+  const out = p.shape[0];
+  const sc = unpackBits(p.arrays.scaleCodes as Uint8Array, nGroups, out, qq);
+  const zc = unpackBits(p.arrays.zeroCodes as Uint8Array, nGroups, out, qq);
+  const rowWords = pairRowWords(nGroups, field);
+  const w = new Uint32Array(out * rowWords);
+  for (let r = 0; r < out; r++) {
+    for (let g = 0; g < nGroups; g++) {
+      const bit = g * field;
+      const v = (sc[g * out + r] as number) | ((zc[g * out + r] as number) << (field / 2));
+      w[r * rowWords + (bit >>> 5)] = ((w[r * rowWords + (bit >>> 5)] as number) | (v << (bit & 31))) >>> 0;
+    }
   }
   return new Uint8Array(w.buffer);
 }
@@ -123,6 +152,7 @@ function interleaveCodes(a: Uint8Array, out: number, inn: number, bits: number):
 /** The GPU bytes of one array (transposed statistics, else as stored). */
 function gpuArrayBytes(name: string, stored: number, out: number, L: StatsLayout | null): number {
   if (L?.merged !== undefined && (name === 'scales' || name === 'zeros')) return name === 'scales' ? out * L.nGroups * 4 : 0;
+  if (L?.codePairs && (name === 'scaleCodes' || name === 'zeroCodes')) return name === 'scaleCodes' ? out * pairRowWords(L.nGroups, L.codePairs.field) * 4 : 0;
   const bits = L?.packed[name];
   return L && bits !== undefined ? packedBytes(out, L.nGroups, bits) : stored;
 }
@@ -155,6 +185,8 @@ function imageArray(name: string, p: PackedTensor, L: StatsLayout | null, ilv: b
   if (name === 'codes' && ilv) return interleaveCodes(a, out, inn, FORMATS[p.format].bits as number);
   if (L?.merged !== undefined && name === 'scales') return mergedIntStats(p, L.nGroups, L.merged);
   if (L?.merged !== undefined && name === 'zeros') return new Uint8Array(0);
+  if (L?.codePairs && name === 'scaleCodes') return mergedSpqrCodes(p, L.nGroups, L.codePairs.qq, L.codePairs.field);
+  if (L?.codePairs && name === 'zeroCodes') return new Uint8Array(0);
   return gpuArray(name, a, out, L);
 }
 
