@@ -25,9 +25,7 @@
  * natural word 4v + j moves to position j·bits + v (kernels/qcodes.wgsl), so the
  * four 32-code chunks that four neighbouring lanes load hold words whose inputs
  * lie side by side and the T = 1 GEMV reads its inputs straight from memory
- * (qgemv1_ilv.wgsl). 3-bit codes (int3, SpQR at 3 bits) are rearranged within each 32-code chunk
- * (`codesPaired3`) so that two codes 16 bits apart widen together as an f16 pair, as the 2- and
- * 4-bit ones do (kernels/qdot.wgsl). The file keeps the natural order.
+ * (qgemv1_ilv.wgsl). The file keeps the natural order.
  */
 import { FORMATS } from '../../formats/index.js';
 import type { FormatId, FormatParams, PackedTensor } from '../../formats/types.js';
@@ -135,40 +133,6 @@ export function codesInterleaved(format: FormatId, params: FormatParams): boolea
   return format.startsWith('int') && (bits === 2 || bits === 4 || bits === 8) && (params.groupSize as number) % 32 === 0;
 }
 
-/** Whether the GPU image stores this tensor's 3-bit codes as f16-pair fields (kernels/qcodes.wgsl: Q_P3): int3, and SpQR at 3 bits. */
-export function codesPaired3(format: FormatId, params: FormatParams): boolean {
-  return format === 'int3' || (format === 'spqr' && params.bits === 3);
-}
-
-/**
- * 3-bit codes [out, inn] (bit-packed rows of whole 32-code chunks) with every chunk's three words
- * rearranged so that codes 16 bits apart can be widened as one f16 pair: code 10k + 5h + j
- * (k < 3, h < 2, j < 5) at bits 16h + 3j of word k; bit i of code 30 at bit 15 of word i, of
- * code 31 at bit 31.
- */
-function pairCodes3(a: Uint8Array, out: number, inn: number): Uint8Array {
-  const chunks = Math.ceil(inn / 32);
-  const codes = unpackBits(a, out, chunks * 32, 3);
-  const w = new Uint32Array(out * chunks * 3);
-  for (let r = 0; r < out; r++) {
-    for (let ch = 0; ch < chunks; ch++) {
-      const c0 = r * chunks * 32 + ch * 32;
-      const w0 = (r * chunks + ch) * 3;
-      for (let n = 0; n < 30; n++) {
-        const k = Math.floor(n / 10);
-        const m = n % 10;
-        w[w0 + k] = ((w[w0 + k] as number) | ((codes[c0 + n] as number) << (16 * Math.floor(m / 5) + 3 * (m % 5)))) >>> 0;
-      }
-      for (let i = 0; i < 3; i++) {
-        const b30 = ((codes[c0 + 30] as number) >> i) & 1;
-        const b31 = ((codes[c0 + 31] as number) >> i) & 1;
-        w[w0 + i] = ((w[w0 + i] as number) | (b30 << 15) | (b31 << 31)) >>> 0;
-      }
-    }
-  }
-  return new Uint8Array(w.buffer);
-}
-
 /** Codes [out, inn] (bit-packed rows) with every whole 128-column superchunk's words interleaved: natural word 4v + j at j·bits + v. */
 function interleaveCodes(a: Uint8Array, out: number, inn: number, bits: number): Uint8Array {
   const rowWords = packedRowWords(inn, bits);
@@ -219,7 +183,6 @@ function imageArray(name: string, p: PackedTensor, L: StatsLayout | null, ilv: b
   const a = p.arrays[name] as Uint8Array;
   const [out, inn] = p.shape;
   if (name === 'codes' && ilv) return interleaveCodes(a, out, inn, FORMATS[p.format].bits as number);
-  if (name === 'codes' && codesPaired3(p.format, p.params)) return pairCodes3(a, out, inn);
   if (L?.merged !== undefined && name === 'scales') return mergedIntStats(p, L.nGroups, L.merged);
   if (L?.merged !== undefined && name === 'zeros') return new Uint8Array(0);
   if (L?.codePairs && name === 'scaleCodes') return mergedSpqrCodes(p, L.nGroups, L.codePairs.qq, L.codePairs.field);
