@@ -14,17 +14,17 @@ copy (dst.copy_(src) of --mib MiB, GB/s = 2*bytes/time) measured in the same run
                                 [--iters 50] [--mib 1024] [--out torch-decode.json]
 """
 import argparse
-import datetime
 import gc
-import json
 import sys
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 
+from torch_common import copy_row, emit, header, timed
+
 D, H, HD, FFN, V, EPS, THETA = 4096, 32, 128, 11008, 32000, 1e-5, 10000.0
-G, INNER_K_TILES, WARMUP, TOL = 128, 8, 5, 2e-2
+G, INNER_K_TILES, WARMUP, BUDGET_S, TOL = 128, 8, 5, 3.0, 2e-2
 PROJ = {"qkv": (D, 3 * D), "o": (D, D), "gate_up": (D, 2 * FFN), "down": (FFN, D)}  # name: (K, N)
 LM_HEAD = (D, V)
 BF16 = torch.bfloat16
@@ -33,24 +33,6 @@ DEV = torch.device("cuda")
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def timed(fn, iters, warmup=WARMUP, budget_s=3.0):
-    """(seconds per call, calls timed): iters calls, fewer (>= 5) if the warmup says they would pass budget_s."""
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(warmup):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    iters = max(5, min(iters, int(budget_s * 1e3 * warmup / max(start.elapsed_time(end), 1e-3))))
-    start.record()
-    for _ in range(iters):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / 1e3 / iters, iters
 
 
 def graph_of(fn):
@@ -229,7 +211,7 @@ def time_step(name, mode, layers, lin, st, pos, iters, wbytes, copy_gbps):
         if mode == "graph":
             g = graph_of(fn)
             fn = g.replay
-        sec, n = timed(fn, iters)
+        sec, n = timed(fn, iters, WARMUP, BUDGET_S)
         row.update(timing="cuda-events", iters=n, ms=sec * 1e3, tok_s=1 / sec, gbps=wbytes / sec / 1e9,
                    roofline=wbytes / (copy_gbps * 1e9) / sec)
         log(f"torch-decode {name} {mode} pos={pos}: {sec * 1e3:.3f} ms, {1 / sec:.1f} tok/s, "
@@ -245,7 +227,7 @@ def time_op(name, op, k, n, weights, lin, iters, nbytes):
     try:
         x = torch.randn(1, k, device=DEV, dtype=BF16)
         g = graph_of(lambda: [lin(x, w) for w in weights])
-        sec, reps = timed(g.replay, iters)
+        sec, reps = timed(g.replay, iters, WARMUP, BUDGET_S)
         sec /= len(weights)
         row.update(timing="cuda-events, graph", iters=reps, us=sec * 1e6, gbps=nbytes / sec / 1e9)
         log(f"torch-decode {name} {op} {k}x{n}: {sec * 1e6:.1f} us/call, {row['gbps']:.0f} GB/s")
@@ -268,15 +250,6 @@ def run_variant(name, a, st, positions, copy_gbps, rows):
     # lm_head: one weight (>= 64 MB in every variant, past the H200's 60 MB L2) called --layers times
     head = st["lm_head"] if name == "bf16" else make(LM_HEAD[1], LM_HEAD[0])[0]
     rows.append(time_op(name, "lm_head", *LM_HEAD, [head] * a.layers, lin, a.iters, nb(*LM_HEAD)))
-
-
-def measure_copy(mib, iters):
-    nbytes = mib * 2**20
-    src = torch.randn(nbytes // 4, device=DEV)
-    dst = torch.empty_like(src)
-    sec, iters = timed(lambda: dst.copy_(src), iters)
-    log(f"torch-decode copy {nbytes} bytes: {2 * nbytes / sec / 1e9:.1f} GB/s")
-    return {"op": "copy", "bytes": nbytes, "timing": "cuda-events", "ms": sec * 1e3, "iters": iters, "gbps": 2 * nbytes / sec / 1e9}
 
 
 def tables(rows):
@@ -303,7 +276,7 @@ def main():
     ap.add_argument("--out")
     a = ap.parse_args()
     positions = [int(p) for p in a.positions.split(",") if p]
-    rows = [measure_copy(a.mib, a.iters)]
+    rows = [copy_row(a.mib, a.iters, "torch-decode")]
     copy_gbps = rows[0]["gbps"]
     gc.collect()
     torch.cuda.empty_cache()
@@ -317,11 +290,7 @@ def main():
         gc.collect()
         torch.cuda.empty_cache()
     out = {
-        "bench": "torch-decode",
-        "device": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        **header("torch-decode"),
         "shape": {"dim": D, "layers": a.layers, "heads": H, "head_dim": HD, "ffn": FFN, "vocab": V,
                   "positions": positions, "batch": 1},
         "attention": "F.scaled_dot_product_attention, bf16, one query over pos + 1 cached keys",
@@ -331,11 +300,7 @@ def main():
         "roofline": "(weight_bytes / copy GB/s) / step time",
         "rows": rows,
     }
-    text = json.dumps(out, indent=2)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
-    print(text)
+    emit(out, a.out)
     log(tables(rows))
 
 

@@ -7,25 +7,11 @@ CUDA events after warmup; copy: dst.copy_(src) of --mib MiB, GB/s = 2*bytes/time
   python3 bench/torch_gemm.py [--sizes 1024,2048,4096,8192] [--mib 1024] [--out torch.json]
 """
 import argparse
-import datetime
-import json
 import sys
 
 import torch
 
-
-def timed(fn, iters):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(iters):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / 1e3 / iters  # seconds per call
+from torch_common import copy_row, emit, header, timed
 
 
 def main():
@@ -44,29 +30,12 @@ def main():
             x = torch.randn(n, n, device=dev, dtype=dt)
             w = torch.randn(n, n, device=dev, dtype=dt) * 0.05
             iters = max(3, min(a.iters, round(a.iters * 2048**3 / n**3)))
-            sec = timed(lambda: x @ w.T, iters)
+            sec, iters = timed(lambda: x @ w.T, iters)
             rows.append({"op": "gemm", "N": n, "dtype": name, "tf32": False, "timing": "cuda-events", "ms": sec * 1e3, "iters": iters, "tflops": 2 * n**3 / sec / 1e12})
             print(f"torch gemm N={n} {name}: {rows[-1]['tflops']:.2f} TFLOP/s", file=sys.stderr)
             del x, w
-    nbytes = a.mib * 2**20
-    src = torch.randn(nbytes // 4, device=dev)
-    dst = torch.empty_like(src)
-    sec = timed(lambda: dst.copy_(src), a.iters)
-    rows.append({"op": "copy", "bytes": nbytes, "timing": "cuda-events", "ms": sec * 1e3, "iters": a.iters, "gbps": 2 * nbytes / sec / 1e9})
-    print(f"torch copy {nbytes} bytes: {rows[-1]['gbps']:.1f} GB/s", file=sys.stderr)
-    out = {
-        "bench": "torch",
-        "device": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "rows": rows,
-    }
-    text = json.dumps(out, indent=2)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
-    print(text)
+    rows.append(copy_row(a.mib, a.iters, "torch"))
+    emit(dict(header("torch"), rows=rows), a.out)
 
 
 if __name__ == "__main__":

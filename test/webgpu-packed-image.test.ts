@@ -111,11 +111,12 @@ test('SpQR image: (scale, zero) code fields row-major, second-level stats [nStat
         assert.equal(v >>> (field / 2), zc[g * out + r], `qq ${qq} zero code g${g} r${r}`);
       }
     }
-    if (qq === 3) spqrRest(p, img, out, nG);
+    if (qq === 3) checkSpqrStatsAndOutliers(p, img, out, nG);
   }
 });
 
-function spqrRest(p: PackedTensor, img: Uint8Array, out: number, nG: number): void {
+/** SpQR image arrays 3–7: second-level stats [nStat, nGroups, 2] (β2 16), outliers as stored. */
+function checkSpqrStatsAndOutliers(p: PackedTensor, img: Uint8Array, out: number, nG: number): void {
   const nStat = Math.ceil(out / 16);
   for (const [i, name] of [[3, 'scaleStats'], [4, 'zeroStats']] as const) {
     const stored = u16(p.arrays[name] as Uint8Array);
