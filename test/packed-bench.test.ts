@@ -52,12 +52,20 @@ describe('packed benchmarks (tiny shapes)', () => {
     const script = fileURLToPath(new URL('../bench/random-model.js', import.meta.url));
     const w = spawnSync(process.execPath, [script, '--out', file, '--format', 'spqr', ...TINY], { encoding: 'utf8' });
     assert.equal(w.status, 0, w.stderr);
-    const ins = await runCliJson<{ quantizedBits: number; gpu: { weightBytes: number; bf16Bytes: number; kvBytesPerPosition: number } }>(['inspect', file]);
+    const ins = await runCliJson<{ bytes: number; quantizedBits: number; gpu: { weightBytes: number; bf16Bytes: number; kvBytesPerPosition: number } }>(['inspect', file]);
     // 3 + 2·3/16 + 32/256 + 32·0.01·(4/5 of the rows) ≈ 3.76, plus the CSR row pointers (32 bits per row: 0.25 at in = 128)
     assert.ok(ins.quantizedBits > 3.9 && ins.quantizedBits < 4.2, `spqr bits ${ins.quantizedBits}`);
     assert.ok(ins.gpu.weightBytes < ins.gpu.bf16Bytes);
+    // WebGPU images: SpQR's code fields (2 bits more per group at qqBits 3), a 64-byte header and 16-byte alignment per tensor
+    assert.ok(ins.gpu.weightBytes > ins.bytes, `images ${ins.gpu.weightBytes} vs stored ${ins.bytes}`);
     assert.equal(ins.gpu.kvBytesPerPosition, 2 * 2 * 4 * 32 * 4);
     const r = await runCliJson<BenchJson>(['bench', file, '--prompt-tokens', '8', '--gen-tokens', '2', '--backend', backend]);
     assert.deepEqual(r.weights_packed, { spqr: 14 });
+    if (backend === 'webgpu') {
+      // bench counts the uploaded images (Tensor.bytes), inspect computes them from the shapes; the runtime
+      // merges q|k|v and gate|up, 3 images fewer a layer, each up to a header, 9 arrays' alignment and a row pointer apart
+      const slack = 2 * 3 * (64 + 9 * 16 + 4);
+      assert.ok(Math.abs(r.memory.weight_bytes - ins.gpu.weightBytes) <= slack, `bench ${r.memory.weight_bytes} vs inspect ${ins.gpu.weightBytes} bytes`);
+    }
   });
 });

@@ -36,6 +36,12 @@ export interface Tensor {
    * `free` accept it.
    */
   readonly format?: FormatId;
+  /**
+   * Set on a packed weight: the bytes the backend holds for it, which its matmul reads (WebGPU:
+   * the GPU image of webgpu/packed.ts, header and transposed or merged statistics included; CPU:
+   * the format's arrays).
+   */
+  readonly bytes?: number;
 }
 
 export type OpName =

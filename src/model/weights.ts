@@ -32,7 +32,7 @@ export interface WeightStats {
   readonly packed: Record<string, number>;
   /** Quantized tensors dequantized at load (mode 'dequant', no kernel, or too large for one binding). */
   readonly dequantized: number;
-  /** Bytes of every weight tensor as uploaded (packed: Σ array bytes; dense: elements × stored dtype). */
+  /** Bytes of every weight tensor as uploaded (packed: what the backend holds, `Tensor.bytes`, e.g. WebGPU's image; dense: elements × stored dtype). */
   readonly bytes: number;
   /** Bytes the matmul weights of one forward token read: every layer's projections and lm_head. */
   readonly matmulBytes: number;
@@ -181,6 +181,11 @@ function concatRows(parts: readonly HostTensor[], shape: Shape): HostTensor {
   return { dtype: first.dtype, shape, data } as HostTensor;
 }
 
+/** Bytes a packed weight holds on its backend (`Tensor.bytes`; the format's arrays for a backend that does not say). */
+function packedTensorBytes(t: Tensor, p: PackedTensor): number {
+  return t.bytes ?? Object.values(FORMATS[p.format].arrayBytes(p.shape, p.params)).reduce((a, b) => a + b, 0);
+}
+
 /** Uploads every weight to `backend`, reading one tensor at a time; q|k|v and gate|up merged where they can be (Projection). */
 export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: Backend, o: UploadOptions = {}): Promise<LlamaWeights & { stats: WeightStats }> {
   const tiedHead = (n: string): boolean => c.tieWordEmbeddings && n === 'lm_head.weight';
@@ -203,8 +208,7 @@ export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: 
       const p = await o.packed.read(name);
       try {
         const t = backend.uploadPacked(p);
-        const sizes = FORMATS[format].arrayBytes(p.shape, p.params);
-        count(Object.values(sizes).reduce((a, b) => a + b, 0));
+        count(packedTensorBytes(t, p));
         stats.packed[format] = (stats.packed[format] ?? 0) + 1;
         o.onTensor?.(name, null, ++done, names.length);
         return t;
@@ -293,7 +297,7 @@ export async function uploadWeights(c: LlamaConfig, src: WeightSource, backend: 
       if (e instanceof PackedTooLargeError) return null;
       throw e;
     }
-    const bytes = Object.values(FORMATS[merged.format].arrayBytes(merged.shape, merged.params)).reduce((a, b) => a + b, 0);
+    const bytes = packedTensorBytes(w, merged);
     stats.bytes += bytes;
     stats.matmulBytes += bytes;
     stats.packed[merged.format] = (stats.packed[merged.format] ?? 0) + pn.length;

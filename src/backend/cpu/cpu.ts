@@ -43,11 +43,13 @@ class CpuPackedTensor implements Tensor {
   readonly dtype = 'u8' as const;
   readonly shape: Shape;
   readonly format: FormatId;
+  readonly bytes: number;
   packed: PackedTensor | null;
 
   constructor(p: PackedTensor) {
     this.shape = [...p.shape];
     this.format = p.format;
+    this.bytes = Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0);
     this.packed = p;
   }
 }

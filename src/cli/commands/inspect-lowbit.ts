@@ -3,7 +3,10 @@
  * (format, shape, bytes, bits/param), totals with exact average bits, after
  * checking every tensor's CRC-32 and scanning Ŵ for NaN/Inf.
  */
+import { packedImageBytes } from '../../backend/webgpu/packed.js';
+import { isPackedFormat } from '../../formats/index.js';
 import { InputError } from '../../io/errors.js';
+import { packedShape, type LowbitTensorSpec } from '../../io/lowbit-header.js';
 import { lowbitStats } from '../../io/lowbit-file.js';
 import { openLowbitModel } from '../../io/lowbit-model.js';
 import { countNonFinite } from '../../runtime/load.js';
@@ -24,10 +27,14 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
   }
   const nonFinite = new Map(bad.map((b) => [b.name, b]));
   const rows = stats.tensors.map((t) => ({ ...t, nan: nonFinite.get(t.name)?.nan ?? 0, inf: nonFinite.get(t.name)?.inf ?? 0 }));
-  // Backend memory when loaded packed (--weights packed): the arrays as stored; the same model in bf16;
-  // the f32 KV cache per position (keys and values of every layer).
+  // WebGPU memory when loaded packed (--weights packed): each packed tensor's GPU image (webgpu/packed.ts:
+  // its arrays with the statistics transposed or merged, a header, 16-byte alignment), dense tensors as
+  // stored; the same model in bf16; the f32 KV cache per position (keys and values of every layer).
+  // (The runtime merges q|k|v and gate|up into one image each: one header less, within 0.01 %.)
   const cfg = m.config;
-  const gpu = { weightBytes: stats.bytes, bf16Bytes: 2 * stats.parameters, kvBytesPerPosition: 2 * cfg.nLayers * cfg.nKvHeads * cfg.headDim * 4 };
+  const image = (s: LowbitTensorSpec, stored: number): number => (isPackedFormat(s.format) ? packedImageBytes(s.format, packedShape(s.shape), s.params) : stored);
+  const weightBytes = header.tensors.reduce((a, s, i) => a + image(s, stats.tensors[i]?.bytes ?? 0), 0);
+  const gpu = { weightBytes, bf16Bytes: 2 * stats.parameters, kvBytesPerPosition: 2 * cfg.nLayers * cfg.nKvHeads * cfg.headDim * 4 };
   if (json) {
     const out = {
       model: path,
@@ -59,7 +66,7 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
       `quantization  ${q === null ? 'none' : `${q.method}${q.engine ? ` (${q.engine} engine)` : ''} ${JSON.stringify(q.config)}${q.quantize_head ? ', head quantized' : ''}`}`,
       `parameters    ${stats.parameters.toLocaleString('en-US')} in ${stats.bytes.toLocaleString('en-US')} bytes of tensors (file ${m.file.fileBytes.toLocaleString('en-US')} bytes)`,
       `bits/param    ${stats.bitsAll.toFixed(4)} over all tensors; ${qBits}`,
-      `gpu memory    weights ${(gpu.weightBytes / 2 ** 20).toFixed(1)} MiB packed vs ${(gpu.bf16Bytes / 2 ** 20).toFixed(1)} MiB in bf16 (${((100 * gpu.weightBytes) / gpu.bf16Bytes).toFixed(1)} %); KV cache ${(gpu.kvBytesPerPosition / 1024).toFixed(1)} KiB per position (f32), ${((gpu.kvBytesPerPosition * cfg.maxPositionEmbeddings) / 2 ** 20).toFixed(1)} MiB at ${cfg.maxPositionEmbeddings}`,
+      `gpu memory    weights ${(gpu.weightBytes / 2 ** 20).toFixed(1)} MiB packed (WebGPU images) vs ${(gpu.bf16Bytes / 2 ** 20).toFixed(1)} MiB in bf16 (${((100 * gpu.weightBytes) / gpu.bf16Bytes).toFixed(1)} %); KV cache ${(gpu.kvBytesPerPosition / 1024).toFixed(1)} KiB per position (f32), ${((gpu.kvBytesPerPosition * cfg.maxPositionEmbeddings) / 2 ** 20).toFixed(1)} MiB at ${cfg.maxPositionEmbeddings}`,
       '',
     ];
     const w = Math.max(...rows.map((r) => r.name.length));
