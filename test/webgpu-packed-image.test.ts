@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codesInterleaved, packedImage, packedImageBytes, spqrPairField } from '../src/backend/webgpu/packed.js';
+import { codesInterleaved, codesPaired3, packedImage, packedImageBytes, spqrPairField } from '../src/backend/webgpu/packed.js';
 import { packedRowWords, unpackBits } from '../src/formats/bytes.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
@@ -24,7 +24,31 @@ function check(p: PackedTensor, nGroups: number): void {
   const codes = p.arrays.codes as Uint8Array;
   const got = arrayAt(img, 0, codes.length);
   if (codesInterleaved(p.format, p.params)) checkInterleaved(p, got);
+  else if (codesPaired3(p.format, p.params)) checkPaired3(p, got);
   else assert.deepEqual(got, codes, `${p.format}: codes as stored`);
+}
+
+/**
+ * kernels/qcodes.wgsl's Q_P3 layout, read code by code: in chunk q of a row (words 3q … 3q + 2),
+ * code n < 30 at bits 16·⌊(n mod 10)/5⌋ + 3·(n mod 5) of word ⌊n/10⌋, bit i of codes 30 and 31 at
+ * bits 15 and 31 of word i. Every code equals the stored one, and some words differ from the file's.
+ */
+function checkPaired3(p: PackedTensor, img: Uint8Array): void {
+  const [out, inn] = p.shape;
+  const chunks = Math.ceil(inn / 32);
+  const w = new Uint32Array(img.slice().buffer);
+  const want = unpackBits(p.arrays.codes as Uint8Array, out, inn, 3);
+  for (let r = 0; r < out; r++) {
+    for (let c = 0; c < inn; c++) {
+      const b = (r * chunks + Math.floor(c / 32)) * 3;
+      const n = c % 32;
+      let code: number;
+      if (n < 30) code = ((w[b + Math.floor(n / 10)] as number) >>> (16 * Math.floor((n % 10) / 5) + 3 * (n % 5))) & 7;
+      else code = [0, 1, 2].reduce((v, i) => v | ((((w[b + i] as number) >>> (15 + 16 * (n - 30))) & 1) << i), 0);
+      assert.equal(code, want[r * inn + c], `${p.format} [${out}, ${inn}] code r${r} c${c}`);
+    }
+  }
+  assert.notDeepEqual(img, p.arrays.codes, `${p.format}: words rearranged`);
 }
 
 /**
@@ -56,7 +80,7 @@ function checkInterleaved(p: PackedTensor, img: Uint8Array): void {
   assert.ok(moved > 0, `${p.format}: some codes moved`);
 }
 
-test('int2/4/8 codes in groups of whole chunks are interleaved per 128-column superchunk, the K % 128 tail natural; int3 and g16 as stored', () => {
+test('int2/4/8 codes in groups of whole chunks are interleaved per 128-column superchunk, the K % 128 tail natural; g16 as stored; 3-bit codes in f16-pair fields per chunk', () => {
   const cases: [PackedTensor, boolean][] = [
     [randomPacked('int4', [5, 416], { groupSize: 128, permuted: 0 }, 6), true],
     [randomPacked('int2', [3, 1248], { groupSize: 32, permuted: 1 }, 7), true],
@@ -68,6 +92,12 @@ test('int2/4/8 codes in groups of whole chunks are interleaved per 128-column su
     assert.equal(codesInterleaved(p.format, p.params), ilv, `${p.format} g${p.params.groupSize as number}`);
     check(p, Math.ceil(p.shape[1] / (p.params.groupSize as number)));
   }
+  // 3 bits: int3 (a 77-column row: a padded last chunk) and SpQR w3, not SpQR w2 or w4
+  for (const p of [randomPacked('int3', [5, 77], { groupSize: 32, permuted: 1 }, 11), randomPacked('spqr', [6, 96], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 4, permuted: 0 }, 12)]) {
+    assert.ok(codesPaired3(p.format, p.params), p.format);
+    checkPaired3(p, arrayAt(packedImage(p), 0, (p.arrays.codes as Uint8Array).length));
+  }
+  assert.ok(!codesPaired3('spqr', { bits: 4 }) && !codesPaired3('spqr', { bits: 2 }) && !codesPaired3('int4', { groupSize: 128 }));
 });
 
 test('int4 and int3 images: scale | zero << 16 (fp16 each) per group, row-major ([out, nGroups]), zeros array empty, 86 groups (not a multiple of 32)', () => {

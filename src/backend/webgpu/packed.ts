@@ -25,7 +25,9 @@
  * natural word 4v + j moves to position j·bits + v (kernels/qcodes.wgsl), so the
  * four 32-code chunks that four neighbouring lanes load hold words whose inputs
  * lie side by side and the T = 1 GEMV reads its inputs straight from memory
- * (qgemv1_ilv.wgsl). The file keeps the natural order.
+ * (qgemv1_ilv.wgsl). 3-bit codes (int3, SpQR at 3 bits) are rearranged within each 32-code chunk
+ * (`codesPaired3`) so that two codes 16 bits apart widen together as an f16 pair, as the 2- and
+ * 4-bit ones do (kernels/qdot.wgsl). The file keeps the natural order.
  */
 import { FORMATS } from '../../formats/index.js';
 import type { FormatId, FormatParams, PackedTensor } from '../../formats/types.js';
@@ -133,6 +135,37 @@ export function codesInterleaved(format: FormatId, params: FormatParams): boolea
   return format.startsWith('int') && (bits === 2 || bits === 4 || bits === 8) && (params.groupSize as number) % 32 === 0;
 }
 
+/** Whether the GPU image stores this tensor's 3-bit codes as f16-pair fields (kernels/qcodes.wgsl: Q_P3): int3, and SpQR at 3 bits. */
+export function codesPaired3(format: FormatId, params: FormatParams): boolean {
+  return format === 'int3' || (format === 'spqr' && params.bits === 3);
+}
+
+/**
+ * 3-bit codes (bit-packed rows of whole 32-code chunks, formats/bytes.ts) with every chunk's three
+ * words rearranged so that codes 16 bits apart can be widened as one f16 pair: code 10k + 5h + j
+ * (k < 3, h < 2, j < 5) at bits 16h + 3j of word k; bit i of code 30 at bit 15 of word i, of
+ * code 31 at bit 31. Word-parallel: a chunk's 96-bit stream holds codes 10k … 10k + 4 at bits
+ * 30k … 30k + 14 and codes 10k + 5 … 10k + 9 at the next 15, so each word is two 15-bit fields
+ * moved whole (a 7B model's int3 codes take ~1 s here; code by code they took ~35 s).
+ */
+function pairCodes3(a: Uint8Array): Uint8Array {
+  const src = new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
+  const dst = new Uint32Array(src.length);
+  const F = 0x7fff;
+  for (let i = 0; i + 2 < src.length; i += 3) {
+    const w0 = src[i] as number;
+    const w1 = src[i + 1] as number;
+    const w2 = src[i + 2] as number;
+    const c30 = (w2 >>> 26) & 7;
+    const c31 = (w2 >>> 29) & 7;
+    const top = (k: number): number => (((c30 >>> k) & 1) << 15) | (((c31 >>> k) & 1) << 31);
+    dst[i] = ((w0 & F) | (((w0 >>> 15) & F) << 16) | top(0)) >>> 0;
+    dst[i + 1] = ((((w0 >>> 30) | (w1 << 2)) & F) | (((w1 >>> 13) & F) << 16) | top(1)) >>> 0;
+    dst[i + 2] = ((((w1 >>> 28) | (w2 << 4)) & F) | (((w2 >>> 11) & F) << 16) | top(2)) >>> 0;
+  }
+  return new Uint8Array(dst.buffer);
+}
+
 /** Codes [out, inn] (bit-packed rows) with every whole 128-column superchunk's words interleaved: natural word 4v + j at j·bits + v. */
 function interleaveCodes(a: Uint8Array, out: number, inn: number, bits: number): Uint8Array {
   const rowWords = packedRowWords(inn, bits);
@@ -183,6 +216,7 @@ function imageArray(name: string, p: PackedTensor, L: StatsLayout | null, ilv: b
   const a = p.arrays[name] as Uint8Array;
   const [out, inn] = p.shape;
   if (name === 'codes' && ilv) return interleaveCodes(a, out, inn, FORMATS[p.format].bits as number);
+  if (name === 'codes' && codesPaired3(p.format, p.params)) return pairCodes3(a);
   if (L?.merged !== undefined && name === 'scales') return mergedIntStats(p, L.nGroups, L.merged);
   if (L?.merged !== undefined && name === 'zeros') return new Uint8Array(0);
   if (L?.codePairs && name === 'scaleCodes') return mergedSpqrCodes(p, L.nGroups, L.codePairs.qq, L.codePairs.field);

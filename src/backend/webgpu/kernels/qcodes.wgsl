@@ -37,8 +37,32 @@ fn q_word_col(i: u32, K: u32) -> u32 {
   return 128u * s + (4u * (o % Q_BITS) + o / Q_BITS) * Q_CPW;
 }
 
+// With Q_P3 (3-bit codes: int3, SpQR at 3 bits) each 32-code chunk's three words hold code
+// 10k + 5h + j (k < 3, h < 2, j < 5) at bits 16h + 3j of word k, so codes j and j + 5 of a word lie
+// 16 bits apart and widen as one f16 pair (qdot.wgsl); bit i of codes 30 and 31 sits at bits 15
+// and 31 of word i.
+// Code n (0 … 31) of the Q_P3 chunk whose words are w0, w1, w2.
+fn p3_code(w0: u32, w1: u32, w2: u32, n: u32) -> u32 {
+  if (n < 30u) {
+    let m = n % 10u;
+    let wd = select(select(w2, w1, n < 20u), w0, n < 10u);
+    return (wd >> (16u * (m / 5u) + 3u * (m % 5u))) & 7u;
+  }
+  let s = 15u + 16u * (n - 30u);
+  return ((w0 >> s) & 1u) | (((w1 >> s) & 1u) << 1u) | (((w2 >> s) & 1u) << 2u);
+}
+
 // Code of column c of the row whose words start at `row`.
 fn q_code(row: u32, c: u32, K: u32) -> u32 {
+  if (Q_P3 != 0u) {
+    let b = row + (c / 32u) * 3u;
+    let n = c % 32u;
+    if (n < 30u) {
+      let m = n % 10u;
+      return (q_word(b + n / 10u) >> (16u * (m / 5u) + 3u * (m % 5u))) & 7u;
+    }
+    return p3_code(q_word(b), q_word(b + 1u), q_word(b + 2u), n);
+  }
   if (Q_ILV == 0u) {
     return q_bits(row, c, Q_BITS);
   }

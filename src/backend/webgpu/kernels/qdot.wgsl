@@ -54,10 +54,44 @@ fn word_dot(wd: u32, xv: array<vec4<f32>, 4>) -> f32 {
     + dot(vec4<f32>(h0.y, h1.y, h2.y, h3.y), xv[2]) + dot(vec4<f32>(h4.y, h5.y, h6.y, h7.y), xv[3]);
 }
 
-// Σ_e (1 + code[e]/2^b) · xs[e] over one 32-code chunk whose words are cw (natural order).
+// 3-bit codes in qcodes.wgsl's Q_P3 chunks: codes 10k + j and 10k + 5 + j of word k (j < 5) sit at
+// bits 3j and 16 + 3j, 16 bits apart, so one shift and one and-or put both at the top of an f16
+// pair's mantissas (bits 7–9 and 23–25), as for 2 and 4 bits; codes 30 and 31 gather their bits
+// from the three words' bits 15 and 31.
+const P3_HTOP: u32 = 0x03800380u;
+
+// (1 + code[10k + j]/8, 1 + code[10k + 5 + j]/8) from word k of a Q_P3 chunk.
+fn p3_pair(wd: u32, j: u32) -> vec2<f32> {
+  var v: u32;
+  if (j < 3u) {
+    v = wd << (7u - 3u * j);
+  } else {
+    v = wd >> (3u * j - 7u);
+  }
+  return unpack2x16float((v & P3_HTOP) | 0x3c003c00u);
+}
+
+// (1 + code[30]/8, 1 + code[31]/8) of a Q_P3 chunk.
+fn p3_last(cw: array<u32, Q_BITS>) -> vec2<f32> {
+  let v = ((cw[0] >> 15u) & 0x10001u) | ((cw[1 % Q_BITS] >> 14u) & 0x20002u) | ((cw[2 % Q_BITS] >> 13u) & 0x40004u);
+  return unpack2x16float(((v << 7u) & P3_HTOP) | 0x3c003c00u);
+}
+
+// Σ_e (1 + code[e]/2^b) · xs[e] over one 32-code chunk whose words are cw (natural order, or Q_P3's).
 fn chunk_dot(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> f32 {
   var s = 0.0;
-  if (Q_BITS == 2u || Q_BITS == 4u || Q_BITS == 8u) {
+  if (Q_BITS == 3u && Q_P3 != 0u) {
+    for (var k = 0u; k < 3u; k++) {
+      for (var j = 0u; j < 5u; j++) {
+        let h = p3_pair(cw[k % Q_BITS], j);
+        let a = 10u * k + j;
+        let b = a + 5u;
+        s += h.x * xs[a >> 2u][a & 3u] + h.y * xs[b >> 2u][b & 3u];
+      }
+    }
+    let h = p3_last(cw);
+    s += h.x * xs[7][2] + h.y * xs[7][3];
+  } else if (Q_BITS == 2u || Q_BITS == 4u || Q_BITS == 8u) {
     // word i holds codes 32i/b …, whose inputs are xs[Q_VPW·i …]
     for (var i = 0u; i < Q_BITS; i++) {
       var xv = array<vec4<f32>, 4>();

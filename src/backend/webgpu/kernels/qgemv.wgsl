@@ -124,6 +124,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         } else if (Q_BITS == 8u) {
           wa[i] = vec4<f32>(unpack4xU8(uw[i * UW + 2u * j]));
           wb[i] = vec4<f32>(unpack4xU8(uw[i * UW + 2u * j + 1u]));
+        } else if (Q_P3 != 0u) {
+          // 3-bit chunks as qcodes.wgsl's Q_P3: code e of the unit in chunk e / 32
+          var cf: array<f32, 8>;
+          for (var e = 0u; e < 8u; e++) {
+            let wi = i * UW + ((j * 8u + e) / 32u) * 3u;
+            cf[e] = f32(p3_code(uw[wi], uw[wi + 1u], uw[wi + 2u], (j * 8u + e) % 32u));
+          }
+          wa[i] = vec4<f32>(cf[0], cf[1], cf[2], cf[3]);
+          wb[i] = vec4<f32>(cf[4], cf[5], cf[6], cf[7]);
         } else {
           var cf: array<f32, 8>;
           for (var e = 0u; e < 8u; e++) {

@@ -46,6 +46,22 @@ fn chunk_dot_sub(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> array<f32, 
   for (var j = 0u; j < NSUB; j++) {
     d[j] = 0.0;
   }
+  if (Q_BITS == 3u && Q_P3 != 0u) {
+    // f16 pairs of codes a = 10k + j and b = a + 5 (qdot.wgsl p3_pair), each to its sub-group
+    for (var k = 0u; k < 3u; k++) {
+      for (var j = 0u; j < 5u; j++) {
+        let h = p3_pair(cw[k % Q_BITS], j);
+        let a = 10u * k + j;
+        let b = a + 5u;
+        d[a / SUB] += h.x * xs[a >> 2u][a & 3u];
+        d[b / SUB] += h.y * xs[b >> 2u][b & 3u];
+      }
+    }
+    let h = p3_last(cw);
+    d[30u / SUB] += h.x * xs[7][2];
+    d[31u / SUB] += h.y * xs[7][3];
+    return d;
+  }
   for (var e = 0u; e < 32u; e++) {
     d[e / SUB] += chunk_code1(cw, e) * xs[e >> 2u][e & 3u];
   }

@@ -18,7 +18,7 @@
 import { FORMATS, wgslConstants } from '../../../formats/index.js';
 import type { FormatId, FormatParams } from '../../../formats/types.js';
 import type { GpuContext, KernelSpec } from '../context.js';
-import { codesInterleaved } from '../packed.js';
+import { codesInterleaved, codesPaired3 } from '../packed.js';
 import { ceilDiv, grid1d, MAX_GROUPS } from './common.js';
 import { gemmTilesFor, type MatmulDevice, type MatmulTuning } from './matmul.js';
 import type { WgslName } from './wgsl.gen.js';
@@ -97,7 +97,8 @@ const permArray = (f: FormatId): number => FORMATS[f].arrays.indexOf('perm');
  * tensor shares its pipelines with an unpermuted one.
  */
 export function formatPrelude(format: FormatId, params: FormatParams): string {
-  return `${wgslConstants(FORMATS[format], { ...params, permuted: 0 })}const Q_ILV: u32 = ${codesInterleaved(format, params) ? 1 : 0}u;\n`;
+  const flag = (b: boolean): string => (b ? '1u' : '0u');
+  return `${wgslConstants(FORMATS[format], { ...params, permuted: 0 })}const Q_ILV: u32 = ${flag(codesInterleaved(format, params))};\nconst Q_P3: u32 = ${flag(codesPaired3(format, params))};\n`;
 }
 
 /** qgemv's uniform flags: bit 0 bias, bit 1 K % 4 == 0, bit 2 code rows of whole vec4s, bit 3 out +=. */
@@ -189,7 +190,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const SHARE2 = qgemv1SharesBlocks(c.format, c.params, R, outRows, f.glu === true);
     const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, ...flags, OUTLIERS, ...sgHeader };
-    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
+    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? dummy };
