@@ -155,16 +155,6 @@ export interface QFused {
 }
 
 /**
- * Rounds of SpQR outliers a qgemv1 lane holds in registers (OUT_R: one entry of each of its rows
- * per round, TPR lanes a row): 1.5× a row's mean entries over TPR, 1 to 4 (register pressure);
- * a row with more reads the rest from global memory. 1 without outliers (the array must exist).
- */
-export function outlierRounds(c: Pick<QMatmulCall, 'format' | 'params' | 'M'>, TPR: number): number {
-  const nnz = c.format === 'spqr' ? (c.params.outliers as number) : 0;
-  return Math.min(4, Math.max(1, Math.ceil((1.5 * nnz) / c.M / TPR)));
-}
-
-/**
  * T = 1 on a packed weight that qgemv1Serves: one dispatch with the norm/SwiGLU
  * input or output, the placement and SpQR's CSR outliers folded in. Interleaved
  * int2/4/8 images: qgemv1_ilv (statistics per chunk or per set of its words).
@@ -199,7 +189,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const SHARE2 = qgemv1SharesBlocks(c.format, c.params, R, outRows, f.glu === true);
-    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, ...flags, OUTLIERS, OUT_R: outlierRounds(c, TPR), ...sgHeader };
+    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, ...flags, OUTLIERS, ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
