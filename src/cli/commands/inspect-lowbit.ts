@@ -30,7 +30,8 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
   // WebGPU memory when loaded packed (--weights packed): each packed tensor's GPU image (webgpu/packed.ts:
   // its arrays with the statistics transposed or merged, a header, 16-byte alignment), dense tensors as
   // stored; the same model in bf16; the f32 KV cache per position (keys and values of every layer).
-  // (The runtime merges q|k|v and gate|up into one image each: one header less, within 0.01 %.)
+  // (The runtime merges q|k|v and gate|up into one image each: headers and alignment differ by a few
+  // hundred bytes a layer, test/packed-bench.test.ts.)
   const cfg = m.config;
   const image = (s: LowbitTensorSpec, stored: number): number => (isPackedFormat(s.format) ? packedImageBytes(s.format, packedShape(s.shape), s.params) : stored);
   const weightBytes = header.tensors.reduce((a, s, i) => a + image(s, stats.tensors[i]?.bytes ?? 0), 0);
