@@ -4,6 +4,7 @@
 # .device/app-NAME, bundled from git revision REV (a temporary worktree sharing node_modules), with
 # the diff PATCH applied first when given. Each bundle is ~3.5 MiB of the 64 MiB a call carries.
 # A PATCH from `git diff` leaves out new files unless they were marked first (`git add -N FILE`).
+# ENTRIES="bench/packed-decode.ts ..." bundles only those entry points (~0.5 MiB a variant instead).
 #
 #   bash tools/device/variants.sh base=HEAD~1 pf=HEAD+/tmp/prefetch.diff
 # then on the device, e.g.:
@@ -30,7 +31,8 @@ for spec in "$@"; do
     ln -s "$root/node_modules" node_modules
     node scripts/prebuild.mjs > /dev/null
     rm -rf "$root/.device/app-$name"
-    node scripts/bundle.mjs "$root/.device/app-$name" > /dev/null
+    # shellcheck disable=SC2086
+    node "$root/scripts/bundle.mjs" "$root/.device/app-$name" ${ENTRIES:+--only $ENTRIES} > /dev/null
   )
   git worktree remove --force "$wt"
   trap - EXIT
