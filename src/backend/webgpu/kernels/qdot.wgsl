@@ -31,15 +31,26 @@ fn ones2(v: u32) -> vec2<f32> {
 // at bits b·e; its inputs are xv[0 … Q_VPW − 1]). Every index is a constant, so the inputs stay in
 // registers.
 fn word_dot(wd: u32, xv: array<vec4<f32>, 4>) -> f32 {
+  return word_dot_acc(wd, xv, 0.0);
+}
+
+fn word_dot_acc(wd: u32, xv: array<vec4<f32>, 4>, acc: f32) -> f32 {
   if (Q_BITS == 4u) {
     // codes j and j + 4 (bits 4j, 16 + 4j) to bits 6 and 22
     let h0 = ones2(wd << 6u);
     let h1 = ones2(wd << 2u);
     let h2 = ones2(wd >> 2u);
     let h3 = ones2(wd >> 6u);
-    return dot(vec4<f32>(h0.x, h1.x, h2.x, h3.x), xv[0]) + dot(vec4<f32>(h0.y, h1.y, h2.y, h3.y), xv[1]);
+    var s = fma(h0.x, xv[0].x, acc);
+    s = fma(h1.x, xv[0].y, s);
+    s = fma(h2.x, xv[0].z, s);
+    s = fma(h3.x, xv[0].w, s);
+    s = fma(h0.y, xv[1].x, s);
+    s = fma(h1.y, xv[1].y, s);
+    s = fma(h2.y, xv[1].z, s);
+    return fma(h3.y, xv[1].w, s);
   } else if (Q_BITS == 8u) {
-    return dot(ones4(vec4<u32>(wd << 15u, wd << 7u, wd >> 1u, wd >> 9u)), xv[0]); // bits 0, 8, 16, 24 to 15..22
+    return acc + dot(ones4(vec4<u32>(wd << 15u, wd << 7u, wd >> 1u, wd >> 9u)), xv[0]); // bits 0, 8, 16, 24 to 15..22
   }
   // 2 bits: codes j and j + 8 (bits 2j, 16 + 2j) to bits 8 and 24
   let h0 = ones2(wd << 8u);
@@ -50,7 +61,7 @@ fn word_dot(wd: u32, xv: array<vec4<f32>, 4>) -> f32 {
   let h5 = ones2(wd >> 2u);
   let h6 = ones2(wd >> 4u);
   let h7 = ones2(wd >> 6u);
-  return dot(vec4<f32>(h0.x, h1.x, h2.x, h3.x), xv[0]) + dot(vec4<f32>(h4.x, h5.x, h6.x, h7.x), xv[1])
+  return acc + dot(vec4<f32>(h0.x, h1.x, h2.x, h3.x), xv[0]) + dot(vec4<f32>(h4.x, h5.x, h6.x, h7.x), xv[1])
     + dot(vec4<f32>(h0.y, h1.y, h2.y, h3.y), xv[2]) + dot(vec4<f32>(h4.y, h5.y, h6.y, h7.y), xv[3]);
 }
 

@@ -89,7 +89,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           }
           sx[k / WPS] += dot(xv[0] + xv[1] + xv[2] + xv[3], vec4<f32>(1.0));
           for (var t = 0u; t < NR; t++) {
-            d[t][k / WPS] += word_dot(cw[u][t][k], xv);
+            d[t][k / WPS] = word_dot_acc(cw[u][t][k], xv, d[t][k / WPS]);
           }
         }
         for (var t = 0u; t < NR; t++) {
