@@ -22,6 +22,16 @@ fn w_load4(e: u32) -> vec4<f32> {
   }
   let row = q_off(0u) + r * q_row_words(p.K, Q_BITS);
   let sz = q_stats(c / Q_GROUP_SIZE, r);
+  if (Q_P3 != 0u) {
+    // four codes of one Q_P3 chunk (c % 4 == 0): its three words loaded once
+    let b = row + (c / 32u) * 3u;
+    let n = c % 32u;
+    let w0 = q_word(b);
+    let w1 = q_word(b + 1u);
+    let w2 = q_word(b + 2u);
+    let q3 = vec4<f32>(f32(p3_code(w0, w1, w2, n)), f32(p3_code(w0, w1, w2, n + 1u)), f32(p3_code(w0, w1, w2, n + 2u)), f32(p3_code(w0, w1, w2, n + 3u)));
+    return sz.x * (q3 - sz.y);
+  }
   let q = vec4<f32>(f32(q_code(row, c, p.K)), f32(q_code(row, c + 1u, p.K)), f32(q_code(row, c + 2u, p.K)), f32(q_code(row, c + 3u, p.K)));
   return sz.x * (q - sz.y);
 }
