@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import type { Backend, MatmulOptions, Tensor } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import { DEFAULT_MATMUL, gemv1Tiles } from '../src/backend/webgpu/kernels/matmul.js';
-import { qgemv1Serves, qgemv1SharesBlocks } from '../src/backend/webgpu/kernels/qmatmul.js';
+import { outlierRounds, qgemv1Serves, qgemv1SharesBlocks } from '../src/backend/webgpu/kernels/qmatmul.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
@@ -274,6 +274,12 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       randomPacked('spqr', [M, 1184], { bits: 3, groupSize: g, qqBits: 3, qqGroup, permuted: 0 }, s, { outlierRate: 0.05 });
     for (const p of [spqr(38, 16, 16, 45), spqr(64, 16, 16, 46), spqr(64, 32, 8, 47)]) {
       const [M, K] = p.shape as [number, number];
+      // ~59 outliers in 4 of 5 rows: a lane holds OUT_R = 4 rounds (32 entries a row at TPR 8), the rest of a
+      // row come from global memory
+      assert.equal(outlierRounds({ ...p, M }, 8), 4);
+      const rowPtr = new DataView((p.arrays.outlierRowPtr as Uint8Array).slice().buffer);
+      const most = Math.max(...Array.from({ length: M }, (_, r) => rowPtr.getUint32(4 * r + 4, true) - rowPtr.getUint32(4 * r, true)));
+      assert.ok(most > 32, `most outliers in a row: ${most}`);
       for (const set of [['norm', 'acc'], ['gated', 'acc', 'col0', 'bias'], ['norm', 'glu']] as Opt[][]) {
         const glu = set.includes('glu');
         if (glu && M % 2 === 1) continue;

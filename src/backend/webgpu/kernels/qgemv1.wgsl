@@ -19,15 +19,17 @@
 // SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics,
 // Σ x and code dot (chunk_dot_sub); the statistics of a unit's sub-groups are read four groups at
 // a time per row (q_stats4). With OUTLIERS the TPR threads of a row group split each of their
-// rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl) once the first tile's codes
-// are requested: val · xin[col], xin the input as staged (SwiGLU, norm weight), added to the
-// row's sum before the 1/rms scale.
+// rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): their first OUT_R rounds'
+// (column, value) pairs are loaded with the first tile's codes and held, and each tile adds
+// val · xin[col] for those whose column it stages, xin read from workgroup memory as staged
+// (SwiGLU, norm weight), to the row's sum before the 1/rms scale; entries past OUT_R·TPR a row
+// read their column, then its input, from global memory.
 // TPR threads per row group, RG row groups per workgroup.
 // Serves the formats whose codes are in natural order (int3, SpQR; qgemv1_ilv.wgsl serves the
 // interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
 // SHARE2 (SpQR): the R rows of a thread group's set (gate or up) lie in one β2 block of rows, so the
 // block's second-level statistics are loaded once for them (q_stats4_block / q_stats4_from).
-// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, SHARE2, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS and the format's
+// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, SHARE2, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS, OUT_R and the format's
 // Q_* constants; qpacked, qheader_uniform, a qstats_* file, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io.wgsl before it (uniforms, bindings, weight_rows,
 // prior_rows, store_rows). Workgroup
@@ -108,6 +110,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var ss = 0.0;
   // SpQR's CSR row ranges, read first
   var ept: array<vec2<u32>, NR>;
+  var oe: array<array<u32, NR>, OUT_R>; // OUTLIERS: held (column | fp16 value << 16) per round and row
   if (OUTLIERS) {
     for (var i = 0u; i < NR; i++) {
       ept[i] = vec2<u32>(q_word(q_off(5u) + wrow[i]), q_word(q_off(5u) + wrow[i] + 1u));
@@ -164,17 +167,27 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
     }
     if (OUTLIERS && t0 == 0u) {
-      // SpQR's outliers, while the first tile's codes are in flight: the row group's lanes split
-      // each row's CSR entries (lane, lane + TPR, …), one entry of every row per round, so the NR
-      // rows' chains of dependent loads (column, then input) run side by side and wait beside the
-      // codes' instead of after the products. A round's loads are unconditional (past a row's
-      // end: its last entry, or entry 0 of a row without any, discarded) so none waits on a branch.
+      // SpQR's outliers: the row group's lanes split each row's CSR entries (lane, lane + TPR, …),
+      // one entry of every row per round. The first OUT_R rounds' (column, value) pairs are loaded
+      // here, beside the first tile's codes, and kept in registers; each tile adds those whose
+      // column it stages, reading the input from workgroup memory (below), so no load waits on
+      // another. A round's loads are unconditional (past a row's end: its last entry, or entry 0 of
+      // a row without any, kept as the pair 0xffff: value 0) so none waits on a branch.
       var rounds = 0u;
       for (var i = 0u; i < NR; i++) {
         let n = ept[i].y - ept[i].x;
         rounds = max(rounds, select(0u, (n - lane + TPR - 1u) / TPR, n > lane));
       }
-      for (var k = 0u; k < rounds; k++) {
+      for (var k = 0u; k < OUT_R; k++) {
+        for (var i = 0u; i < NR; i++) {
+          let e = ept[i].x + lane + k * TPR;
+          let ec = min(e, max(ept[i].y, 1u) - 1u);
+          let pair = q_u16(q_off(6u), ec) | (q_u16(q_off(7u), ec) << 16u);
+          oe[k][i] = select(0xffffu, pair, e < ept[i].y && r0 + i % R < p.rows);
+        }
+      }
+      // rows with more than OUT_R·TPR entries: the rest from global memory (a column, then its input)
+      for (var k = OUT_R; k < rounds; k++) {
         for (var i = 0u; i < NR; i++) {
           let e = ept[i].x + lane + k * TPR;
           let ec = min(e, max(ept[i].y, 1u) - 1u);
@@ -204,6 +217,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       xt[(i / (8u * CU)) * UNIT_V4 + i % (8u * CU)] = xv;
     }
     workgroupBarrier();
+    if (OUTLIERS) {
+      // the held outliers whose columns this tile stages: val · xt (the input as staged)
+      let tc0 = t0 * CU * 32u;
+      for (var k = 0u; k < OUT_R; k++) {
+        for (var i = 0u; i < NR; i++) {
+          let d = (oe[k][i] & 0xffffu) - tc0;
+          if (d < TPR * CU * 32u) {
+            let xv = xt[(d / (32u * CU)) * UNIT_V4 + (d % (32u * CU)) / 4u][d & 3u];
+            acc[i] += unpack2x16float(oe[k][i]).y * xv;
+          }
+        }
+      }
+    }
     // 3. the unit's products
     if (u0 < nUnits) {
       var cd: array<f32, NR>; // HOIST: the unit's Σ (1 + code/2^b)·x per row

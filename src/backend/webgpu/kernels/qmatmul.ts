@@ -41,8 +41,10 @@ export interface PackedTuning {
 // The T = 1 tilings with the shortest 7B decode step on the H200, each measured against the others on one
 // uploaded model (packed-decode --ilv1 / --int1 lists, bench/results/h200/decode6/experiments/):
 // ilv1 (int4 g128) 4×64×2×1: step 3.13 ms vs 3.46 for 4×32×2×2 and 3.15 for 2×64×2×2 (12 tilings);
-// int1 (SpQR w3 β16) 2×32×4×2: step 6.95 ms vs 10.24 for 4×32×4×2 (7 tilings).
-export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 2, TPR: 32, RG: 4, CU: 2 }, ilv1: { R: 4, TPR: 64, RG: 2, UN: 1 } };
+// int1 (SpQR w3 β16) 2×32×4×2: step 6.95 ms vs 10.24 for 4×32×4×2 (7 tilings); since the held outliers
+// (OUT_R) 2×32×4×1: SpQR step 3.822 ms vs 4.647 at 2×32×4×2 (bench/results/h200/decode14/run1; without the
+// held outliers, 3.893 vs 4.122), int3 2.917 vs 2.925 (decode13/run2).
+export const DEFAULT_PACKED: PackedTuning = { R: 2, TPR: 32, RG: 4, spqrOutliers: 'fused', int1: { R: 2, TPR: 32, RG: 4, CU: 1 }, ilv1: { R: 4, TPR: 64, RG: 2, UN: 1 } };
 
 /**
  * Whether qgemv1 serves this packed weight (int or SpQR) at T = 1: unpermuted, K
@@ -155,6 +157,16 @@ export interface QFused {
 }
 
 /**
+ * Rounds of SpQR outliers a qgemv1 lane holds in registers (OUT_R: one entry of each of its rows
+ * per round, TPR lanes a row): 1.5× a row's mean entries over TPR, 1 to 4 (register pressure);
+ * a row with more reads the rest from global memory. 1 without outliers (the array must exist).
+ */
+export function outlierRounds(c: Pick<QMatmulCall, 'format' | 'params' | 'M'>, TPR: number): number {
+  const nnz = c.format === 'spqr' ? (c.params.outliers as number) : 0;
+  return Math.min(4, Math.max(1, Math.ceil((1.5 * nnz) / c.M / TPR)));
+}
+
+/**
  * T = 1 on a packed weight that qgemv1Serves: one dispatch with the norm/SwiGLU
  * input or output, the placement and SpQR's CSR outliers folded in. Interleaved
  * int2/4/8 images: qgemv1_ilv (statistics per chunk or per set of its words).
@@ -189,7 +201,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const SHARE2 = qgemv1SharesBlocks(c.format, c.params, R, outRows, f.glu === true);
-    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, ...flags, OUTLIERS, ...sgHeader };
+    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, ...flags, OUTLIERS, OUT_R: outlierRounds(c, TPR), ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
