@@ -14,6 +14,7 @@ import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { attentionPath, attentionSplits, ONE_PASS_MAXK } from '../src/backend/webgpu/kernels/attention.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
+import { rng } from '../src/runtime/sampler.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { assertClose, assertNmse, rand, tryWebGpu } from './webgpu-helpers.js';
 
@@ -364,6 +365,75 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       assert.deepEqual((await b.read(fresh)).data, hist, `T=${T} V=${V} history by advancing steps`);
       assert.deepEqual((await b.read(pos)).data, Int32Array.of(3 + T), `T=${T} V=${V} advanced position`);
     }
+  });
+
+  test('sample: the reference token for each draw (up to f32 rounding at a boundary), ties, filters, V from 1 to 32000, history', async () => {
+    // A device token that differs from ops.sampleRow's must be what the reference gives for the
+    // draw or the nucleus mass moved by the f32 rounding rule (rtol 1e-5, CONVENTIONS §3).
+    const filters = [
+      { temperature: 1, topK: 0, topP: 1 },
+      { temperature: 0.8, topK: 40, topP: 0.95 },
+      { temperature: 0.7, topK: 3, topP: 1 },
+      { temperature: 1.3, topK: 0, topP: 0.6 },
+      { temperature: 1, topK: 7, topP: 0.2 },
+    ];
+    const r = rng(11);
+    let draws = 0;
+    let boundary = 0;
+    for (const V of [1, 7, 1001, 32000]) {
+      const rows: Float32Array[] = [
+        rand(V, V, -8, 8),
+        Float32Array.from({ length: V }, () => Math.floor(r() * 5)), // integer logits: ties at every threshold
+        new Float32Array(V).fill(1.5), // all equal
+      ];
+      const odd = rand(V, V + 1, -30, 30);
+      odd[V >> 1] = Number.NaN;
+      if (V > 2) odd[1] = -Infinity;
+      rows.push(odd);
+      const U = 6; // draws per row: each row repeated U times
+      const T = rows.length * U;
+      const x = new Float32Array(T * V);
+      rows.forEach((row, k) => {
+        for (let j = 0; j < U; j++) x.set(row, (k * U + j) * V);
+      });
+      const u = Float32Array.from({ length: T }, (_, t) => (t % U === 0 ? 0 : t % U === U - 1 ? 1 - 2 ** -24 : Math.fround(r())));
+      const logits = f32([T, V], x);
+      const uniforms = f32([T], u);
+      for (const f of filters) {
+        const ids = b.empty('i32', [T]);
+        b.sample(ids, logits, { ...f, uniforms });
+        const got = (await b.read(ids)).data as Int32Array;
+        for (let t = 0; t < T; t++) {
+          const ref = ops.sampleRow(x, t * V, V, f, u[t] as number);
+          draws++;
+          if (got[t] === ref) continue;
+          const near = [1 - 1e-5, 1 + 1e-5].some(
+            (e) => ops.sampleRow(x, t * V, V, f, (u[t] as number) * e) === got[t] || ops.sampleRow(x, t * V, V, { ...f, topP: Math.min(1, f.topP * e) }, u[t] as number) === got[t],
+          );
+          assert.ok(near, `V=${V} ${JSON.stringify(f)} row ${t} u=${u[t]}: device ${got[t]}, reference ${ref}`);
+          boundary++;
+        }
+        b.free(ids);
+      }
+      b.free(logits);
+      b.free(uniforms);
+    }
+    assert.ok(boundary <= draws / 100, `${boundary} of ${draws} draws at a rounding boundary`);
+    // history and advance: T = 1 steps draw uniforms[pos + 1], file the token at pos + 1, move pos on
+    const V = 300;
+    const rows = Array.from({ length: 4 }, (_, k) => rand(V, 70 + k, -4, 4));
+    const u = Float32Array.from({ length: 10 }, () => Math.fround(r()));
+    const uniforms = f32([10], u);
+    const f = { temperature: 0.9, topK: 20, topP: 0.9 };
+    const pos = i32([3]);
+    const tokens = i32(Array.from({ length: 10 }, () => -1));
+    const one = b.empty('i32', [1]);
+    for (const row of rows) b.sample(one, f32([1, V], row), { ...f, uniforms }, { tokens, pos, advance: true });
+    const want = [-1, -1, -1, -1, ...rows.map((row, k) => ops.sampleRow(row, 0, V, f, u[4 + k] as number)), -1, -1];
+    assert.deepEqual(Array.from((await b.read(tokens)).data as Int32Array), want, 'history');
+    assert.deepEqual(Array.from((await b.read(pos)).data as Int32Array), [7], 'advanced position');
+    assert.throws(() => b.sample(one, f32([1, V], rows[0] as Float32Array), { ...f, uniforms }, { tokens: i32(Array(12).fill(0)), pos }), /sample: uniforms \[10\] must hold a draw for each of the 12 history positions/);
+    assert.throws(() => b.sample(one, f32([1, V], rows[0] as Float32Array), { ...f, temperature: 0, uniforms }), /sample: temperature must be a finite number > 0/);
   });
 
   test('the shared validation messages', () => {

@@ -1,7 +1,8 @@
 /**
  * End to end on WebGPU through the CLI: WikiText-2 perplexity (seqlen 512,
  * first 8 windows) equals the CPU backend's within 0.01 % (both computed here,
- * side by side), and greedy generation reproduces HF's ids from REFERENCE.json.
+ * side by side), greedy generation reproduces HF's ids from REFERENCE.json, and
+ * sampled generation (on the device) draws the CPU backend's tokens for a seed.
  * Skipped by name when no WebGPU adapter exists.
  */
 import assert from 'node:assert/strict';
@@ -42,4 +43,18 @@ describe('webgpu end to end', { skip }, () => {
       assert.deepEqual([...r.prompt_ids, ...r.ids], ref.greedy_ids);
     });
   }
+
+  test('lowbit-ref-15m: sampled generation on webgpu (Backend.sample on the device) draws the cpu backend\'s tokens for a seed', async () => {
+    const ref = reference('lowbit-ref-15m');
+    const args = (backend: string, seed: number): string[] => [
+      'generate', `${MODELS}/lowbit-ref-15m`, '--prompt', ref.greedy_prompt, '--max-tokens', '24', '--temperature', '0.8', '--top-k', '40', '--top-p', '0.95', '--seed', String(seed), '--backend', backend,
+    ];
+    type Gen = { ids: number[]; backend: string };
+    const [gpu, cpu, other] = await Promise.all([runCliJson<Gen>(args('webgpu', 7)), runCliJson<Gen>(args('cpu', 7)), runCliJson<Gen>(args('webgpu', 8))]);
+    assert.equal(gpu.backend, 'webgpu');
+    assert.equal(gpu.ids.length, 24);
+    assert.deepEqual(gpu.ids, cpu.ids, 'seed 7: webgpu vs cpu');
+    assert.notDeepEqual(gpu.ids, other.ids, 'seeds 7 and 8 draw different tokens');
+    assert.notDeepEqual(gpu.ids, ref.greedy_ids.slice(-gpu.ids.length), 'sampled, not greedy');
+  });
 });

@@ -7,7 +7,7 @@ import type { WebGpuBackend, WebGpuBackendOptions } from '../../src/backend/webg
 import type { Recording } from '../../src/backend/backend.js';
 import { GpuRecording } from '../../src/backend/webgpu/context.js';
 import { enqueueForward, forward, setPosition, type KvCache, type LlamaModel, type RunState } from '../../src/model/llama.js';
-import { drain, greedyOnDevice } from '../../src/runtime/decode.js';
+import { drain, decodeOnDevice } from '../../src/runtime/decode.js';
 
 export type Flags = Record<string, string | undefined>;
 
@@ -186,13 +186,13 @@ export interface DecodeSpeed {
 export async function measureDecode(b: WebGpuBackend, m: LlamaModel, s: RunState, kv: KvCache, pos: number, steps: number, runs = 1): Promise<DecodeSpeed> {
   const one = { dtype: 'i32', shape: [1], data: Int32Array.of(1) } as const;
   b.write(s.ids, one);
-  await drain(greedyOnDevice(m, s, kv, pos, 4));
+  await drain(decodeOnDevice(m, s, kv, pos, 4));
   const greedy: number[] = [];
   for (let r = 0; r < runs; r++) {
     b.write(s.ids, one);
     await b.sync();
     const t0 = performance.now();
-    await drain(greedyOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
+    await drain(decodeOnDevice(m, s, kv, pos, steps, { chunk: 16 }));
     greedy.push((performance.now() - t0) / 1000 / steps);
   }
   const t0 = performance.now();

@@ -66,6 +66,7 @@ export type OpName =
   | 'ropeKv'
   | 'ropeKvAttention'
   | 'argmax'
+  | 'sample'
   | 'spqrBlock';
 
 /** Parameters of causal multi-head attention with grouped KV heads. */
@@ -95,6 +96,21 @@ export interface RopeKvParams {
   /** Position of the first row, plus pos[0] when `pos` ([1] i32 device tensor) is given. */
   readonly pos0: number;
   readonly pos?: Tensor;
+}
+
+/** Backend.sample's filter: softmax(logits / temperature) kept to the top-k tokens and the top-p nucleus. */
+export interface SampleFilter {
+  /** > 0 (temperature 0 is argmax). */
+  readonly temperature: number;
+  /** Keep the k most likely tokens; 0 (or ≥ V) keeps all. */
+  readonly topK: number;
+  /** Keep the smallest prefix, most likely first, whose mass reaches topP of the total: (0, 1], 1 keeps all. */
+  readonly topP: number;
+}
+
+/** Backend.sample's filter and its draws: uniforms [NU] f32 in [0, 1) (a device tensor the host fills ahead). */
+export interface SampleDraws extends SampleFilter {
+  readonly uniforms: Tensor;
 }
 
 /** Where `Backend.argmax` also files its tokens: tokens [N] i32, pos [1] i32 (device tensors). */
@@ -390,6 +406,16 @@ export interface Backend {
    * NaNs never win; a row without a value above −∞ gives 0. P + T < N (tokens: [N]).
    */
   argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void;
+
+  /**
+   * Sampled next tokens: ids[t] = the token uniforms[j] draws from logits[t, :] under the filter
+   * (ops.sampleRow, the reference: kept tokens walked in index order), j = P + t + 1 with `history`
+   * (the draw of the position the token will occupy; P = history.pos[0]), else t. History and
+   * advance as `argmax`, so a recorded decode step that samples replays like a greedy one. The
+   * device computes in f32: a token may differ from the reference only where u·Σ kept or the
+   * nucleus mass lies within f32 rounding of a boundary.
+   */
+  sample(ids: Tensor, logits: Tensor, draws: SampleDraws, history?: ArgmaxHistory): void;
 
   /**
    * One lazy-batch block of SpQR (Alg. 1; formats/grids/affine.ts) on transposed

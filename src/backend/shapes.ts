@@ -6,7 +6,7 @@
 import { checkUniformGrid } from '../formats/grids/uniform.js';
 import type { DType } from '../tensor/dtype.js';
 import { shapeStr } from '../tensor/tensor.js';
-import type { ArgmaxHistory, AttentionParams, GptqBlockParams, GptqBlockTensors, MatmulOptions, RopeKvParams, SpqrBlockParams, SpqrBlockTensors, Tensor } from './backend.js';
+import type { ArgmaxHistory, SampleDraws, AttentionParams, GptqBlockParams, GptqBlockTensors, MatmulOptions, RopeKvParams, SpqrBlockParams, SpqrBlockTensors, Tensor } from './backend.js';
 
 function fail(op: string, msg: string): never {
   throw new Error(`${op}: ${msg}`);
@@ -313,6 +313,21 @@ export function checkArgmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory
   if (tokens === ids || tokens === pos || ids === pos) fail(op, 'ids, history.tokens and history.pos must be distinct tensors');
   if (history.advance && T !== 1) fail(op, `history.advance needs one row of logits, got ${T}`);
   return { T, V, N: tokens.shape[0] as number };
+}
+
+export function checkSample(ids: Tensor, logits: Tensor, d: SampleDraws, history?: ArgmaxHistory): { T: number; V: number; N: number; NU: number } {
+  const op = 'sample';
+  const { T, V, N } = checkArgmax(ids, logits, history);
+  if (!(d.temperature > 0 && Number.isFinite(d.temperature))) fail(op, `temperature must be a finite number > 0 (0 is argmax), got ${d.temperature}`);
+  if (!(d.topP > 0 && d.topP <= 1)) fail(op, `top-p must be in (0, 1], got ${d.topP}`);
+  if (!Number.isInteger(d.topK) || d.topK < 0) fail(op, `top-k must be a non-negative integer, got ${d.topK}`);
+  const u = d.uniforms;
+  if (u.shape.length !== 1) fail(op, `uniforms ${shapeStr(u.shape)} must be 1-D`);
+  dtypeIs(op, 'uniforms', u, 'f32');
+  const NU = u.shape[0] as number;
+  if (!history && NU < T) fail(op, `uniforms ${shapeStr(u.shape)} hold fewer draws than the ${T} rows`);
+  if (history && NU < N) fail(op, `uniforms ${shapeStr(u.shape)} must hold a draw for each of the ${N} history positions`);
+  return { T, V, N, NU };
 }
 
 export function checkSpqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): { n: number; out: number; nGroups: number; nStat: number } {

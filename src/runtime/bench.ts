@@ -8,15 +8,19 @@
  * Decode is measured twice: `decode_tokens_per_s` as greedy generation runs it
  * (on the device: the step recorded once and replayed, tokens read back in
  * chunks; what the roofline fraction uses) and `decode_tokens_per_s_sampling`
- * as sampling runs it (the logits read back every step, the token chosen on the host).
+ * as sampled generation runs it: the same loop with Backend.sample in place of
+ * argmax, at `SAMPLING` (llama.cpp's defaults: temperature 0.8, top-k 40, top-p 0.95).
  */
 import type { Backend } from '../backend/backend.js';
 import { WebGpuBackend } from '../backend/webgpu/webgpu.js';
-import { drain, greedyOnDevice } from './decode.js';
+import { decodeOnDevice, drain } from './decode.js';
 import { createKvCache, createRunState, forward, freeKvCache, freeRunState, type LlamaModel } from '../model/llama.js';
 import type { WeightStats } from '../model/weights.js';
 import { tensor } from '../tensor/tensor.js';
-import { argmax, rng } from './sampler.js';
+import { rng, Sampler } from './sampler.js';
+
+/** The filter `decode_tokens_per_s_sampling` samples with. */
+export const SAMPLING = { temperature: 0.8, topK: 40, topP: 0.95 } as const;
 
 export interface BenchOptions {
   readonly promptTokens: number;
@@ -35,6 +39,8 @@ export interface BenchResult {
   readonly prefill_tokens_per_s: number;
   readonly decode_tokens_per_s: number;
   readonly decode_tokens_per_s_sampling: number;
+  /** The filter decode_tokens_per_s_sampling sampled with (SAMPLING). */
+  readonly sampling: { readonly temperature: number; readonly top_k: number; readonly top_p: number };
   /** Matmul weights + KV rows attention reads (mean over the decoded positions) + one embedding row. */
   readonly bytes_per_token: number;
   readonly weight_bytes_per_token: number;
@@ -99,23 +105,28 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
     for (let i = 0; i < runs; i++) forward(m, pre, kv, 0);
     await b.read(pre.logits);
     const prefill = (P * runs) / ((performance.now() - t0) / 1000);
-    // decode as sampling runs it: logits read every step, the next token chosen on the host
-    let logits = (await b.read(pre.logits)).data as Float32Array;
-    forward(m, dec, kv, P); // warm-up of the T = 1 pipelines (overwritten below)
-    await b.sync();
-    t0 = performance.now();
-    for (let i = 0; i < G; i++) {
-      b.write(dec.ids, tensor('i32', [1], Int32Array.of(argmax(logits))));
-      forward(m, dec, kv, P + i);
-      logits = (await b.read(dec.logits)).data as Float32Array;
+    // decode as generation runs it, on the device: greedy (argmax), then sampled (Backend.sample)
+    const sampler = new Sampler({ ...SAMPLING, seed: o.seed ?? 0 });
+    const u = new Float32Array(kv.rows + 1).map(() => sampler.uniform());
+    const uniforms = b.upload(tensor('f32', [u.length], u));
+    const timed = async (sample: boolean): Promise<number> => {
+      const opts = sample ? { sample: { ...SAMPLING, uniforms } } : {};
+      b.write(dec.ids, tensor('i32', [1], Int32Array.of(0)));
+      await drain(decodeOnDevice(m, dec, kv, P, 2, opts)); // warm-up: pipelines, recording
+      b.write(dec.ids, tensor('i32', [1], Int32Array.of(0)));
+      await b.sync();
+      const t = performance.now();
+      await drain(decodeOnDevice(m, dec, kv, P, G, { ...opts, chunk: 16 }));
+      return G / ((performance.now() - t) / 1000);
+    };
+    let queued: number;
+    let decode: number;
+    try {
+      queued = await timed(false);
+      decode = await timed(true);
+    } finally {
+      b.free(uniforms);
     }
-    const decode = G / ((performance.now() - t0) / 1000);
-    // greedy generation as `generate` runs it: on the device, the step recorded once and replayed
-    b.write(dec.ids, tensor('i32', [1], Int32Array.of(argmax(logits))));
-    await b.sync();
-    t0 = performance.now();
-    await drain(greedyOnDevice(m, dec, kv, P, G, { chunk: 16 }));
-    const queued = G / ((performance.now() - t0) / 1000);
     const kvDim = c.nKvHeads * c.headDim;
     const meanPos = P + (G + 1) / 2;
     const kvPerToken = 2 * c.nLayers * meanPos * kvDim * 4;
@@ -131,6 +142,7 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
       prefill_tokens_per_s: prefill,
       decode_tokens_per_s: queued,
       decode_tokens_per_s_sampling: decode,
+      sampling: { temperature: SAMPLING.temperature, top_k: SAMPLING.topK, top_p: SAMPLING.topP },
       bytes_per_token: bytes,
       weight_bytes_per_token: stats.matmulBytes,
       kv_bytes_per_token: kvPerToken,

@@ -1,38 +1,46 @@
 /**
- * Greedy decoding that never makes the GPU wait for the host: the `argmax` op
- * picks each next token on the device and leaves it in the step's input ids;
- * the T = 1 step (forward + argmax) is recorded once and replayed for every
- * token (Backend.record); argmax also advances the device position, so the
- * host writes the position once and then only re-issues the recorded
- * dispatches, one submit per step; and the generated ids, which argmax
- * also writes into a device history, are read back a chunk at a time while the
- * next chunk is already queued.
+ * Decoding that never makes the GPU wait for the host: the `argmax` op (greedy)
+ * or the `sample` op (temperature, top-k, top-p, with seeded draws the host
+ * wrote ahead) picks each next token on the device and leaves it in the step's
+ * input ids; the T = 1 step (forward + pick) is recorded once and replayed for
+ * every token (Backend.record); the pick also advances the device position, so
+ * the host writes the position once and then only re-issues the recorded
+ * dispatches, one submit per step; and the generated ids, which the pick also
+ * writes into a device history, are read back a chunk at a time while the next
+ * chunk is already queued.
  */
-import type { Recording, Tensor } from '../backend/backend.js';
+import type { Recording, SampleDraws, Tensor } from '../backend/backend.js';
 import { checkPositions, enqueueForward, setPosition, type KvCache, type LlamaModel, type RunState } from '../model/llama.js';
 
-export interface DeviceGreedyOptions {
+export interface DeviceDecodeOptions {
   /** Tokens per read-back (default 8): the host learns about a stop token at most this late. */
   readonly chunk?: number;
   /** Stop after yielding one of these ids. */
   readonly stopIds?: readonly number[];
+  /**
+   * Sample (Backend.sample) instead of argmax: the filter and the draws, uniforms[q] for the token
+   * at position q (f32 [kv.rows + 1] at least).
+   */
+  readonly sample?: SampleDraws;
 }
 
 /**
- * Yields `count` greedy tokens. `dec` (T = 1) must hold in `dec.ids` the token at
+ * Yields `count` tokens, greedy or sampled (o.sample). `dec` (T = 1) must hold in `dec.ids` the token at
  * position `pos0` (the last one already known); the first yielded id is the token
  * at pos0 + 1. The KV cache must hold rows 0 … pos0 − 1 and have room up to pos0 + count − 1.
  */
-export async function* greedyOnDevice(m: LlamaModel, dec: RunState, kv: KvCache, pos0: number, count: number, o: DeviceGreedyOptions = {}): AsyncGenerator<number> {
+export async function* decodeOnDevice(m: LlamaModel, dec: RunState, kv: KvCache, pos0: number, count: number, o: DeviceDecodeOptions = {}): AsyncGenerator<number> {
   const b = m.backend;
-  if (dec.T !== 1) throw new Error(`greedyOnDevice: the step state must have T = 1, got ${dec.T}`);
+  if (dec.T !== 1) throw new Error(`decodeOnDevice: the step state must have T = 1, got ${dec.T}`);
   checkPositions(m, kv, pos0, count); // the KV cache (and sliding window) hold every step's row
   const chunk = Math.max(1, o.chunk ?? 8);
   const tokens: Tensor = b.empty('i32', [kv.rows + 1]);
   let rec: Recording | null = null;
   const step = (): void => {
     enqueueForward(m, dec, kv);
-    b.argmax(dec.ids, dec.logits, { tokens, pos: dec.pos, advance: true });
+    const history = { tokens, pos: dec.pos, advance: true };
+    if (o.sample) b.sample(dec.ids, dec.logits, o.sample, history);
+    else b.argmax(dec.ids, dec.logits, history);
   };
   const enqueue = (n: number): void => {
     for (let i = 0; i < n; i++) {

@@ -1,12 +1,15 @@
 /**
  * Autoregressive generation with a KV cache: one prefill call over the
  * prompt, then one T = 1 decode call per new token. Tokens are yielded as
- * they are sampled, so callers can stream them. Greedy decoding (temperature
- * 0) stays on the device (decode.ts); sampling reads each step's logits.
+ * they are sampled, so callers can stream them. The first token is picked on
+ * the host from the prompt's logits; every later one on the device (decode.ts:
+ * argmax at temperature 0, else Backend.sample with the seeded draws written
+ * ahead), so a seed gives the same tokens as the host Sampler would.
  */
 import { createKvCache, createRunState, forward, freeKvCache, freeRunState, type LlamaModel } from '../model/llama.js';
+import type { Tensor } from '../backend/backend.js';
 import { tensor } from '../tensor/tensor.js';
-import { greedyOnDevice } from './decode.js';
+import { decodeOnDevice } from './decode.js';
 import { Sampler, type SampleOptions } from './sampler.js';
 
 export interface GenerateOptions extends SampleOptions {
@@ -27,29 +30,30 @@ export async function* generate(m: LlamaModel, prompt: Int32Array, o: GenerateOp
   const kv = createKvCache(m, generationLength(prompt.length, o.maxTokens));
   const pre = createRunState(m, prompt.length, false);
   const dec = createRunState(m, 1, false);
+  let uniforms: Tensor | null = null;
   try {
     b.write(pre.ids, tensor('i32', [prompt.length], prompt));
     forward(m, pre, kv, 0);
-    let logits = (await b.read(pre.logits)).data as Float32Array;
-    if (o.temperature === 0 && o.maxTokens > 0) {
-      const first = sampler.sample(logits);
-      yield first;
-      if (o.stopIds.includes(first) || o.maxTokens === 1) return;
-      b.write(dec.ids, tensor('i32', [1], Int32Array.of(first)));
-      yield* greedyOnDevice(m, dec, kv, prompt.length, o.maxTokens - 1, { stopIds: o.stopIds });
+    const logits = (await b.read(pre.logits)).data as Float32Array;
+    if (o.maxTokens === 0) return;
+    const first = sampler.sample(logits);
+    yield first;
+    if (o.stopIds.includes(first) || o.maxTokens === 1) return;
+    b.write(dec.ids, tensor('i32', [1], Int32Array.of(first)));
+    if (o.temperature === 0) {
+      yield* decodeOnDevice(m, dec, kv, prompt.length, o.maxTokens - 1, { stopIds: o.stopIds });
       return;
     }
-    for (let i = 0; i < o.maxTokens; i++) {
-      const next = sampler.sample(logits);
-      yield next;
-      if (o.stopIds.includes(next) || i + 1 === o.maxTokens) break;
-      b.write(dec.ids, tensor('i32', [1], Int32Array.of(next)));
-      forward(m, dec, kv, prompt.length + i);
-      logits = (await b.read(dec.logits)).data as Float32Array;
-    }
+    // the draw of the token at position q in uniforms[q]: the first token (position prompt.length) took one
+    const u = new Float32Array(kv.rows + 1);
+    for (let q = prompt.length + 1; q < prompt.length + o.maxTokens; q++) u[q] = sampler.uniform();
+    uniforms = b.upload(tensor('f32', [u.length], u));
+    const sample = { temperature: o.temperature, topK: o.topK, topP: o.topP, uniforms };
+    yield* decodeOnDevice(m, dec, kv, prompt.length, o.maxTokens - 1, { stopIds: o.stopIds, sample });
   } finally {
     freeRunState(b, pre);
     freeRunState(b, dec);
     freeKvCache(b, kv);
+    if (uniforms) b.free(uniforms);
   }
 }

@@ -2,7 +2,12 @@
  * Next-token sampling: greedy at temperature 0, otherwise softmax(logits/T)
  * restricted to the top-k tokens and to the smallest nucleus whose mass
  * reaches top-p, drawn with a seeded generator so runs are reproducible.
+ * The draw itself is ops.sampleRow, which Backend.sample runs on the device.
  */
+import { sampleRow } from '../backend/cpu/ops.js';
+
+/** The largest f32 below 1. */
+const ONE_BELOW = 1 - 2 ** -24;
 
 export interface SampleOptions {
   /** 0 = greedy (argmax, first index on ties). */
@@ -44,33 +49,18 @@ export class Sampler {
     this.random = rng(o.seed);
   }
 
-  /** Picks the next token from one row of logits [V]. */
+  /**
+   * The next draw in [0, 1) as an f32 (what a device sampler reads; below 1 after rounding), one
+   * per sampled token: `sample` and a device loop fed by `uniform` pick the same tokens.
+   */
+  uniform(): number {
+    return Math.min(Math.fround(this.random()), ONE_BELOW);
+  }
+
+  /** Picks the next token from one row of logits [V] (ops.sampleRow, the device sampler's reference). */
   sample(logits: Float32Array): number {
     const { temperature, topP, topK } = this.o;
     if (temperature === 0) return argmax(logits);
-    let max = -Infinity;
-    for (let i = 0; i < logits.length; i++) if ((logits[i] as number) > max) max = logits[i] as number;
-    const order = Array.from({ length: logits.length }, (_, i) => i);
-    const p = new Float64Array(logits.length);
-    let sum = 0;
-    for (let i = 0; i < logits.length; i++) sum += p[i] = Math.exp(((logits[i] as number) - max) / temperature);
-    order.sort((a, b) => (p[b] as number) - (p[a] as number) || a - b);
-    let keep = topK > 0 ? Math.min(topK, order.length) : order.length;
-    let mass = 0;
-    for (let r = 0; r < keep; r++) {
-      mass += (p[order[r] as number] as number) / sum;
-      if (mass >= topP) {
-        keep = r + 1;
-        break;
-      }
-    }
-    let kept = 0;
-    for (let r = 0; r < keep; r++) kept += p[order[r] as number] as number;
-    let u = this.random() * kept;
-    for (let r = 0; r < keep; r++) {
-      u -= p[order[r] as number] as number;
-      if (u < 0) return order[r] as number;
-    }
-    return order[keep - 1] as number;
+    return sampleRow(logits, 0, logits.length, { temperature, topK, topP }, this.uniform());
   }
 }

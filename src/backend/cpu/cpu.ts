@@ -7,7 +7,7 @@
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import type { ArgmaxHistory, AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, MatmulOptions, OpName, Recording, RopeKvParams, SpqrBlockParams, SpqrBlockTensors, Tensor } from '../backend.js';
+import type { ArgmaxHistory, SampleDraws, AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, MatmulOptions, OpName, Recording, RopeKvParams, SpqrBlockParams, SpqrBlockTensors, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import * as linalg from './linalg.js';
 import { spqrBlock } from './spqr.js';
@@ -370,6 +370,21 @@ export class CpuBackend implements Backend {
     if (history && (P < -1 || P + T >= N)) throw new Error(`argmax: history positions ${P + 1}…${P + T} exceed the tokens [${N}]`);
     const out = this.i32(ids);
     ops.argmax(out, this.f32(logits), V);
+    if (history) this.i32(history.tokens).set(out, P + 1);
+    if (history?.advance) {
+      const pos = this.i32(history.pos);
+      pos[0] = (pos[0] as number) + 1;
+    }
+  }
+
+  sample(ids: Tensor, logits: Tensor, d: SampleDraws, history?: ArgmaxHistory): void {
+    const { T, V, N } = shapes.checkSample(ids, logits, d, history);
+    const P = history ? (this.i32(history.pos)[0] as number) : 0;
+    if (history && (P < -1 || P + T >= N)) throw new Error(`sample: history positions ${P + 1}…${P + T} exceed the tokens [${N}]`);
+    const out = this.i32(ids);
+    const x = this.f32(logits);
+    const u = this.f32(d.uniforms);
+    for (let t = 0; t < T; t++) out[t] = ops.sampleRow(x, t * V, V, d, u[history ? P + t + 1 : t] as number);
     if (history) this.i32(history.tokens).set(out, P + 1);
     if (history?.advance) {
       const pos = this.i32(history.pos);

@@ -1,3 +1,5 @@
+import type { SampleFilter } from '../backend.js';
+
 /**
  * The reference ops: plain loops over Float32Array, readable top to bottom.
  * Every WebGPU kernel is tested against these. Sums run in JS numbers (f64)
@@ -235,4 +237,81 @@ export function argmax(ids: Int32Array, logits: Float32Array, V: number): void {
     }
     ids[t] = arg;
   }
+}
+
+/**
+ * Backend.sample's kept tokens for logits[row … row + V) under f: p_i = e^((l_i − max)/temperature)
+ * (NaN → 0), and kept[i] = 1 for the first keep = min(topK, the nucleus' size) tokens in the order
+ * (p descending, index ascending), found without a sort as the device does: every p above a
+ * threshold value τ and the first m of those equal to τ by index.
+ */
+export function sampleKept(logits: Float32Array, row: number, V: number, f: SampleFilter): { p: Float64Array; kept: Uint8Array } {
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) if ((logits[row + i] as number) > max) max = logits[row + i] as number;
+  const p = new Float64Array(V);
+  let sum = 0;
+  for (let i = 0; i < V; i++) {
+    const e = Math.exp(((logits[row + i] as number) - max) / f.temperature);
+    sum += p[i] = e >= 0 ? e : 0;
+  }
+  const kOn = f.topK > 0 && f.topK < V;
+  const pOn = f.topP < 1;
+  let tau = 0;
+  let m = V; // ties at τ kept (all when no filter)
+  if (kOn || pOn) {
+    const desc = Float64Array.from(p).sort().reverse();
+    const tauK = kOn ? (desc[f.topK - 1] as number) : 0;
+    const target = f.topP * sum;
+    let tauP = 0;
+    if (pOn) {
+      let mass = 0;
+      for (const v of desc) {
+        mass += v;
+        tauP = v;
+        if (mass >= target) break;
+      }
+    }
+    tau = Math.max(tauK, tauP);
+    let cgt = 0;
+    let mgt = 0;
+    let ceq = 0;
+    for (const v of p) {
+      if (v > tau) [cgt, mgt] = [cgt + 1, mgt + v];
+      else if (v === tau) ceq++;
+    }
+    const mk = kOn && tauK === tau ? f.topK - cgt : ceq;
+    const mp = pOn && tauP === tau && tau > 0 ? Math.min(ceq, Math.max(1, Math.ceil((target - mgt) / tau))) : ceq;
+    m = Math.min(mk, mp);
+  }
+  const kept = new Uint8Array(V);
+  for (let i = 0, rank = 0; i < V; i++) {
+    const v = p[i] as number;
+    if (v > tau || (v === tau && rank < m)) kept[i] = 1;
+    if (v === tau) rank++;
+  }
+  return { p, kept };
+}
+
+/**
+ * The token that u ∈ [0, 1) draws from logits[row … row + V) under f (Backend.sample's reference):
+ * the kept tokens (sampleKept) walked in index order, the first whose running mass exceeds u·Σ kept
+ * (the last kept one with mass if rounding leaves none; 0 if no token has mass). Index order, not
+ * probability order, so a device needs no sort: the distribution is the same.
+ */
+export function sampleRow(logits: Float32Array, row: number, V: number, f: SampleFilter, u: number): number {
+  const { p, kept } = sampleKept(logits, row, V, f);
+  let total = 0;
+  let last = -1;
+  for (let i = 0; i < V; i++) {
+    if (kept[i] && (p[i] as number) > 0) [total, last] = [total + (p[i] as number), i];
+  }
+  if (last < 0) return 0;
+  const x = u * total;
+  let cum = 0;
+  for (let i = 0; i < V; i++) {
+    if (!kept[i]) continue;
+    cum += p[i] as number;
+    if (cum > x) return i;
+  }
+  return last;
 }

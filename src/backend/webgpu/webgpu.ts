@@ -12,11 +12,11 @@ import { isPackedFormat } from '../../formats/index.js';
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
 import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tensor.js';
-import { PackedTooLargeError, type ArgmaxHistory, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type SpqrBlockParams, type SpqrBlockTensors, type Tensor } from '../backend.js';
+import { PackedTooLargeError, type ArgmaxHistory, type SampleDraws, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type SpqrBlockParams, type SpqrBlockTensors, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
 import { attention, DEFAULT_ATTENTION, ropeKvAttention, ropeKvFolds, type AttentionCall, type AttentionTuning } from './kernels/attention.js';
-import { argmax, ropeKv } from './kernels/decode.js';
+import { argmax, ropeKv, sample } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
 import { spqrBlock } from './kernels/spqr.js';
@@ -547,6 +547,14 @@ export class WebGpuBackend implements Backend {
     const what = `argmax logits${shapeStr(logits.shape)}${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
     const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
     argmax(this.ctx, what, this.buf(what, 'ids', ids), this.buf(what, 'logits', logits), h, { tokens: this.dummy, pos: this.zeroPos }, T, V, N, history?.advance === true);
+  }
+
+  sample(ids: Tensor, logits: Tensor, d: SampleDraws, history?: ArgmaxHistory): void {
+    const { T, V, N, NU } = shapes.checkSample(ids, logits, d, history);
+    const what = `sample logits${shapeStr(logits.shape)} (temperature ${d.temperature}, top-k ${d.topK}, top-p ${d.topP})${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
+    const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
+    const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
+    sample(this.ctx, { what, ids: b('ids', ids), logits: b('logits', logits), uniforms: b('uniforms', d.uniforms), history: h, dummies: { tokens: this.dummy, pos: this.zeroPos }, advance: history?.advance === true, T, V, N, NU, temperature: d.temperature, topK: d.topK, topP: d.topP });
   }
 
   spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {

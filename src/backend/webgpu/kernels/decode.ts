@@ -55,3 +55,36 @@ export function argmax(ctx: GpuContext, what: string, ids: GPUBuffer, logits: GP
     grid: [T, 1, 1],
   });
 }
+
+/** A sample.wgsl dispatch: ids[t] drawn from logits[t, :] (Backend.sample). */
+export interface SampleCall {
+  readonly what: string;
+  readonly ids: GPUBuffer;
+  readonly logits: GPUBuffer;
+  readonly uniforms: GPUBuffer;
+  /** tokens and pos, or null without history. */
+  readonly history: { tokens: GPUBuffer; pos: GPUBuffer } | null;
+  readonly dummies: { tokens: GPUBuffer; pos: GPUBuffer };
+  readonly advance: boolean;
+  readonly T: number;
+  readonly V: number;
+  /** tokens (0 without history) and uniforms. */
+  readonly N: number;
+  readonly NU: number;
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+}
+
+/** ids[t] = the token its uniform draws from softmax(logits[t, :] / temperature) under top-k / top-p (sample.wgsl). */
+export function sample(ctx: GpuContext, c: SampleCall): void {
+  rowsOk(c.what, c.T);
+  const h = c.history ?? c.dummies;
+  ctx.dispatch({
+    what: c.what,
+    kernel: { files: ['sample'], header: { WG, HISTORY: c.history !== null, ADVANCE: c.history !== null && c.advance } },
+    buffers: { 1: c.logits, 2: c.ids, 3: h.tokens, 4: h.pos, 5: c.uniforms },
+    params: [c.V, c.N, c.NU, c.topK, { f: 1 / c.temperature }, { f: c.topP }],
+    grid: [c.T, 1, 1],
+  });
+}
