@@ -101,7 +101,7 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
     forward(m, pre, kv, 0); // warm-up (pipelines)
     await b.read(pre.logits);
     const runs = o.prefillRuns ?? 2;
-    let t0 = performance.now();
+    const t0 = performance.now();
     for (let i = 0; i < runs; i++) forward(m, pre, kv, 0);
     await b.read(pre.logits);
     const prefill = (P * runs) / ((performance.now() - t0) / 1000);
