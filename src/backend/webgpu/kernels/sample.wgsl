@@ -5,7 +5,8 @@
 //   2. Filters (top-k when 0 < topK < V, top-p when topP < 1): the thresholds are p values, and
 //      non-negative floats order as their bits, so each is a binary search over u32 bits in
 //      [0, bits(1.0)]: τk the largest b with #{p ≥ b} ≥ k, τp the largest with Σ{p ≥ b} ≥ topP·S,
-//      both in the same 30 passes. τ = max(τk, τp); every p > τ is kept and the first m of those
+//      both in the same 30 halvings: full passes over the row until at most CAP elements are
+//      undecided (inside either interval), then over those alone, compacted in workgroup memory. τ = max(τk, τp); every p > τ is kept and the first m of those
 //      equal to τ by index (m from the filter that set τ: k − #{p > τ}, or the fewest ties that
 //      bring the mass to topP·S).
 //   3. The draw walks the kept tokens in index order: each thread owns a contiguous slice, the
@@ -38,6 +39,10 @@ var<workgroup> red: array<vec4<f32>, WG>;
 var<workgroup> total: f32;
 var<workgroup> uu: f32; // this row's draw
 var<workgroup> tok: u32;
+const CAP = 2048u; // undecided elements the threshold search compacts
+var<workgroup> few: u32; // the last full pass left at most CAP undecided
+var<workgroup> nc: atomic<u32>;
+var<workgroup> cb: array<u32, CAP>; // their bits
 
 fn prob(row: u32, i: u32, m: f32) -> f32 {
   let e = exp((logits[row + i] - m) * p.invT);
@@ -120,7 +125,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   let S = sum4(lid, vec4<f32>(s, 0.0, 0.0, 0.0)).x;
 
-  // 2. the filters' thresholds: invariants #{p ≥ loK} ≥ k > #{p ≥ hiK}, Σ{p ≥ loP} ≥ topP·S > Σ{p ≥ hiP}
+  // 2. the filters' thresholds: invariants #{p ≥ loK} ≥ k > #{p ≥ hiK}, Σ{p ≥ loP} ≥ topP·S > Σ{p ≥ hiP}.
+  // Full passes until at most CAP elements lie in either open interval [lo, hi); those are then
+  // compacted into cb (the others' share of each side fixed: ck, cp) and the rest of the 30 halvings
+  // read only them.
   let kOn = p.topK > 0u && p.topK < p.V;
   let pOn = p.topP < 1.0;
   let goal = p.topP * S;
@@ -128,8 +136,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var hiK = ONE_BITS + 1u;
   var loP = 0u;
   var hiP = ONE_BITS + 1u;
+  var it = 0u;
   if (kOn || pOn) {
-    for (var it = 0u; it < 30u; it++) { // 2^30 > ONE_BITS + 1
+    if (lid == 0u) {
+      few = 0u;
+    }
+    for (; it < 30u; it++) { // 2^30 > ONE_BITS + 1
+      if (workgroupUniformLoad(&few) != 0u) {
+        break;
+      }
       let midK = (loK + hiK) / 2u;
       let midP = (loP + hiP) / 2u;
       var a = vec4<f32>(0.0);
@@ -138,6 +153,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let b = bitcast<u32>(q);
         a.x += select(0.0, 1.0, b >= midK);
         a.y += select(0.0, q, b >= midP);
+        a.z += select(0.0, 1.0, (kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP));
       }
       let r = sum4(lid, a);
       if (r.x >= f32(p.topK)) {
@@ -146,6 +162,50 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         hiK = midK;
       }
       if (r.y >= goal) {
+        loP = midP;
+      } else {
+        hiP = midP;
+      }
+      if (lid == 0u && r.z <= f32(CAP)) {
+        few = 1u; // the halved intervals hold no more
+      }
+    }
+  }
+  if (it < 30u) {
+    // compaction (a subset of the last pass's ≤ CAP undecided elements)
+    if (lid == 0u) {
+      atomicStore(&nc, 0u);
+    }
+    workgroupBarrier();
+    var a = vec4<f32>(0.0);
+    for (var i = lid; i < p.V; i += WG) {
+      let q = prob(row, i, m);
+      let b = bitcast<u32>(q);
+      if ((kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP)) {
+        cb[min(atomicAdd(&nc, 1u), CAP - 1u)] = b; // < CAP: the last full pass counted them
+      } else {
+        a.x += select(0.0, 1.0, b >= hiK);
+        a.y += select(0.0, q, b >= hiP);
+      }
+    }
+    let fixed = sum4(lid, a); // sum4's barriers also publish cb and nc
+    let n = atomicLoad(&nc);
+    for (; it < 30u; it++) {
+      let midK = (loK + hiK) / 2u;
+      let midP = (loP + hiP) / 2u;
+      var c = vec4<f32>(0.0);
+      for (var j = lid; j < n; j += WG) {
+        let b = cb[j];
+        c.x += select(0.0, 1.0, b >= midK);
+        c.y += select(0.0, bitcast<f32>(b), b >= midP);
+      }
+      let r = sum4(lid, c);
+      if (fixed.x + r.x >= f32(p.topK)) {
+        loK = midK;
+      } else {
+        hiK = midK;
+      }
+      if (fixed.y + r.y >= goal) {
         loP = midP;
       } else {
         hiP = midP;
