@@ -33,7 +33,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> uniforms: array<f32>;
 
 const NONE = 0xffffffffu;
-const U = 8u; // logits loaded at once per thread
 const ONE_BITS = 0x3f800000u; // 1.0, the largest p
 
 var<workgroup> red: array<vec4<f32>, WG>;
@@ -45,21 +44,9 @@ var<workgroup> few: u32; // the last full pass left at most CAP undecided
 var<workgroup> nc: atomic<u32>;
 var<workgroup> cb: array<u32, CAP>; // their bits
 
-// p of the logit x (NaN → 0).
-fn pr(x: f32, m: f32) -> f32 {
-  let e = exp((x - m) * p.invT);
+fn prob(row: u32, i: u32, m: f32) -> f32 {
+  let e = exp((logits[row + i] - m) * p.invT);
   return select(0.0, e, e >= 0.0);
-}
-
-// The U logits row + i, i + S, …, i + (U − 1)·S, all loads issued before any is used (one at a
-// time, every pass waited on each load in turn: 40 µs for 32000 logits on the H200); past the
-// end (i ≥ e) the last one again, for the caller to skip.
-fn load_u(row: u32, i: u32, S: u32, e: u32) -> array<f32, U> {
-  var x: array<f32, U>;
-  for (var u = 0u; u < U; u++) {
-    x[u] = logits[row + min(i + u * S, e - 1u)];
-  }
-  return x;
 }
 
 // v summed over the workgroup, returned to every thread (uniform control flow).
@@ -115,7 +102,6 @@ fn prefix(lid: u32, v: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let row = wid.x * p.V;
-  let V = p.V;
   if (lid == 0u) {
     tok = NONE;
     var j = wid.x;
@@ -124,39 +110,34 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     uu = uniforms[min(j, p.NU - 1u)];
   }
-  // 1. the largest logit and the total mass (strided passes: logit i by thread i % WG)
+  // 1. the largest logit and the total mass
   var m = -0x1.fffffep+127f;
-  for (var i = lid; i < V; i += U * WG) {
-    let x = load_u(row, i, WG, V);
-    for (var u = 0u; u < U; u++) {
-      if (x[u] > m) { // a repeat past the end changes nothing
-        m = x[u];
-      }
+  for (var i = lid; i < p.V; i += WG) {
+    let x = logits[row + i];
+    if (x > m) {
+      m = x;
     }
   }
   m = max1(lid, m);
   var s = 0.0;
-  for (var i = lid; i < V; i += U * WG) {
-    let x = load_u(row, i, WG, V);
-    for (var u = 0u; u < U; u++) {
-      s += select(0.0, pr(x[u], m), i + u * WG < V);
-    }
+  for (var i = lid; i < p.V; i += WG) {
+    s += prob(row, i, m);
   }
   let S = sum4(lid, vec4<f32>(s, 0.0, 0.0, 0.0)).x;
 
   // 2. the filters' thresholds: invariants #{p ≥ loK} ≥ k > #{p ≥ hiK}, Σ{p ≥ loP} ≥ topP·S > Σ{p ≥ hiP}.
   // Full passes until at most CAP elements lie in either open interval [lo, hi); those are then
-  // compacted into cb (the others' share of each side fixed) and the rest of the 30 halvings read
-  // only them.
-  let kOn = p.topK > 0u && p.topK < V;
+  // compacted into cb (the others' share of each side fixed: ck, cp) and the rest of the 30 halvings
+  // read only them.
+  let kOn = p.topK > 0u && p.topK < p.V;
   let pOn = p.topP < 1.0;
   let goal = p.topP * S;
   var loK = 0u;
   var hiK = ONE_BITS + 1u;
   var loP = 0u;
   var hiP = ONE_BITS + 1u;
+  var it = 0u;
   if (kOn || pOn) {
-    var it = 0u;
     if (lid == 0u) {
       few = 0u;
     }
@@ -167,17 +148,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let midK = (loK + hiK) / 2u;
       let midP = (loP + hiP) / 2u;
       var a = vec4<f32>(0.0);
-      for (var i = lid; i < V; i += U * WG) {
-        let x = load_u(row, i, WG, V);
-        for (var u = 0u; u < U; u++) {
-          if (i + u * WG < V) {
-            let q = pr(x[u], m);
-            let b = bitcast<u32>(q);
-            a.x += select(0.0, 1.0, b >= midK);
-            a.y += select(0.0, q, b >= midP);
-            a.z += select(0.0, 1.0, (kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP));
-          }
-        }
+      for (var i = lid; i < p.V; i += WG) {
+        let q = prob(row, i, m);
+        let b = bitcast<u32>(q);
+        a.x += select(0.0, 1.0, b >= midK);
+        a.y += select(0.0, q, b >= midP);
+        a.z += select(0.0, 1.0, (kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP));
       }
       let r = sum4(lid, a);
       if (r.x >= f32(p.topK)) {
@@ -194,77 +170,60 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         few = 1u; // the halved intervals hold no more
       }
     }
-    if (it < 30u) {
-      // compaction (a subset of the last pass's ≤ CAP undecided elements)
-      if (lid == 0u) {
-        atomicStore(&nc, 0u);
+  }
+  if ((kOn || pOn) && it < 30u) {
+    // compaction (a subset of the last pass's ≤ CAP undecided elements); none without a filter
+    if (lid == 0u) {
+      atomicStore(&nc, 0u);
+    }
+    workgroupBarrier();
+    var a = vec4<f32>(0.0);
+    for (var i = lid; i < p.V; i += WG) {
+      let q = prob(row, i, m);
+      let b = bitcast<u32>(q);
+      if ((kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP)) {
+        cb[min(atomicAdd(&nc, 1u), CAP - 1u)] = b; // < CAP: the last full pass counted them
+      } else {
+        a.x += select(0.0, 1.0, b >= hiK);
+        a.y += select(0.0, q, b >= hiP);
       }
-      workgroupBarrier();
-      var a = vec4<f32>(0.0);
-      for (var i = lid; i < V; i += U * WG) {
-        let x = load_u(row, i, WG, V);
-        for (var u = 0u; u < U; u++) {
-          if (i + u * WG < V) {
-            let q = pr(x[u], m);
-            let b = bitcast<u32>(q);
-            if ((kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP)) {
-              cb[min(atomicAdd(&nc, 1u), CAP - 1u)] = b; // < CAP: the last full pass counted them
-            } else {
-              a.x += select(0.0, 1.0, b >= hiK);
-              a.y += select(0.0, q, b >= hiP);
-            }
-          }
-        }
+    }
+    let fixed = sum4(lid, a); // sum4's barriers also publish cb and nc
+    let n = atomicLoad(&nc);
+    for (; it < 30u; it++) {
+      let midK = (loK + hiK) / 2u;
+      let midP = (loP + hiP) / 2u;
+      var c = vec4<f32>(0.0);
+      for (var j = lid; j < n; j += WG) {
+        let b = cb[j];
+        c.x += select(0.0, 1.0, b >= midK);
+        c.y += select(0.0, bitcast<f32>(b), b >= midP);
       }
-      let fixed = sum4(lid, a); // sum4's barriers also publish cb and nc
-      let n = atomicLoad(&nc);
-      for (; it < 30u; it++) {
-        let midK = (loK + hiK) / 2u;
-        let midP = (loP + hiP) / 2u;
-        var c = vec4<f32>(0.0);
-        for (var j = lid; j < n; j += WG) {
-          let b = cb[j];
-          c.x += select(0.0, 1.0, b >= midK);
-          c.y += select(0.0, bitcast<f32>(b), b >= midP);
-        }
-        let r = sum4(lid, c);
-        if (fixed.x + r.x >= f32(p.topK)) {
-          loK = midK;
-        } else {
-          hiK = midK;
-        }
-        if (fixed.y + r.y >= goal) {
-          loP = midP;
-        } else {
-          hiP = midP;
-        }
+      let r = sum4(lid, c);
+      if (fixed.x + r.x >= f32(p.topK)) {
+        loK = midK;
+      } else {
+        hiK = midK;
+      }
+      if (fixed.y + r.y >= goal) {
+        loP = midP;
+      } else {
+        hiP = midP;
       }
     }
   }
   let tau = max(select(0u, loK, kOn), select(0u, loP, pOn));
-
-  // 3. over contiguous slices, in index order: #{p > τ}, Σ{p > τ}, #{p = τ} and each slice's ties,
-  // then each slice's kept mass, then the draw
-  let SL = (V + WG - 1u) / WG;
-  let i0 = min(lid * SL, V);
-  let i1 = min(i0 + SL, V);
-  var c = vec4<f32>(0.0);
-  for (var i = i0; i < i1; i += U) {
-    let x = load_u(row, i, 1u, i1);
-    for (var u = 0u; u < U; u++) {
-      if (i + u < i1) {
-        let q = pr(x[u], m);
-        let b = bitcast<u32>(q);
-        if (b > tau) {
-          c.x += 1.0;
-          c.y += q;
-        } else if (b == tau) {
-          c.z += 1.0;
-        }
-      }
+  var c = vec4<f32>(0.0); // #{p > τ}, Σ{p > τ}, #{p = τ}
+  for (var i = lid; i < p.V; i += WG) {
+    let q = prob(row, i, m);
+    let b = bitcast<u32>(q);
+    if (b > tau) {
+      c.x += 1.0;
+      c.y += q;
+    } else if (b == tau) {
+      c.z += 1.0;
     }
   }
-  let te = c.z; // this slice's ties
   let cr = sum4(lid, c);
   let ceq = u32(cr.z);
   var ties = ceq; // ties kept
@@ -275,50 +234,48 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (pOn && loP == tau && tf > 0.0) {
     ties = min(ties, u32(clamp(ceil((goal - cr.y) / tf), 1.0, f32(ceq))));
   }
-  let E = u32(prefix(lid, te)); // ties before this slice
+
+  // 3. the draw, over contiguous slices in index order
+  let SL = (p.V + WG - 1u) / WG;
+  let i0 = min(lid * SL, p.V);
+  let i1 = min(i0 + SL, p.V);
+  var te = 0u;
+  for (var i = i0; i < i1; i++) {
+    te += select(0u, 1u, bitcast<u32>(prob(row, i, m)) == tau);
+  }
+  let E = u32(prefix(lid, f32(te))); // ties before this slice
   var rank = E;
   var mass = 0.0;
   var last = NONE;
-  for (var i = i0; i < i1; i += U) {
-    let x = load_u(row, i, 1u, i1);
-    for (var u = 0u; u < U; u++) {
-      if (i + u < i1) {
-        let q = pr(x[u], m);
-        let b = bitcast<u32>(q);
-        if (b > tau || (b == tau && rank < ties)) {
-          mass += q;
-          if (q > 0.0) {
-            last = i + u;
-          }
-        }
-        rank += select(0u, 1u, b == tau);
+  for (var i = i0; i < i1; i++) {
+    let q = prob(row, i, m);
+    let b = bitcast<u32>(q);
+    if (b > tau || (b == tau && rank < ties)) {
+      mass += q;
+      if (q > 0.0) {
+        last = i;
       }
     }
+    rank += select(0u, 1u, b == tau);
   }
   let M = prefix(lid, mass);
-  let xd = uu * total;
-  if (mass > 0.0 && xd >= M && xd < M + mass) {
+  let x = uu * total;
+  if (mass > 0.0 && x >= M && x < M + mass) {
     // this slice holds the draw (one slice does: M + mass is the next slice's M)
     var found = last;
     var cum = M;
     rank = E;
-    var done = false;
-    for (var i = i0; i < i1 && !done; i += U) {
-      let x = load_u(row, i, 1u, i1);
-      for (var u = 0u; u < U; u++) {
-        if (i + u < i1 && !done) {
-          let q = pr(x[u], m);
-          let b = bitcast<u32>(q);
-          if (b > tau || (b == tau && rank < ties)) {
-            cum += q;
-            if (cum > xd) {
-              found = i + u;
-              done = true;
-            }
-          }
-          rank += select(0u, 1u, b == tau);
+    for (var i = i0; i < i1; i++) {
+      let q = prob(row, i, m);
+      let b = bitcast<u32>(q);
+      if (b > tau || (b == tau && rank < ties)) {
+        cum += q;
+        if (cum > x) {
+          found = i;
+          break;
         }
       }
+      rank += select(0u, 1u, b == tau);
     }
     tok = found;
   }
