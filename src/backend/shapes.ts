@@ -299,8 +299,7 @@ export function checkRopeKv(
   return { T, S, Cq, Ckv, half };
 }
 
-export function checkArgmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): { T: number; V: number; N: number } {
-  const op = 'argmax';
+export function checkArgmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory, op = 'argmax'): { T: number; V: number; N: number } {
   const [T, V] = dims2(op, 'logits', logits);
   dtypeIs(op, 'logits', logits, 'f32');
   if (V < 1) fail(op, `logits ${shapeStr(logits.shape)} has no columns`);
@@ -317,7 +316,7 @@ export function checkArgmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory
 
 export function checkSample(ids: Tensor, logits: Tensor, d: SampleDraws, history?: ArgmaxHistory): { T: number; V: number; N: number; NU: number } {
   const op = 'sample';
-  const { T, V, N } = checkArgmax(ids, logits, history);
+  const { T, V, N } = checkArgmax(ids, logits, history, op); // the same ids, logits and history
   if (!(d.temperature > 0 && Number.isFinite(d.temperature))) fail(op, `temperature must be a finite number > 0 (0 is argmax), got ${d.temperature}`);
   if (!(d.topP > 0 && d.topP <= 1)) fail(op, `top-p must be in (0, 1], got ${d.topP}`);
   if (!Number.isInteger(d.topK) || d.topK < 0) fail(op, `top-k must be a non-negative integer, got ${d.topK}`);

@@ -366,25 +366,24 @@ export class CpuBackend implements Backend {
 
   argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void {
     const { T, V, N } = shapes.checkArgmax(ids, logits, history);
-    const P = history ? (this.i32(history.pos)[0] as number) : 0;
-    if (history && (P < -1 || P + T >= N)) throw new Error(`argmax: history positions ${P + 1}…${P + T} exceed the tokens [${N}]`);
-    const out = this.i32(ids);
-    ops.argmax(out, this.f32(logits), V);
-    if (history) this.i32(history.tokens).set(out, P + 1);
-    if (history?.advance) {
-      const pos = this.i32(history.pos);
-      pos[0] = (pos[0] as number) + 1;
-    }
+    this.pick('argmax', ids, T, N, history, (out) => ops.argmax(out, this.f32(logits), V));
   }
 
   sample(ids: Tensor, logits: Tensor, d: SampleDraws, history?: ArgmaxHistory): void {
     const { T, V, N } = shapes.checkSample(ids, logits, d, history);
-    const P = history ? (this.i32(history.pos)[0] as number) : 0;
-    if (history && (P < -1 || P + T >= N)) throw new Error(`sample: history positions ${P + 1}…${P + T} exceed the tokens [${N}]`);
-    const out = this.i32(ids);
     const x = this.f32(logits);
     const u = this.f32(d.uniforms);
-    for (let t = 0; t < T; t++) out[t] = ops.sampleRow(x, t * V, V, d, u[history ? P + t + 1 : t] as number);
+    this.pick('sample', ids, T, N, history, (out, P) => {
+      for (let t = 0; t < T; t++) out[t] = ops.sampleRow(x, t * V, V, d, u[history ? P + t + 1 : t] as number);
+    });
+  }
+
+  /** argmax / sample: ids ← pick(ids, P), then with history tokens[P + 1 …] ← ids and (advance) pos[0] += 1; P = pos[0]. */
+  private pick(op: string, ids: Tensor, T: number, N: number, history: ArgmaxHistory | undefined, pick: (out: Int32Array, P: number) => void): void {
+    const P = history ? (this.i32(history.pos)[0] as number) : 0;
+    if (history && (P < -1 || P + T >= N)) throw new Error(`${op}: history positions ${P + 1}…${P + T} exceed the tokens [${N}]`);
+    const out = this.i32(ids);
+    pick(out, P);
     if (history) this.i32(history.tokens).set(out, P + 1);
     if (history?.advance) {
       const pos = this.i32(history.pos);
