@@ -6,8 +6,8 @@
 //      non-negative floats order as their bits, so each is a binary search over u32 bits in
 //      [0, bits(1.0)]: τk the largest b with #{p ≥ b} ≥ k, τp the largest with Σ{p ≥ b} ≥ topP·S,
 //      both in the same 30 halvings: full passes over the row until at most CAP elements are
-//      undecided (inside either interval), then over those alone, compacted in workgroup memory. τ = max(τk, τp); every p > τ is kept and the first m of those
-//      equal to τ by index (m from the filter that set τ: k − #{p > τ}, or the fewest ties that
+//      undecided (inside either interval), then over those alone, compacted in workgroup memory.
+//      τ = max(τk, τp); every p > τ is kept and the first m of those equal to τ by index (m from the filter that set τ: k − #{p > τ}, or the fewest ties that
 //      bring the mass to topP·S).
 //   3. The draw walks the kept tokens in index order: each thread owns a contiguous slice, the
 //      slices' tie counts and kept masses are prefix-summed one after another by thread 0 (so
@@ -47,6 +47,16 @@ var<workgroup> cb: array<u32, CAP>; // their bits
 fn prob(row: u32, i: u32, m: f32) -> f32 {
   let e = exp((logits[row + i] - m) * p.invT);
   return select(0.0, e, e >= 0.0);
+}
+
+// Whether bits b lie inside an active filter's open interval [lo, hi) (the search has not placed it).
+fn undecided(b: u32, kOn: bool, loK: u32, hiK: u32, pOn: bool, loP: u32, hiP: u32) -> bool {
+  return (kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP);
+}
+
+// Whether a token with bits b is kept: above τ, or at τ among the first `ties` of those (rank: ties before it).
+fn kept(b: u32, rank: u32, tau: u32, ties: u32) -> bool {
+  return b > tau || (b == tau && rank < ties);
 }
 
 // v summed over the workgroup, returned to every thread (uniform control flow).
@@ -127,8 +137,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 
   // 2. the filters' thresholds: invariants #{p ≥ loK} ≥ k > #{p ≥ hiK}, Σ{p ≥ loP} ≥ topP·S > Σ{p ≥ hiP}.
   // Full passes until at most CAP elements lie in either open interval [lo, hi); those are then
-  // compacted into cb (the others' share of each side fixed: ck, cp) and the rest of the 30 halvings
-  // read only them.
+  // compacted into cb (the others' share of each side fixed: `fixed`) and the rest of the 30
+  // halvings read only them.
   let kOn = p.topK > 0u && p.topK < p.V;
   let pOn = p.topP < 1.0;
   let goal = p.topP * S;
@@ -153,7 +163,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let b = bitcast<u32>(q);
         a.x += select(0.0, 1.0, b >= midK);
         a.y += select(0.0, q, b >= midP);
-        a.z += select(0.0, 1.0, (kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP));
+        a.z += select(0.0, 1.0, undecided(b, kOn, loK, hiK, pOn, loP, hiP));
       }
       let r = sum4(lid, a);
       if (r.x >= f32(p.topK)) {
@@ -181,7 +191,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var i = lid; i < p.V; i += WG) {
       let q = prob(row, i, m);
       let b = bitcast<u32>(q);
-      if ((kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP)) {
+      if (undecided(b, kOn, loK, hiK, pOn, loP, hiP)) {
         cb[min(atomicAdd(&nc, 1u), CAP - 1u)] = b; // < CAP: the last full pass counted them
       } else {
         a.x += select(0.0, 1.0, b >= hiK);
@@ -250,7 +260,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var i = i0; i < i1; i++) {
     let q = prob(row, i, m);
     let b = bitcast<u32>(q);
-    if (b > tau || (b == tau && rank < ties)) {
+    if (kept(b, rank, tau, ties)) {
       mass += q;
       if (q > 0.0) {
         last = i;
@@ -268,7 +278,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var i = i0; i < i1; i++) {
       let q = prob(row, i, m);
       let b = bitcast<u32>(q);
-      if (b > tau || (b == tau && rank < ties)) {
+      if (kept(b, rank, tau, ties)) {
         cum += q;
         if (cum > x) {
           found = i;
