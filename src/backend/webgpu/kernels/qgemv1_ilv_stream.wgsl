@@ -89,6 +89,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let K4 = p.K / 4u;
   let nBlocks = (p.rows + R * RG - 1u) / (R * RG);
   var b = wid.x;
+  let first = min(lane, nChunks - 1u); // a lane past the last chunk loads it and leaves it unused
+  var wrow = weight_rows((b * RG + tg) * R);
+  var cur = load_chunk(wrow, first, codes, rowWords, p.K); // in flight during the norm's pass
   var inv = 1.0;
   if (NORM) {
     var ss = 0.0;
@@ -98,9 +101,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     inv = 1.0 / sqrt(row_sum(ss, lid) / f32(p.K) + p.eps);
   }
-  let first = min(lane, nChunks - 1u); // a lane past the last chunk loads it and leaves it unused
-  var wrow = weight_rows((b * RG + tg) * R);
-  var cur = load_chunk(wrow, first, codes, rowWords, p.K);
   loop {
     let r0 = (b * RG + tg) * R;
     let prior = prior_rows(r0);
