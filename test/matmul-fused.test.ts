@@ -263,43 +263,6 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
     });
   }
 
-  // qgemv1_ilv_stream (ilv1.G > 0): at most G workgroups walk the blocks of RG thread groups with a stride of the
-  // grid, each lane loading its next chunk (the next block's first at a block's end) before it computes the
-  // current one. G 2 and 3 over 3–9 blocks leave the last round part-empty; 37 / 39 chunks over 8 or 16 lanes
-  // leave lanes short, 8 chunks over 16 lanes leave lanes with none; R 3 leaves dead rows; the row sums with
-  // subgroups (lavapipe's 8: TPR 16 takes the barrier round) and without
-  for (const subgroups of [false, true]) {
-    test(`packed int2/4/8, qgemv1_ilv_stream over G workgroups, row sums ${subgroups ? 'by subgroups' : 'without subgroups'}, T = 1`, async () => {
-      const tilings = [
-        { R: 3, TPR: 8, RG: 2, UN: 1, G: 2 },
-        { R: 2, TPR: 16, RG: 2, UN: 1, G: 3 },
-      ];
-      const cases = [
-        randomPacked('int4', [34, 1184], { groupSize: 128, permuted: 0 }, 61),
-        randomPacked('int2', [21, 1248], { groupSize: 64, permuted: 0 }, 62),
-        randomPacked('int8', [18, 1184], { groupSize: 1184, permuted: 0 }, 63),
-        randomPacked('int4', [22, 256], { groupSize: 32, permuted: 0 }, 64),
-      ];
-      let seed = 1600;
-      for (const [i, ilv1] of tilings.entries()) {
-        const { b } = await tryWebGpu({ subgroups, packed: { ilv1 } });
-        assert.ok(b);
-        for (const [j, p] of cases.entries()) {
-          const [M, K] = p.shape as [number, number];
-          // every option set once (first tiling, first case), three on the others: each set is a pipeline to compile
-          const sets = i === 0 && j === 0 ? OPTION_SETS : ([['norm', 'acc', 'col0'], ['gated', 'acc', 'bias'], ['norm', 'glu']] as Opt[][]);
-          for (const set of sets) {
-            if (set.includes('glu') && M % 2 === 1) continue; // glu needs gate | up: an even row count
-            const inp = inputs(1, K, M, set, seed++);
-            const ref = await run(cpu, cpu.uploadPacked(p), inp, set);
-            assertNmse(await run(b, b.uploadPacked(p), inp, set), ref, `G ${ilv1.G} TPR ${ilv1.TPR} ${p.format} [${M}, ${K}] ${set.join('+')}`);
-          }
-        }
-        b.dispose();
-      }
-    });
-  }
-
   // qgemv1 on SpQR with R dividing β2: a thread group's R rows (and with GLU its R up rows, when β2 divides the
   // outputs) load their block's second-level statistics once (SHARE2); 38 rows leave dead rows, GLU over 19 or
   // 32 outputs shares the up rows' block or does not; β2 8 and 16, β1 16 and 32
@@ -464,6 +427,28 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
       assertNmse((await b.read(out)).data as Float32Array, await run(cpu, cpu.uploadPacked(p), inp, set), set.join('+'));
     }
     b.free(w);
+  });
+
+  // packed.foldNormMaxBytes: a packed weight larger than it runs the rmsnorm kernel first (two ops), then the same
+  // qgemv1 on the normalized input; under it the norm stays folded (one op); int4 (qgemv1_ilv) and SpQR (qgemv1)
+  test('T = 1 packed weights past foldNormMaxBytes: rmsnorm, then qgemv1 (SwiGLU output and residual still folded)', async () => {
+    const int4 = randomPacked('int4', [48, 256], { groupSize: 64, permuted: 0 }, 33);
+    const spqr = randomPacked('spqr', [48, 256], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 34, { outlierRate: 0.05 });
+    for (const [max, ops] of [[0, 2], [2 ** 40, 1]] as const) {
+      const { b } = await tryWebGpu({ packed: { foldNormMaxBytes: max } });
+      assert.ok(b);
+      let seed = 1700;
+      for (const p of [int4, spqr]) {
+        const w = b.uploadPacked(p);
+        for (const set of [['norm'], ['norm', 'acc', 'col0'], ['norm', 'glu']] as Opt[][]) {
+          const inp = inputs(1, 256, 48, set, seed++);
+          const { x, out, bias, o } = upload(b, inp, set);
+          assert.equal(b.record(() => b.matmul(out, x, w, bias, o)).ops, ops, `${p.format} max ${max} ${set.join('+')}`);
+          assertNmse((await b.read(out)).data as Float32Array, await run(cpu, cpu.uploadPacked(p), inp, set), `${p.format} max ${max} ${set.join('+')}`);
+        }
+      }
+      b.dispose();
+    }
   });
 
   test('record/replay: a replayed step equals running its ops again; transfers inside record() are refused', async () => {

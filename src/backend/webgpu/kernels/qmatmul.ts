@@ -35,7 +35,13 @@ export interface PackedTuning {
   /** qgemv1 (T = 1, int3 and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
   /** qgemv1_ilv (T = 1, interleaved int2/4/8 images): output rows per thread group, threads per group, groups per workgroup, chunks per lane in flight. */
-  readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number; readonly G?: number };
+  readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number };
+  /**
+   * Largest packed weight (GPU image bytes) whose T = 1 product folds the RMSNorm input into
+   * qgemv1 (every thread group then reads the norm weight beside x); a larger one runs the
+   * rmsnorm kernel into a scratch buffer first. Unset: always folded.
+   */
+  readonly foldNormMaxBytes?: number;
 }
 
 // The T = 1 tilings with the shortest 7B decode step on the H200, each measured against the others on one
@@ -179,8 +185,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const { R, TPR, RG } = ilv ? q.ilv1 : q.int1;
   const WG = TPR * RG;
   const outRows = f.glu ? c.M / 2 : c.M;
-  const stream = ilv && (q.ilv1.G ?? 0) > 0;
-  const groups = stream ? Math.min(ceilDiv(outRows, R * RG), q.ilv1.G as number) : ceilDiv(outRows, R * RG);
+  const groups = ceilDiv(outRows, R * RG);
   if (groups > MAX_GROUPS) throw new Error(`${c.what}: ${c.M} weight rows need ${groups} workgroups, more than ${MAX_GROUPS}`);
   const sg = dev.subgroupSize;
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
@@ -191,8 +196,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   let kernel: KernelSpec;
   if (ilv) {
     const header = { R, TPR, RG, WG, UN: q.ilv1.UN, ...flags, ...sgHeader };
-    const main: WgslName = stream ? 'qgemv1_ilv_stream' : 'qgemv1_ilv';
-    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', main], header, prelude: formatPrelude(c.format, c.params) };
+    kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
   } else {
     const CU = q.int1.CU ?? 1;
     // workgroup memory (qgemv1.wgsl): the input tile, Σ x² per row group, and the row sums' (gemv_reduce_*)
