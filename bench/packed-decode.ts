@@ -35,17 +35,17 @@ const kernelIters = Number(f['kernel-iters'] ?? 20);
 
 // --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
 const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
-// RxTPRxRG[xN][,…] → tilings whose fourth field (default 1) is named `n`
-const tilings = <N extends string>(v: string | undefined, n: N): ({ R: number; TPR: number; RG: number } & Record<N, number>)[] =>
+// RxTPRxRG[xN[xRN]][,…] → tilings whose fourth field (default 1) is named `n`; a fifth is RN (qgemv1_ilv)
+const tilings = <N extends string>(v: string | undefined, n: N): ({ R: number; TPR: number; RG: number; RN?: number } & Record<N, number>)[] =>
   list(v, '').map((t) => {
-    const [r, tpr, rg, x] = t.split('x').map(Number) as [number, number, number, number | undefined];
-    return { R: r, TPR: tpr, RG: rg, [n]: x || 1 } as { R: number; TPR: number; RG: number } & Record<N, number>;
+    const [r, tpr, rg, x, rn] = t.split('x').map(Number) as [number, number, number, number | undefined, number | undefined];
+    return { R: r, TPR: tpr, RG: rg, [n]: x || 1, ...(rn ? { RN: rn } : {}) } as { R: number; TPR: number; RG: number; RN?: number } & Record<N, number>;
   });
 // --int1 RxTPRxRG[xCU]: the int3 and SpQR T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
 // (a list: each tiling on the same uploaded model, as --ilv1)
 const int1List = tilings(f.int1, 'CU');
-// --ilv1 RxTPRxRGxUN[,…]: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in
-// flight; a list measures each tiling on the same uploaded model (one row per tiling)
+// --ilv1 RxTPRxRGxUN[xRN][,…]: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in
+// flight, RN rows per group of weights without the SwiGLU output; a list measures each tiling on the same uploaded model (one row per tiling)
 const ilv1List = tilings(f.ilv1, 'UN');
 const tiles = {
   ...(R && RG && TPR ? { R, RG, TPR } : {}),

@@ -239,8 +239,9 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
   // bit width's code-to-float path (2, 3, 4, 8 bits); 37 / 39 chunks leave a short last unit
   for (const CU of [2, 4]) {
     test(`packed int2/3/4/8, qgemv1 units of CU ${CU} chunks, statistics per unit and per chunk, T = 1`, async () => {
-      // int2/4/8 run qgemv1_ilv: 37 / 39 chunks over 8 lanes × UN 2 (R 3: dead rows) or × UN 3 leave lanes short
-      const ilv1 = CU === 2 ? { R: 3, TPR: 8, RG: 2, UN: 2 } : { R: 2, TPR: 8, RG: 2, UN: 3 };
+      // int2/4/8 run qgemv1_ilv: 37 / 39 chunks over 8 lanes × UN 2 (R 3 with the SwiGLU output, RN 5 without:
+      // dead rows) or × UN 3 leave lanes short
+      const ilv1 = CU === 2 ? { R: 3, TPR: 8, RG: 2, UN: 2, RN: 5 } : { R: 2, TPR: 8, RG: 2, UN: 3 };
       const { b } = await tryWebGpu({ packed: { int1: { R: 2, TPR: 8, RG: 2, CU }, ilv1 } });
       assert.ok(b);
       let seed = 700 + CU;
