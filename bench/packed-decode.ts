@@ -10,7 +10,7 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--fold-norm-max bytes] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--out packed.json]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--out packed.json]
  * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows, 0 split-K always).
  */
 import { backend, emit, flags, list, measureCopy, measureDecode, meta, timeIt } from './lib/bench-common.js';
@@ -23,7 +23,7 @@ import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
 
-const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'fold-norm-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'outlier-rate', 'out']);
+const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'outlier-rate', 'out']);
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const shape = (f.shape ?? 'llama2-7b') as RandomShape;
 const over = { dim: num(f.dim), layers: num(f.layers), heads: num(f.heads), kvHeads: num(f['kv-heads']), ffn: num(f.ffn), vocab: num(f.vocab) };
@@ -35,24 +35,22 @@ const kernelIters = Number(f['kernel-iters'] ?? 20);
 
 // --qgemv RxRGxTPR: the packed GEMV's rows per row group, row groups per workgroup, threads per row group
 const [R, RG, TPR] = (f.qgemv ?? '').split('x').map(Number);
-// RxTPRxRG[xN[xRN]][,…] → tilings whose fourth field (default 1) is named `n`; a fifth is RN (qgemv1_ilv)
-const tilings = <N extends string>(v: string | undefined, n: N): ({ R: number; TPR: number; RG: number; RN?: number } & Record<N, number>)[] =>
+// RxTPRxRG[xN][,…] → tilings whose fourth field (default 1) is named `n`
+const tilings = <N extends string>(v: string | undefined, n: N): ({ R: number; TPR: number; RG: number } & Record<N, number>)[] =>
   list(v, '').map((t) => {
-    const [r, tpr, rg, x, rn] = t.split('x').map(Number) as [number, number, number, number | undefined, number | undefined];
-    return { R: r, TPR: tpr, RG: rg, [n]: x || 1, ...(rn ? { RN: rn } : {}) } as { R: number; TPR: number; RG: number; RN?: number } & Record<N, number>;
+    const [r, tpr, rg, x] = t.split('x').map(Number) as [number, number, number, number | undefined];
+    return { R: r, TPR: tpr, RG: rg, [n]: x || 1 } as { R: number; TPR: number; RG: number } & Record<N, number>;
   });
 // --int1 RxTPRxRG[xCU]: the int3 and SpQR T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
 // (a list: each tiling on the same uploaded model, as --ilv1)
 const int1List = tilings(f.int1, 'CU');
-// --ilv1 RxTPRxRGxUN[xRN][,…]: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in
-// flight, RN rows per group of weights without the SwiGLU output; a list measures each tiling on the same uploaded model (one row per tiling)
+// --ilv1 RxTPRxRGxUN[,…]: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in
+// flight; a list measures each tiling on the same uploaded model (one row per tiling)
 const ilv1List = tilings(f.ilv1, 'UN');
 const tiles = {
   ...(R && RG && TPR ? { R, RG, TPR } : {}),
   ...(int1List[0] ? { int1: int1List[0] } : {}),
   ...(ilv1List[0] ? { ilv1: ilv1List[0] } : {}),
-  // --fold-norm-max BYTES: packed weights larger than this run the rmsnorm kernel before their GEMV (default: always folded)
-  ...(f['fold-norm-max'] !== undefined ? { foldNormMaxBytes: Number(f['fold-norm-max']) } : {}),
 };
 const attention = f['one-pass-max'] === undefined ? {} : { onePassMaxKeys: Number(f['one-pass-max']) };
 const backends = new Map<string, WebGpuBackend>();

@@ -329,9 +329,7 @@ export class WebGpuBackend implements Backend {
     const b = bias ? this.vectorF32(what, 'bias', bias) : undefined;
     let xb = this.buf(what, 'x', x);
     const fuse = T === 1 && (packed ? qgemv1Serves(w.format, w.params, K) : this.own(w).live().reduce((n, c) => n + c.bytes, 0) <= this.tuning.fuseInputMaxBytes);
-    // a packed weight past foldNormMaxBytes still runs qgemv1, on the norm's output
-    const foldNorm = fuse && !(packed && w.bytes > (this.packedTuning.foldNormMaxBytes ?? Infinity));
-    if ((!fuse && (o.norm || o.gated)) || (!foldNorm && o.norm)) {
+    if (!fuse && (o.norm || o.gated)) {
       const xin = this.scratch('input', what, T * K * 4);
       if (o.norm && T === 1 && K % 4 === 0) {
         // one row: spread over K / 1024 workgroups, not one workgroup's serial loop
@@ -345,7 +343,7 @@ export class WebGpuBackend implements Backend {
       xb = xin;
     }
     const place = { ldo: N, col0, accumulate: o.accumulate === true };
-    const fused = fuse ? { ...(o.norm && foldNorm && { norm: { weight: this.vectorF32(what, 'norm weight', o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
+    const fused = fuse ? { ...(o.norm && { norm: { weight: this.vectorF32(what, 'norm weight', o.norm.weight), eps: o.norm.eps } }), gated: o.gated === true } : {};
     const gluFused = o.glu === true && T === 1 && (packed ? fuse : this.own(w).live().length === 1);
     // an unfused SwiGLU output: the product goes to scratch [T, M], then out[:, col0 …] (+)= silu(gate)·up
     const y = o.glu && !gluFused ? this.scratch('glu', what, T * M * 4) : null;

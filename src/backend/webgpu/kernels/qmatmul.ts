@@ -34,18 +34,8 @@ export interface PackedTuning {
   readonly spqrOutliers: 'fused' | 'separate';
   /** qgemv1 (T = 1, int3 and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
   readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
-  /**
-   * qgemv1_ilv (T = 1, interleaved int2/4/8 images): output rows per thread group, threads per group, groups per
-   * workgroup, chunks per lane in flight; RN: output rows per thread group of a weight without the SwiGLU output
-   * (default R; with it a group holds 2·R weight rows, so RN = 2·R holds as many without it).
-   */
-  readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number; readonly RN?: number };
-  /**
-   * Largest packed weight (GPU image bytes) whose T = 1 product folds the RMSNorm input into
-   * qgemv1 (every thread group then reads the norm weight beside x); a larger one runs the
-   * rmsnorm kernel into a scratch buffer first. Unset: always folded.
-   */
-  readonly foldNormMaxBytes?: number;
+  /** qgemv1_ilv (T = 1, interleaved int2/4/8 images): output rows per thread group, threads per group, groups per workgroup, chunks per lane in flight. */
+  readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number };
 }
 
 // The T = 1 tilings with the shortest 7B decode step on the H200, each measured against the others on one
@@ -186,8 +176,7 @@ export function outlierRounds(c: Pick<QMatmulCall, 'format' | 'params' | 'M'>, T
  */
 export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
   const ilv = codesInterleaved(c.format, c.params);
-  const { TPR, RG } = ilv ? q.ilv1 : q.int1;
-  const R = ilv ? (f.glu ? q.ilv1.R : (q.ilv1.RN ?? q.ilv1.R)) : q.int1.R;
+  const { R, TPR, RG } = ilv ? q.ilv1 : q.int1;
   const WG = TPR * RG;
   const outRows = f.glu ? c.M / 2 : c.M;
   const groups = ceilDiv(outRows, R * RG);
