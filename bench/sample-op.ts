@@ -3,13 +3,16 @@
  * several filters, on one row of V logits drawn like a language model's (Gaussian, σ = --sigma,
  * a few tokens well above the rest), each op timed alone by timestamp queries over --iters runs.
  *
- *   node <bundle>/bench/sample-op.js [--vocab 32000,128256] [--sigma 2.5] [--iters 50] [--out sample.json]
+ *   node <bundle>/bench/sample-op.js [--vocab 32000,128256] [--sigma 2.5] [--iters 50] [--workgroup 1024] [--out sample.json]
+ *
+ * --workgroup: the sample kernel's largest workgroup (WebGpuBackendOptions.sampleWorkgroup; the
+ * size used is reported as `sample_workgroup`).
  */
 import { backend, emit, flags, meta, numbers, timeIt } from './lib/bench-common.js';
 import { rng } from '../src/runtime/sampler.js';
 import { tensor } from '../src/tensor/tensor.js';
 
-const f = flags(['vocab', 'sigma', 'iters', 'out']);
+const f = flags(['vocab', 'sigma', 'iters', 'workgroup', 'out']);
 const vocabs = numbers(f.vocab, '32000,128256');
 const sigma = Number(f.sigma ?? 2.5);
 const iters = Number(f.iters ?? 50);
@@ -20,7 +23,7 @@ const FILTERS = [
   { name: 'top-k 50', temperature: 1, topK: 50, topP: 1 },
 ];
 
-const b = await backend();
+const b = await backend(f.workgroup !== undefined ? { sampleWorkgroup: Number(f.workgroup) } : {});
 const random = rng(1);
 const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 const rows: Record<string, unknown>[] = [];
@@ -43,5 +46,5 @@ for (const V of vocabs) {
   for (const t of [logits, uniforms, ids]) b.free(t);
 }
 for (const r of rows) process.stderr.write(`${String(r.op).padEnd(7)} V ${String(r.V).padEnd(7)} ${String(r.filter ?? '').padEnd(28)} ${(r.us as number).toFixed(1)} µs\n`);
-emit({ bench: 'sample-op', ...meta(b), sigma, iters, rows }, f.out);
+emit({ bench: 'sample-op', ...meta(b), sample_workgroup: b.sampleWG, sigma, iters, rows }, f.out);
 b.dispose();

@@ -17,6 +17,7 @@ import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { rng } from '../src/runtime/sampler.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { assertClose, assertNmse, rand, tryWebGpu } from './webgpu-helpers.js';
+import { sampleWorkgroupSize } from '../src/backend/webgpu/kernels/decode.js';
 
 const { b: gpu, skip } = await tryWebGpu();
 // backends that run the one-pass decode attention up to the most keys it holds, and never (split-K + combine above 32 keys)
@@ -25,6 +26,7 @@ const { b: splitGpu } = await tryWebGpu({ attention: { onePassMaxKeys: 0 } });
 // the one-pass kernel's block_reduce without subgroups (the shared-memory tree), one-pass to 2048 keys and by default
 const { b: wideNoSg } = await tryWebGpu({ attention: { onePassMaxKeys: ONE_PASS_MAXK }, subgroups: false });
 const { b: noSg } = await tryWebGpu({ subgroups: false });
+const { b: sample64 } = await tryWebGpu({ sampleWorkgroup: 64 });
 
 /**
  * A dispatch's kernel files joined by '+', attention_decode's block_reduce file left out after
@@ -50,7 +52,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
   const wb = wideGpu as NonNullable<typeof wideGpu>;
   const sb = splitGpu as NonNullable<typeof splitGpu>;
   after(() => {
-    for (const x of [gpu, wideGpu, splitGpu, wideNoSg, noSg]) x?.dispose();
+    for (const x of [gpu, wideGpu, splitGpu, wideNoSg, noSg, sample64]) x?.dispose();
   });
   const f32 = (shape: number[], data: Float32Array, on = b): Tensor => on.upload(tensor('f32', shape, data));
   const i32 = (data: number[], on = b): Tensor => on.upload(tensor('i32', [data.length], Int32Array.from(data)));
@@ -367,7 +369,24 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     }
   });
 
-  test('sample: the reference token for each draw (up to f32 rounding at a boundary), ties, filters, V from 1 to 32000, history', async () => {
+  test('sampleWorkgroupSize: the largest power of two the limits and workgroup memory allow', () => {
+    const lim = (inv: number, x: number, mem: number) => ({ maxComputeInvocationsPerWorkgroup: inv, maxComputeWorkgroupSizeX: x, maxComputeWorkgroupStorageSize: mem });
+    assert.equal(sampleWorkgroupSize(lim(1024, 1024, 49152), 1024), 1024);
+    assert.equal(sampleWorkgroupSize(lim(1024, 1024, 16384), 1024), 256); // (16384 − 8256) / 16 = 508 vec4s
+    assert.equal(sampleWorkgroupSize(lim(256, 1024, 49152), 1024), 256);
+    assert.equal(sampleWorkgroupSize(lim(1024, 512, 49152), 1024), 512);
+    assert.equal(sampleWorkgroupSize(lim(1024, 1024, 49152), 100), 64);
+    assert.throws(() => sampleWorkgroupSize(lim(1024, 1024, 8192), 1024), /sample: no workgroup size fits/);
+    assert.equal(b.sampleWG, sampleWorkgroupSize(b.ctx.device.limits, 1024));
+    assert.equal(sample64?.sampleWG, 64);
+  });
+
+  for (const [sb, label] of [[b, 'default workgroup'], [sample64, 'workgroup of 64']] as const) {
+  test(`sample (${label}): the reference token for each draw (up to f32 rounding at a boundary), ties, filters, V from 1 to 32000, history`, async () => {
+    assert.ok(sb);
+    const b = sb;
+    const f32 = (shape: number[], data: Float32Array): Tensor => b.upload(tensor('f32', shape, data));
+    const i32 = (data: number[]): Tensor => b.upload(tensor('i32', [data.length], Int32Array.from(data)));
     // A device token that differs from ops.sampleRow's must be what the reference gives for the
     // draw or the nucleus mass moved by the f32 rounding rule (rtol 1e-5, CONVENTIONS §3).
     const filters = [
@@ -435,6 +454,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     assert.throws(() => b.sample(one, f32([1, V], rows[0] as Float32Array), { ...f, uniforms }, { tokens: i32(Array(12).fill(0)), pos }), /sample: uniforms \[10\] must hold a draw for each of the 12 history positions/);
     assert.throws(() => b.sample(one, f32([1, V], rows[0] as Float32Array), { ...f, temperature: 0, uniforms }), /sample: temperature must be a finite number > 0/);
   });
+  }
 
   test('the shared validation messages', () => {
     const q = b.empty('f32', [3, 8]);

@@ -16,7 +16,7 @@ import { PackedTooLargeError, type ArgmaxHistory, type SampleDraws, type Attenti
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
 import { attention, DEFAULT_ATTENTION, ropeKvAttention, ropeKvFolds, type AttentionCall, type AttentionTuning } from './kernels/attention.js';
-import { argmax, ropeKv, sample } from './kernels/decode.js';
+import { argmax, ropeKv, sample, sampleWorkgroupSize } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
 import { spqrBlock } from './kernels/spqr.js';
@@ -46,6 +46,8 @@ export interface WebGpuBackendOptions {
   readonly packed?: Partial<PackedTuning>;
   /** Decode attention: up to how many keys one dispatch (attention_decode) replaces split-K + combine. */
   readonly attention?: Partial<AttentionTuning>;
+  /** Largest workgroup of the sample kernel (default 1024; the device's limits and workgroup memory may lower it). */
+  readonly sampleWorkgroup?: number;
 }
 
 /** Limits requested at the adapter's values when it offers more than the defaults. */
@@ -91,6 +93,8 @@ export class WebGpuBackend implements Backend {
   private packedTiles: PackedTuning;
   readonly attentionTuning: AttentionTuning;
   readonly subgroupSize: number;
+  /** The sample kernel's workgroup size (a power of two: sampleWorkgroupSize). */
+  readonly sampleWG: number;
   /** What the matmul launchers need to know of the device (subgroup size, workgroup memory). */
   private readonly matmulDevice: MatmulDevice;
   private readonly dummy: GPUBuffer;
@@ -113,6 +117,7 @@ export class WebGpuBackend implements Backend {
     const sgMax = (info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
     const useSg = opts.subgroups !== false && device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax;
     this.subgroupSize = useSg ? sgMin : 0;
+    this.sampleWG = sampleWorkgroupSize(lim, opts.sampleWorkgroup ?? 1024);
     this.matmulDevice = { subgroupSize: this.subgroupSize, workgroupStorage: lim.maxComputeWorkgroupStorageSize };
     const feats = FEATURES.filter((f) => device.features.has(f));
     this.description = `WebGPU: ${adapterName(info)} (${feats.join(', ') || 'no optional features'}; binding ≤ ${this.maxBindingBytes} bytes)`;
@@ -554,7 +559,7 @@ export class WebGpuBackend implements Backend {
     const what = `sample logits${shapeStr(logits.shape)} (temperature ${d.temperature}, top-k ${d.topK}, top-p ${d.topP})${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
     const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
-    sample(this.ctx, { what, ids: b('ids', ids), logits: b('logits', logits), uniforms: b('uniforms', d.uniforms), history: h, dummies: { tokens: this.dummy, pos: this.zeroPos }, advance: history?.advance === true, T, V, N, NU, temperature: d.temperature, topK: d.topK, topP: d.topP });
+    sample(this.ctx, { what, WG: this.sampleWG, ids: b('ids', ids), logits: b('logits', logits), uniforms: b('uniforms', d.uniforms), history: h, dummies: { tokens: this.dummy, pos: this.zeroPos }, advance: history?.advance === true, T, V, N, NU, temperature: d.temperature, topK: d.topK, topP: d.topP });
   }
 
   spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {

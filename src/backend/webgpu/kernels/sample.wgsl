@@ -39,7 +39,7 @@ var<workgroup> red: array<vec4<f32>, WG>;
 var<workgroup> total: f32;
 var<workgroup> uu: f32; // this row's draw
 var<workgroup> tok: u32;
-const CAP = 2048u; // undecided elements the threshold search compacts
+const CAP = 2048u; // undecided elements the threshold search compacts (decode.ts SAMPLE_FIXED_BYTES counts it)
 var<workgroup> few: u32; // the last full pass left at most CAP undecided
 var<workgroup> nc: atomic<u32>;
 var<workgroup> cb: array<u32, CAP>; // their bits
