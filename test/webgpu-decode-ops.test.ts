@@ -372,7 +372,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
   test('sampleWorkgroupSize: the largest power of two the limits and workgroup memory allow', () => {
     const lim = (inv: number, x: number, mem: number) => ({ maxComputeInvocationsPerWorkgroup: inv, maxComputeWorkgroupSizeX: x, maxComputeWorkgroupStorageSize: mem });
     assert.equal(sampleWorkgroupSize(lim(1024, 1024, 49152), 1024), 1024);
-    assert.equal(sampleWorkgroupSize(lim(1024, 1024, 16384), 1024), 256); // (16384 − 8256) / 16 = 508 vec4s
+    assert.equal(sampleWorkgroupSize(lim(1024, 1024, 16384), 1024), 256); // (16384 − 8384) / 16 = 500 vec4s
     assert.equal(sampleWorkgroupSize(lim(256, 1024, 49152), 1024), 256);
     assert.equal(sampleWorkgroupSize(lim(1024, 512, 49152), 1024), 512);
     assert.equal(sampleWorkgroupSize(lim(1024, 1024, 49152), 100), 64);

@@ -56,8 +56,8 @@ export function argmax(ctx: GpuContext, what: string, ids: GPUBuffer, logits: GP
   });
 }
 
-/** sample.wgsl's workgroup memory besides its WG vec4s: CAP (2048) u32 bits and five scalars, with room for padding. */
-const SAMPLE_FIXED_BYTES = 4 * 2048 + 64;
+/** sample.wgsl's workgroup memory besides its WG vec4s: CAP (2048) u32 bits, up to 32 run offsets and five scalars, with room for padding. */
+const SAMPLE_FIXED_BYTES = 4 * 2048 + 128 + 64;
 
 /**
  * The sample kernel's workgroup size: the largest power of two up to `max` that the device's

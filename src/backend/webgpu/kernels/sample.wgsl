@@ -10,10 +10,11 @@
 //      τ = max(τk, τp); every p > τ is kept and the first m of those equal to τ by index (m from the filter that set τ: k − #{p > τ}, or the fewest ties that
 //      bring the mass to topP·S).
 //   3. The draw walks the kept tokens in index order: each thread owns a contiguous slice, the
-//      slices' tie counts and kept masses are prefix-summed one after another by thread 0 (so
-//      the slices' mass intervals [M_t, M_t + mass_t) tile [0, Σ kept) exactly in f32), and the
-//      thread whose interval holds u·Σ kept walks its slice to the first token whose running mass
-//      exceeds it. Rounding that leaves no token picks the last kept one; no mass at all gives 0.
+//      slices' tie counts and kept masses are prefix-summed (`prefix`: serial within runs of 32
+//      threads and across runs, so the slices' mass intervals [M_t, M_t+1) tile [0, Σ kept) exactly
+//      in f32), and the thread whose interval holds u·Σ kept walks its slice to the first token
+//      whose running mass exceeds it, or its last kept token if rounding leaves none. A draw that
+//      rounds up to Σ kept picks the row's last kept token; no mass at all gives 0.
 // HISTORY / ADVANCE as argmax.wgsl (thread 0 alone reads and writes pos). Header: WG (a power of
 // two), HISTORY, ADVANCE. Grid: x = T.
 struct Params {
@@ -89,24 +90,44 @@ fn max1(lid: u32, v: f32) -> f32 {
   return r;
 }
 
-// Σ of v over the threads before this one, summed one thread after another by thread 0, so that
-// prefix(t) + v_t is prefix(t + 1) exactly; the whole sum in `total`.
-fn prefix(lid: u32, v: f32) -> f32 {
+// Σ of v (≥ 0) over the threads before this one, and the next thread's (the whole sum, also left in
+// `total`, for the last thread), scanned in two serial levels: each run of RUN threads by its first
+// thread, then the runs' totals by thread 0 (RUN + WG / RUN dependent adds, not WG). Every serial
+// add of a v ≥ 0 rounds to no less than it started from, and the first prefix of a run is its
+// run's offset + 0, so the prefixes never decrease: the threads' intervals [prefix, next) tile
+// [0, total) exactly and a draw in it lands in one of them.
+const RUN: u32 = min(32u, WG);
+var<workgroup> runs: array<f32, WG / RUN>;
+
+fn prefix(lid: u32, v: f32) -> vec2<f32> {
   red[lid].x = v;
+  workgroupBarrier();
+  if (lid % RUN == 0u) {
+    var acc = 0.0;
+    for (var j = lid; j < lid + RUN; j++) {
+      let x = red[j].x;
+      red[j].y = acc;
+      acc += x;
+    }
+    runs[lid / RUN] = acc;
+  }
   workgroupBarrier();
   if (lid == 0u) {
     var acc = 0.0;
-    for (var j = 0u; j < WG; j++) {
-      let x = red[j].x;
-      red[j].y = acc;
+    for (var g = 0u; g < WG / RUN; g++) {
+      let x = runs[g];
+      runs[g] = acc;
       acc += x;
     }
     total = acc;
   }
   workgroupBarrier();
-  let r = red[lid].y;
+  let r = runs[lid / RUN] + red[lid].y;
+  red[lid].z = r;
   workgroupBarrier();
-  return r;
+  let nx = select(total, red[min(lid + 1u, WG - 1u)].z, lid + 1u < WG);
+  workgroupBarrier();
+  return vec2<f32>(r, nx);
 }
 
 @compute @workgroup_size(WG)
@@ -253,7 +274,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var i = i0; i < i1; i++) {
     te += select(0u, 1u, bitcast<u32>(prob(row, i, m)) == tau);
   }
-  let E = u32(prefix(lid, f32(te))); // ties before this slice
+  let E = u32(prefix(lid, f32(te)).x); // ties before this slice
   var rank = E;
   var mass = 0.0;
   var last = NONE;
@@ -268,10 +289,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     rank += select(0u, 1u, b == tau);
   }
-  let M = prefix(lid, mass);
+  let Mn = prefix(lid, mass);
+  let M = Mn.x;
   let x = uu * total;
-  if (mass > 0.0 && x >= M && x < M + mass) {
-    // this slice holds the draw (one slice does: M + mass is the next slice's M)
+  if (mass > 0.0 && x >= M && x < Mn.y) {
+    // this slice holds the draw (at most one does: the intervals tile [0, total))
     var found = last;
     var cum = M;
     rank = E;
