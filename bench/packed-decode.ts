@@ -10,8 +10,9 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--out packed.json]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--f16-sub 0] [--out packed.json]
  * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows, 0 split-K always).
+ * --f16-sub 0: int4's qgemv1_ilv decodes through 1 + q/16 even where the device keeps f16 subnormals (JSON: f16_subnormals).
  */
 import { backend, emit, flags, list, measureCopy, measureDecode, meta, timeIt } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
@@ -23,7 +24,7 @@ import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
 
-const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'outlier-rate', 'out']);
+const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'outlier-rate', 'f16-sub', 'out']);
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const shape = (f.shape ?? 'llama2-7b') as RandomShape;
 const over = { dim: num(f.dim), layers: num(f.layers), heads: num(f.heads), kvHeads: num(f['kv-heads']), ffn: num(f.ffn), vocab: num(f.vocab) };
@@ -57,14 +58,14 @@ const backends = new Map<string, WebGpuBackend>();
 const gpu = async (outliers: 'fused' | 'separate'): Promise<WebGpuBackend> => {
   let b = backends.get(outliers);
   if (!b) {
-    b = await backend({ errorScopes: 'submit', packed: { spqrOutliers: outliers, ...tiles }, attention });
+    b = await backend({ errorScopes: 'submit', packed: { spqrOutliers: outliers, ...tiles }, attention, f16SubnormalDecode: f['f16-sub'] !== '0' });
     backends.set(outliers, b);
   }
   return b;
 };
 const b0 = await gpu('fused');
 const copy = await measureCopy(b0, 1024, 10);
-process.stderr.write(`${b0.description}\ncopy: ${copy.gbps.toFixed(1)} GB/s\n`);
+process.stderr.write(`${b0.description}; f16 subnormals: ${b0.f16Subnormals}\ncopy: ${copy.gbps.toFixed(1)} GB/s\n`);
 
 const bytesOf = (t: Tensor): number => ('bytes' in t && typeof t.bytes === 'number' ? t.bytes : numel(t.shape) * (t.dtype === 'f32' ? 4 : 2));
 const rows: Record<string, unknown>[] = [];
@@ -149,5 +150,5 @@ const bf16 = rows.find((r) => r.format === 'bf16');
 // per format its first row (the default tiling when a list was measured)
 const firsts = rows.filter((r, i) => rows.findIndex((q) => q.format === r.format) === i);
 const speedups = bf16 ? Object.fromEntries(firsts.map((r) => [r.format, (r.tokens_per_s as number) / (bf16.tokens_per_s as number)])) : null;
-emit({ bench: 'packed-decode', ...meta(b0), shape, config, steps, qgemv: b0.packedTuning, attention: b0.attentionTuning, copy, speedup_vs_bf16: speedups, rows }, f.out);
+emit({ bench: 'packed-decode', ...meta(b0), shape, config, steps, f16_subnormals: b0.f16Subnormals, qgemv: b0.packedTuning, attention: b0.attentionTuning, copy, speedup_vs_bf16: speedups, rows }, f.out);
 for (const b of backends.values()) b.dispose();

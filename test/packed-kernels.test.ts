@@ -8,7 +8,9 @@
  *   gemm+qwload (T > 8) equal the CPU packed matmul (nMSE ≤ 1e-10) on odd shapes, groups that do
  *   not divide `in` or 8, interleaved int2/4/8 codes with a natural tail, act-order perm, bias,
  *   SpQR with outliers in most rows and none in every 5th, outliers fused and in a separate pass
- *   (qgemv1 always adds them itself).
+ *   (qgemv1 always adds them itself);
+ * - int4's qgemv1_ilv both through f16 subnormals (the default where the device keeps them) and
+ *   through 1 + q/16 (f16SubnormalDecode: false).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -16,6 +18,7 @@ import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { dequantizeRows } from '../src/backend/cpu/packed.js';
 import type { Backend } from '../src/backend/backend.js';
+import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { FORMATS } from '../src/formats/index.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { FormatId, FormatParams, PackedTensor } from '../src/formats/types.js';
@@ -97,11 +100,13 @@ describe('packed CPU reference', () => {
 
 const { b: gpu, skip } = await tryWebGpu();
 const { b: separate } = await tryWebGpu({ packed: { spqrOutliers: 'separate' } });
+const { b: noSub } = await tryWebGpu({ f16SubnormalDecode: false });
 
 describe('packed WebGPU kernels vs the CPU reference', { skip }, () => {
   after(() => {
     gpu?.dispose();
     separate?.dispose();
+    noSub?.dispose();
   });
   const cpu = new CpuBackend();
 
@@ -160,6 +165,18 @@ describe('packed WebGPU kernels vs the CPU reference', { skip }, () => {
       for (const c of gpuCases.filter((x) => x.format === format)) await check(gpu as Backend, c, [1, 3, 8, 9, 70], ++seed);
     });
   }
+
+  // qgemv1_ilv decodes int4 through f16 subnormals where the creation probe finds unpack2x16float
+  // keeps them (lavapipe does, so CI runs that path with every int4 case above) and through
+  // 1 + q/16 otherwise: the int4 cases again with the probe's answer overridden.
+  test('int4: qgemv1_ilv with and without the f16-subnormal decode vs CPU', async (t) => {
+    const b = gpu as WebGpuBackend;
+    t.diagnostic(`${b.adapterInfo.description || b.adapterInfo.device}: f16 subnormals ${b.f16Subnormals}`);
+    if (/llvmpipe/i.test(b.description)) assert.equal(b.f16Subnormals, true, 'lavapipe keeps f16 subnormals');
+    assert.equal((noSub as WebGpuBackend).f16Subnormals, false);
+    let seed = 3000;
+    for (const c of gpuCases.filter((x) => x.format === 'int4' && x.params.groupSize === 128)) await check(noSub as Backend, c, [1], ++seed);
+  });
 
   test('spqr: outliers in a separate pass (GEMV and GEMM) equal the CPU reference', async () => {
     let seed = 2000;

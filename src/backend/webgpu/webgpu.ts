@@ -48,6 +48,11 @@ export interface WebGpuBackendOptions {
   readonly attention?: Partial<AttentionTuning>;
   /** Largest workgroup of the sample kernel (default 1024; the device's limits and workgroup memory may lower it). */
   readonly sampleWorkgroup?: number;
+  /**
+   * The int4 T = 1 GEMV's decode through f16 subnormals (qdot.wgsl word_dot_sub4) where a probe at
+   * creation finds that unpack2x16float keeps them (default true; false: always the 1 + q/16 form).
+   */
+  readonly f16SubnormalDecode?: boolean;
 }
 
 /** Limits requested at the adapter's values when it offers more than the defaults. */
@@ -96,7 +101,11 @@ export class WebGpuBackend implements Backend {
   /** The sample kernel's workgroup size (a power of two: sampleWorkgroupSize). */
   readonly sampleWG: number;
   /** What the matmul launchers need to know of the device (subgroup size, workgroup memory). */
-  private readonly matmulDevice: MatmulDevice;
+  private matmulDevice: MatmulDevice;
+  /** Whether the packed int4 GEMV decodes through f16 subnormals (probed at creation: probeF16Subnormals). */
+  get f16Subnormals(): boolean {
+    return this.matmulDevice.f16Subnormals === true;
+  }
   private readonly dummy: GPUBuffer;
   /** A zero [1] i32 word, bound where an op has no device position (`pos`). */
   private readonly zeroPos: GPUBuffer;
@@ -136,7 +145,46 @@ export class WebGpuBackend implements Backend {
     }
     const requiredFeatures = FEATURES.filter((f) => adapter.features.has(f));
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'lowbit' });
-    return new WebGpuBackend(device, adapter.info, opts);
+    const b = new WebGpuBackend(device, adapter.info, opts);
+    if (opts.f16SubnormalDecode !== false) {
+      try {
+        b.matmulDevice = { ...b.matmulDevice, f16Subnormals: await b.probeF16Subnormals() };
+      } catch (e) {
+        b.dispose();
+        throw e;
+      }
+    }
+    return b;
+  }
+
+  /**
+   * Whether unpack2x16float returns f16 subnormals exactly (WGSL lets an implementation flush them
+   * to zero): every 4-bit code at bits 0–3 (q·2^-24) and 4–7 (q·2^-20) of a half, and the largest
+   * subnormal, through probe_f16.wgsl on the device.
+   */
+  private async probeF16Subnormals(): Promise<boolean> {
+    const words: number[] = [];
+    const want: number[] = [];
+    for (let q = 0; q < 16; q++) {
+      words.push((q | (q << 20)) >>> 0);
+      want.push(q * 2 ** -24, q * 2 ** -20);
+    }
+    words.push(0x03ff0001);
+    want.push(2 ** -24, 1023 * 2 ** -24);
+    const n = words.length;
+    const dev = this.ctx.device;
+    const input = dev.createBuffer({ label: 'probe f16 words', size: n * 4, usage: STORAGE, mappedAtCreation: true });
+    new Uint32Array(input.getMappedRange()).set(words);
+    input.unmap();
+    const out = dev.createBuffer({ label: 'probe f16 out', size: n * 8, usage: STORAGE });
+    try {
+      this.ctx.dispatch({ what: 'probe f16 subnormals', kernel: { files: ['probe_f16'], header: {} }, buffers: { 1: input, 2: out }, params: [n], grid: [1, 1, 1] });
+      const got = new Float32Array(await this.ctx.readBuffer('probe f16 subnormals', out, 0, n * 8));
+      return want.every((v, i) => got[i] === v);
+    } finally {
+      input.destroy();
+      out.destroy();
+    }
   }
 
   supports(op: OpName, dtype: DType | FormatId): boolean {

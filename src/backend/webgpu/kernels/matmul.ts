@@ -82,6 +82,8 @@ export interface MatmulDevice {
   readonly subgroupSize: number;
   /** Bytes of workgroup memory a kernel may use (the device's maxComputeWorkgroupStorageSize; WebGPU's default 16384 if unset). */
   readonly workgroupStorage?: number;
+  /** Whether unpack2x16float keeps f16 subnormals (probe_f16.wgsl): qgemv1_ilv's int4 decode then takes 5 integer ops a word instead of 8. */
+  readonly f16Subnormals?: boolean;
 }
 
 export interface MatmulCall {

@@ -65,6 +65,29 @@ fn word_dot_acc(wd: u32, xv: array<vec4<f32>, 4>, acc: f32) -> f32 {
     + dot(vec4<f32>(h0.y, h1.y, h2.y, h3.y), xv[2]) + dot(vec4<f32>(h4.y, h5.y, h6.y, h7.y), xv[3]);
 }
 
+// The int4 word dot without the 1 + q/16 offset, for devices whose unpack2x16float keeps f16
+// subnormals (the backend's probe, probe_f16.wgsl): a code masked into the low bits of a half with
+// a zero exponent is the subnormal q·2^-24 (bits 0–3) or q·2^-20 (bits 4–7), exactly. Codes j and
+// j + 4 of a word sit 16 bits apart (bits 4j, 16 + 4j), so one and (codes 0, 4 and 1, 5) or a
+// shift by 8 and an and (codes 2, 6 and 3, 7) makes each pair: 5 integer ops a word instead of
+// word_dot_acc's 8. The caller passes the inputs of codes 0, 2, 4, 6 (xv[e].x and .z) times 16, so
+// every product is q·x·2^-20: returns acc + 2^-20·Σ_e code[e]·x[e]. Q_BITS 4 only.
+fn word_dot_sub4(wd: u32, xv: array<vec4<f32>, 4>, acc: f32) -> f32 {
+  let w8 = wd >> 8u;
+  let h0 = unpack2x16float(wd & 0x000f000fu); // codes 0, 4 (·2^-24)
+  let h1 = unpack2x16float(wd & 0x00f000f0u); // codes 1, 5 (·2^-20)
+  let h2 = unpack2x16float(w8 & 0x000f000fu); // codes 2, 6
+  let h3 = unpack2x16float(w8 & 0x00f000f0u); // codes 3, 7
+  var s = fma(h0.x, xv[0].x, acc);
+  s = fma(h1.x, xv[0].y, s);
+  s = fma(h2.x, xv[0].z, s);
+  s = fma(h3.x, xv[0].w, s);
+  s = fma(h0.y, xv[1].x, s);
+  s = fma(h1.y, xv[1].y, s);
+  s = fma(h2.y, xv[1].z, s);
+  return fma(h3.y, xv[1].w, s);
+}
+
 // 3-bit codes in qcodes.wgsl's Q_P3 chunks: codes 10k + j and 10k + 5 + j of word k (j < 5) sit at
 // bits 3j and 16 + 3j, 16 bits apart, so one shift and one and-or put both at the top of an f16
 // pair's mantissas (bits 7–9 and 23–25), as for 2 and 4 bits; codes 30 and 31 gather their bits

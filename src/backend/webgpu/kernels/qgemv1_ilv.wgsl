@@ -13,7 +13,7 @@
 // addresses that neighbour theirs: x is small and stays cached, and there is no workgroup
 // memory or barrier in the loop. The statistics: NS sets of a chunk's words per row, each set in
 // one group (one set when groups are whole superchunks).
-// Header: R, TPR, RG, WG = TPR·RG, NR, UN, NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
+// Header: R, TPR, RG, WG = TPR·RG, NR, UN, SUB (f16 subnormals kept: qdot's word_dot_sub4 at 4 bits), NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
 // constants; qpacked, qheader_uniform, qstats_int, qcodes, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io before it (uniforms, bindings, weight_rows, prior_rows,
 // store_rows). Grid: x over ceil(rows / (R·RG)).
@@ -23,6 +23,11 @@
 // set per word, whose 16 columns lie in one group. Other groups of whole chunks: a set per word.
 const NS: u32 = select(select(Q_BITS, min(Q_BITS, 128u / Q_GROUP_SIZE), 128u % Q_GROUP_SIZE == 0u), 1u, Q_GROUP_SIZE % 128u == 0u);
 const WPS: u32 = Q_BITS / NS;
+// int4 with SUB (the device keeps f16 subnormals): word_dot_sub4, d = 2^-20·Σ code·x; else
+// word_dot_acc, d = Σ (1 + code/2^b)·x. Either way Σ code·x = D_MUL·d − D_OFF·Σ x.
+const SUB4: bool = SUB && Q_BITS == 4u;
+const D_MUL: f32 = select(SCALE_B, 1048576.0, SUB4);
+const D_OFF: f32 = select(SCALE_B, 0.0, SUB4);
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -88,14 +93,22 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             xv[e] = xe;
           }
           sx[k / WPS] += dot(xv[0] + xv[1] + xv[2] + xv[3], vec4<f32>(1.0));
+          if (SUB4) {
+            xv[0] *= vec4<f32>(16.0, 1.0, 16.0, 1.0);
+            xv[1] *= vec4<f32>(16.0, 1.0, 16.0, 1.0);
+          }
           for (var t = 0u; t < NR; t++) {
-            d[t][k / WPS] = word_dot_acc(cw[u][t][k], xv, d[t][k / WPS]);
+            if (SUB4) {
+              d[t][k / WPS] = word_dot_sub4(cw[u][t][k], xv, d[t][k / WPS]);
+            } else {
+              d[t][k / WPS] = word_dot_acc(cw[u][t][k], xv, d[t][k / WPS]);
+            }
           }
         }
         for (var t = 0u; t < NR; t++) {
           for (var m = 0u; m < NS; m++) {
             let sz = st[u][t][m];
-            acc[t] += sz.x * (SCALE_B * d[t][m] - (SCALE_B + sz.y) * sx[m]);
+            acc[t] += sz.x * (D_MUL * d[t][m] - (D_OFF + sz.y) * sx[m]);
           }
         }
       }

@@ -189,7 +189,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const sgHeader = reduce === 'gemv_reduce_subgroup' && { SG: sg };
   let kernel: KernelSpec;
   if (ilv) {
-    const header = { R, TPR, RG, WG, UN: q.ilv1.UN, ...flags, ...sgHeader };
+    const header = { R, TPR, RG, WG, UN: q.ilv1.UN, SUB: dev.f16Subnormals === true, ...flags, ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
   } else {
     const CU = q.int1.CU ?? 1;
