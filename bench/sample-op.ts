@@ -5,11 +5,12 @@
  *
  *   node <bundle>/bench/sample-op.js [--vocab 32000,128256] [--sigma 2.5] [--iters 50] [--workgroup 1024] [--out sample.json]
  *
- * --workgroup: the sample kernel's largest workgroup (WebGpuBackendOptions.sampleWorkgroup; the
- * size used is reported as `sample_workgroup`).
+ * --workgroup: the sample kernel's largest workgroup (WebGpuBackendOptions.sampleWorkgroup, in the
+ * JSON `sample_workgroup_max`); each row's `workgroup` is what V used (sampleWorkgroupFor).
  */
 import { backend, emit, flags, meta, numbers, timeIt } from './lib/bench-common.js';
 import { rng } from '../src/runtime/sampler.js';
+import { sampleWorkgroupFor } from '../src/backend/webgpu/kernels/decode.js';
 import { tensor } from '../src/tensor/tensor.js';
 
 const f = flags(['vocab', 'sigma', 'iters', 'workgroup', 'out']);
@@ -41,10 +42,10 @@ for (const V of vocabs) {
   for (const flt of FILTERS) {
     const { name, ...filter } = flt;
     const t = await time(() => b.sample(ids, logits, { ...filter, uniforms }));
-    rows.push({ op: 'sample', filter: name, V, ...t, token: ((await b.read(ids)).data as Int32Array)[0] });
+    rows.push({ op: 'sample', filter: name, V, workgroup: sampleWorkgroupFor(V, b.sampleWG), ...t, token: ((await b.read(ids)).data as Int32Array)[0] });
   }
   for (const t of [logits, uniforms, ids]) b.free(t);
 }
-for (const r of rows) process.stderr.write(`${String(r.op).padEnd(7)} V ${String(r.V).padEnd(7)} ${String(r.filter ?? '').padEnd(28)} ${(r.us as number).toFixed(1)} µs\n`);
-emit({ bench: 'sample-op', ...meta(b), sample_workgroup: b.sampleWG, sigma, iters, rows }, f.out);
+for (const r of rows) process.stderr.write(`${String(r.op).padEnd(7)} V ${String(r.V).padEnd(7)} ${String(r.filter ?? '').padEnd(28)} ${(r.us as number).toFixed(1)} µs${r.workgroup ? ` (workgroup ${r.workgroup})` : ''}\n`);
+emit({ bench: 'sample-op', ...meta(b), sample_workgroup_max: b.sampleWG, sigma, iters, rows }, f.out);
 b.dispose();

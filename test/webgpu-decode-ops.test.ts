@@ -17,7 +17,7 @@ import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { rng } from '../src/runtime/sampler.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { assertClose, assertNmse, rand, tryWebGpu } from './webgpu-helpers.js';
-import { sampleWorkgroupSize } from '../src/backend/webgpu/kernels/decode.js';
+import { sampleWorkgroupFor, sampleWorkgroupSize } from '../src/backend/webgpu/kernels/decode.js';
 
 const { b: gpu, skip } = await tryWebGpu();
 // backends that run the one-pass decode attention up to the most keys it holds, and never (split-K + combine above 32 keys)
@@ -381,8 +381,22 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     assert.equal(sample64?.sampleWG, 64);
   });
 
+  test('sampleWorkgroupFor: the largest power of two with ≥ 32 logits a thread, 64 to the cap', () => {
+    assert.equal(sampleWorkgroupFor(32000, 1024), 512);
+    assert.equal(sampleWorkgroupFor(128256, 1024), 1024);
+    assert.equal(sampleWorkgroupFor(40000, 1024), 1024);
+    assert.equal(sampleWorkgroupFor(20000, 1024), 512);
+    assert.equal(sampleWorkgroupFor(4096, 1024), 128);
+    assert.equal(sampleWorkgroupFor(1001, 1024), 64);
+    assert.equal(sampleWorkgroupFor(1, 1024), 64);
+    assert.equal(sampleWorkgroupFor(128256, 256), 256);
+    assert.equal(sampleWorkgroupFor(7, 32), 32);
+    // the sample test below runs the default backend at each of 64, 512 and 1024 threads
+    assert.equal(sampleWorkgroupFor(40000, b.sampleWG), 1024);
+  });
+
   for (const [sb, label] of [[b, 'default workgroup'], [sample64, 'workgroup of 64']] as const) {
-  test(`sample (${label}): the reference token for each draw (up to f32 rounding at a boundary), ties, filters, V from 1 to 32000, history`, async () => {
+  test(`sample (${label}): the reference token for each draw (up to f32 rounding at a boundary), ties, filters, V from 1 to 40000, history`, async () => {
     assert.ok(sb);
     const b = sb;
     const f32 = (shape: number[], data: Float32Array): Tensor => b.upload(tensor('f32', shape, data));
@@ -399,7 +413,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     const r = rng(11);
     let draws = 0;
     let boundary = 0;
-    for (const V of [1, 7, 1001, 32000]) {
+    // default: workgroups of 64 (V ≤ 1001), 512 (20000) and 1024 (40000); sample64: 64 throughout
+    for (const V of sb === sample64 ? [1, 7, 1001, 32000] : [1, 7, 1001, 20000, 40000]) {
       const rows: Float32Array[] = [
         rand(V, V, -8, 8),
         Float32Array.from({ length: V }, () => Math.floor(r() * 5)), // integer logits: ties at every threshold

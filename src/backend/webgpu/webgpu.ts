@@ -16,7 +16,7 @@ import { PackedTooLargeError, type ArgmaxHistory, type SampleDraws, type Attenti
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
 import { attention, DEFAULT_ATTENTION, ropeKvAttention, ropeKvFolds, type AttentionCall, type AttentionTuning } from './kernels/attention.js';
-import { argmax, ropeKv, sample, sampleWorkgroupSize } from './kernels/decode.js';
+import { argmax, ropeKv, sample, sampleWorkgroupFor, sampleWorkgroupSize } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
 import { spqrBlock } from './kernels/spqr.js';
@@ -46,7 +46,7 @@ export interface WebGpuBackendOptions {
   readonly packed?: Partial<PackedTuning>;
   /** Decode attention: up to how many keys one dispatch (attention_decode) replaces split-K + combine. */
   readonly attention?: Partial<AttentionTuning>;
-  /** Largest workgroup of the sample kernel (default 1024; the device's limits and workgroup memory may lower it). */
+  /** Largest workgroup of the sample kernel (default 1024; the device's limits and workgroup memory may lower it; a vocabulary of V uses at most V/32 threads, at least 64). */
   readonly sampleWorkgroup?: number;
   /**
    * The int4 T = 1 GEMV's decode through f16 subnormals (qdot.wgsl word_dot_sub4) where a probe at
@@ -98,7 +98,7 @@ export class WebGpuBackend implements Backend {
   private packedTiles: PackedTuning;
   readonly attentionTuning: AttentionTuning;
   readonly subgroupSize: number;
-  /** The sample kernel's workgroup size (a power of two: sampleWorkgroupSize). */
+  /** The sample kernel's largest workgroup (a power of two: sampleWorkgroupSize); a vocabulary of V uses sampleWorkgroupFor(V, sampleWG). */
   readonly sampleWG: number;
   /** What the matmul launchers need to know of the device (subgroup size, workgroup memory). */
   private matmulDevice: MatmulDevice;
@@ -607,7 +607,7 @@ export class WebGpuBackend implements Backend {
     const what = `sample logits${shapeStr(logits.shape)} (temperature ${d.temperature}, top-k ${d.topK}, top-p ${d.topP})${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
     const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
-    sample(this.ctx, { what, WG: this.sampleWG, ids: b('ids', ids), logits: b('logits', logits), uniforms: b('uniforms', d.uniforms), history: h, dummies: { tokens: this.dummy, pos: this.zeroPos }, advance: history?.advance === true, T, V, N, NU, temperature: d.temperature, topK: d.topK, topP: d.topP });
+    sample(this.ctx, { what, WG: sampleWorkgroupFor(V, this.sampleWG), ids: b('ids', ids), logits: b('logits', logits), uniforms: b('uniforms', d.uniforms), history: h, dummies: { tokens: this.dummy, pos: this.zeroPos }, advance: history?.advance === true, T, V, N, NU, temperature: d.temperature, topK: d.topK, topP: d.topP });
   }
 
   spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {

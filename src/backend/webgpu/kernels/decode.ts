@@ -71,10 +71,22 @@ export function sampleWorkgroupSize(lim: Pick<GPUSupportedLimits, 'maxComputeInv
   return 2 ** Math.floor(Math.log2(cap));
 }
 
+/**
+ * The sample kernel's workgroup for a vocabulary of V: the largest power of two with at least 32
+ * logits a thread, from 64 up to `cap` (sampleWorkgroupSize). One workgroup walks the row, so
+ * more threads mean shorter passes, but each reduction and scan grows with the workgroup: on the
+ * H200 (decode15/run5) V = 32000 took 84 µs at 512 threads against 111 at 256 and 112 at 1024
+ * (top-k 40, top-p 0.95), V = 128256 244 µs at 1024 against 373 at 512.
+ */
+export function sampleWorkgroupFor(V: number, cap: number): number {
+  const want = 2 ** Math.floor(Math.log2(Math.max(1, V / 32)));
+  return Math.min(cap, Math.max(64, want));
+}
+
 /** A sample.wgsl dispatch: ids[t] drawn from logits[t, :] (Backend.sample). */
 export interface SampleCall {
   readonly what: string;
-  /** Threads per row (sampleWorkgroupSize). */
+  /** Threads per row (sampleWorkgroupFor). */
   readonly WG: number;
   readonly ids: GPUBuffer;
   readonly logits: GPUBuffer;
