@@ -24,6 +24,7 @@ interface BenchJson {
   prefill_tokens_per_s: number;
   decode_tokens_per_s: number;
   decode_tokens_per_s_sampling: number;
+  decode_runs: number;
   bytes_per_token: number;
   weight_bytes_per_token: number;
   achieved_gbps: number;
@@ -41,6 +42,7 @@ describe('packed benchmarks (tiny shapes)', () => {
     test(`lowbit bench random:llama3-8b:${format} (${backend})`, async () => {
       const r = await runCliJson<BenchJson>(['bench', `random:llama3-8b:${format}`, ...TINY, '--kv-heads', '2', '--prompt-tokens', '16', '--gen-tokens', '4', '--backend', backend]);
       assert.ok(r.prefill_tokens_per_s > 0 && r.decode_tokens_per_s > 0 && r.decode_tokens_per_s_sampling > 0);
+      assert.equal(r.decode_runs, 3);
       assert.ok(r.bytes_per_token > r.weight_bytes_per_token && r.achieved_gbps > 0);
       if (backend === 'webgpu') assert.ok(r.copy_gbps !== null && r.fraction_of_roofline !== null && r.fraction_of_roofline > 0);
       assert.deepEqual(r.weights_packed, format === 'bf16' ? {} : { [format]: 14 });

@@ -5,7 +5,8 @@
  * (WebGPU only; null on the CPU). Also the memory the weights and the KV cache
  * take vs the same model in bf16.
  *
- * Decode is measured twice: `decode_tokens_per_s` as greedy generation runs it
+ * Decode is measured twice, each the median of `decodeRuns` timed runs of genTokens tokens (wall
+ * time, so one host stall in a run does not set the figure): `decode_tokens_per_s` as greedy generation runs it
  * (on the device: the step recorded once and replayed, tokens read back in
  * chunks; what the roofline fraction uses) and `decode_tokens_per_s_sampling`
  * as sampled generation runs it: the same loop with Backend.sample in place of
@@ -27,6 +28,8 @@ export interface BenchOptions {
   readonly genTokens: number;
   /** Timed prefill repetitions (after one warm-up). */
   readonly prefillRuns?: number;
+  /** Timed decodes of genTokens each, greedy and sampled (after one warm-up); the median is reported (default 3). */
+  readonly decodeRuns?: number;
   readonly seed?: number;
   /** The roofline's copy GB/s when measured already (before loading the model); null: none off WebGPU. */
   readonly copyGbps?: number | null;
@@ -41,6 +44,8 @@ export interface BenchResult {
   readonly decode_tokens_per_s_sampling: number;
   /** The filter decode_tokens_per_s_sampling sampled with (SAMPLING). */
   readonly sampling: { readonly temperature: number; readonly top_k: number; readonly top_p: number };
+  /** Timed decode runs behind each decode figure (its median). */
+  readonly decode_runs: number;
   /** Matmul weights + KV rows attention reads (mean over the decoded positions) + one embedding row. */
   readonly bytes_per_token: number;
   readonly weight_bytes_per_token: number;
@@ -83,6 +88,13 @@ export async function copyBandwidth(b: Backend, iters = 10): Promise<number | nu
   return (2 * n * 4) / sec / 1e9;
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? (s[h] as number) : ((s[h - 1] as number) + (s[h] as number)) / 2;
+}
+
 export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOptions): Promise<BenchResult> {
   const b = m.backend;
   const c = m.config;
@@ -90,6 +102,8 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
   const G = o.genTokens;
   if (P < 1 || G < 1) throw new Error('bench: --prompt-tokens and --gen-tokens must be ≥ 1');
   if (P + G > m.maxPositions) throw new Error(`bench: ${P} + ${G} tokens exceed the model's ${m.maxPositions} positions`);
+  const decodeRuns = o.decodeRuns ?? 3;
+  if (!Number.isInteger(decodeRuns) || decodeRuns < 1) throw new Error(`bench: decodeRuns must be an integer ≥ 1 (got ${decodeRuns})`);
   const copy = o.copyGbps !== undefined ? o.copyGbps : await copyBandwidth(b);
   const random = rng(o.seed ?? 0);
   const prompt = Int32Array.from({ length: P }, () => Math.floor(random() * c.vocabSize));
@@ -113,11 +127,15 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
       const opts = sample ? { sample: { ...SAMPLING, uniforms } } : {};
       b.write(dec.ids, tensor('i32', [1], Int32Array.of(0)));
       await drain(decodeOnDevice(m, dec, kv, P, 2, opts)); // warm-up: pipelines, recording
-      b.write(dec.ids, tensor('i32', [1], Int32Array.of(0)));
-      await b.sync();
-      const t = performance.now();
-      await drain(decodeOnDevice(m, dec, kv, P, G, { ...opts, chunk: 16 }));
-      return G / ((performance.now() - t) / 1000);
+      const rates: number[] = [];
+      for (let i = 0; i < decodeRuns; i++) {
+        b.write(dec.ids, tensor('i32', [1], Int32Array.of(0)));
+        await b.sync();
+        const t = performance.now();
+        await drain(decodeOnDevice(m, dec, kv, P, G, { ...opts, chunk: 16 }));
+        rates.push(G / ((performance.now() - t) / 1000));
+      }
+      return median(rates);
     };
     let queued: number;
     let decode: number;
@@ -143,6 +161,7 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
       decode_tokens_per_s: queued,
       decode_tokens_per_s_sampling: decode,
       sampling: { temperature: SAMPLING.temperature, top_k: SAMPLING.topK, top_p: SAMPLING.topP },
+      decode_runs: decodeRuns,
       bytes_per_token: bytes,
       weight_bytes_per_token: stats.matmulBytes,
       kv_bytes_per_token: kvPerToken,
