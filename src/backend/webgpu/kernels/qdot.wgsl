@@ -111,6 +111,38 @@ fn p3_last(cw: array<u32, Q_BITS>) -> vec2<f32> {
   return unpack2x16float(((v << 7u) & P3_HTOP) | 0x3c003c00u);
 }
 
+// Q_P3 pairs through f16 subnormals (as word_dot_sub4): codes 10k + j and 10k + 5 + j of word k
+// masked in place, j < 3 (bits 3j, 16 + 3j) by one and, j = 3, 4 after one shift by 9, are the
+// subnormals q·2^(3·(j mod 3) − 24): 5 ands and a shift a word instead of 5 shifts and 5 and-ors.
+// p3_scale(j) is the factor that makes such a product q·x again.
+fn p3_pair_sub(wd: u32, j: u32) -> vec2<f32> {
+  let v = select(wd, wd >> 9u, j >= 3u);
+  return unpack2x16float(v & (0x00070007u << (3u * (j % 3u))));
+}
+
+const P3_SCALES = vec3<f32>(16777216.0, 2097152.0, 262144.0); // 2^24, 2^21, 2^18 by j mod 3
+
+// codes 30 and 31 of a Q_P3 chunk as subnormals q·2^-24.
+fn p3_last_sub(cw: array<u32, Q_BITS>) -> vec2<f32> {
+  return unpack2x16float(((cw[0] >> 15u) & 0x10001u) | ((cw[1 % Q_BITS] >> 14u) & 0x20002u) | ((cw[2 % Q_BITS] >> 13u) & 0x40004u));
+}
+
+// Σ_e code[e] · xs[e] over one Q_P3 chunk, through p3_pair_sub: one sum per scale class.
+fn chunk_dot_p3sub(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> f32 {
+  var s = vec3<f32>(0.0);
+  for (var k = 0u; k < 3u; k++) {
+    for (var j = 0u; j < 5u; j++) {
+      let h = p3_pair_sub(cw[k % Q_BITS], j);
+      let a = 10u * k + j;
+      let b = a + 5u;
+      s[j % 3u] += h.x * xs[a >> 2u][a & 3u] + h.y * xs[b >> 2u][b & 3u];
+    }
+  }
+  let h = p3_last_sub(cw);
+  s.x += h.x * xs[7][2] + h.y * xs[7][3];
+  return dot(s, P3_SCALES);
+}
+
 // Σ_e (1 + code[e]/2^b) · xs[e] over one 32-code chunk whose words are cw (natural order, or Q_P3's).
 fn chunk_dot(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> f32 {
   var s = 0.0;

@@ -29,7 +29,7 @@
 // interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
 // SHARE2 (SpQR): the R rows of a thread group's set (gate or up) lie in one β2 block of rows, so the
 // block's second-level statistics are loaded once for them (q_stats4_block / q_stats4_from).
-// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, SHARE2, NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS, OUT_R and the format's
+// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, SHARE2, F16SUB (f16 subnormals kept: P3SUB), NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS, OUT_R and the format's
 // Q_* constants; qpacked, qheader_uniform, a qstats_* file, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io.wgsl before it (uniforms, bindings, weight_rows,
 // prior_rows, store_rows). Workgroup
@@ -40,6 +40,11 @@ const NSUB: u32 = select(1u, 32u / Q_GROUP_SIZE, Q_GROUP_SIZE < 32u);
 const SUB: u32 = 32u / NSUB;
 const SUBG: bool = NSUB > 1u;
 const SUB_RUNS: u32 = (CU * NSUB + 3u) / 4u; // q_stats4 calls per unit and row (SUBG)
+// Q_P3 codes with F16SUB (the device keeps f16 subnormals): the dots are Σ code·x (qdot.wgsl's
+// p3_pair_sub); else Σ (1 + code/2^b)·x. Either way Σ code·x = D_MUL·d − D_OFF·Σ x.
+const P3SUB: bool = F16SUB && Q_BITS == 3u && Q_P3 != 0u;
+const D_MUL: f32 = select(SCALE_B, 1.0, P3SUB);
+const D_OFF: f32 = select(SCALE_B, 0.0, P3SUB);
 
 // chunk_dot (qdot.wgsl) per sub-group: d_j = Σ_(e in j) (1 + code[e]/2^b)·xs[e], so a sub-group's
 // scale is one multiply per row and chunk (not one per input, as when it was folded into them).
@@ -47,6 +52,26 @@ fn chunk_dot_sub(cw: array<u32, Q_BITS>, xs: array<vec4<f32>, 8>) -> array<f32, 
   var d: array<f32, NSUB>;
   for (var j = 0u; j < NSUB; j++) {
     d[j] = 0.0;
+  }
+  if (P3SUB) {
+    // subnormal pairs (qdot.wgsl p3_pair_sub): one sum per sub-group and scale class
+    var e3: array<vec3<f32>, NSUB>;
+    for (var k = 0u; k < 3u; k++) {
+      for (var j = 0u; j < 5u; j++) {
+        let h = p3_pair_sub(cw[k % Q_BITS], j);
+        let a = 10u * k + j;
+        let b = a + 5u;
+        e3[a / SUB][j % 3u] += h.x * xs[a >> 2u][a & 3u];
+        e3[b / SUB][j % 3u] += h.y * xs[b >> 2u][b & 3u];
+      }
+    }
+    let h = p3_last_sub(cw);
+    e3[30u / SUB].x += h.x * xs[7][2];
+    e3[31u / SUB].x += h.y * xs[7][3];
+    for (var j = 0u; j < NSUB; j++) {
+      d[j] = dot(e3[j], P3_SCALES);
+    }
+    return d;
   }
   if (Q_BITS == 3u && Q_P3 != 0u) {
     // f16 pairs of codes a = 10k + j and b = a + 5 (qdot.wgsl p3_pair), each to its sub-group
@@ -264,23 +289,28 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
         for (var i = 0u; i < NR; i++) {
           if (SUBG) {
-            // Σ_j s_j·(2^b·d_j − (2^b + z_j)·sx_j), d_j = Σ_(e in j) (1 + code[e]/2^b)·x[e]
+            // Σ_j s_j·(D_MUL·d_j − (D_OFF + z_j)·sx_j), d_j = Σ_(e in j) (1 + code[e]/2^b)·x[e] (P3SUB: Σ code·x)
             let d = chunk_dot_sub(cws[u][i], xs);
             var sd = 0.0;
             var zx = 0.0;
             for (var j = 0u; j < NSUB; j++) {
               let st = sts[u][i][j];
               sd += st.x * d[j];
-              zx += st.x * (SCALE_B + st.y) * sxs[j];
+              zx += st.x * (D_OFF + st.y) * sxs[j];
             }
-            acc[i] += SCALE_B * sd - zx;
+            acc[i] += D_MUL * sd - zx;
           } else {
-            let d = chunk_dot(cws[u][i], xs);
+            var d: f32;
+            if (P3SUB) {
+              d = chunk_dot_p3sub(cws[u][i], xs);
+            } else {
+              d = chunk_dot(cws[u][i], xs);
+            }
             if (HOIST) {
               cd[i] += d;
             } else {
               let st = sts[u][i][0];
-              acc[i] += st.x * (SCALE_B * d - (SCALE_B + st.y) * sx);
+              acc[i] += st.x * (D_MUL * d - (D_OFF + st.y) * sx);
             }
           }
         }
@@ -290,7 +320,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         // the unit lies in one group: its statistics once per row
         for (var i = 0u; i < NR; i++) {
           let st = sts[0][i][0];
-          acc[i] += st.x * (SCALE_B * cd[i] - (SCALE_B + st.y) * sxu);
+          acc[i] += st.x * (D_MUL * cd[i] - (D_OFF + st.y) * sxu);
         }
       }
     }

@@ -13,7 +13,7 @@
 // addresses that neighbour theirs: x is small and stays cached, and there is no workgroup
 // memory or barrier in the loop. The statistics: NS sets of a chunk's words per row, each set in
 // one group (one set when groups are whole superchunks).
-// Header: R, TPR, RG, WG = TPR·RG, NR, UN, SUB (f16 subnormals kept: qdot's word_dot_sub4 at 4 bits), NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
+// Header: R, TPR, RG, WG = TPR·RG, NR, UN, F16SUB (f16 subnormals kept: qdot's word_dot_sub4 at 4 bits), NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
 // constants; qpacked, qheader_uniform, qstats_int, qcodes, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io before it (uniforms, bindings, weight_rows, prior_rows,
 // store_rows). Grid: x over ceil(rows / (R·RG)).
@@ -23,9 +23,9 @@
 // set per word, whose 16 columns lie in one group. Other groups of whole chunks: a set per word.
 const NS: u32 = select(select(Q_BITS, min(Q_BITS, 128u / Q_GROUP_SIZE), 128u % Q_GROUP_SIZE == 0u), 1u, Q_GROUP_SIZE % 128u == 0u);
 const WPS: u32 = Q_BITS / NS;
-// int4 with SUB (the device keeps f16 subnormals): word_dot_sub4, d = 2^-20·Σ code·x; else
+// int4 with F16SUB (the device keeps f16 subnormals): word_dot_sub4, d = 2^-20·Σ code·x; else
 // word_dot_acc, d = Σ (1 + code/2^b)·x. Either way Σ code·x = D_MUL·d − D_OFF·Σ x.
-const SUB4: bool = SUB && Q_BITS == 4u;
+const SUB4: bool = F16SUB && Q_BITS == 4u;
 const D_MUL: f32 = select(SCALE_B, 1048576.0, SUB4);
 const D_OFF: f32 = select(SCALE_B, 0.0, SUB4);
 

@@ -189,7 +189,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const sgHeader = reduce === 'gemv_reduce_subgroup' && { SG: sg };
   let kernel: KernelSpec;
   if (ilv) {
-    const header = { R, TPR, RG, WG, UN: q.ilv1.UN, SUB: dev.f16Subnormals === true, ...flags, ...sgHeader };
+    const header = { R, TPR, RG, WG, UN: q.ilv1.UN, F16SUB: dev.f16Subnormals === true, ...flags, ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1_ilv'], header, prelude: formatPrelude(c.format, c.params) };
   } else {
     const CU = q.int1.CU ?? 1;
@@ -201,7 +201,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const SHARE2 = qgemv1SharesBlocks(c.format, c.params, R, outRows, f.glu === true);
-    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, ...flags, OUTLIERS, OUT_R: outlierRounds(c, TPR), ...sgHeader };
+    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, F16SUB: dev.f16Subnormals === true, ...flags, OUTLIERS, OUT_R: outlierRounds(c, TPR), ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
