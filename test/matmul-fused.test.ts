@@ -20,7 +20,7 @@ import { randomPacked } from '../src/formats/random.js';
 import type { PackedTensor } from '../src/formats/types.js';
 import { f16ToF32, f32ToF16 } from '../src/tensor/dtype.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { assertNmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
+import { assertNmse, nmse, rand, tryWebGpu, weight, type WeightDType } from './webgpu-helpers.js';
 
 type Opt = 'norm' | 'gated' | 'glu' | 'acc' | 'col0' | 'bias';
 const OPTION_SETS: Opt[][] = [['norm'], ['gated'], ['acc', 'col0'], ['norm', 'acc'], ['gated', 'acc', 'bias'], ['norm', 'col0', 'bias'], ['norm', 'glu'], ['glu', 'acc', 'col0', 'bias']];
@@ -139,6 +139,17 @@ test('matmul options: bad shapes are one clear error', () => {
   assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 8]), x, w, undefined, { glu: true }), /out \[1, 8\] must be \[1, 4\]/);
   const w7 = cpu.upload(tensor('f32', [7, 16], rand(112, 1)));
   assert.throws(() => cpu.matmul(cpu.empty('f32', [1, 3]), x, w7, undefined, { glu: true }), /glu: w \[7, 16\] must have an even number of rows/);
+});
+
+test('matmul normOut / norm.prepared: bad shapes are one clear error', () => {
+  const w = cpu.upload(tensor('f32', [8, 16], rand(128, 1)));
+  const x = cpu.empty('f32', [1, 16]);
+  const out = cpu.empty('f32', [1, 8]);
+  const nw8 = cpu.empty('f32', [8]);
+  assert.throws(() => cpu.matmul(out, x, w, undefined, { normOut: { weight: nw8, into: cpu.empty('f32', [1, 8]) } }), /normOut.into f32\[1, 8\] must be f32 \[1, 16\]/);
+  assert.throws(() => cpu.matmul(out, x, w, undefined, { normOut: { weight: cpu.empty('f32', [16]), into: cpu.empty('f32', [1, 16]) } }), /normOut weight \[16\] must be \[8\]/);
+  assert.throws(() => cpu.matmul(out, x, w, undefined, { norm: { weight: cpu.empty('f32', [16]), eps: 1e-5 }, normOut: { weight: nw8, into: cpu.empty('f32', [1, 16]) } }), /normOut needs col0 0 and no glu or norm/);
+  assert.throws(() => cpu.matmul(out, x, w, undefined, { norm: { weight: cpu.empty('f32', [16]), eps: 1e-5, prepared: cpu.empty('f32', [1, 16]) } }), /norm.prepared f32\[1, 16\] must be f32 \[1, 32\]/);
 });
 
 const { b: gpu, skip } = await tryWebGpu();
@@ -428,6 +439,84 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
     }
     b.free(w);
   });
+
+  // MatmulOptions.normOut → norm.prepared (qgemv1_io's NORM_OUT and PREP): a residual add that also writes the
+  // next norm's x·weight and its thread groups' Σ x², then a normed matmul reading them instead of x. D = 1184
+  // rows: 296 partial sums at R 4, 395 at R 3 (not whole vec4s), 592 at R 2; int4 reads them in qgemv1_ilv,
+  // int3 / SpQR in qgemv1 (SpQR's outliers read the prepared inputs too)
+  for (const [name, opts] of [
+    ['default tilings', {}],
+    ['small tilings (R 3, TPR 8)', { packed: { int1: { R: 3, TPR: 8, RG: 2, CU: 1 }, ilv1: { R: 3, TPR: 8, RG: 2, UN: 2 } } }],
+  ] as const) {
+    test(`prepared norm input, ${name}: producer (+= with normOut) then consumer (norm.prepared) equal the reference`, async () => {
+      const { b } = await tryWebGpu(opts);
+      assert.ok(b);
+      const D = 1184;
+      const KP = 640;
+      const spqr = { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 };
+      // [producer, its input (gated: (gate | up), 2 · KP), consumer, SwiGLU output]
+      const chains: [PackedTensor, boolean, PackedTensor, boolean][] = [
+        [randomPacked('int4', [D, KP], { groupSize: 128, permuted: 0 }, 61), false, randomPacked('int4', [96, D], { groupSize: 32, permuted: 0 }, 62), false],
+        [randomPacked('int3', [D, KP], { groupSize: 128, permuted: 0 }, 63), false, randomPacked('spqr', [48, D], spqr, 64, { outlierRate: 0.05 }), false],
+        [randomPacked('spqr', [D, KP], spqr, 65, { outlierRate: 0.02 }), true, randomPacked('int4', [96, D], { groupSize: 128, permuted: 0 }, 66), true],
+        [randomPacked('int4', [D, KP], { groupSize: 64, permuted: 0 }, 67), false, randomPacked('int3', [40, D], { groupSize: 32, permuted: 0 }, 68), false],
+      ];
+      let seed = 1600;
+      for (const [wp, gated, wc, glu] of chains) {
+        const what = `${wp.format}${gated ? ' (swiglu in)' : ''} → ${wc.format}${glu ? ' (swiglu out)' : ''}`;
+        const a = rand((gated ? 2 : 1) * KP, seed++, -2, 2);
+        const res0 = rand(D, seed++, -2, 2);
+        const nw = rand(D, seed++, 0.5, 1.5);
+        const M = wc.shape[0] as number;
+        const step = async (be: Backend, prepared: boolean, clobber: boolean): Promise<{ res: Float32Array; y: Float32Array; xn: Float32Array }> => {
+          const at = be.upload(tensor('f32', [1, a.length], a));
+          const res = be.upload(tensor('f32', [1, D], res0));
+          const nwt = be.upload(tensor('f32', [D], nw));
+          const xn = be.upload(tensor('f32', [1, 2 * D], new Float32Array(2 * D)));
+          const y = be.empty('f32', [1, glu ? M / 2 : M]);
+          be.matmul(res, at, be.uploadPacked(wp), undefined, { accumulate: true, ...(gated && { gated: true }), normOut: { weight: nwt, into: xn } });
+          const r = (await be.read(res)).data as Float32Array;
+          // the contract is that nothing writes x in between; writing it anyway shows which input the consumer read
+          if (clobber) be.write(res, tensor('f32', [1, D], rand(D, 99)));
+          be.matmul(y, res, be.uploadPacked(wc), undefined, { norm: { weight: nwt, eps: 1e-5, ...(prepared && { prepared: xn }) }, ...(glu && { glu: true }) });
+          return { res: r, y: (await be.read(y)).data as Float32Array, xn: (await be.read(xn)).data as Float32Array };
+        };
+        const ref = await step(cpu, false, false);
+        const got = await step(b, true, false);
+        assertNmse(got.res, ref.res, `${what}: residual`);
+        assertNmse(got.y, ref.y, `${what}: consumer`);
+        // the prepared input: x·weight, then partial sums adding up to Σ x²
+        assertNmse(got.xn.subarray(0, D), ref.res.map((v, i) => v * (nw[i] as number)), `${what}: x·weight`);
+        const ss = ref.res.reduce((s, v) => s + v * v, 0);
+        const parts = got.xn.subarray(D).reduce((s, v) => s + v, 0);
+        assert.ok(Math.abs(parts - ss) <= 1e-5 * ss, `${what}: partial sums ${parts} vs Σ x² ${ss}`);
+        // read from the prepared tensor, not x: x overwritten after the producer changes nothing
+        assertNmse((await step(b, true, true)).y, ref.y, `${what}: consumer with x overwritten`);
+        // without norm.prepared the overwritten x is what counts
+        const plain = await step(b, false, true);
+        assert.ok(nmse(plain.y, ref.y) > 1e-3, `${what}: the unprepared consumer reads x`);
+      }
+      // T = 3: normOut writes nothing and prepared is ignored (a T > 1 matmul has no such epilogue)
+      const wp = randomPacked('int4', [64, 128], { groupSize: 32, permuted: 0 }, 69);
+      const wc = randomPacked('int4', [32, 64], { groupSize: 32, permuted: 0 }, 70);
+      const T = 3;
+      const x = b.upload(tensor('f32', [T, 128], rand(T * 128, 71)));
+      const res = b.upload(tensor('f32', [T, 64], rand(T * 64, 72)));
+      const nwt = b.upload(tensor('f32', [64], rand(64, 73, 0.5, 1.5)));
+      const xn = b.upload(tensor('f32', [T, 128], new Float32Array(T * 128)));
+      b.matmul(res, x, b.uploadPacked(wp), undefined, { accumulate: true, normOut: { weight: nwt, into: xn } });
+      assert.ok(((await b.read(xn)).data as Float32Array).every((v) => v === 0), 'T = 3: normOut wrote nothing');
+      const y = b.empty('f32', [T, 32]);
+      b.matmul(y, res, b.uploadPacked(wc), undefined, { norm: { weight: nwt, eps: 1e-5, prepared: xn } });
+      const want = new Float32Array(T * 32);
+      const xin = new Float32Array(T * 64);
+      ops.rmsnorm(xin, (await b.read(res)).data as Float32Array, (await b.read(nwt)).data as Float32Array, T, 64, 1e-5);
+      const yc = cpu.upload(tensor('f32', [T, 32], want));
+      cpu.matmul(yc, cpu.upload(tensor('f32', [T, 64], xin)), cpu.uploadPacked(wc));
+      assertNmse((await b.read(y)).data as Float32Array, (await cpu.read(yc)).data as Float32Array, 'T = 3 consumer');
+      b.dispose();
+    });
+  }
 
   test('record/replay: a replayed step equals running its ops again; transfers inside record() are refused', async () => {
     for (const b of [cpu, gpu as Backend]) {

@@ -133,7 +133,23 @@ export interface MatmulOptions {
    * RMSNorm folded in: the product reads rmsnorm(x, norm.weight, norm.eps)
    * (as the `rmsnorm` op) instead of x, which is then the raw residual stream.
    */
-  readonly norm?: { readonly weight: Tensor; readonly eps: number };
+  readonly norm?: {
+    readonly weight: Tensor;
+    readonly eps: number;
+    /**
+     * A tensor that the matmul which last wrote x filled through its `normOut` with this norm
+     * weight (and nothing has written x since): a backend may read the normalized input from it
+     * instead of x and the weight. Ignored where it was not written (another T, a kernel without
+     * the epilogue, the CPU backend): x is then normalized as usual.
+     */
+    readonly prepared?: Tensor;
+  };
+  /**
+   * The producer side of `norm.prepared`: besides out, the backend may write the next RMSNorm's
+   * inputs into `into` (f32 [T, 2·N], its layout backend-defined: on WebGPU at T = 1, out·weight
+   * then the partial sums of out² of the kernel's thread groups). Needs col0 0, no glu, no norm.
+   */
+  readonly normOut?: { readonly weight: Tensor; readonly into: Tensor };
   /** SwiGLU folded in: x is [T, 2K] = (gate | up) per row and the product reads silu(gate)·up. */
   readonly gated?: boolean;
   /**

@@ -74,6 +74,17 @@ export function checkMatmul(
     fail(op, `out ${shapeStr(out.shape)} must be ${want} for x ${shapeStr(x.shape)}, ${wname}`);
   }
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== M)) fail(op, `bias ${shapeStr(bias.shape)} must be [${M}]`);
+  const prepared = o.norm?.prepared;
+  if (prepared && (prepared.dtype !== 'f32' || prepared.shape.length !== 2 || prepared.shape[0] !== T || prepared.shape[1] !== 2 * K)) {
+    fail(op, `norm.prepared ${prepared.dtype}${shapeStr(prepared.shape)} must be f32 [${T}, ${2 * K}]`);
+  }
+  if (o.normOut) {
+    const { weight, into } = o.normOut;
+    if (o.glu || o.norm || col0 !== 0) fail(op, 'normOut needs col0 0 and no glu or norm in the same matmul');
+    if (weight.shape.length !== 1 || weight.shape[0] !== N) fail(op, `normOut weight ${shapeStr(weight.shape)} must be [${N}]`);
+    if (into.dtype !== 'f32' || into.shape.length !== 2 || into.shape[0] !== T || into.shape[1] !== 2 * N) fail(op, `normOut.into ${into.dtype}${shapeStr(into.shape)} must be f32 [${T}, ${2 * N}]`);
+    if (into === out || into === x) fail(op, 'normOut.into must be a tensor of its own');
+  }
   return { T, K, M, N, col0, width };
 }
 

@@ -64,6 +64,8 @@ export interface RunState {
   readonly att: Tensor; // [T, Hq·hd]
   readonly gu: Tensor; // [T, 2F] the gate|up projections (when gate and up are separate weights)
   readonly h: Tensor; // [T, F] silu(gate)·up
+  /** [1, 2D] at T = 1: the next RMSNorm's input as the last residual add prepared it (MatmulOptions.normOut). */
+  readonly xn: Tensor | null;
   readonly last: Tensor; // [1, D] the final row, for next-token logits
   readonly logits: Tensor; // [T, V] or [1, V] (see `allLogits`)
   readonly allLogits: boolean;
@@ -86,6 +88,7 @@ export function createRunState(m: LlamaModel, T: number, allLogits: boolean): Ru
     att: f32(T, Cq),
     gu: f32(T, 2 * c.intermediateSize),
     h: f32(T, c.intermediateSize),
+    xn: T === 1 ? f32(1, 2 * c.hiddenSize) : null,
     last: f32(1, c.hiddenSize),
     logits: f32(allLogits ? T : 1, c.vocabSize),
     allLogits,
@@ -93,7 +96,7 @@ export function createRunState(m: LlamaModel, T: number, allLogits: boolean): Ru
 }
 
 export function freeRunState(b: Backend, s: RunState): void {
-  for (const t of [s.ids, s.pos, s.x, s.qkv, s.q, s.att, s.gu, s.h, s.last, s.logits]) b.free(t);
+  for (const t of [s.ids, s.pos, s.x, s.qkv, s.q, s.att, s.gu, s.h, s.last, s.logits, s.xn]) if (t) b.free(t);
 }
 
 export function freeKvCache(b: Backend, kv: KvCache): void {
@@ -130,7 +133,8 @@ export function forward(m: LlamaModel, s: RunState, kv: KvCache, pos0: number): 
  * depends on the position on the host, so a decode step can be recorded once
  * (Backend.record) and replayed at every later position.
  * Each sublayer's RMSNorm is folded into its projections, and its residual
- * add into its output projection (MatmulOptions).
+ * add into its output projection (MatmulOptions); at T = 1 each residual add
+ * also prepares the next norm's input (normOut → norm.prepared).
  */
 export function enqueueForward(m: LlamaModel, s: RunState, kv: KvCache): void {
   const c = m.config;
@@ -140,29 +144,34 @@ export function enqueueForward(m: LlamaModel, s: RunState, kv: KvCache): void {
   const eps = c.rmsNormEps;
   const heads = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, pos0: 0, pos: s.pos };
 
+  // the residual add prepares the next norm's input in s.xn (T = 1); its consumer reads it, or x
+  const normOut = (weight: Tensor): { normOut?: { weight: Tensor; into: Tensor } } => (s.xn ? { normOut: { weight, into: s.xn } } : {});
+  const norm = (weight: Tensor, prepared: boolean): { norm: { weight: Tensor; eps: number; prepared?: Tensor } } => ({ norm: { weight, eps, ...(prepared && s.xn && { prepared: s.xn }) } });
   b.embedding(s.x, w.embed, s.ids); //                           x: [T, D]
   for (let l = 0; l < c.nLayers; l++) {
     const L = w.layers[l] as (typeof w.layers)[number];
+    const next = w.layers[l + 1];
     const k = kv.k[l] as Tensor;
     const v = kv.v[l] as Tensor;
     // attention sublayer
-    for (const p of L.qkv.parts) b.matmul(s.qkv, s.x, p.w, p.bias, { norm: { weight: L.attnNorm, eps }, col0: p.col0 }); // qkv: [T, Cq + 2·Ckv]
+    for (const p of L.qkv.parts) b.matmul(s.qkv, s.x, p.w, p.bias, { ...norm(L.attnNorm, l > 0), col0: p.col0 }); // qkv: [T, Cq + 2·Ckv]
     b.ropeKvAttention(s.att, s.q, k, v, s.qkv, m.cos, m.sin, heads); // cache rows pos … pos+T−1; att: [T, Cq]
-    b.matmul(s.x, s.att, L.wo, L.bo, { accumulate: true }); //     x += att·Woᵀ
+    b.matmul(s.x, s.att, L.wo, L.bo, { accumulate: true, ...normOut(L.ffnNorm) }); // x += att·Woᵀ
     // feed-forward sublayer (SwiGLU)
-    const ffnIn = { norm: { weight: L.ffnNorm, eps } };
+    const ffnIn = norm(L.ffnNorm, true);
+    const downOut = { accumulate: true, ...normOut(next ? next.attnNorm : w.norm) };
     const [gu] = L.gateUp.parts;
     // (gate | up) in one tensor (dense, or packed parts concatenated): SwiGLU in the product's
     // epilogue; parts kept apart: SwiGLU in the down projection's input
     if (L.gateUp.parts.length === 1 && gu) {
       b.matmul(s.h, s.x, gu.w, gu.bias, { ...ffnIn, glu: true }); //       h: [T, F] = silu(g)·u
-      b.matmul(s.x, s.h, L.wDown, undefined, { accumulate: true }); // x += h·Wdᵀ
+      b.matmul(s.x, s.h, L.wDown, undefined, downOut); //           x += h·Wdᵀ
     } else {
       for (const p of L.gateUp.parts) b.matmul(s.gu, s.x, p.w, p.bias, { ...ffnIn, col0: p.col0 }); // gu: [T, 2F]
-      b.matmul(s.x, s.gu, L.wDown, undefined, { gated: true, accumulate: true }); // x += (silu(g)·u)·Wdᵀ
+      b.matmul(s.x, s.gu, L.wDown, undefined, { gated: true, ...downOut }); // x += (silu(g)·u)·Wdᵀ
     }
   }
-  const head = { norm: { weight: w.norm, eps } };
+  const head = norm(w.norm, c.nLayers > 0);
   if (s.allLogits || T === 1) {
     b.matmul(s.logits, s.x, w.lmHead, undefined, head); //   logits: [T, V]
   } else {

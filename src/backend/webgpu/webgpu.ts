@@ -107,6 +107,13 @@ export class WebGpuBackend implements Backend {
     return this.matmulDevice.f16Subnormals === true;
   }
   private readonly dummy: GPUBuffer;
+  /** A writable dummy, bound where a kernel's read_write binding is unused (none may alias `dummy`). */
+  private readonly dummyRw: GPUBuffer;
+  /**
+   * Prepared norm inputs (MatmulOptions.normOut) by their tensor: what wrote them (the residual
+   * `src`, with the norm `weight`) and how many partial sums of squares follow the K values.
+   */
+  private readonly normPrep = new WeakMap<Tensor, { readonly src: Tensor; readonly weight: Tensor; readonly parts: number }>();
   /** A zero [1] i32 word, bound where an op has no device position (`pos`). */
   private readonly zeroPos: GPUBuffer;
   private readonly scratchBufs = new Map<string, GPUBuffer>();
@@ -131,6 +138,7 @@ export class WebGpuBackend implements Backend {
     const feats = FEATURES.filter((f) => device.features.has(f));
     this.description = `WebGPU: ${adapterName(info)} (${feats.join(', ') || 'no optional features'}; binding ≤ ${this.maxBindingBytes} bytes)`;
     this.dummy = device.createBuffer({ label: 'dummy', size: 16, usage: STORAGE });
+    this.dummyRw = device.createBuffer({ label: 'dummy (read_write)', size: 16, usage: STORAGE });
     this.zeroPos = device.createBuffer({ label: 'zero pos', size: 16, usage: STORAGE });
   }
 
@@ -373,6 +381,9 @@ export class WebGpuBackend implements Backend {
    * epilogue for a T = 1 dense weight in one buffer, and qgemv1's for a packed
    * weight it serves; otherwise the product goes
    * to a scratch buffer and silu_mul places (or adds) silu(gate)·up.
+   * The prepared norm input (`normOut` → `norm.prepared`) is qgemv1's at T = 1: a producer writes
+   * out·weight and its thread groups' Σ out², and a consumer reads them instead of x and the norm
+   * weight; elsewhere normOut writes nothing and prepared is ignored.
    */
   matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor, o: MatmulOptions = {}): void {
     const { T, K, M, N, col0 } = shapes.checkMatmul(out, x, w, bias, o);
@@ -402,10 +413,18 @@ export class WebGpuBackend implements Backend {
     const y = o.glu && !gluFused ? this.scratch('glu', what, T * M * 4) : null;
     const dst = y ?? ob;
     const at = y ? { ldo: M, col0: 0, accumulate: false } : place;
+    if (o.normOut) this.normPrep.delete(o.normOut.into); // written again below, or stale
     if (w instanceof GpuPackedTensor) {
       if (fuse) {
-        const call = { what, out: dst, x: xb, ...packedWeight(w), bias: b, T, K, M, ...at };
-        qgemv1(this.ctx, call, { ...fused, glu: gluFused }, this.packedTuning, this.matmulDevice, this.dummy);
+        // the norm input prepared by the matmul that wrote x (normOut), read instead of x and the norm weight
+        const prep = o.norm?.prepared ? this.normPrep.get(o.norm.prepared) : undefined;
+        const usePrep = prep !== undefined && prep.src === x && prep.weight === o.norm?.weight;
+        const xIn = usePrep && o.norm?.prepared ? this.buf(what, 'prepared norm input', o.norm.prepared) : xb;
+        const normOut = o.normOut && !gluFused && !o.norm ? { weight: this.vectorF32(what, 'normOut weight', o.normOut.weight), into: this.buf(what, 'normOut.into', o.normOut.into) } : undefined;
+        const call = { what, out: dst, x: xIn, ...packedWeight(w), bias: b, T, K, M, ...at };
+        const f = { ...fused, glu: gluFused, ...(usePrep && { prep: { parts: prep.parts } }), ...(normOut && { normOut }) };
+        const parts = qgemv1(this.ctx, call, f, this.packedTuning, this.matmulDevice, this.dummy, this.dummyRw);
+        if (o.normOut && parts > 0) this.normPrep.set(o.normOut.into, { src: out, weight: o.normOut.weight, parts });
       } else {
         this.packedMatmul(what, dst, xb, w, T, K, M, b, at);
       }

@@ -29,7 +29,7 @@
 // interleaved int2/4/8 images). chunk_dot and chunk_code1 from qdot.wgsl.
 // SHARE2 (SpQR): the R rows of a thread group's set (gate or up) lie in one β2 block of rows, so the
 // block's second-level statistics are loaded once for them (q_stats4_block / q_stats4_from).
-// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, SHARE2, F16SUB (f16 subnormals kept: P3SUB), NORM, GATED, ACC, HAS_BIAS, GLU, OUTLIERS, OUT_R and the format's
+// Header: R, TPR, RG, WG = TPR·RG, NR, CU, HOIST, SHARE2, F16SUB (f16 subnormals kept: P3SUB), NORM, GATED, ACC, HAS_BIAS, GLU, NORM_OUT, PREP (qgemv1_io), OUTLIERS, OUT_R and the format's
 // Q_* constants; qpacked, qheader_uniform, a qstats_* file, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io.wgsl before it (uniforms, bindings, weight_rows,
 // prior_rows, store_rows). Workgroup
@@ -101,7 +101,7 @@ fn x_in(c: u32) -> f32 {
   if (GATED) {
     v = v / (1.0 + exp(-v)) * x[(p.K + c) >> 2u][c & 3u];
   }
-  if (NORM) {
+  if (NORM && !PREP) {
     v *= nw[c >> 2u][c & 3u];
   }
   return v;
@@ -122,6 +122,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let r0 = (wid.x * RG + lid / TPR) * R;
   let wrow = weight_rows(r0);
   let prior = prior_rows(r0);
+  let nn = next_norm_rows(r0);
+  let pss = prep_ss(lane); // PREP: this lane's share of the producer's partial sums of x²
   let rowWords = q_row_words(p.K, Q_BITS);
   let codes = q_off(0u);
   let nChunks = p.K / 32u;
@@ -234,7 +236,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         if (GATED) {
           xv = silu4(xv) * x[v + K4];
         }
-        if (NORM) {
+        if (NORM && !PREP) {
           ss += dot(xv, xv);
           xv *= nw[v];
         }
@@ -326,7 +328,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
   }
   var inv = 1.0;
-  if (NORM) {
+  if (PREP) {
+    inv = 1.0 / sqrt(row_sum(pss, lid) / f32(p.K) + p.eps);
+  } else if (NORM) {
     // each input was staged by one thread of the workgroup: Σ x² over all of them
     let part = row_sum(ss, lid);
     if (lane == 0u) {
@@ -339,5 +343,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     inv = 1.0 / sqrt(total / f32(p.K) + p.eps);
   }
-  store_rows(acc, inv, r0, lid, prior);
+  store_rows(acc, inv, r0, lid, prior, nn);
 }

@@ -13,7 +13,7 @@
 // addresses that neighbour theirs: x is small and stays cached, and there is no workgroup
 // memory or barrier in the loop. The statistics: NS sets of a chunk's words per row, each set in
 // one group (one set when groups are whole superchunks).
-// Header: R, TPR, RG, WG = TPR·RG, NR, UN, F16SUB (f16 subnormals kept: qdot's word_dot_sub4 at 4 bits), NORM, GATED, ACC, HAS_BIAS, GLU and the format's Q_*
+// Header: R, TPR, RG, WG = TPR·RG, NR, UN, F16SUB (f16 subnormals kept: qdot's word_dot_sub4 at 4 bits), NORM, GATED, ACC, HAS_BIAS, GLU, NORM_OUT, PREP (qgemv1_io) and the format's Q_*
 // constants; qpacked, qheader_uniform, qstats_int, qcodes, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io before it (uniforms, bindings, weight_rows, prior_rows,
 // store_rows). Grid: x over ceil(rows / (R·RG)).
@@ -39,11 +39,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let K4 = p.K / 4u;
   let wrow = weight_rows(r0);
   let prior = prior_rows(r0);
+  let nn = next_norm_rows(r0);
   var acc: array<f32, NR>;
   for (var t = 0u; t < NR; t++) {
     acc[t] = 0.0;
   }
-  var ss = 0.0;
+  var ss = prep_ss(lane); // PREP: the producer's partial sums; else Σ x² as the lanes read x
   for (var c0 = lane; c0 < nChunks; c0 += TPR * UN) {
     // 1. codes and statistics of UN chunks × NR rows
     var cw: array<array<array<u32, Q_BITS>, NR>, UN>;
@@ -86,7 +87,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             if (GATED) {
               xe = silu4(xe) * x[v + K4];
             }
-            if (NORM) {
+            if (NORM && !PREP) {
               ss += dot(xe, xe);
               xe *= nw[v];
             }
@@ -116,8 +117,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   var inv = 1.0;
   if (NORM) {
-    // the group's lanes read every input once: Σ x² over the row
+    // the group's lanes read every input (or partial sum) once: Σ x² over the row
     inv = 1.0 / sqrt(row_sum(ss, lid) / f32(p.K) + p.eps);
   }
-  store_rows(acc, inv, r0, lid, prior);
+  store_rows(acc, inv, r0, lid, prior, nn);
 }

@@ -9,13 +9,16 @@ struct Params {
   col0: u32,
   eps: f32,
   hdr: array<vec4<u32>, 4>, // the weight's packed header (qheader_uniform.wgsl)
+  parts: u32, // PREP: the partial sums of squares at x[K …]
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>; // NORM: this norm's weight; NORM_OUT: the next one's
+// NORM_OUT: [out·nw (rows) | Σ out² per thread group (ceil(rows / R))], the next matmul's PREP input
+@group(0) @binding(6) var<storage, read_write> xo: array<f32>;
 
 fn silu4(g: vec4<f32>) -> vec4<f32> {
   return g / (vec4<f32>(1.0) + exp(-g));
@@ -48,10 +51,38 @@ fn prior_rows(r0: u32) -> array<f32, R> {
   return a;
 }
 
+// NORM_OUT: the next norm's weight at the group's output rows, read when the kernel starts.
+fn next_norm_rows(r0: u32) -> array<f32, R> {
+  var a: array<f32, R>;
+  if (NORM_OUT) {
+    for (var t = 0u; t < R; t++) {
+      let r = min(r0 + t, p.rows - 1u);
+      a[t] = nw[r >> 2u][r & 3u];
+    }
+  }
+  return a;
+}
+
+// PREP: x is [x·nw | p.parts partial sums of x²] as a NORM_OUT producer wrote it; this lane's
+// share of Σ x² (row_sum adds the group's lanes). Read when the kernel starts.
+fn prep_ss(lane: u32) -> f32 {
+  var s = 0.0;
+  if (PREP) {
+    let K4 = p.K / 4u;
+    for (var i = lane; 4u * i < p.parts; i += TPR) {
+      let live = vec4<u32>(4u * i) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.parts);
+      s += dot(select(vec4<f32>(0.0), x[K4 + i], live), vec4<f32>(1.0));
+    }
+  }
+  return s;
+}
+
 // out[col0 + r0 + t] = prior[t] (ACC) + the group's sum of acc[t] · inv (+ bias), or with GLU
-// silu(gate)·up. Call in uniform control flow (row_sum).
-fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32, prior: array<f32, R>) {
+// silu(gate)·up; with NORM_OUT also xo[r] = out·nn[t] and the group's Σ out² at xo[rows + r0 / R]
+// (col0 is 0). Call in uniform control flow (row_sum).
+fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32, prior: array<f32, R>, nn: array<f32, R>) {
   let sums = row_sums(acc, lid);
+  var sq = 0.0;
   for (var t = 0u; t < R; t++) {
     var s = sums[t] * inv;
     var up = 0.0;
@@ -74,6 +105,13 @@ fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32, prior: array<f32
         s += prior[t];
       }
       out[o] = s;
+      if (NORM_OUT) {
+        xo[r] = s * nn[t];
+        sq += s * s;
+      }
     }
+  }
+  if (NORM_OUT && r0 < p.rows && lid % TPR == 0u) {
+    xo[p.rows + r0 / R] = sq;
   }
 }

@@ -154,6 +154,16 @@ export interface QFused {
   readonly gated?: boolean;
   /** The weight is (gate | up), M rows; the kernel writes silu(gate)·up, M / 2 outputs. */
   readonly glu?: boolean;
+  /**
+   * With `norm`: x is a prepared norm input, [x·weight | `parts` partial sums of x²] (K + parts
+   * floats, as a `normOut` producer wrote it), read instead of x and the norm weight.
+   */
+  readonly prep?: { readonly parts: number };
+  /**
+   * The producer side: the kernel also writes [out·weight | Σ out² per thread group] to `into`
+   * (the next matmul's `prep`; col0 0, no SwiGLU output, no norm input).
+   */
+  readonly normOut?: { readonly weight: GPUBuffer; readonly into: GPUBuffer };
 }
 
 /**
@@ -173,8 +183,9 @@ export function outlierRounds(c: Pick<QMatmulCall, 'format' | 'params' | 'M'>, T
  * Others: qgemv1, statistics once per unit of CU chunks (HOIST), per chunk, or
  * per sub-group of a chunk (groups under 32 columns; the kernel derives that
  * from Q_GROUP_SIZE). Both share qgemv1_io.wgsl (bindings, rows, epilogue).
+ * Returns the partial sums of squares written with `normOut` (ceil(rows / R), else 0).
  */
-export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
+export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer, dummyRw: GPUBuffer): number {
   const ilv = codesInterleaved(c.format, c.params);
   const { R, TPR, RG } = ilv ? q.ilv1 : q.int1;
   const WG = TPR * RG;
@@ -185,7 +196,9 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
   const reduceRows: WgslName = reduce === 'gemv_reduce_subgroup' ? 'gemv_reduce_rows_subgroup' : 'gemv_reduce_rows_shared';
   const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
-  const flags = { NR: f.glu ? 2 * R : R, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, GLU: f.glu === true };
+  if (f.prep && !f.norm) throw new Error(`${c.what}: a prepared norm input needs the norm's eps`);
+  if (f.normOut && (f.norm || f.glu || c.col0 !== 0 || c.T !== 1)) throw new Error(`${c.what}: normOut needs one row placed at column 0 without a norm input or SwiGLU output`);
+  const flags = { NR: f.glu ? 2 * R : R, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, GLU: f.glu === true, NORM_OUT: f.normOut !== undefined, PREP: f.prep !== undefined };
   const sgHeader = reduce === 'gemv_reduce_subgroup' && { SG: sg };
   let kernel: KernelSpec;
   if (ilv) {
@@ -205,9 +218,10 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
-  const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? dummy };
-  const params = [c.K, outRows, c.col0, { f: f.norm?.eps ?? 0 }, ...c.header];
+  const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? f.normOut?.weight ?? dummy, 6: f.normOut?.into ?? dummyRw };
+  const params = [c.K, outRows, c.col0, { f: f.norm?.eps ?? 0 }, ...c.header, f.prep?.parts ?? 0];
   ctx.dispatch({ what: c.what, kernel, buffers, params, grid: [groups, 1, 1] });
+  return f.normOut ? ceilDiv(outRows, R) : 0;
 }
 
 /** The matmul itself, on x already in layout order. */
