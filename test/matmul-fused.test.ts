@@ -441,9 +441,10 @@ describe('matmul options on WebGPU vs the CPU reference', { skip }, () => {
   });
 
   // MatmulOptions.normOut → norm.prepared (qgemv1_io's NORM_OUT and PREP): a residual add that also writes the
-  // next norm's x·weight and its thread groups' Σ x², then a normed matmul reading them instead of x. D = 1184
-  // rows: 296 partial sums at R 4, 395 at R 3 (not whole vec4s), 592 at R 2; int4 reads them in qgemv1_ilv,
-  // int3 / SpQR in qgemv1 (SpQR's outliers read the prepared inputs too)
+  // next norm's x·weight and its workgroups' Σ x², then a normed matmul reading them instead of x. D = 1184
+  // rows: 148 partial sums at the default 8 rows a workgroup, 198 at 6 (R 3 · RG 2: not whole vec4s); int4
+  // reads them in qgemv1_ilv (each group all), int3 / SpQR in qgemv1 (the workgroup shares them; SpQR's
+  // outliers read the prepared inputs too)
   for (const [name, opts] of [
     ['default tilings', {}],
     ['small tilings (R 3, TPR 8)', { packed: { int1: { R: 3, TPR: 8, RG: 2, CU: 1 }, ilv1: { R: 3, TPR: 8, RG: 2, UN: 2 } } }],

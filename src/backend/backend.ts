@@ -147,7 +147,7 @@ export interface MatmulOptions {
   /**
    * The producer side of `norm.prepared`: besides out, the backend may write the next RMSNorm's
    * inputs into `into` (f32 [T, 2·N], its layout backend-defined: on WebGPU at T = 1, out·weight
-   * then the partial sums of out² of the kernel's thread groups). Needs col0 0, no glu, no norm.
+   * then the partial sums of out² of the kernel's workgroups). Needs col0 0, no glu, no norm.
    */
   readonly normOut?: { readonly weight: Tensor; readonly into: Tensor };
   /** SwiGLU folded in: x is [T, 2K] = (gate | up) per row and the product reads silu(gate)·up. */

@@ -123,7 +123,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let wrow = weight_rows(r0);
   let prior = prior_rows(r0);
   let nn = next_norm_rows(r0);
-  let pss = prep_ss(lane); // PREP: this lane's share of the producer's partial sums of x²
   let rowWords = q_row_words(p.K, Q_BITS);
   let codes = q_off(0u);
   let nChunks = p.K / 32u;
@@ -134,7 +133,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var i = 0u; i < NR; i++) {
     acc[i] = 0.0;
   }
-  var ss = 0.0;
+  // PREP: the workgroup's threads share the producer's partial sums of x² (each read once per
+  // workgroup); else Σ x² is summed as the inputs are staged
+  var ss = prep_ss(lid, WG);
   // SpQR's CSR row ranges, read first
   var ept: array<vec2<u32>, NR>;
   var oe: array<array<u32, NR>, OUT_R>; // OUTLIERS: held (column | fp16 value << 16) per round and row
@@ -328,10 +329,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
   }
   var inv = 1.0;
-  if (PREP) {
-    inv = 1.0 / sqrt(row_sum(pss, lid) / f32(p.K) + p.eps);
-  } else if (NORM) {
-    // each input was staged by one thread of the workgroup: Σ x² over all of them
+  if (NORM) {
+    // each input (or partial sum) was read by one thread of the workgroup: Σ over all of them
     let part = row_sum(ss, lid);
     if (lane == 0u) {
       ssg[lid / TPR] = part;

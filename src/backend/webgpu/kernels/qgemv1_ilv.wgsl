@@ -44,7 +44,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var t = 0u; t < NR; t++) {
     acc[t] = 0.0;
   }
-  var ss = prep_ss(lane); // PREP: the producer's partial sums; else Σ x² as the lanes read x
+  var ss = prep_ss(lane, TPR); // PREP: the producer's partial sums; else Σ x² as the lanes read x
   for (var c0 = lane; c0 < nChunks; c0 += TPR * UN) {
     // 1. codes and statistics of UN chunks × NR rows
     var cw: array<array<array<u32, Q_BITS>, NR>, UN>;

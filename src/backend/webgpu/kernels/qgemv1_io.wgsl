@@ -17,7 +17,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> nw: array<vec4<f32>>; // NORM: this norm's weight; NORM_OUT: the next one's
-// NORM_OUT: [out·nw (rows) | Σ out² per thread group (ceil(rows / R))], the next matmul's PREP input
+// NORM_OUT: [out·nw (rows) | Σ out² per workgroup (ceil(rows / (R·RG)))], the next matmul's PREP input
 @group(0) @binding(6) var<storage, read_write> xo: array<f32>;
 
 fn silu4(g: vec4<f32>) -> vec4<f32> {
@@ -63,13 +63,14 @@ fn next_norm_rows(r0: u32) -> array<f32, R> {
   return a;
 }
 
-// PREP: x is [x·nw | p.parts partial sums of x²] as a NORM_OUT producer wrote it; this lane's
-// share of Σ x² (row_sum adds the group's lanes). Read when the kernel starts.
-fn prep_ss(lane: u32) -> f32 {
+// PREP: x is [x·nw | p.parts partial sums of x²] as a NORM_OUT producer wrote it; the share of
+// Σ x² of the thread `first` of `stride` threads that split the partials (the group's lanes, or
+// the workgroup's threads). Read when the kernel starts.
+fn prep_ss(first: u32, stride: u32) -> f32 {
   var s = 0.0;
   if (PREP) {
     let K4 = p.K / 4u;
-    for (var i = lane; 4u * i < p.parts; i += TPR) {
+    for (var i = first; 4u * i < p.parts; i += stride) {
       let live = vec4<u32>(4u * i) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.parts);
       s += dot(select(vec4<f32>(0.0), x[K4 + i], live), vec4<f32>(1.0));
     }
@@ -78,8 +79,10 @@ fn prep_ss(lane: u32) -> f32 {
 }
 
 // out[col0 + r0 + t] = prior[t] (ACC) + the group's sum of acc[t] · inv (+ bias), or with GLU
-// silu(gate)·up; with NORM_OUT also xo[r] = out·nn[t] and the group's Σ out² at xo[rows + r0 / R]
-// (col0 is 0). Call in uniform control flow (row_sum).
+// silu(gate)·up; with NORM_OUT also xo[r] = out·nn[t] and the workgroup's Σ out² at
+// xo[rows + workgroup] (col0 is 0). Call in uniform control flow (row_sum, the barrier).
+var<workgroup> sq_groups: array<f32, RG>; // NORM_OUT: each group's Σ out²
+
 fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32, prior: array<f32, R>, nn: array<f32, R>) {
   let sums = row_sums(acc, lid);
   var sq = 0.0;
@@ -111,7 +114,18 @@ fn store_rows(acc: array<f32, NR>, inv: f32, r0: u32, lid: u32, prior: array<f32
       }
     }
   }
-  if (NORM_OUT && r0 < p.rows && lid % TPR == 0u) {
-    xo[p.rows + r0 / R] = sq;
+  if (NORM_OUT) {
+    // one partial sum per workgroup (its RG groups' rows), so a consumer reads few of them
+    if (lid % TPR == 0u) {
+      sq_groups[lid / TPR] = sq;
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+      var total = 0.0;
+      for (var g = 0u; g < RG; g++) {
+        total += sq_groups[g];
+      }
+      xo[p.rows + r0 / (R * RG)] = total;
+    }
   }
 }

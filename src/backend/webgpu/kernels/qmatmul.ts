@@ -183,7 +183,7 @@ export function outlierRounds(c: Pick<QMatmulCall, 'format' | 'params' | 'M'>, T
  * Others: qgemv1, statistics once per unit of CU chunks (HOIST), per chunk, or
  * per sub-group of a chunk (groups under 32 columns; the kernel derives that
  * from Q_GROUP_SIZE). Both share qgemv1_io.wgsl (bindings, rows, epilogue).
- * Returns the partial sums of squares written with `normOut` (ceil(rows / R), else 0).
+ * Returns the partial sums of squares written with `normOut` (one per workgroup: ceil(rows / (R·RG)), else 0).
  */
 export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer, dummyRw: GPUBuffer): number {
   const ilv = codesInterleaved(c.format, c.params);
@@ -221,7 +221,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy, 5: f.norm?.weight ?? f.normOut?.weight ?? dummy, 6: f.normOut?.into ?? dummyRw };
   const params = [c.K, outRows, c.col0, { f: f.norm?.eps ?? 0 }, ...c.header, f.prep?.parts ?? 0];
   ctx.dispatch({ what: c.what, kernel, buffers, params, grid: [groups, 1, 1] });
-  return f.normOut ? ceilDiv(outRows, R) : 0;
+  return f.normOut ? ceilDiv(outRows, R * RG) : 0;
 }
 
 /** The matmul itself, on x already in layout order. */
