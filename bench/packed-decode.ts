@@ -10,7 +10,7 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4[x1x0]] [--ilv1 4x32x2x2] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--f16-sub 0] [--out packed.json]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--f16-sub 0] [--out packed.json]
  * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows, 0 split-K always).
  * --f16-sub 0: int4's qgemv1_ilv decodes through 1 + q/16 even where the device keeps f16 subnormals (JSON: f16_subnormals).
  */
@@ -42,12 +42,9 @@ const tilings = <N extends string>(v: string | undefined, n: N): ({ R: number; T
     const [r, tpr, rg, x] = t.split('x').map(Number) as [number, number, number, number | undefined];
     return { R: r, TPR: tpr, RG: rg, [n]: x || 1 } as { R: number; TPR: number; RG: number } & Record<N, number>;
   });
-// --int1 RxTPRxRG[xCU[xS]]: the int3 and SpQR T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per
-// step, and S 0 to widen SpQR gate|up's codes without f16 subnormals (a list: each tiling on the same uploaded model, as --ilv1)
-const int1List = list(f.int1, '').map((t, i) => {
-  const s = t.split('x')[4];
-  return { ...(tilings(f.int1, 'CU')[i] as { R: number; TPR: number; RG: number; CU: number }), ...(s !== undefined && { spqrGluSub: s !== '0' }) };
-});
+// --int1 RxTPRxRG[xCU]: the int3 and SpQR T = 1 GEMV (qgemv1): rows per thread, threads per row group, row groups per workgroup, chunks per step
+// (a list: each tiling on the same uploaded model, as --ilv1)
+const int1List = tilings(f.int1, 'CU');
 // --ilv1 RxTPRxRGxUN[,…]: the same for the interleaved int2/4/8 images (qgemv1_ilv), UN chunks per lane in
 // flight; a list measures each tiling on the same uploaded model (one row per tiling)
 const ilv1List = tilings(f.ilv1, 'UN');

@@ -32,12 +32,8 @@ export interface PackedTuning {
   readonly RG: number;
   /** SpQR outliers inside qgemv ('fused') or in a second pass ('separate'); qgemv1 (T = 1) always adds them itself. */
   readonly spqrOutliers: 'fused' | 'separate';
-  /**
-   * qgemv1 (T = 1, int3 and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive
-   * chunks per lane step (default 1), and whether SpQR's gate|up (SwiGLU output) widens its codes through f16
-   * subnormals where the device keeps them (default true; its running sums per scale class cost registers).
-   */
-  readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number; readonly spqrGluSub?: boolean };
+  /** qgemv1 (T = 1, int3 and SpQR formats): rows per thread, threads per row group, row groups per workgroup, consecutive chunks per lane step (default 1). */
+  readonly int1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly CU?: number };
   /** qgemv1_ilv (T = 1, interleaved int2/4/8 images): output rows per thread group, threads per group, groups per workgroup, chunks per lane in flight. */
   readonly ilv1: { readonly R: number; readonly TPR: number; readonly RG: number; readonly UN: number };
 }
@@ -218,8 +214,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
     const g = c.params.groupSize as number;
     const HOIST = g >= 32 && ((Math.min(g, c.K) / 32) % CU === 0 || g >= c.K);
     const SHARE2 = qgemv1SharesBlocks(c.format, c.params, R, outRows, f.glu === true);
-    const F16SUB = dev.f16Subnormals === true && !(c.format === 'spqr' && f.glu === true && q.int1.spqrGluSub === false);
-    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, F16SUB, ...flags, OUTLIERS, OUT_R: outlierRounds(c, TPR), ...sgHeader };
+    const header = { R, TPR, RG, WG, CU, HOIST, SHARE2, F16SUB: dev.f16Subnormals === true, ...flags, OUTLIERS, OUT_R: outlierRounds(c, TPR), ...sgHeader };
     kernel = { files: ['qpacked', 'qheader_uniform', statsFile(c.format), 'qcodes', 'qdot', reduce, reduceRows, 'qgemv1_io', 'qgemv1'], header, prelude: formatPrelude(c.format, c.params) };
   }
   if (reduce === 'gemv_reduce_subgroup') kernel = { ...kernel, enable: ['subgroups'] };
