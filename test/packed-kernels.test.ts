@@ -9,8 +9,8 @@
  *   not divide `in` or 8, interleaved int2/4/8 codes with a natural tail, act-order perm, bias,
  *   SpQR with outliers in most rows and none in every 5th, outliers fused and in a separate pass
  *   (qgemv1 always adds them itself);
- * - the T = 1 GEMVs on int4 and 3-bit codes (int3, SpQR) both through f16 subnormals (the default
- *   where the device keeps them) and through 1 + q/2^b (f16SubnormalDecode: false).
+ * - the T = 1 GEMVs on int4, int2 and 3-bit codes (int3, SpQR) both through f16 subnormals (the
+ *   default where the device keeps them) and through 1 + q/2^b (f16SubnormalDecode: false).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -166,18 +166,19 @@ describe('packed WebGPU kernels vs the CPU reference', { skip }, () => {
     });
   }
 
-  // The T = 1 GEMVs decode int4 (qgemv1_ilv) and 3-bit Q_P3 codes (qgemv1: int3, SpQR) through f16
-  // subnormals where the creation probe finds unpack2x16float keeps them (lavapipe does, so CI runs
-  // that path with every case above) and through 1 + q/2^b otherwise: int4 g128, int3 g128 (one
-  // statistics set per chunk) and SpQR β1 16 (sub-groups) again with the probe's answer overridden.
-  test('int4, int3, spqr: the T = 1 GEMVs with and without the f16-subnormal decode vs CPU', async (t) => {
+  // The T = 1 GEMVs decode int4 and int2 (qgemv1_ilv) and 3-bit Q_P3 codes (qgemv1: int3, SpQR)
+  // through f16 subnormals where the creation probe finds unpack2x16float keeps them (lavapipe does,
+  // so CI runs that path with every case above) and through 1 + q/2^b otherwise: int4 g128, int2 g32
+  // (a statistics set per word), int3 g128 (one set per chunk) and SpQR β1 16 (sub-groups) again
+  // with the probe's answer overridden.
+  test('int4, int2, int3, spqr: the T = 1 GEMVs with and without the f16-subnormal decode vs CPU', async (t) => {
     const b = gpu as WebGpuBackend;
     t.diagnostic(`${b.adapterInfo.description || b.adapterInfo.device}: f16 subnormals ${b.f16Subnormals}`);
     if (/llvmpipe/i.test(b.description)) assert.equal(b.f16Subnormals, true, 'lavapipe keeps f16 subnormals');
     assert.equal((noSub as WebGpuBackend).f16Subnormals, false);
     let seed = 3000;
     const int3: Case[] = [{ format: 'int3', shape: [38, 1184], params: { groupSize: 128, permuted: 0 } }, { format: 'int3', shape: [20, 256], params: { groupSize: 32, permuted: 0 } }];
-    const some = [...gpuCases.filter((x) => (x.format === 'int4' && x.params.groupSize === 128) || (x.format === 'spqr' && x.params.groupSize === 16)), ...int3];
+    const some = [...gpuCases.filter((x) => (x.format === 'int4' && x.params.groupSize === 128) || (x.format === 'int2' && x.params.groupSize === 32) || (x.format === 'spqr' && x.params.groupSize === 16)), ...int3];
     for (const c of some) await check(noSub as Backend, c, [1], ++seed);
     for (const c of int3) await check(gpu as Backend, c, [1], ++seed);
   });

@@ -88,6 +88,25 @@ fn word_dot_sub4(wd: u32, xv: array<vec4<f32>, 4>, acc: f32) -> f32 {
   return fma(h3.y, xv[1].w, s);
 }
 
+// The int2 word dot the same way: codes j and j + 8 of a word sit at bits 2j and 16 + 2j, so an
+// and (codes 0–3 and 8–11) or a shift by 8 and an and (codes 4–7, 12–15) makes each pair, the
+// subnormals q·2^-24, q·2^-22, q·2^-20, q·2^-18 at bits 0–1 … 6–7 of each half: 9 integer ops a
+// word instead of word_dot_acc's 16. The caller passes the inputs times (64, 16, 4, 1) per vec4,
+// so every product is q·x·2^-18: returns acc + 2^-18·Σ_e code[e]·x[e]. Q_BITS 2 only.
+fn word_dot_sub2(wd: u32, xv: array<vec4<f32>, 4>, acc: f32) -> f32 {
+  let w8 = wd >> 8u;
+  let h0 = unpack2x16float(wd & 0x00030003u); // codes 0, 8 (·2^-24)
+  let h1 = unpack2x16float(wd & 0x000c000cu); // codes 1, 9 (·2^-22)
+  let h2 = unpack2x16float(wd & 0x00300030u); // codes 2, 10 (·2^-20)
+  let h3 = unpack2x16float(wd & 0x00c000c0u); // codes 3, 11 (·2^-18)
+  let h4 = unpack2x16float(w8 & 0x00030003u); // codes 4, 12
+  let h5 = unpack2x16float(w8 & 0x000c000cu); // codes 5, 13
+  let h6 = unpack2x16float(w8 & 0x00300030u); // codes 6, 14
+  let h7 = unpack2x16float(w8 & 0x00c000c0u); // codes 7, 15
+  return acc + dot(vec4<f32>(h0.x, h1.x, h2.x, h3.x), xv[0]) + dot(vec4<f32>(h4.x, h5.x, h6.x, h7.x), xv[1])
+    + dot(vec4<f32>(h0.y, h1.y, h2.y, h3.y), xv[2]) + dot(vec4<f32>(h4.y, h5.y, h6.y, h7.y), xv[3]);
+}
+
 // 3-bit codes in qcodes.wgsl's Q_P3 chunks: codes 10k + j and 10k + 5 + j of word k (j < 5) sit at
 // bits 3j and 16 + 3j, 16 bits apart, so one shift and one and-or put both at the top of an f16
 // pair's mantissas (bits 7–9 and 23–25), as for 2 and 4 bits; codes 30 and 31 gather their bits

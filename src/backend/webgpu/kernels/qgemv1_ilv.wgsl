@@ -13,7 +13,7 @@
 // addresses that neighbour theirs: x is small and stays cached, and there is no workgroup
 // memory or barrier in the loop. The statistics: NS sets of a chunk's words per row, each set in
 // one group (one set when groups are whole superchunks).
-// Header: R, TPR, RG, WG = TPR·RG, NR, UN, F16SUB (f16 subnormals kept: qdot's word_dot_sub4 at 4 bits), NORM, GATED, ACC, HAS_BIAS, GLU, NORM_OUT, PREP (qgemv1_io) and the format's Q_*
+// Header: R, TPR, RG, WG = TPR·RG, NR, UN, F16SUB (f16 subnormals kept: qdot's word_dot_sub4 / word_dot_sub2 at 4 / 2 bits), NORM, GATED, ACC, HAS_BIAS, GLU, NORM_OUT, PREP (qgemv1_io) and the format's Q_*
 // constants; qpacked, qheader_uniform, qstats_int, qcodes, qdot, gemv_reduce_* and
 // gemv_reduce_rows_* files and qgemv1_io before it (uniforms, bindings, weight_rows, prior_rows,
 // store_rows). Grid: x over ceil(rows / (R·RG)).
@@ -23,11 +23,13 @@
 // set per word, whose 16 columns lie in one group. Other groups of whole chunks: a set per word.
 const NS: u32 = select(select(Q_BITS, min(Q_BITS, 128u / Q_GROUP_SIZE), 128u % Q_GROUP_SIZE == 0u), 1u, Q_GROUP_SIZE % 128u == 0u);
 const WPS: u32 = Q_BITS / NS;
-// int4 with F16SUB (the device keeps f16 subnormals): word_dot_sub4, d = 2^-20·Σ code·x; else
-// word_dot_acc, d = Σ (1 + code/2^b)·x. Either way Σ code·x = D_MUL·d − D_OFF·Σ x.
+// int4 / int2 with F16SUB (the device keeps f16 subnormals): word_dot_sub4, d = 2^-20·Σ code·x,
+// or word_dot_sub2, d = 2^-18·Σ code·x; else word_dot_acc, d = Σ (1 + code/2^b)·x. Either way
+// Σ code·x = D_MUL·d − D_OFF·Σ x.
 const SUB4: bool = F16SUB && Q_BITS == 4u;
-const D_MUL: f32 = select(SCALE_B, 1048576.0, SUB4);
-const D_OFF: f32 = select(SCALE_B, 0.0, SUB4);
+const SUB2: bool = F16SUB && Q_BITS == 2u;
+const D_MUL: f32 = select(select(SCALE_B, 262144.0, SUB2), 1048576.0, SUB4);
+const D_OFF: f32 = select(SCALE_B, 0.0, SUB4 || SUB2);
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -98,9 +100,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             xv[0] *= vec4<f32>(16.0, 1.0, 16.0, 1.0);
             xv[1] *= vec4<f32>(16.0, 1.0, 16.0, 1.0);
           }
+          if (SUB2) {
+            for (var e = 0u; e < 4u; e++) {
+              xv[e] *= vec4<f32>(64.0, 16.0, 4.0, 1.0);
+            }
+          }
           for (var t = 0u; t < NR; t++) {
             if (SUB4) {
               d[t][k / WPS] = word_dot_sub4(cw[u][t][k], xv, d[t][k / WPS]);
+            } else if (SUB2) {
+              d[t][k / WPS] = word_dot_sub2(cw[u][t][k], xv, d[t][k / WPS]);
             } else {
               d[t][k / WPS] = word_dot_acc(cw[u][t][k], xv, d[t][k / WPS]);
             }
