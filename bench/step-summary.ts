@@ -1,7 +1,7 @@
 /**
  * One line per decode row of bench/packed-decode or bench/webgpu-decode JSON files: commit,
  * format, T = 1 tiling, tok/s, fraction of roofline, the recorded step's GPU time and each
- * matmul's in-sequence time per layer (µs). For comparing builds timed in one device call
+ * matmul's in-sequence time per dispatch (µs). For comparing builds timed in one device call
  * (tools/device/variants.sh); bench/decode-collect.mjs makes the full tables.
  *
  *   node <bundle>/bench/step-summary.js a.json b.json ...
@@ -38,8 +38,9 @@ for (const file of files) {
   for (const r of d.rows ?? []) {
     const layers = Math.max(...(r.profile?.ops ?? []).map((o) => o.count), 1);
     const ops = (r.profile?.ops ?? [])
-      .filter((o) => o.count === layers && o.what.startsWith('matmul') && o.seq_us !== undefined)
-      .map((o) => `${o.what.replace(/^matmul x\[1, \d+\] w /, '')} ${((o.seq_us as number) / layers).toFixed(1)}`);
+      // a layer's matmuls (layer 0's q|k|v reads no prepared input: its label is another, one op short)
+      .filter((o) => o.count >= layers - 1 && o.what.startsWith('matmul') && o.seq_us !== undefined)
+      .map((o) => `${o.what.replace(/^matmul x\[1, \d+\] w /, '')} ${((o.seq_us as number) / o.count).toFixed(1)}`);
     const tiling = r.ilv1 ?? r.int1;
     console.log(
       [

@@ -421,7 +421,9 @@ export class WebGpuBackend implements Backend {
         const usePrep = prep !== undefined && prep.src === x && prep.weight === o.norm?.weight;
         const xIn = usePrep && o.norm?.prepared ? this.buf(what, 'prepared norm input', o.norm.prepared) : xb;
         const normOut = o.normOut && !gluFused && !o.norm ? { weight: this.vectorF32(what, 'normOut weight', o.normOut.weight), into: this.buf(what, 'normOut.into', o.normOut.into) } : undefined;
-        const call = { what, out: dst, x: xIn, ...packedWeight(w), bias: b, T, K, M, ...at };
+        // labels for profiles and tests: which GEMVs read a prepared input or write the next one
+        const label = `${what}${usePrep ? ' (prepared)' : ''}${normOut ? ' (norm out)' : ''}`;
+        const call = { what: label, out: dst, x: xIn, ...packedWeight(w), bias: b, T, K, M, ...at };
         const f = { ...fused, glu: gluFused, ...(usePrep && { prep: { parts: prep.parts } }), ...(normOut && { normOut }) };
         const parts = qgemv1(this.ctx, call, f, this.packedTuning, this.matmulDevice, this.dummy, this.dummyRw);
         if (o.normOut && parts > 0) this.normPrep.set(o.normOut.into, { src: out, weight: o.normOut.weight, parts });
