@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { runCliJson } from './helpers.js';
 import { tryWebGpu } from './webgpu-helpers.js';
+import { LOWBIT_VERSION as VERSION } from '../src/version.gen.js';
 
 const { b: probe } = await tryWebGpu();
 const backend = probe ? 'webgpu' : 'cpu';
@@ -21,6 +22,9 @@ probe?.dispose();
 const TINY = ['--dim', '128', '--layers', '2', '--heads', '4', '--ffn', '256', '--vocab', '500'];
 
 interface BenchJson {
+  lowbit: string;
+  commit: string | null;
+  date: string;
   prefill_tokens_per_s: number;
   decode_tokens_per_s: number;
   decode_tokens_per_s_sampling: number;
@@ -43,6 +47,10 @@ describe('packed benchmarks (tiny shapes)', () => {
       const r = await runCliJson<BenchJson>(['bench', `random:llama3-8b:${format}`, ...TINY, '--kv-heads', '2', '--prompt-tokens', '16', '--gen-tokens', '4', '--backend', backend]);
       assert.ok(r.prefill_tokens_per_s > 0 && r.decode_tokens_per_s > 0 && r.decode_tokens_per_s_sampling > 0);
       assert.equal(r.decode_runs, 3);
+      // when and what built it, for bench/results
+      assert.equal(r.lowbit, VERSION);
+      assert.equal(r.commit, process.env.LOWBIT_COMMIT ?? null);
+      assert.ok(Math.abs(Date.parse(r.date) - Date.now()) < 3600e3, `date ${r.date}`);
       assert.ok(r.bytes_per_token > r.weight_bytes_per_token && r.achieved_gbps > 0);
       if (backend === 'webgpu') assert.ok(r.copy_gbps !== null && r.fraction_of_roofline !== null && r.fraction_of_roofline > 0);
       assert.deepEqual(r.weights_packed, format === 'bf16' ? {} : { [format]: 14 });

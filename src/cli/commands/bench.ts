@@ -16,6 +16,7 @@ import { RANDOM_FORMATS, RANDOM_SHAPES, randomConfig, uploadRandomModel, type Ra
 import { dawnFlags } from '../../backend/webgpu/node.js';
 import { openBackend, parseBackendKind, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
 import { intOption } from '../options.js';
+import { LOWBIT_VERSION } from '../../version.gen.js';
 
 interface BenchCliOptions {
   promptTokens: number;
@@ -76,7 +77,9 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
     const r = await benchModel(loaded.model, loaded.weightStats, { promptTokens: o.promptTokens, genTokens: o.genTokens, copyGbps });
     if (o.json) {
       const dawn = backend.name === 'webgpu' ? { dawn_flags: dawnFlags() } : {};
-      process.stdout.write(`${JSON.stringify({ model, weights: o.weights, ...dawn, ...r })}\n`);
+      // where and when: results files carry the build ($LOWBIT_COMMIT when a script sets it) and the date
+      const when = { lowbit: LOWBIT_VERSION, commit: process.env.LOWBIT_COMMIT ?? null, date: new Date().toISOString() };
+      process.stdout.write(`${JSON.stringify({ model, ...when, weights: o.weights, ...dawn, ...r })}\n`);
       return;
     }
     const pct = r.fraction_of_roofline === null ? 'no roofline off WebGPU' : `${(100 * r.fraction_of_roofline).toFixed(1)} % of the ${r.copy_gbps?.toFixed(1)} GB/s copy roofline`;
