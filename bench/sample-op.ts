@@ -1,9 +1,10 @@
 /**
  * GPU time of the decode step's token pick at batch 1: `argmax` against `Backend.sample` under
  * several filters, on one row of V logits drawn like a language model's (Gaussian, σ = --sigma,
- * a few tokens well above the rest), each op timed alone by timestamp queries over --iters runs.
+ * --planted tokens well above the rest; 0 and a small σ: a flat row, as a random-weight model's),
+ * each op timed alone by timestamp queries over --iters runs.
  *
- *   node <bundle>/bench/sample-op.js [--vocab 32000,128256] [--sigma 2.5] [--iters 50] [--workgroup 1024] [--out sample.json]
+ *   node <bundle>/bench/sample-op.js [--vocab 32000,128256] [--sigma 2.5] [--planted 8] [--iters 50] [--workgroup 1024] [--out sample.json]
  *
  * --workgroup: the sample kernel's largest workgroup (WebGpuBackendOptions.sampleWorkgroup, in the
  * JSON `sample_workgroup_max`); each row's `workgroup` is what V used (sampleWorkgroupFor).
@@ -13,9 +14,10 @@ import { rng } from '../src/runtime/sampler.js';
 import { sampleWorkgroupFor } from '../src/backend/webgpu/kernels/decode.js';
 import { tensor } from '../src/tensor/tensor.js';
 
-const f = flags(['vocab', 'sigma', 'iters', 'workgroup', 'out']);
+const f = flags(['vocab', 'sigma', 'planted', 'iters', 'workgroup', 'out']);
 const vocabs = numbers(f.vocab, '32000,128256');
 const sigma = Number(f.sigma ?? 2.5);
+const planted = Number(f.planted ?? 8);
 const iters = Number(f.iters ?? 50);
 const FILTERS = [
   { name: 'temperature 1', temperature: 1, topK: 0, topP: 1 },
@@ -30,7 +32,7 @@ const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 
 const rows: Record<string, unknown>[] = [];
 for (const V of vocabs) {
   const x = Float32Array.from({ length: V }, () => sigma * gauss());
-  for (let i = 0; i < 8; i++) x[Math.floor(random() * V)] = 4 * sigma + i; // a few likely tokens
+  for (let i = 0; i < planted; i++) x[Math.floor(random() * V)] = 4 * sigma + i; // a few likely tokens
   const logits = b.upload(tensor('f32', [1, V], x));
   const uniforms = b.upload(tensor('f32', [1], Float32Array.of(0.37)));
   const ids = b.empty('i32', [1]);
@@ -47,5 +49,5 @@ for (const V of vocabs) {
   for (const t of [logits, uniforms, ids]) b.free(t);
 }
 for (const r of rows) process.stderr.write(`${String(r.op).padEnd(7)} V ${String(r.V).padEnd(7)} ${String(r.filter ?? '').padEnd(28)} ${(r.us as number).toFixed(1)} µs${r.workgroup ? ` (workgroup ${r.workgroup})` : ''}\n`);
-emit({ bench: 'sample-op', ...meta(b), sample_workgroup_max: b.sampleWG, sigma, iters, rows }, f.out);
+emit({ bench: 'sample-op', ...meta(b), sample_workgroup_max: b.sampleWG, sigma, planted, iters, rows }, f.out);
 b.dispose();

@@ -1,12 +1,13 @@
 // Sampled next tokens (Backend.sample; ops.sampleRow is the reference): one workgroup per row t of
 // logits draws ids[t] with u = uniforms[j], j = pos[0] + t + 1 under HISTORY (the draw of the
 // position the token will occupy), else t.
-//   1. m = max logit, p_i = e^((l_i − m)/temperature) (NaN → 0; p ≤ 1 = e^0), S = Σ p.
+//   1. m = max logit, p_i = e^((l_i − m)/temperature) (NaN → 0; p ≤ 1 = e^0), S = Σ p, min p.
 //   2. Filters (top-k when 0 < topK < V, top-p when topP < 1): the thresholds are p values, and
 //      non-negative floats order as their bits, so each is a binary search over u32 bits in
-//      [0, bits(1.0)]: τk the largest b with #{p ≥ b} ≥ k, τp the largest with Σ{p ≥ b} ≥ topP·S,
-//      both in the same 30 halvings: full passes over the row until at most CAP elements are
-//      undecided (inside either interval), then over those alone, compacted in workgroup memory.
+//      [bits(min p), bits(1.0)]: τk the largest b with #{p ≥ b} ≥ k, τp the largest with
+//      Σ{p ≥ b} ≥ topP·S, both in the same halvings (at most 30) until both end: full passes over
+//      the row until at most CAP elements are undecided (inside either interval), then over
+//      those alone, compacted in workgroup memory.
 //      τ = max(τk, τp); every p > τ is kept and the first m of those equal to τ by index (m from the filter that set τ: k − #{p > τ}, or the fewest ties that
 //      bring the mass to topP·S).
 //   3. The draw walks the kept tokens in index order: each thread owns a contiguous slice, the
@@ -53,6 +54,11 @@ fn prob(row: u32, i: u32, m: f32) -> f32 {
 // Whether bits b lie inside an active filter's open interval [lo, hi) (the search has not placed it).
 fn undecided(b: u32, kOn: bool, loK: u32, hiK: u32, pOn: bool, loP: u32, hiP: u32) -> bool {
   return (kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP);
+}
+
+// Whether both active searches have ended (hi = lo + 1: lo is the threshold).
+fn searched(kOn: bool, loK: u32, hiK: u32, pOn: bool, loP: u32, hiP: u32) -> bool {
+  return (!kOn || hiK - loK <= 1u) && (!pOn || hiP - loP <= 1u);
 }
 
 // Whether a token with bits b is kept: above τ, or at τ among the first `ties` of those (rank: ties before it).
@@ -151,28 +157,35 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   m = max1(lid, m);
   var s = 0.0;
+  var lo = 0x1.fffffep+127f; // the smallest p: where the threshold searches start
   for (var i = lid; i < p.V; i += WG) {
-    s += prob(row, i, m);
+    let q = prob(row, i, m);
+    s += q;
+    lo = min(lo, q);
   }
   let S = sum4(lid, vec4<f32>(s, 0.0, 0.0, 0.0)).x;
+  let pmin = -max1(lid, -lo);
 
-  // 2. the filters' thresholds: invariants #{p ≥ loK} ≥ k > #{p ≥ hiK}, Σ{p ≥ loP} ≥ topP·S > Σ{p ≥ hiP}.
-  // Full passes until at most CAP elements lie in either open interval [lo, hi); those are then
-  // compacted into cb (the others' share of each side fixed: `fixed`) and the rest of the 30
-  // halvings read only them.
+  // 2. the filters' thresholds: invariants #{p ≥ loK} ≥ k > #{p ≥ hiK}, Σ{p ≥ loP} ≥ topP·S > Σ{p ≥ hiP},
+  // from lo = bits(min p) (every p is ≥ it: all V ≥ k of them, all of S ≥ topP·S), not 0: a flat
+  // row (p in [0.5, 1]) took 7 halvings from 0 to reach its exponent. Full passes until at most
+  // CAP elements lie in either open interval [lo, hi); those are then compacted into cb (the
+  // others' share of each side fixed: `fixed`) and the halvings read only them, until both
+  // searches end (hi = lo + 1; 30 halvings always do: 2^30 > ONE_BITS + 1).
   let kOn = p.topK > 0u && p.topK < p.V;
   let pOn = p.topP < 1.0;
   let goal = p.topP * S;
-  var loK = 0u;
+  let lo0 = bitcast<u32>(pmin);
+  var loK = lo0;
   var hiK = ONE_BITS + 1u;
-  var loP = 0u;
+  var loP = lo0;
   var hiP = ONE_BITS + 1u;
   var it = 0u;
+  if (lid == 0u) {
+    few = select(0u, 2u, searched(kOn, loK, hiK, pOn, loP, hiP)); // 2: the searches ended, 1: few undecided
+  }
   if (kOn || pOn) {
-    if (lid == 0u) {
-      few = 0u;
-    }
-    for (; it < 30u; it++) { // 2^30 > ONE_BITS + 1
+    for (; it < 30u; it++) {
       if (workgroupUniformLoad(&few) != 0u) {
         break;
       }
@@ -197,12 +210,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       } else {
         hiP = midP;
       }
-      if (lid == 0u && r.z <= f32(CAP)) {
-        few = 1u; // the halved intervals hold no more
+      if (lid == 0u) {
+        if (searched(kOn, loK, hiK, pOn, loP, hiP)) {
+          few = 2u;
+        } else if (r.z <= f32(CAP)) {
+          few = 1u; // the halved intervals hold no more
+        }
       }
     }
   }
-  if ((kOn || pOn) && it < 30u) {
+  if ((kOn || pOn) && workgroupUniformLoad(&few) == 1u) {
     // compaction (a subset of the last pass's ≤ CAP undecided elements); none without a filter
     if (lid == 0u) {
       atomicStore(&nc, 0u);
@@ -222,6 +239,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let fixed = sum4(lid, a); // sum4's barriers also publish cb and nc
     let n = atomicLoad(&nc);
     for (; it < 30u; it++) {
+      if (workgroupUniformLoad(&few) == 2u) {
+        break;
+      }
       let midK = (loK + hiK) / 2u;
       let midP = (loP + hiP) / 2u;
       var c = vec4<f32>(0.0);
@@ -240,6 +260,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         loP = midP;
       } else {
         hiP = midP;
+      }
+      if (lid == 0u && searched(kOn, loK, hiK, pOn, loP, hiP)) {
+        few = 2u;
       }
     }
   }
