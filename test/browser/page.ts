@@ -1,0 +1,85 @@
+/**
+ * The browser smoke test's page script (bundled for the browser by test/browser.test.ts): the
+ * WebGPU backend from `navigator.gpu` runs tiny random int4 and SpQR models — a 6-token prefill
+ * and 3 recorded-and-replayed decode steps — and the same models on the CPU reference backend
+ * give the logits to compare. Reports through `window.lowbitResult`.
+ */
+import { CpuBackend } from '../../src/backend/cpu/cpu.js';
+import type { Backend } from '../../src/backend/backend.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
+import { createKvCache, createModel, createRunState, enqueueForward, forward, freeKvCache, freeRunState, setPosition } from '../../src/model/llama.js';
+import { freeWeights } from '../../src/model/weights.js';
+import { RANDOM_FORMATS, randomConfig, uploadRandomModel } from '../../src/runtime/random-model.js';
+import { tensor } from '../../src/tensor/tensor.js';
+
+interface Row {
+  readonly format: string;
+  readonly maxAbs: number;
+  readonly maxLogit: number;
+}
+
+const config = randomConfig('llama3-8b', { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 384, vocab: 300 });
+const PROMPT = [5, 77, 123, 9, 250, 31];
+const STEPS = 3;
+
+/** Prefill PROMPT, then STEPS decode steps (recorded once and replayed on `record` backends); every step's logits. */
+async function run(b: Backend, format: string, record: boolean): Promise<Float32Array[]> {
+  const weights = await uploadRandomModel(config, RANDOM_FORMATS[format]!, b, 'packed', 3);
+  const m = createModel(config, b, weights, PROMPT.length + STEPS);
+  const kv = createKvCache(m, PROMPT.length + STEPS);
+  const pre = createRunState(m, PROMPT.length, false);
+  const dec = createRunState(m, 1, false);
+  const out: Float32Array[] = [];
+  try {
+    b.write(pre.ids, tensor('i32', [PROMPT.length], Int32Array.from(PROMPT)));
+    forward(m, pre, kv, 0);
+    out.push((await b.read(pre.logits)).data as Float32Array);
+    for (let i = 0; i < STEPS; i++) {
+      b.write(dec.ids, tensor('i32', [1], Int32Array.of((i * 41 + 7) % config.vocabSize)));
+      setPosition(m, dec, kv, PROMPT.length + i);
+      if (record) b.replay(b.record(() => enqueueForward(m, dec, kv)));
+      else enqueueForward(m, dec, kv);
+      out.push((await b.read(dec.logits)).data as Float32Array);
+    }
+    return out;
+  } finally {
+    freeRunState(b, pre);
+    freeRunState(b, dec);
+    freeKvCache(b, kv);
+    freeWeights(b, weights);
+  }
+}
+
+async function main(): Promise<unknown> {
+  if (!navigator.gpu) throw new Error('navigator.gpu is missing');
+  const gpu = await WebGpuBackend.create(navigator.gpu);
+  const rows: Row[] = [];
+  try {
+    for (const format of ['int4', 'spqr']) {
+      const got = await run(gpu, format, true);
+      const want = await run(new CpuBackend(), format, false);
+      let maxAbs = 0;
+      let maxLogit = 0;
+      want.forEach((w, s) => {
+        for (let i = 0; i < w.length; i++) {
+          maxAbs = Math.max(maxAbs, Math.abs((got[s]![i] as number) - (w[i] as number)));
+          maxLogit = Math.max(maxLogit, Math.abs(w[i] as number));
+        }
+      });
+      rows.push({ format, maxAbs, maxLogit });
+    }
+    return { ok: true, description: gpu.description, subgroupSize: gpu.subgroupSize, f16Subnormals: gpu.f16Subnormals, rows };
+  } finally {
+    gpu.dispose();
+  }
+}
+
+declare global {
+  interface Window {
+    lowbitResult?: unknown;
+  }
+}
+main().then(
+  (r) => (window.lowbitResult = r),
+  (e: unknown) => (window.lowbitResult = { ok: false, error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) }),
+);
