@@ -5,7 +5,8 @@
  * `navigator.gpu` — SwiftShader's Vulkan here, a fallback adapter with subgroups of 4 and at most
  * 256 threads a workgroup — runs tiny random int4 and SpQR models: a prefill and recorded decode
  * steps whose logits must equal the CPU reference backend's in the same page within max |Δ| 1e-3
- * (CONVENTIONS §3, model level). CI installs chromium (.ci/run); where it is missing the test
+ * (CONVENTIONS §3, model level), and 8 tokens generated on the device, greedy and sampled (seeded
+ * draws), the same ids as the CPU's. CI installs chromium (.ci/run); where it is missing the test
  * fails, unless LOWBIT_NO_BROWSER=1 says to skip it (reported as skipped).
  */
 import assert from 'node:assert/strict';
@@ -22,12 +23,17 @@ import { chromium } from 'playwright-core';
 const CHROMIUM = process.env.LOWBIT_CHROMIUM ?? '/usr/bin/chromium';
 const skip = process.env.LOWBIT_NO_BROWSER === '1' ? 'LOWBIT_NO_BROWSER=1' : false;
 
+interface Ids {
+  readonly gpu: number[];
+  readonly cpu: number[];
+}
+
 interface PageResult {
   readonly ok: boolean;
   readonly error?: string;
   readonly description?: string;
   readonly subgroupSize?: number;
-  readonly rows?: readonly { format: string; maxAbs: number; maxLogit: number }[];
+  readonly rows?: readonly { format: string; maxAbs: number; maxLogit: number; greedy: Ids; sampled: Ids }[];
 }
 
 // the TypeScript source of the page: this file runs from dist/test, the source lives in test/
@@ -70,6 +76,11 @@ test('browser: WebGPU (headless Chromium) runs packed int4 and SpQR models equal
         t.diagnostic(`${x.format}: max |Δ logits| ${x.maxAbs.toExponential(2)} (max |logit| ${x.maxLogit.toFixed(3)})`);
         assert.ok(x.maxLogit > 0.01, `${x.format}: logits all but zero`);
         assert.ok(x.maxAbs <= 1e-3, `${x.format}: max |Δ| ${x.maxAbs}`);
+        t.diagnostic(`${x.format}: greedy ${x.greedy.gpu.join(' ')}; sampled ${x.sampled.gpu.join(' ')}`);
+        assert.equal(x.greedy.gpu.length, 8);
+        assert.deepEqual(x.greedy.gpu, x.greedy.cpu, `${x.format}: greedy ids`);
+        assert.deepEqual(x.sampled.gpu, x.sampled.cpu, `${x.format}: sampled ids`);
+        assert.notDeepEqual(x.sampled.gpu, x.greedy.gpu, `${x.format}: sampling drew only the argmax`);
       }
     } finally {
       await ctx.close();

@@ -1,26 +1,32 @@
 /**
  * The browser smoke test's page script (bundled for the browser by test/browser.test.ts): the
  * WebGPU backend from `navigator.gpu` runs tiny random int4 and SpQR models — a 6-token prefill
- * and 3 recorded-and-replayed decode steps — and the same models on the CPU reference backend
- * give the logits to compare. Reports through `window.lowbitResult`.
+ * and 3 recorded-and-replayed decode steps, then 8 tokens generated on the device (greedy:
+ * argmax, and sampled: top-k 40, top-p 0.95, seeded draws) — and the same models on the CPU
+ * reference backend give the logits and ids to compare. Reports through `window.lowbitResult`.
  */
 import { CpuBackend } from '../../src/backend/cpu/cpu.js';
 import type { Backend } from '../../src/backend/backend.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
 import { createKvCache, createModel, createRunState, enqueueForward, forward, freeKvCache, freeRunState, setPosition } from '../../src/model/llama.js';
 import { freeWeights } from '../../src/model/weights.js';
+import { decodeOnDevice, drain } from '../../src/runtime/decode.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel } from '../../src/runtime/random-model.js';
+import { Sampler } from '../../src/runtime/sampler.js';
 import { tensor } from '../../src/tensor/tensor.js';
 
 interface Row {
   readonly format: string;
   readonly maxAbs: number;
   readonly maxLogit: number;
+  readonly greedy: { readonly gpu: number[]; readonly cpu: number[] };
+  readonly sampled: { readonly gpu: number[]; readonly cpu: number[] };
 }
 
 const config = randomConfig('llama3-8b', { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 384, vocab: 300 });
 const PROMPT = [5, 77, 123, 9, 250, 31];
 const STEPS = 3;
+const GEN = 8;
 
 /** Prefill PROMPT, then STEPS decode steps (recorded once and replayed on `record` backends); every step's logits. */
 async function run(b: Backend, format: string, record: boolean): Promise<Float32Array[]> {
@@ -50,6 +56,31 @@ async function run(b: Backend, format: string, record: boolean): Promise<Float32
   }
 }
 
+/** GEN tokens after PROMPT generated on the device, greedy or sampled with seeded draws. */
+async function generate(b: Backend, format: string, sample: boolean): Promise<number[]> {
+  const weights = await uploadRandomModel(config, RANDOM_FORMATS[format]!, b, 'packed', 3);
+  const rows = PROMPT.length + GEN;
+  const m = createModel(config, b, weights, rows);
+  const kv = createKvCache(m, rows);
+  const pre = createRunState(m, PROMPT.length - 1, false);
+  const dec = createRunState(m, 1, false);
+  const sampler = new Sampler({ temperature: 0.8, topK: 40, topP: 0.95, seed: 5 });
+  const uniforms = b.upload(tensor('f32', [rows + 1], Float32Array.from({ length: rows + 1 }, () => sampler.uniform())));
+  try {
+    b.write(pre.ids, tensor('i32', [PROMPT.length - 1], Int32Array.from(PROMPT.slice(0, -1))));
+    forward(m, pre, kv, 0);
+    b.write(dec.ids, tensor('i32', [1], Int32Array.of(PROMPT[PROMPT.length - 1] as number)));
+    const o = sample ? { sample: { temperature: 0.8, topK: 40, topP: 0.95, uniforms } } : {};
+    return await drain(decodeOnDevice(m, dec, kv, PROMPT.length - 1, GEN, { ...o, chunk: 3 }));
+  } finally {
+    b.free(uniforms);
+    freeRunState(b, pre);
+    freeRunState(b, dec);
+    freeKvCache(b, kv);
+    freeWeights(b, weights);
+  }
+}
+
 async function main(): Promise<unknown> {
   if (!navigator.gpu) throw new Error('navigator.gpu is missing');
   const gpu = await WebGpuBackend.create(navigator.gpu);
@@ -66,7 +97,10 @@ async function main(): Promise<unknown> {
           maxLogit = Math.max(maxLogit, Math.abs(w[i] as number));
         }
       });
-      rows.push({ format, maxAbs, maxLogit });
+      const cpu = new CpuBackend();
+      const greedy = { gpu: await generate(gpu, format, false), cpu: await generate(cpu, format, false) };
+      const sampled = { gpu: await generate(gpu, format, true), cpu: await generate(cpu, format, true) };
+      rows.push({ format, maxAbs, maxLogit, greedy, sampled });
     }
     return { ok: true, description: gpu.description, subgroupSize: gpu.subgroupSize, f16Subnormals: gpu.f16Subnormals, rows };
   } finally {
