@@ -1,62 +1,56 @@
 /**
- * lowbit's WebGPU backend in a browser: headless Chromium (Debian's `chromium`, driven by
- * playwright-core) loads test/browser/page.ts bundled for the browser by esbuild (no Node
- * built-ins may creep into the backend, model or formats: the bundle would not build), and on
- * `navigator.gpu` — SwiftShader's Vulkan here, a fallback adapter with subgroups of 4 and at most
- * 256 threads a workgroup — runs tiny random int4 and SpQR models: a prefill and recorded decode
- * steps whose logits must equal the CPU reference backend's in the same page within max |Δ| 1e-3
- * (CONVENTIONS §3, model level), and 8 tokens generated on the device, greedy and sampled (seeded
- * draws), the same ids as the CPU's. CI installs chromium (.ci/run); where it is missing the test
- * fails, unless LOWBIT_NO_BROWSER=1 says to skip it (reported as skipped).
+ * lowbit in a browser: headless Chromium (Debian's `chromium`, driven by playwright-core) loads
+ * pages bundled for the browser by esbuild (a Node built-in in the backend, model, formats, the
+ * .lowbit reader or the browser entry would break the build), on `navigator.gpu`: SwiftShader's
+ * Vulkan here, a fallback adapter with subgroups of 4 and at most 256 threads a workgroup.
+ *
+ * 1. test/browser/page.ts: tiny random int4 and SpQR models, a prefill and recorded decode steps
+ *    whose logits must equal the CPU reference backend's in the same page within max |Δ| 1e-3
+ *    (CONVENTIONS §3, model level), and 8 tokens generated on the device, greedy and sampled
+ *    (seeded draws), the same ids as the CPU's.
+ * 2. test/browser/model-page.ts: `loadLowbit` (src/browser.ts) on lowbit-ref-15m quantized by the
+ *    CLI (RTN int4 g64), fetched as a Blob: its greedy tokens equal `lowbit generate`'s in Node and
+ *    its perplexity `lowbit eval`'s within 0.01 % (the packed-vs-dequant rule of packed-e2e).
+ *
+ * CI installs chromium (.ci/run); where it is missing these tests fail, unless LOWBIT_NO_BROWSER=1
+ * says to skip them (reported as skipped).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { DATA, MODELS, relErr, runCli, runCliJson, WIKITEXT } from './helpers.js';
 
 const CHROMIUM = process.env.LOWBIT_CHROMIUM ?? '/usr/bin/chromium';
 const skip = process.env.LOWBIT_NO_BROWSER === '1' ? 'LOWBIT_NO_BROWSER=1' : false;
 
-interface Ids {
-  readonly gpu: number[];
-  readonly cpu: number[];
-}
-
-interface PageResult {
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly description?: string;
-  readonly subgroupSize?: number;
-  readonly rows?: readonly { format: string; maxAbs: number; maxLogit: number; greedy: Ids; sampled: Ids }[];
-}
-
-// the TypeScript source of the page: this file runs from dist/test, the source lives in test/
+// the TypeScript sources of the pages: this file runs from dist/test, the sources live in test/
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-test('browser: WebGPU (headless Chromium) runs packed int4 and SpQR models equal to the CPU reference', { skip, timeout: 600_000 }, async (t) => {
+/** Bundles `entry` for the browser, serves it with `files` on 127.0.0.1, and returns what the page leaves in window.lowbitResult. */
+async function inBrowser<T>(dir: string, entry: string, files: Record<string, [string, string | Uint8Array]>): Promise<T> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (or LOWBIT_NO_BROWSER=1 to skip)`);
-  const dir = mkdtempSync(join(tmpdir(), 'lowbit-browser-'));
-  let server: Server | undefined;
+  const js = join(dir, `${entry}.js`);
+  await build({ entryPoints: [join(root, `test/browser/${entry}.ts`)], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outfile: js, logLevel: 'warning' });
+  const served: Record<string, [string, string | Uint8Array]> = {
+    ...files,
+    '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>lowbit</title><script type="module" src="/page.js"></script>'],
+    '/page.js': ['text/javascript', readFileSync(js, 'utf8')],
+  };
+  const server: Server = createServer((req, res) => {
+    const f = served[req.url ?? ''];
+    res.writeHead(f ? 200 : 404, { 'content-type': f ? f[0] : 'text/plain' }).end(f ? f[1] : 'not found');
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   try {
-    await build({ entryPoints: [join(root, 'test/browser/page.ts')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outfile: join(dir, 'page.js'), logLevel: 'warning' });
-    const files: Record<string, [string, string]> = {
-      '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>lowbit</title><script type="module" src="/page.js"></script>'],
-      '/page.js': ['text/javascript', readFileSync(join(dir, 'page.js'), 'utf8')],
-    };
-    server = createServer((req, res) => {
-      const f = files[req.url ?? ''];
-      res.writeHead(f ? 200 : 404, { 'content-type': f ? f[0] : 'text/plain' }).end(f ? f[1] : 'not found');
-    });
-    await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
-    const port = (server.address() as AddressInfo).port;
     // browser-webgpu.md recipe A: core WebGPU on SwiftShader; only --enable-unsafe-webgpu matters
-    const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    const ctx = await chromium.launchPersistentContext(join(dir, `profile-${entry}`), {
       executablePath: CHROMIUM,
       headless: false,
       args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-webgpu-developer-features', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
@@ -65,28 +59,72 @@ test('browser: WebGPU (headless Chromium) runs packed int4 and SpQR models equal
       const page = ctx.pages()[0] ?? (await ctx.newPage());
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
       await page.waitForFunction(() => (window as { lowbitResult?: unknown }).lowbitResult !== undefined, undefined, { timeout: 540_000, polling: 500 });
-      const r = (await page.evaluate(() => (window as { lowbitResult?: unknown }).lowbitResult)) as PageResult;
+      const r = (await page.evaluate(() => (window as { lowbitResult?: unknown }).lowbitResult)) as { ok: boolean; error?: string } & T;
       assert.deepEqual(errors, [], 'page errors');
       assert.ok(r.ok, `page: ${r.error}`);
-      t.diagnostic(`${r.description}, subgroup size ${r.subgroupSize}`);
-      assert.deepEqual(r.rows?.map((x) => x.format), ['int4', 'spqr']);
-      for (const x of r.rows ?? []) {
-        t.diagnostic(`${x.format}: max |Δ logits| ${x.maxAbs.toExponential(2)} (max |logit| ${x.maxLogit.toFixed(3)})`);
-        assert.ok(x.maxLogit > 0.01, `${x.format}: logits all but zero`);
-        assert.ok(x.maxAbs <= 1e-3, `${x.format}: max |Δ| ${x.maxAbs}`);
-        t.diagnostic(`${x.format}: greedy ${x.greedy.gpu.join(' ')}; sampled ${x.sampled.gpu.join(' ')}`);
-        assert.equal(x.greedy.gpu.length, 8);
-        assert.deepEqual(x.greedy.gpu, x.greedy.cpu, `${x.format}: greedy ids`);
-        assert.deepEqual(x.sampled.gpu, x.sampled.cpu, `${x.format}: sampled ids`);
-        assert.notDeepEqual(x.sampled.gpu, x.greedy.gpu, `${x.format}: sampling drew only the argmax`);
-      }
+      return r;
     } finally {
       await ctx.close();
     }
   } finally {
-    server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    server.close();
   }
+}
+
+interface Ids {
+  readonly gpu: number[];
+  readonly cpu: number[];
+}
+
+describe('browser (headless Chromium, WebGPU on SwiftShader)', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lowbit-browser-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('the WebGPU backend runs packed int4 and SpQR models equal to the CPU reference', { timeout: 600_000 }, async (t) => {
+    const r = await inBrowser<{ description: string; subgroupSize: number; rows: { format: string; maxAbs: number; maxLogit: number; greedy: Ids; sampled: Ids }[] }>(dir, 'page', {});
+    t.diagnostic(`${r.description}, subgroup size ${r.subgroupSize}`);
+    assert.deepEqual(
+      r.rows.map((x) => x.format),
+      ['int4', 'spqr'],
+    );
+    for (const x of r.rows) {
+      t.diagnostic(`${x.format}: max |Δ logits| ${x.maxAbs.toExponential(2)} (max |logit| ${x.maxLogit.toFixed(3)})`);
+      assert.ok(x.maxLogit > 0.01, `${x.format}: logits all but zero`);
+      assert.ok(x.maxAbs <= 1e-3, `${x.format}: max |Δ| ${x.maxAbs}`);
+      t.diagnostic(`${x.format}: greedy ${x.greedy.gpu.join(' ')}; sampled ${x.sampled.gpu.join(' ')}`);
+      assert.equal(x.greedy.gpu.length, 8);
+      assert.deepEqual(x.greedy.gpu, x.greedy.cpu, `${x.format}: greedy ids`);
+      assert.deepEqual(x.sampled.gpu, x.sampled.cpu, `${x.format}: sampled ids`);
+      assert.notDeepEqual(x.sampled.gpu, x.greedy.gpu, `${x.format}: sampling drew only the argmax`);
+    }
+  });
+
+  describe('loadLowbit (src/browser.ts) on a quantized lowbit-ref-15m', () => {
+    const file = join(dir, 'rtn.lowbit');
+    const text = join(dir, 'text.txt');
+    before(async () => {
+      writeFileSync(text, readFileSync(WIKITEXT, 'utf8').slice(0, 6000));
+      const q = await runCli(['quantize', `${MODELS}/lowbit-ref-15m`, '--method', 'rtn', '--bits', '4', '--group-size', '64', '--calib', `${DATA}/corpus/train.txt`, '--calib-samples', '4', '--calib-seqlen', '128', '--backend', 'cpu', '--out', file]);
+      if (q.code !== 0) throw new Error(`quantize: ${q.stderr}`);
+    });
+
+    test('fetched as a Blob: the same greedy tokens as `lowbit generate` and perplexity as `lowbit eval` (Node, CPU) within 0.01 %', { timeout: 600_000 }, async (t) => {
+      const [gen, ev] = await Promise.all([
+        runCliJson<{ ids: number[]; text: string }>(['generate', file, '--prompt', 'The history of the', '--max-tokens', '12', '--backend', 'cpu']),
+        runCliJson<{ ppl: number }>(['eval', file, '--data', text, '--seqlen', '128', '--windows', '2', '--backend', 'cpu']),
+      ]);
+      const r = await inBrowser<{ ids: number[]; streamed: string; ppl: number; packed: Record<string, number>; uploaded: number; description: string }>(dir, 'model-page', {
+        '/model.lowbit': ['application/octet-stream', readFileSync(file)],
+        '/text.txt': ['text/plain; charset=utf-8', readFileSync(text, 'utf8')],
+      });
+      t.diagnostic(`${r.description}: "${r.streamed}" ppl ${r.ppl} (node ${ev.ppl}); packed ${JSON.stringify(r.packed)}`);
+      assert.deepEqual(r.packed, { int4: 56 }, 'every projection of the 8 layers runs packed');
+      assert.ok(r.uploaded > 56, `progress reported ${r.uploaded} tensors`);
+      assert.deepEqual(r.ids, gen.ids, 'greedy ids');
+      assert.equal(r.streamed, gen.text, 'streamed text');
+      assert.ok(relErr(r.ppl, ev.ppl) < 1e-4, `ppl ${r.ppl} vs node ${ev.ppl}`);
+    });
+  });
 });

@@ -9,14 +9,15 @@
  * tensor's arrays per `readPacked`, checking each array's CRC-32.
  */
 import { LOWBIT_VERSION } from '../version.gen.js';
-import type { FileHandle } from 'node:fs/promises';
 import { FORMATS } from '../formats/index.js';
 import type { PackedTensor } from '../formats/types.js';
 import { numel, shapeStr, type Shape } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic.js';
 import { crc32 } from './crc32.js';
-import { InputError } from './errors.js';
 import { asInputError, openValidated, readFullyAt, writeFullyAt } from './file.js';
+import { openLowbitFrom, type LowbitFile } from './lowbit-read.js';
+
+export type { LowbitFile } from './lowbit-read.js';
 import {
   alignUp,
   encodeLowbitHeader,
@@ -25,8 +26,6 @@ import {
   LOWBIT_MAX_HEADER_BYTES,
   LOWBIT_PREAMBLE_BYTES,
   packedShape,
-  parseLowbitHeader,
-  parsePreamble,
   type LowbitArraySpec,
   type LowbitHeader,
   type LowbitQuantization,
@@ -147,73 +146,23 @@ function packageVersion(): Promise<string> {
 }
 
 /** An open .lowbit file: the validated header and lazy, checksummed per-tensor reads. */
-export interface LowbitFile {
-  readonly path: string;
-  readonly header: LowbitHeader;
-  /** File order. */
-  readonly tensorNames: readonly string[];
-  /** Total bytes of the file. */
-  readonly fileBytes: number;
-  /** The header's description of a tensor; an InputError when there is none. */
-  spec(name: string): LowbitTensorSpec;
-  /** Reads one tensor's arrays, checking every CRC-32; the packed matrix is `packedShape(spec.shape)`. */
-  readPacked(name: string): Promise<PackedTensor>;
-  close(): Promise<void>;
-}
-
 /** Opens a .lowbit file, reading and validating only its preamble and header. */
 export function openLowbit(path: string): Promise<LowbitFile> {
-  return openValidated(path, async (fh, size) => {
-    const pre = new Uint8Array(Math.min(LOWBIT_PREAMBLE_BYTES, size));
-    await readFullyAt(fh, path, 'preamble', pre, 0);
-    const preamble = parsePreamble(path, pre, size);
-    const json = new Uint8Array(preamble.headerBytes);
-    await readFullyAt(fh, path, 'header', json, preamble.headerOffset);
-    return lowbitFile(path, fh, parseLowbitHeader(path, json, preamble), size);
-  });
-}
-
-function lowbitFile(path: string, fh: FileHandle, header: LowbitHeader, fileBytes: number): LowbitFile {
-  const specs = new Map(header.tensors.map((t) => [t.name, t]));
-  let closed = false;
-  const spec = (name: string): LowbitTensorSpec => {
-    const s = specs.get(name);
-    if (s === undefined) throw new InputError(path, `no tensor named "${name}"`);
-    return s;
-  };
-  return {
-    path,
-    header,
-    tensorNames: header.tensors.map((t) => t.name),
-    fileBytes,
-    spec,
-    async readPacked(name) {
-      const s = spec(name);
-      if (closed) throw new Error(`${path}: read of tensor "${name}" after close`);
-      const arrays: Record<string, Uint8Array> = {};
-      for (const [a, { offset, bytes, crc32: stored }] of Object.entries(s.arrays)) {
-        const buf = new Uint8Array(bytes);
+  return openValidated(path, (fh, size) =>
+    openLowbitFrom(
+      path,
+      size,
+      async (dst, position, what) => {
         try {
-          await readFullyAt(fh, path, `tensor "${name}" array "${a}"`, buf, LOWBIT_PREAMBLE_BYTES + offset);
+          await readFullyAt(fh, path, what, dst, position);
         } catch (e) {
           throw asInputError(path, e);
         }
-        const crc = crc32(buf);
-        if (crc !== stored) {
-          throw new InputError(path, `tensor "${name}": array "${a}" fails its CRC-32 check (stored ${hex(stored)}, computed ${hex(crc)}): the data is corrupt`);
-        }
-        arrays[a] = buf;
-      }
-      return { format: s.format, shape: packedShape(s.shape), params: s.params, arrays };
-    },
-    async close() {
-      if (!closed) await fh.close();
-      closed = true;
-    },
-  };
+      },
+      () => fh.close(),
+    ),
+  );
 }
-
-const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /** One tensor's storage: bits/param = 8 · bytes / params, exactly. */
 export interface LowbitTensorStats {

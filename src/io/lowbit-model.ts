@@ -7,85 +7,29 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FORMATS } from '../formats/index.js';
-import type { FormatId, PackedTensor } from '../formats/types.js';
-import type { LlamaConfig } from '../model/config.js';
-import { DTYPE_BYTES, isFloatDType, type DType } from '../tensor/dtype.js';
-import { numel, shapeStr, tensor, type HostTensor } from '../tensor/tensor.js';
+import type { PackedTensor } from '../formats/types.js';
+import { isFloatDType } from '../tensor/dtype.js';
+import { shapeStr, type HostTensor } from '../tensor/tensor.js';
 import { InputError } from './errors.js';
 import { asInputError } from './file.js';
 import { parseHfConfig } from './hf-config.js';
-import { openLowbit, writeLowbit, type LowbitFile, type LowbitTensorEntry, type LowbitWriteOptions, type LowbitWriteSummary } from './lowbit-file.js';
-import { LOWBIT_PREAMBLE_BYTES, packedShape, type LowbitTokenizer } from './lowbit-header.js';
-import type { TensorInfo, TensorSource } from './safetensors.js';
+import { openLowbit, writeLowbit, type LowbitTensorEntry, type LowbitWriteOptions, type LowbitWriteSummary } from './lowbit-file.js';
+import { packedShape, type LowbitTokenizer } from './lowbit-header.js';
+import { lowbitModelOf, type LowbitModel } from './lowbit-model-read.js';
 import { openSafetensorsModel } from './safetensors-sharded.js';
-import { tokenizerFromText, type TextTokenizer } from './tokenizer.js';
+import { tokenizerFromText } from './tokenizer.js';
 
-/** An opened .lowbit model: nothing but the header read yet. */
-export interface LowbitModel {
-  readonly file: LowbitFile;
-  readonly config: LlamaConfig;
-  readonly tokenizer: TextTokenizer;
-  /**
-   * The tensors under their model shapes. Passthrough tensors (f32/f16/bf16)
-   * read as stored; quantized ones are dequantized to f32 Ŵ (bit-identical to
-   * what the method produced).
-   */
-  readonly source: TensorSource;
-  /** The same tensors as stored (format and packed arrays, CRC-checked), for backends that run packed weights. */
-  readonly packed: {
-    format(name: string): FormatId;
-    read(name: string): Promise<PackedTensor>;
-  };
-}
+export type { LowbitModel } from './lowbit-model-read.js';
 
 /** Opens a .lowbit file as a model (config and tokenizer from its header). */
 export async function openLowbitModel(path: string): Promise<LowbitModel> {
   const file = await openLowbit(path);
   try {
-    const config = parseHfConfig(file.header.architecture, `${path} (header "architecture")`);
-    const tok = file.header.tokenizer;
-    const tokenizer = tokenizerFromText(`${path} (header "tokenizer")`, tok['tokenizer.json'], tok['tokenizer_config.json']);
-    const packed = { format: (name: string) => file.spec(name).format, read: (name: string) => file.readPacked(name) };
-    return { file, config, tokenizer, source: lowbitSource(file), packed };
+    return await lowbitModelOf(file, (where, tok) => tokenizerFromText(where, tok['tokenizer.json'], tok['tokenizer_config.json']));
   } catch (e) {
     await file.close();
     throw e;
   }
-}
-
-function lowbitSource(file: LowbitFile): TensorSource {
-  const tensors = new Map<string, TensorInfo>();
-  for (const name of file.tensorNames) {
-    const s = file.spec(name);
-    const dtype: DType = s.format === 'f16' || s.format === 'bf16' ? s.format : 'f32';
-    const first = Object.values(s.arrays)[0]?.offset ?? 0;
-    const info = { name, dtype, shape: s.shape, byteLength: numel(s.shape) * DTYPE_BYTES[dtype], file: file.path, offset: LOWBIT_PREAMBLE_BYTES + first };
-    tensors.set(name, info);
-  }
-  return {
-    tensors,
-    metadata: file.header.metadata,
-    async read(name) {
-      const s = file.spec(name);
-      const p = await file.readPacked(name);
-      const data = p.arrays['data'] as Uint8Array;
-      switch (s.format) {
-        case 'f32':
-          return tensor('f32', s.shape, new Float32Array(data.buffer, data.byteOffset, data.length / 4));
-        case 'f16':
-        case 'bf16':
-          return tensor(s.format, s.shape, new Uint16Array(data.buffer, data.byteOffset, data.length / 2));
-        default:
-          try {
-            return tensor('f32', s.shape, FORMATS[s.format].unpack(p).weight);
-          } catch (e) {
-            throw new InputError(file.path, `tensor "${name}": cannot unpack ${s.format} data (${(e as Error).message})`, { cause: e });
-          }
-      }
-    },
-    close: () => file.close(),
-  };
 }
 
 /** A float tensor stored as is, in its own dtype (f32, f16 or bf16). */

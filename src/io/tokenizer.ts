@@ -7,18 +7,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { InputError } from './errors.js';
+import { makeTokenizer, parseTokenizerTexts, type TextTokenizer } from './tokenizer-core.js';
 
-export interface TextTokenizer {
-  /** Token ids of `text`, with the special tokens the tokenizer adds (BOS for Llama). */
-  encode(text: string): Int32Array;
-  /** Text of `ids`; special tokens are dropped unless `keepSpecial`. */
-  decode(ids: ArrayLike<number>, keepSpecial?: boolean): string;
-  readonly vocabSize: number;
-  /** sha256 of tokenizer.json and tokenizer_config.json: keys caches of token ids. */
-  readonly hash: string;
-}
+export type { TextTokenizer } from './tokenizer-core.js';
 
 async function readJson(file: string, required: boolean): Promise<{ json: unknown; bytes: Buffer } | null> {
   let bytes: Buffer;
@@ -52,30 +44,7 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
  * Its hash equals loadTokenizer's for the same file contents.
  */
 export function tokenizerFromText(file: string, tokenizerJson: string, tokenizerConfig: string | null): TextTokenizer {
-  const parse = (what: string, text: string): unknown => {
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new InputError(file, `embedded ${what} is not valid JSON (${(e as Error).message})`);
-    }
-  };
+  const { tok, cfg } = parseTokenizerTexts(file, tokenizerJson, tokenizerConfig);
   const hash = createHash('sha256').update(tokenizerJson).update(tokenizerConfig ?? '').digest('hex');
-  const cfg = tokenizerConfig === null ? {} : parse('tokenizer_config.json', tokenizerConfig);
-  return makeTokenizer(file, parse('tokenizer.json', tokenizerJson), cfg, hash);
-}
-
-function makeTokenizer(file: string, tokJson: unknown, cfgJson: unknown, hash: string): TextTokenizer {
-  let t: Tokenizer;
-  try {
-    t = new Tokenizer(tokJson as object, cfgJson as object);
-  } catch (e) {
-    throw new InputError(file, `not a usable tokenizer (${(e as Error).message})`);
-  }
-  const vocabSize = t.get_vocab(true).size;
-  return {
-    encode: (text) => Int32Array.from(t.encode(text).ids),
-    decode: (ids, keepSpecial = false) => t.decode(Array.from(ids), { skip_special_tokens: !keepSpecial }),
-    vocabSize,
-    hash,
-  };
+  return makeTokenizer(file, tok, cfg, hash);
 }

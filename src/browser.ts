@@ -1,0 +1,88 @@
+/**
+ * lowbit in a browser: a .lowbit file's bytes (a `fetch` response's Blob, an
+ * ArrayBuffer or a Uint8Array) loaded onto WebGPU from `navigator.gpu`, packed
+ * weights computed on as stored, with the same handle as Node's `load`.
+ *
+ * ```ts
+ * import { loadLowbit } from 'lowbit/dist/src/browser.js';
+ * const m = await loadLowbit(await (await fetch('/model.lowbit')).blob());
+ * for await (const t of m.generate('Once upon a time', { maxTokens: 32 })) out.textContent += t.text;
+ * m.dispose();
+ * ```
+ *
+ * Nothing here imports a Node module (test/browser.test.ts bundles it for the browser).
+ */
+import type { Backend } from './backend/backend.js';
+import { WebGpuBackend, type WebGpuBackendOptions } from './backend/webgpu/webgpu.js';
+import { lowbitModelOf } from './io/lowbit-model-read.js';
+import { bytesReader, openLowbitFrom, type ByteReader } from './io/lowbit-read.js';
+import { InputError } from './io/errors.js';
+import { makeTokenizer, parseTokenizerTexts } from './io/tokenizer-core.js';
+import type { WeightMode } from './model/weights.js';
+import { modelHandle, type LowbitModelHandle } from './runtime/handle.js';
+import { checkedFiles, uploadModel } from './runtime/upload.js';
+
+export type { GeneratedToken, GenerateOptions, LowbitModelHandle, PerplexityOptions } from './runtime/handle.js';
+
+export interface BrowserLoadOptions {
+  /** A backend you made (not disposed by `dispose`); default: WebGPU on `gpu`. */
+  readonly backend?: Backend;
+  /** The WebGPU entry point; default `navigator.gpu`. */
+  readonly gpu?: GPU;
+  /** Options of the WebGPU backend made here. */
+  readonly webgpu?: WebGpuBackendOptions;
+  /** Quantized weights: 'packed' (default, computed on as stored) or 'dequant' (f32 at load). */
+  readonly weights?: WeightMode;
+  /** Longest sequence (prompt + generated tokens, or perplexity window); default min(4096, the model's max positions). */
+  readonly maxPositions?: number;
+  /** Names the file in errors (default "model.lowbit"). */
+  readonly name?: string;
+  /** Called after each tensor is uploaded. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** A reader over a Blob: each read slices just the bytes it needs, so the file is never held whole. */
+function blobReader(name: string, blob: Blob): ByteReader {
+  return async (dst, position, what) => {
+    if (position + dst.length > blob.size) throw new InputError(name, `${what}: the file ended after ${Math.max(0, blob.size - position)} of ${dst.length} bytes (was it truncated?)`);
+    dst.set(new Uint8Array(await blob.slice(position, position + dst.length).arrayBuffer()));
+  };
+}
+
+/** sha256 hex of the tokenizer texts as io/tokenizer.ts computes it in Node (WebCrypto). */
+async function tokenizerHash(tokenizerJson: string, tokenizerConfig: string | null): Promise<string> {
+  const text = new TextEncoder().encode(tokenizerJson + (tokenizerConfig ?? ''));
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', text));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Loads a .lowbit file's bytes onto WebGPU (or `o.backend`). */
+export async function loadLowbit(data: Blob | ArrayBuffer | Uint8Array, o: BrowserLoadOptions = {}): Promise<LowbitModelHandle> {
+  const name = o.name ?? 'model.lowbit';
+  const own = o.backend === undefined;
+  let backend = o.backend;
+  if (!backend) {
+    const gpu = o.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
+    if (!gpu) throw new Error('loadLowbit: no WebGPU here (navigator.gpu is missing); pass a backend');
+    backend = await WebGpuBackend.create(gpu, o.webgpu);
+  }
+  try {
+    const [size, read] =
+      data instanceof Blob ? [data.size, blobReader(name, data)] : [data.byteLength, bytesReader(name, data instanceof Uint8Array ? data : new Uint8Array(data))];
+    const file = await openLowbitFrom(name, size, read);
+    const m = await lowbitModelOf(file, async (where, tok) => {
+      const { tok: json, cfg } = parseTokenizerTexts(where, tok['tokenizer.json'], tok['tokenizer_config.json']);
+      return makeTokenizer(where, json, cfg, await tokenizerHash(tok['tokenizer.json'], tok['tokenizer_config.json']));
+    }).catch(async (e: unknown) => {
+      await file.close();
+      throw e;
+    });
+    const files = await checkedFiles({ dir: name, config: m.config, tokenizer: m.tokenizer, source: m.source, packed: m.packed });
+    const maxPositions = o.maxPositions ?? Math.min(4096, files.config.maxPositionEmbeddings);
+    const loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights ?? 'packed', ...(o.onProgress && { onProgress: o.onProgress }) });
+    return modelHandle(loaded, backend, maxPositions, own);
+  } catch (e) {
+    if (own) backend.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Uploading opened model files onto a backend (browser-safe): weights read and
+ * uploaded one tensor at a time (packed where the backend runs their format),
+ * NaN/Inf refused with an InputError naming the file. load.ts opens files in
+ * Node; browser.ts opens a .lowbit file's bytes.
+ */
+import type { Backend } from '../backend/backend.js';
+import { InputError } from '../io/errors.js';
+import type { TensorSource } from '../io/safetensors.js';
+import type { TextTokenizer } from '../io/tokenizer-core.js';
+import type { LlamaConfig } from '../model/config.js';
+import { createModel, type LlamaModel } from '../model/llama.js';
+import { checkWeightSource, uploadWeights, type PackedSource, type WeightMode, type WeightStats } from '../model/weights.js';
+import { toF32, type HostTensor } from '../tensor/tensor.js';
+
+export interface ModelFiles {
+  readonly dir: string;
+  readonly config: LlamaConfig;
+  readonly tokenizer: TextTokenizer;
+  /** The weights, still on disk. */
+  readonly source: TensorSource;
+  /** A .lowbit file's tensors as stored (packed); absent for a directory. */
+  readonly packed?: PackedSource;
+}
+
+/** `files` once its weights fit its config; otherwise closes them and throws the first problem. */
+export async function checkedFiles(files: ModelFiles): Promise<ModelFiles> {
+  const problems = checkWeightSource(files.config, files.source);
+  if (problems.length > 0) {
+    await files.source.close();
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
+    throw new InputError(files.dir, `${problems[0] as string}${more}`);
+  }
+  return files;
+}
+
+/** Counts NaN and ±Inf values of a float tensor. */
+export function countNonFinite(t: HostTensor): { nan: number; inf: number } {
+  let nan = 0;
+  let inf = 0;
+  if (t.dtype !== 'f32' && t.dtype !== 'bf16' && t.dtype !== 'f16') return { nan, inf };
+  const v = toF32(t);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i] as number;
+    if (x !== x) nan++;
+    else if (x === Infinity || x === -Infinity) inf++;
+  }
+  return { nan, inf };
+}
+
+export interface LoadOptions {
+  readonly backend: Backend;
+  /** Positions the RoPE table covers: the longest sequence this model will run. */
+  readonly maxPositions: number;
+  readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * A .lowbit file's quantized matmul weights: 'packed' (default) uploads them
+   * as stored and the backend's packed kernels compute on them (no dequantized
+   * copy); 'dequant' dequantizes them to f32 at load. A format the backend has
+   * no kernel for, or a tensor too large for one binding, is dequantized either way.
+   */
+  readonly weights?: WeightMode;
+}
+
+export interface LoadedModel {
+  readonly dir: string;
+  readonly config: LlamaConfig;
+  readonly tokenizer: TextTokenizer;
+  readonly model: LlamaModel;
+  /** What was uploaded packed or dequantized, and the bytes. */
+  readonly weightStats: WeightStats;
+}
+
+/** Uploads the weights of opened model files to the backend (refusing NaN/Inf weights), then closes them. */
+export async function uploadModel(files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
+  try {
+    const onTensor = (name: string, t: HostTensor | null, done: number, total: number): void => {
+      const { nan, inf } = t ? countNonFinite(t) : { nan: 0, inf: 0 };
+      if (nan + inf > 0) {
+        const file = files.source.tensors.get(name)?.file ?? files.dir;
+        throw new InputError(file, `tensor "${name}" holds ${nan} NaN and ${inf} infinite values`);
+      }
+      o.onProgress?.(done, total);
+    };
+    const { stats, ...weights } = await uploadWeights(files.config, files.source, o.backend, {
+      onTensor,
+      ...(files.packed && { packed: files.packed }),
+      weights: o.weights ?? 'packed',
+    });
+    const model = createModel(files.config, o.backend, weights, o.maxPositions);
+    return { dir: files.dir, config: files.config, tokenizer: files.tokenizer, model, weightStats: stats };
+  } finally {
+    await files.source.close();
+  }
+}
