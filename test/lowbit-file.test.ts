@@ -2,7 +2,8 @@
  * The .lowbit container: round trip of every format (bit-identical Ŵ),
  * determinism, alignment, exact bit accounting, writer checks, the malformed
  * file suite through `lowbit inspect` (exit 2, one line, no stack), and eval /
- * generate of a .lowbit export against the model directory it came from.
+ * generate of a .lowbit export against the model directory it came from, and the
+ * browser-safe reader over bytes (io/lowbit-read.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import type { PackedTensor, QuantizedTensor } from '../src/formats/types.js';
 import { crc32 } from '../src/io/crc32.js';
 import { lowbitStats, openLowbit, writeLowbit, type LowbitTensorEntry, type LowbitWriteOptions } from '../src/io/lowbit-file.js';
 import { LOWBIT_PREAMBLE_BYTES } from '../src/io/lowbit-header.js';
+import { bytesReader, openLowbitFrom } from '../src/io/lowbit-read.js';
 import { openLowbitModel, writeLowbitFromModel } from '../src/io/lowbit-model.js';
 import { loadTokenizer } from '../src/io/tokenizer.js';
 import { quantizeLayer as gptq } from '../src/quant/methods/gptq.js';
@@ -341,4 +343,34 @@ test('malformed (library): each header problem is one InputError naming the file
       return true;
     });
   }
+});
+
+test('bytes (the browser path, openLowbitFrom + bytesReader): the same tensors as the file; truncated or flipped bytes are one InputError naming the source', async () => {
+  const file = await demoFile();
+  const bytes = new Uint8Array(await readFile(file));
+  const f = await openLowbit(file);
+  const m = await openLowbitFrom('model.lowbit', bytes.length, bytesReader('model.lowbit', bytes));
+  try {
+    assert.deepEqual(m.tensorNames, f.tensorNames);
+    assert.deepEqual(m.header, f.header);
+    for (const name of [f.tensorNames[0] as string, Q]) assert.deepEqual(await m.readPacked(name), await f.readPacked(name), name);
+  } finally {
+    await f.close();
+    await m.close();
+  }
+  // fewer bytes than the size given (a short download): the header (written last) ends early
+  const cut = bytes.subarray(0, bytes.length - 100);
+  await assert.rejects(openLowbitFrom('cut.lowbit', bytes.length, bytesReader('cut.lowbit', cut)), (e: Error) => e.name === 'InputError' && /^cut\.lowbit: header: the file ended after \d+ of \d+ bytes/.test(e.message));
+  // a flipped byte in a tensor: its CRC names it
+  const flipped = Uint8Array.from(await readFile(await broken((b) => {
+    const off = Number(b.readBigUInt64LE(16));
+    const h = JSON.parse(b.subarray(off, off + b.readUInt32LE(12)).toString('utf8')) as Record<string, unknown>;
+    const codes = (tensorsOf(h)[Q] as Tensors[string]).arrays['codes'] as { offset: number; bytes: number };
+    const at = LOWBIT_PREAMBLE_BYTES + codes.offset + (codes.bytes >> 1);
+    b[at] = (b[at] as number) ^ 0x10;
+  })));
+  const fl = await openLowbitFrom('flip.lowbit', flipped.length, bytesReader('flip.lowbit', flipped));
+  await assert.rejects(fl.readPacked(Q), new RegExp(`InputError: flip\\.lowbit: tensor "${Q}": array "codes" fails its CRC-32 check`));
+  // not a .lowbit at all
+  await assert.rejects(openLowbitFrom('x.lowbit', 40, bytesReader('x.lowbit', new Uint8Array(40))), /InputError: x\.lowbit: not a \.lowbit file: 40 bytes, shorter than the 64-byte preamble/);
 });
