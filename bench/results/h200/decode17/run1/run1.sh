@@ -1,5 +1,6 @@
 # decode17 run 1 (prepared 2026-12-04, to run next session): the sampler. Builds, bundled beside .device/app (main):
-#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=e1be33a sg=exp/sample-subgroup
+#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=e1be33a+bench/results/h200/decode17/run1/sample-op-planted.diff sg=exp/sample-subgroup
+# (the patch gives the base build sample-op.js's --planted flag)
 # base: the threshold search from bits 0 (before 4d434c5); app: from bits(min p); sg: + subgroup reductions.
 # 1. the sample op alone on a peaked row (σ 2.5, 8 planted) and flat rows (σ 1 and 0.3, none planted) at 32000 and 128256;
 # 2. lowbit bench on the Llama-3-8B shape (int4): greedy vs sampled decode, base and app (and sg).
