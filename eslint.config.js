@@ -1,6 +1,7 @@
 // Lint rules: typescript-eslint's recommended set, plus the layer rule that the
-// numeric core (tensor, formats, backend, model, quant methods) imports no
-// Node-only module, so it runs unchanged in a browser. Node adapters are the
+// numeric core (tensor, formats, backend, model, quant methods) and what the
+// browser entry (src/browser.ts) loads import no Node-only module, so they run
+// unchanged in a browser. Node adapters are the
 // files named node*.ts; the native `webgpu` package (Dawn) is imported only by
 // the WebGPU Node adapter, src/backend/webgpu/node*.ts.
 import tseslint from 'typescript-eslint';
@@ -24,7 +25,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/tensor/**', 'src/formats/**', 'src/backend/**', 'src/model/**', 'src/quant/methods/**'],
+    // and the browser entry with the io / runtime halves it loads through (test/browser.test.ts bundles them)
+    files: ['src/tensor/**', 'src/formats/**', 'src/backend/**', 'src/model/**', 'src/quant/methods/**', 'src/browser.ts', 'src/io/lowbit-read.ts', 'src/io/lowbit-model-read.ts', 'src/io/tokenizer-core.ts', 'src/io/lowbit-header.ts', 'src/io/hf-config.ts', 'src/io/crc32.ts', 'src/io/errors.ts', 'src/io/json.ts', 'src/runtime/upload.ts', 'src/runtime/handle.ts', 'src/runtime/generate.ts', 'src/runtime/decode.ts', 'src/runtime/sampler.ts', 'src/eval/perplexity.ts'],
     ignores: ['src/**/node*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
