@@ -1,7 +1,8 @@
 /**
  * lowbit in a browser: a .lowbit file's bytes (a `fetch` response's Blob, an
- * ArrayBuffer or a Uint8Array) loaded onto WebGPU from `navigator.gpu`, packed
- * weights computed on as stored, with the same handle as Node's `load`.
+ * ArrayBuffer or a Uint8Array) loaded onto WebGPU from `navigator.gpu` (or the
+ * CPU backend, WASM SIMD, where there is no hardware adapter), packed weights
+ * computed on as stored, with the same handle as Node's `load`.
  *
  * ```ts
  * import { loadLowbit } from 'lowbit/dist/src/browser.js';
@@ -13,7 +14,9 @@
  * Nothing here imports a Node module (test/browser.test.ts bundles it for the browser).
  */
 import type { Backend } from './backend/backend.js';
-import { WebGpuBackend, type WebGpuBackendOptions } from './backend/webgpu/webgpu.js';
+import { createFastCpuBackend } from './backend/cpu/fast.js';
+import { selectBackend, type BackendKind } from './backend/select.js';
+import type { WebGpuBackendOptions } from './backend/webgpu/webgpu.js';
 import { lowbitModelOf } from './io/lowbit-model-read.js';
 import { bytesReader, openLowbitFrom, type ByteReader } from './io/lowbit-read.js';
 import { InputError } from './io/errors.js';
@@ -25,8 +28,11 @@ import { checkedFiles, uploadModel } from './runtime/upload.js';
 export type { GeneratedToken, GenerateOptions, LowbitModelHandle, PerplexityOptions } from './runtime/handle.js';
 
 export interface BrowserLoadOptions {
-  /** A backend you made (not disposed by `dispose`); default: WebGPU on `gpu`. */
-  readonly backend?: Backend;
+  /**
+   * 'auto' (default: WebGPU on a hardware adapter, else the CPU backend, WASM SIMD), 'webgpu' (any
+   * adapter, software ones too), 'cpu', or a backend you made (not disposed by `dispose`).
+   */
+  readonly backend?: BackendKind | Backend;
   /** The WebGPU entry point; default `navigator.gpu`. */
   readonly gpu?: GPU;
   /** Options of the WebGPU backend made here. */
@@ -56,16 +62,12 @@ async function tokenizerHash(tokenizerJson: string, tokenizerConfig: string | nu
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Loads a .lowbit file's bytes onto WebGPU (or `o.backend`). */
+/** Loads a .lowbit file's bytes onto WebGPU or the CPU backend (`o.backend`). */
 export async function loadLowbit(data: Blob | ArrayBuffer | Uint8Array, o: BrowserLoadOptions = {}): Promise<LowbitModelHandle> {
   const name = o.name ?? 'model.lowbit';
-  const own = o.backend === undefined;
-  let backend = o.backend;
-  if (!backend) {
-    const gpu = o.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
-    if (!gpu) throw new Error('loadLowbit: no WebGPU here (navigator.gpu is missing); pass a backend');
-    backend = await WebGpuBackend.create(gpu, o.webgpu);
-  }
+  const own = o.backend === undefined || typeof o.backend === 'string';
+  const gpu = o.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
+  const backend = typeof o.backend === 'object' ? o.backend : (await selectBackend(o.backend ?? 'auto', gpu, createFastCpuBackend, o.webgpu)).backend;
   try {
     const [size, read] =
       data instanceof Blob ? [data.size, blobReader(name, data)] : [data.byteLength, bytesReader(name, data instanceof Uint8Array ? data : new Uint8Array(data))];

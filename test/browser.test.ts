@@ -9,8 +9,9 @@
  *    (CONVENTIONS §3, model level), and 8 tokens generated on the device, greedy and sampled
  *    (seeded draws), the same ids as the CPU's.
  * 2. test/browser/model-page.ts: `loadLowbit` (src/browser.ts) on lowbit-ref-15m quantized by the
- *    CLI (RTN int4 g64), fetched as a Blob: its greedy tokens equal `lowbit generate`'s in Node and
- *    its perplexity `lowbit eval`'s within 0.01 % (the packed-vs-dequant rule of packed-e2e).
+ *    CLI (RTN int4 g64), fetched as a Blob, on WebGPU and on the CPU backend (WASM SIMD in the
+ *    page): greedy tokens equal to `lowbit generate`'s in Node and perplexity to `lowbit eval`'s
+ *    within 0.01 % (the packed-vs-dequant rule of packed-e2e).
  *
  * CI installs chromium (.ci/run); where it is missing these tests fail, unless LOWBIT_NO_BROWSER=1
  * says to skip them (reported as skipped).
@@ -110,21 +111,28 @@ describe('browser (headless Chromium, WebGPU on SwiftShader)', { skip }, () => {
       if (q.code !== 0) throw new Error(`quantize: ${q.stderr}`);
     });
 
-    test('fetched as a Blob: the same greedy tokens as `lowbit generate` and perplexity as `lowbit eval` (Node, CPU) within 0.01 %', { timeout: 600_000 }, async (t) => {
+    test('fetched as a Blob, on WebGPU and the CPU backend: the same greedy tokens as `lowbit generate` and perplexity as `lowbit eval` (Node, CPU) within 0.01 %', { timeout: 600_000 }, async (t) => {
       const [gen, ev] = await Promise.all([
         runCliJson<{ ids: number[]; text: string }>(['generate', file, '--prompt', 'The history of the', '--max-tokens', '12', '--backend', 'cpu']),
         runCliJson<{ ppl: number }>(['eval', file, '--data', text, '--seqlen', '128', '--windows', '2', '--backend', 'cpu']),
       ]);
-      const r = await inBrowser<{ ids: number[]; streamed: string; ppl: number; packed: Record<string, number>; uploaded: number; description: string }>(dir, 'model-page', {
+      type Run = { ids: number[]; streamed: string; ppl: number; packed: Record<string, number>; uploaded: number; description: string };
+      const r = await inBrowser<{ webgpu: Run; cpu: Run }>(dir, 'model-page', {
         '/model.lowbit': ['application/octet-stream', readFileSync(file)],
         '/text.txt': ['text/plain; charset=utf-8', readFileSync(text, 'utf8')],
       });
-      t.diagnostic(`${r.description}: "${r.streamed}" ppl ${r.ppl} (node ${ev.ppl}); packed ${JSON.stringify(r.packed)}`);
-      assert.deepEqual(r.packed, { int4: 56 }, 'every projection of the 8 layers runs packed');
-      assert.ok(r.uploaded > 56, `progress reported ${r.uploaded} tensors`);
-      assert.deepEqual(r.ids, gen.ids, 'greedy ids');
-      assert.equal(r.streamed, gen.text, 'streamed text');
-      assert.ok(relErr(r.ppl, ev.ppl) < 1e-4, `ppl ${r.ppl} vs node ${ev.ppl}`);
+      for (const [name, x] of Object.entries(r)) {
+        if (name === 'ok') continue;
+        const run = x as Run;
+        t.diagnostic(`${name} (${run.description}): "${run.streamed}" ppl ${run.ppl} (node ${ev.ppl}); packed ${JSON.stringify(run.packed)}`);
+        assert.deepEqual(run.packed, { int4: 56 }, `${name}: every projection of the 8 layers runs packed`);
+        assert.ok(run.uploaded > 56, `${name}: progress reported ${run.uploaded} tensors`);
+        assert.deepEqual(run.ids, gen.ids, `${name}: greedy ids`);
+        assert.equal(run.streamed, gen.text, `${name}: streamed text`);
+        assert.ok(relErr(run.ppl, ev.ppl) < 1e-4, `${name}: ppl ${run.ppl} vs node ${ev.ppl}`);
+      }
+      assert.match(r.webgpu.description, /^WebGPU/);
+      assert.match(r.cpu.description, /^CPU/);
     });
   });
 });

@@ -1,17 +1,18 @@
 /**
  * The browser test's second page (bundled by test/browser.test.ts): the library's browser entry
  * (`loadLowbit`) fetches a .lowbit file and a text from the test server, loads the model onto
- * WebGPU from `navigator.gpu` (packed weights), generates greedily and measures perplexity, and
- * reports through `window.lowbitResult` for the test to compare with the Node CLI.
+ * WebGPU from `navigator.gpu` and onto the CPU backend (WASM SIMD in the page), packed weights,
+ * generates greedily and measures perplexity on each, and reports through `window.lowbitResult`
+ * for the test to compare with the Node CLI.
  */
 import { loadLowbit } from '../../src/browser.js';
 
 const PROMPT = 'The history of the';
 
-async function main(): Promise<unknown> {
-  const [model, text] = await Promise.all([fetch('/model.lowbit').then((r) => r.blob()), fetch('/text.txt').then((r) => r.text())]);
+/** Loads the model on `backend`, generates greedily and measures perplexity. */
+async function run(model: Blob, text: string, backend: 'webgpu' | 'cpu'): Promise<Record<string, unknown>> {
   let uploaded = 0;
-  const m = await loadLowbit(model, { maxPositions: 256, onProgress: (done) => (uploaded = done) });
+  const m = await loadLowbit(model, { backend, maxPositions: 256, onProgress: (done) => (uploaded = done) });
   try {
     const ids: number[] = [];
     let streamed = '';
@@ -20,10 +21,15 @@ async function main(): Promise<unknown> {
       streamed += t.text;
     }
     const { ppl } = await m.perplexity(text, { seqlen: 128, windows: 2 });
-    return { ok: true, ids, streamed, ppl, packed: m.weightStats.packed, uploaded, description: m.backend.description };
+    return { ids, streamed, ppl, packed: m.weightStats.packed, uploaded, description: m.backend.description };
   } finally {
     m.dispose();
   }
+}
+
+async function main(): Promise<unknown> {
+  const [model, text] = await Promise.all([fetch('/model.lowbit').then((r) => r.blob()), fetch('/text.txt').then((r) => r.text())]);
+  return { ok: true, webgpu: await run(model, text, 'webgpu'), cpu: await run(model, text, 'cpu') };
 }
 
 main().then(
