@@ -13,7 +13,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import { load } from '../src/index.js';
+import { tensor } from '../src/tensor/tensor.js';
 import { DATA, MODELS, relErr, runCli, runCliJson, WIKITEXT } from './helpers.js';
 import { tryWebGpu } from './webgpu-helpers.js';
 
@@ -87,5 +89,13 @@ describe('packed end to end (lowbit-ref-15m)', () => {
     assert.ok(relErr(pa.ppl, pb.ppl) < 1e-4, `packed ${pa.ppl} vs dequant ${pb.ppl}`);
     packed.dispose();
     dequant.dispose();
+    // a backend of the caller's stays usable after dispose; the model's weights do not
+    const own = new CpuBackend();
+    const mine = await load(file('rtn'), { backend: own, maxPositions: 16 });
+    const head = mine.model.weights.lmHead;
+    mine.dispose();
+    const x = own.upload(tensor('f32', [1, 256], new Float32Array(256)));
+    assert.throws(() => own.matmul(own.empty('f32', [1, 32000]), x, head), /after free/);
+    own.free(x);
   });
 });

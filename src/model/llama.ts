@@ -10,7 +10,7 @@ import type { Backend, Tensor } from '../backend/backend.js';
 import { tensor } from '../tensor/tensor.js';
 import type { LlamaConfig } from './config.js';
 import { ropeTables } from './rope.js';
-import type { LlamaWeights } from './weights.js';
+import { freeWeights, type LlamaWeights } from './weights.js';
 
 export interface LlamaModel {
   readonly config: LlamaConfig;
@@ -35,6 +35,13 @@ export function createModel(config: LlamaConfig, backend: Backend, weights: Llam
     sin: backend.upload(tensor('f32', shape, t.sin)),
     maxPositions,
   };
+}
+
+/** Frees the model's weights and RoPE tables (the backend stays). */
+export function freeModel(m: LlamaModel): void {
+  freeWeights(m.backend, m.weights);
+  m.backend.free(m.cos);
+  m.backend.free(m.sin);
 }
 
 /** The KV cache of one sequence: per layer [S, Hkv·hd] keys and values. */

@@ -7,7 +7,7 @@ import type { Backend } from '../backend/backend.js';
 import { perplexity as perplexityOf, type PerplexityResult } from '../eval/perplexity.js';
 import type { TextTokenizer } from '../io/tokenizer-core.js';
 import type { LlamaConfig } from '../model/config.js';
-import type { LlamaModel } from '../model/llama.js';
+import { freeModel, type LlamaModel } from '../model/llama.js';
 import type { WeightStats } from '../model/weights.js';
 import { generate as generateIds } from './generate.js';
 import type { LoadedModel } from './upload.js';
@@ -91,6 +91,7 @@ export function modelHandle(m: LoadedModel, backend: Backend, maxPositions: numb
       return perplexityOf(m.model, tokenizer.encode(text), { seqlen, ...(p.windows !== undefined && { windows: p.windows }) });
     },
     dispose() {
+      freeModel(m.model);
       if (own) backend.dispose();
     },
   };
