@@ -190,7 +190,7 @@ function editHeader(buf: Buffer, mutate: (h: Record<string, unknown>) => void, r
   return out;
 }
 
-type Tensors = Record<string, { arrays: Record<string, { offset: number; bytes: number }>; format_code: number; shape: number[] }>;
+type Tensors = Record<string, { arrays: Record<string, { offset: number; bytes: number; crc32?: number }>; format_code: number; shape: number[] }>;
 const tensorsOf = (h: Record<string, unknown>): Tensors => h['tensors'] as Tensors;
 const Q = 'model.layers.1.mlp.up_proj.weight';
 
@@ -271,6 +271,28 @@ test('malformed: a flipped byte in a tensor names the tensor and array', async (
   });
   await expectInspectError(path, new RegExp(`tensor "${Q}": array "codes" fails its CRC-32 check`));
   await expectInspectError(path, /the data is corrupt/);
+});
+test('NaN in a packed tensor\'s scales (CRC intact): eval refuses it, packed and dequantized, naming the file and tensor', async () => {
+  const path = await broken((b) => {
+    const off = Number(b.readBigUInt64LE(16));
+    const h = JSON.parse(b.subarray(off, off + b.readUInt32LE(12)).toString('utf8')) as Record<string, unknown>;
+    const scales = (tensorsOf(h)[Q] as Tensors[string]).arrays['scales'] as { offset: number; bytes: number; crc32: number };
+    const at = LOWBIT_PREAMBLE_BYTES + scales.offset;
+    b.writeUInt16LE(0x7e00, at + 2); // the second scale: an f16 NaN
+    const crc = crc32(b.subarray(at, at + scales.bytes));
+    return editHeader(b, (h2) => {
+      ((tensorsOf(h2)[Q] as Tensors[string]).arrays['scales'] as { crc32?: number }).crc32 = crc;
+    });
+  });
+  for (const [weights, problem] of [
+    ['packed', new RegExp(`tensor "${Q}": its int4 "scales" hold 1 NaN and 0 infinite values`)],
+    ['dequant', new RegExp(`tensor "${Q}" holds \\d+ NaN and 0 infinite values`)],
+  ] as const) {
+    const r = await runCli(['eval', path, '--data', WIKITEXT, '--seqlen', '64', '--windows', '1', '--backend', 'cpu', '--weights', weights]);
+    assert.equal(r.code, 2, `${weights}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(path), r.stderr);
+    assert.match(r.stderr, problem, weights);
+  }
 });
 test('malformed: eval reports the same errors', async () => {
   const path = await broken((b) => void b.writeUInt32LE(3, 8));

@@ -103,3 +103,17 @@ export function f32Bytes(v: Float32Array): Uint8Array {
 export function bytesF32(b: Uint8Array): Float32Array {
   return new Float32Array(bytesU32(b).buffer);
 }
+
+/** NaN and ±Inf among little-endian f16 values (exponent bits all set). */
+export function nonFiniteF16(b: Uint8Array): { nan: number; inf: number } {
+  let nan = 0;
+  let inf = 0;
+  for (let i = 0; i + 1 < b.length; i += 2) {
+    const h = (b[i] as number) | ((b[i + 1] as number) << 8);
+    if ((h & 0x7c00) === 0x7c00) {
+      if (h & 0x03ff) nan++;
+      else inf++;
+    }
+  }
+  return { nan, inf };
+}

@@ -46,6 +46,7 @@ export function denseFormat(id: DenseId, code: number): QuantFormat {
     groups: 'none: every element stored as is',
     kernelParams: [],
     arrays: ['data'],
+    f16Arrays: [], // read as host tensors and checked as floats
     params: () => ({}),
     arrayBytes: ([out, inn]) => ({ data: out * inn * elemBytes }),
     pack(t: QuantizedTensor): PackedTensor {

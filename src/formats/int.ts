@@ -26,6 +26,7 @@ export function intFormat(id: FormatId, code: number, bits: number): QuantFormat
     groups: `groupSize consecutive input columns (layout order) per row share an fp16 scale and a ${bits}-bit zero; groupSize = in is per-channel`,
     kernelParams: ['groupSize', 'permuted'],
     arrays: INT_ARRAYS,
+    f16Arrays: ['scales'],
 
     params(t: QuantizedTensor): FormatParams {
       if (t.grid === null) throw new Error(`${id}: tensor has no grid`);

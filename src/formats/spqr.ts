@@ -40,6 +40,7 @@ export const SPQR_FORMAT: QuantFormat = {
     'groupSize (β1) layout columns per row share a (scale, zero), each quantized to qqBits; qqGroup (β2) consecutive rows of those share fp16 second-level (scale, zero)',
   kernelParams: ['bits', 'groupSize', 'qqBits', 'qqGroup', 'permuted'],
   arrays: SPQR_ARRAYS,
+  f16Arrays: ['scaleStats', 'zeroStats', 'outlierVal'],
 
   params(t: QuantizedTensor): FormatParams {
     if (t.grid === null || t.bilevel === null) throw new Error('spqr: tensor has no grid or bilevel stats');

@@ -112,6 +112,11 @@ export interface QuantFormat {
   readonly kernelParams: readonly string[];
   /** Names of the byte arrays `pack` returns, in file order. */
   readonly arrays: readonly string[];
+  /**
+   * The arrays of f16 values (scales, statistics, outlier values): what loading a packed tensor
+   * scans for NaN and ±Inf (its codes are integers; passthrough tensors are checked as floats).
+   */
+  readonly f16Arrays: readonly string[];
   /** The parameters `pack` writes, as stored in the file header. */
   params(t: QuantizedTensor): FormatParams;
   /** Byte length of each array for an [out, in] matrix with these parameters. */

@@ -5,6 +5,8 @@
  * Node; browser.ts opens a .lowbit file's bytes.
  */
 import type { Backend } from '../backend/backend.js';
+import { nonFiniteF16 } from '../formats/bytes.js';
+import { FORMATS } from '../formats/index.js';
 import { InputError } from '../io/errors.js';
 import type { TensorSource } from '../io/safetensors.js';
 import type { TextTokenizer } from '../io/tokenizer-core.js';
@@ -71,6 +73,22 @@ export interface LoadedModel {
   readonly weightStats: WeightStats;
 }
 
+/** `files.packed` whose reads refuse packed tensors with NaN or ±Inf in their f16 arrays (scales, statistics, outlier values). */
+function checkedPacked(files: ModelFiles): PackedSource {
+  const src = files.packed as PackedSource;
+  return {
+    format: (name) => src.format(name),
+    async read(name) {
+      const p = await src.read(name);
+      for (const a of FORMATS[p.format].f16Arrays) {
+        const { nan, inf } = nonFiniteF16(p.arrays[a] ?? new Uint8Array(0));
+        if (nan + inf > 0) throw new InputError(files.source.tensors.get(name)?.file ?? files.dir, `tensor "${name}": its ${p.format} "${a}" hold ${nan} NaN and ${inf} infinite values`);
+      }
+      return p;
+    },
+  };
+}
+
 /** Uploads the weights of opened model files to the backend (refusing NaN/Inf weights), then closes them. */
 export async function uploadModel(files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
   try {
@@ -84,7 +102,7 @@ export async function uploadModel(files: ModelFiles, o: LoadOptions): Promise<Lo
     };
     const { stats, ...weights } = await uploadWeights(files.config, files.source, o.backend, {
       onTensor,
-      ...(files.packed && { packed: files.packed }),
+      ...(files.packed && { packed: checkedPacked(files) }),
       weights: o.weights ?? 'packed',
     });
     const model = createModel(files.config, o.backend, weights, o.maxPositions);
