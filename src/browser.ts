@@ -18,9 +18,8 @@ import { createFastCpuBackend } from './backend/cpu/fast.js';
 import { selectBackend, type BackendKind } from './backend/select.js';
 import type { WebGpuBackendOptions } from './backend/webgpu/webgpu.js';
 import { lowbitModelOf } from './io/lowbit-model-read.js';
-import { bytesReader, openLowbitFrom, type ByteReader } from './io/lowbit-read.js';
-import { InputError } from './io/errors.js';
-import { makeTokenizer, parseTokenizerTexts } from './io/tokenizer-core.js';
+import { blobReader, bytesReader, openLowbitFrom } from './io/lowbit-read.js';
+import { tokenizerFromTexts } from './io/tokenizer-core.js';
 import type { WeightMode } from './model/weights.js';
 import { modelHandle, type LowbitModelHandle } from './runtime/handle.js';
 import { checkedFiles, uploadModel } from './runtime/upload.js';
@@ -47,14 +46,6 @@ export interface BrowserLoadOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** A reader over a Blob: each read slices just the bytes it needs, so the file is never held whole. */
-function blobReader(name: string, blob: Blob): ByteReader {
-  return async (dst, position, what) => {
-    if (position + dst.length > blob.size) throw new InputError(name, `${what}: the file ended after ${Math.max(0, blob.size - position)} of ${dst.length} bytes (was it truncated?)`);
-    dst.set(new Uint8Array(await blob.slice(position, position + dst.length).arrayBuffer()));
-  };
-}
-
 /** sha256 hex of the tokenizer texts as io/tokenizer.ts computes it in Node (WebCrypto). */
 async function tokenizerHash(tokenizerJson: string, tokenizerConfig: string | null): Promise<string> {
   const text = new TextEncoder().encode(tokenizerJson + (tokenizerConfig ?? ''));
@@ -73,8 +64,8 @@ export async function loadLowbit(data: Blob | ArrayBuffer | Uint8Array, o: Brows
       data instanceof Blob ? [data.size, blobReader(name, data)] : [data.byteLength, bytesReader(name, data instanceof Uint8Array ? data : new Uint8Array(data))];
     const file = await openLowbitFrom(name, size, read);
     const m = await lowbitModelOf(file, async (where, tok) => {
-      const { tok: json, cfg } = parseTokenizerTexts(where, tok['tokenizer.json'], tok['tokenizer_config.json']);
-      return makeTokenizer(where, json, cfg, await tokenizerHash(tok['tokenizer.json'], tok['tokenizer_config.json']));
+      const [json, cfg] = [tok['tokenizer.json'], tok['tokenizer_config.json']];
+      return tokenizerFromTexts(where, json, cfg, await tokenizerHash(json, cfg));
     }).catch(async (e: unknown) => {
       await file.close();
       throw e;

@@ -14,4 +14,9 @@ export class InputError extends Error {
   }
 }
 
+/** A read that ran past the end of `file`: `got` of the `want` bytes `what` needed. */
+export function endedEarly(file: string, what: string, got: number, want: number): InputError {
+  return new InputError(file, `${what}: the file ended after ${got} of ${want} bytes (was it truncated?)`);
+}
+
 export const isInputError = (e: unknown): e is InputError => e instanceof InputError;

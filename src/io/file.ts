@@ -4,7 +4,7 @@
  * translation of system errors into InputErrors that name the file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { InputError } from './errors.js';
+import { endedEarly, InputError } from './errors.js';
 
 /** Largest single read/write; Node caps one call below 2 GiB. */
 const CHUNK_BYTES = 1 << 30;
@@ -16,7 +16,7 @@ export async function readFullyAt(fh: FileHandle, file: string, what: string, ds
     const length = Math.min(CHUNK_BYTES, dst.length - done);
     const { bytesRead } = await fh.read(dst, done, length, position + done);
     if (bytesRead === 0) {
-      throw new InputError(file, `${what}: the file ended after ${done} of ${dst.length} bytes (was it truncated?)`);
+      throw endedEarly(file, what, done, dst.length);
     }
     done += bytesRead;
   }

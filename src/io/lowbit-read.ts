@@ -6,7 +6,7 @@
  */
 import type { PackedTensor } from '../formats/types.js';
 import { crc32 } from './crc32.js';
-import { InputError } from './errors.js';
+import { endedEarly, InputError } from './errors.js';
 import { LOWBIT_PREAMBLE_BYTES, packedShape, parseLowbitHeader, parsePreamble, type LowbitHeader, type LowbitTensorSpec } from './lowbit-header.js';
 
 export interface LowbitFile {
@@ -39,8 +39,16 @@ export async function openLowbitFrom(path: string, size: number, read: ByteReade
 /** A reader over bytes in memory: a read past their end is an InputError naming `path`. */
 export function bytesReader(path: string, bytes: Uint8Array): ByteReader {
   return async (dst, position, what) => {
-    if (position + dst.length > bytes.length) throw new InputError(path, `${what}: the file ended after ${Math.max(0, bytes.length - position)} of ${dst.length} bytes (was it truncated?)`);
+    if (position + dst.length > bytes.length) throw endedEarly(path, what, Math.max(0, bytes.length - position), dst.length);
     dst.set(bytes.subarray(position, position + dst.length));
+  };
+}
+
+/** A reader over a Blob (a download, a picked file): each read slices just its bytes, so the file is never held whole. */
+export function blobReader(path: string, blob: Blob): ByteReader {
+  return async (dst, position, what) => {
+    if (position + dst.length > blob.size) throw endedEarly(path, what, Math.max(0, blob.size - position), dst.length);
+    dst.set(new Uint8Array(await blob.slice(position, position + dst.length).arrayBuffer()));
   };
 }
 

@@ -17,8 +17,12 @@ export interface TextTokenizer {
   readonly hash: string;
 }
 
-/** The two embedded texts parsed (tokenizer_config.json may be absent); `file` names their source in errors. */
-export function parseTokenizerTexts(file: string, tokenizerJson: string, tokenizerConfig: string | null): { tok: unknown; cfg: unknown } {
+/**
+ * A tokenizer from the texts of tokenizer.json and tokenizer_config.json (as embedded in a .lowbit
+ * file; the config may be absent) and their `hash` (sha256 of the two texts, which Node and the
+ * browser compute each their own way); `file` names where they came from in errors.
+ */
+export function tokenizerFromTexts(file: string, tokenizerJson: string, tokenizerConfig: string | null, hash: string): TextTokenizer {
   const parse = (what: string, text: string): unknown => {
     try {
       return JSON.parse(text);
@@ -26,7 +30,7 @@ export function parseTokenizerTexts(file: string, tokenizerJson: string, tokeniz
       throw new InputError(file, `embedded ${what} is not valid JSON (${(e as Error).message})`);
     }
   };
-  return { tok: parse('tokenizer.json', tokenizerJson), cfg: tokenizerConfig === null ? {} : parse('tokenizer_config.json', tokenizerConfig) };
+  return makeTokenizer(file, parse('tokenizer.json', tokenizerJson), tokenizerConfig === null ? {} : parse('tokenizer_config.json', tokenizerConfig), hash);
 }
 
 export function makeTokenizer(file: string, tokJson: unknown, cfgJson: unknown, hash: string): TextTokenizer {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from './errors.js';
-import { makeTokenizer, parseTokenizerTexts, type TextTokenizer } from './tokenizer-core.js';
+import { makeTokenizer, tokenizerFromTexts, type TextTokenizer } from './tokenizer-core.js';
 
 export type { TextTokenizer } from './tokenizer-core.js';
 
@@ -44,7 +44,6 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
  * Its hash equals loadTokenizer's for the same file contents.
  */
 export function tokenizerFromText(file: string, tokenizerJson: string, tokenizerConfig: string | null): TextTokenizer {
-  const { tok, cfg } = parseTokenizerTexts(file, tokenizerJson, tokenizerConfig);
   const hash = createHash('sha256').update(tokenizerJson).update(tokenizerConfig ?? '').digest('hex');
-  return makeTokenizer(file, tok, cfg, hash);
+  return tokenizerFromTexts(file, tokenizerJson, tokenizerConfig, hash);
 }

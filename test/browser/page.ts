@@ -8,7 +8,7 @@
 import { CpuBackend } from '../../src/backend/cpu/cpu.js';
 import type { Backend } from '../../src/backend/backend.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
-import { createKvCache, createModel, createRunState, enqueueForward, forward, freeKvCache, freeRunState, setPosition } from '../../src/model/llama.js';
+import { createKvCache, createModel, createRunState, enqueueForward, forward, freeKvCache, freeRunState, setPosition, type KvCache, type LlamaModel, type RunState } from '../../src/model/llama.js';
 import { freeWeights } from '../../src/model/weights.js';
 import { decodeOnDevice, drain } from '../../src/runtime/decode.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel } from '../../src/runtime/random-model.js';
@@ -28,26 +28,18 @@ const PROMPT = [5, 77, 123, 9, 250, 31];
 const STEPS = 3;
 const GEN = 8;
 
-/** Prefill PROMPT, then STEPS decode steps (recorded once and replayed on `record` backends); every step's logits. */
-async function run(b: Backend, format: string, record: boolean): Promise<Float32Array[]> {
+const FILTER = { temperature: 0.8, topK: 40, topP: 0.95 };
+
+/** `fn` on the random `format` model uploaded to `b`, with a KV cache, a run state of `prefill` rows and a T = 1 one; all freed after. */
+async function withModel<T>(b: Backend, format: string, prefill: number, fn: (m: LlamaModel, kv: KvCache, pre: RunState, dec: RunState) => Promise<T>): Promise<T> {
   const weights = await uploadRandomModel(config, RANDOM_FORMATS[format]!, b, 'packed', 3);
-  const m = createModel(config, b, weights, PROMPT.length + STEPS);
-  const kv = createKvCache(m, PROMPT.length + STEPS);
-  const pre = createRunState(m, PROMPT.length, false);
+  const rows = PROMPT.length + Math.max(STEPS, GEN);
+  const m = createModel(config, b, weights, rows);
+  const kv = createKvCache(m, rows);
+  const pre = createRunState(m, prefill, false);
   const dec = createRunState(m, 1, false);
-  const out: Float32Array[] = [];
   try {
-    b.write(pre.ids, tensor('i32', [PROMPT.length], Int32Array.from(PROMPT)));
-    forward(m, pre, kv, 0);
-    out.push((await b.read(pre.logits)).data as Float32Array);
-    for (let i = 0; i < STEPS; i++) {
-      b.write(dec.ids, tensor('i32', [1], Int32Array.of((i * 41 + 7) % config.vocabSize)));
-      setPosition(m, dec, kv, PROMPT.length + i);
-      if (record) b.replay(b.record(() => enqueueForward(m, dec, kv)));
-      else enqueueForward(m, dec, kv);
-      out.push((await b.read(dec.logits)).data as Float32Array);
-    }
-    return out;
+    return await fn(m, kv, pre, dec);
   } finally {
     freeRunState(b, pre);
     freeRunState(b, dec);
@@ -56,29 +48,38 @@ async function run(b: Backend, format: string, record: boolean): Promise<Float32
   }
 }
 
-/** GEN tokens after PROMPT generated on the device, greedy or sampled with seeded draws. */
-async function generate(b: Backend, format: string, sample: boolean): Promise<number[]> {
-  const weights = await uploadRandomModel(config, RANDOM_FORMATS[format]!, b, 'packed', 3);
-  const rows = PROMPT.length + GEN;
-  const m = createModel(config, b, weights, rows);
-  const kv = createKvCache(m, rows);
-  const pre = createRunState(m, PROMPT.length - 1, false);
-  const dec = createRunState(m, 1, false);
-  const sampler = new Sampler({ temperature: 0.8, topK: 40, topP: 0.95, seed: 5 });
-  const uniforms = b.upload(tensor('f32', [rows + 1], Float32Array.from({ length: rows + 1 }, () => sampler.uniform())));
-  try {
-    b.write(pre.ids, tensor('i32', [PROMPT.length - 1], Int32Array.from(PROMPT.slice(0, -1))));
+/** Prefill PROMPT, then STEPS decode steps (recorded once and replayed on `record` backends); every step's logits. */
+function run(b: Backend, format: string, record: boolean): Promise<Float32Array[]> {
+  return withModel(b, format, PROMPT.length, async (m, kv, pre, dec) => {
+    b.write(pre.ids, tensor('i32', [PROMPT.length], Int32Array.from(PROMPT)));
     forward(m, pre, kv, 0);
-    b.write(dec.ids, tensor('i32', [1], Int32Array.of(PROMPT[PROMPT.length - 1] as number)));
-    const o = sample ? { sample: { temperature: 0.8, topK: 40, topP: 0.95, uniforms } } : {};
-    return await drain(decodeOnDevice(m, dec, kv, PROMPT.length - 1, GEN, { ...o, chunk: 3 }));
-  } finally {
-    b.free(uniforms);
-    freeRunState(b, pre);
-    freeRunState(b, dec);
-    freeKvCache(b, kv);
-    freeWeights(b, weights);
-  }
+    const out = [(await b.read(pre.logits)).data as Float32Array];
+    for (let i = 0; i < STEPS; i++) {
+      b.write(dec.ids, tensor('i32', [1], Int32Array.of((i * 41 + 7) % config.vocabSize)));
+      setPosition(m, dec, kv, PROMPT.length + i);
+      if (record) b.replay(b.record(() => enqueueForward(m, dec, kv)));
+      else enqueueForward(m, dec, kv);
+      out.push((await b.read(dec.logits)).data as Float32Array);
+    }
+    return out;
+  });
+}
+
+/** GEN tokens after PROMPT generated on the device, greedy or sampled with seeded draws. */
+function generate(b: Backend, format: string, sample: boolean): Promise<number[]> {
+  return withModel(b, format, PROMPT.length - 1, async (m, kv, pre, dec) => {
+    const sampler = new Sampler({ ...FILTER, seed: 5 });
+    const uniforms = b.upload(tensor('f32', [kv.rows + 1], Float32Array.from({ length: kv.rows + 1 }, () => sampler.uniform())));
+    try {
+      b.write(pre.ids, tensor('i32', [PROMPT.length - 1], Int32Array.from(PROMPT.slice(0, -1))));
+      forward(m, pre, kv, 0);
+      b.write(dec.ids, tensor('i32', [1], Int32Array.of(PROMPT[PROMPT.length - 1] as number)));
+      const o = sample ? { sample: { ...FILTER, uniforms } } : {};
+      return await drain(decodeOnDevice(m, dec, kv, PROMPT.length - 1, GEN, { ...o, chunk: 3 }));
+    } finally {
+      b.free(uniforms);
+    }
+  });
 }
 
 async function main(): Promise<unknown> {

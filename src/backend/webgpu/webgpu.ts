@@ -382,7 +382,7 @@ export class WebGpuBackend implements Backend {
    * weight it serves; otherwise the product goes
    * to a scratch buffer and silu_mul places (or adds) silu(gate)·up.
    * The prepared norm input (`normOut` → `norm.prepared`) is qgemv1's at T = 1: a producer writes
-   * out·weight and its thread groups' Σ out², and a consumer reads them instead of x and the norm
+   * out·weight and its workgroups' Σ out², and a consumer reads them instead of x and the norm
    * weight; elsewhere normOut writes nothing and prepared is ignored.
    */
   matmul(out: Tensor, x: Tensor, w: Tensor, bias?: Tensor, o: MatmulOptions = {}): void {
@@ -419,8 +419,8 @@ export class WebGpuBackend implements Backend {
         // the norm input prepared by the matmul that wrote x (normOut), read instead of x and the norm weight
         const prep = o.norm?.prepared ? this.normPrep.get(o.norm.prepared) : undefined;
         const usePrep = prep !== undefined && prep.src === x && prep.weight === o.norm?.weight;
-        const xIn = usePrep && o.norm?.prepared ? this.buf(what, 'prepared norm input', o.norm.prepared) : xb;
-        const normOut = o.normOut && !gluFused && !o.norm ? { weight: this.vectorF32(what, 'normOut weight', o.normOut.weight), into: this.buf(what, 'normOut.into', o.normOut.into) } : undefined;
+        const xIn = usePrep ? this.buf(what, 'prepared norm input', o.norm?.prepared as Tensor) : xb;
+        const normOut = o.normOut ? { weight: this.vectorF32(what, 'normOut weight', o.normOut.weight), into: this.buf(what, 'normOut.into', o.normOut.into) } : undefined;
         // labels for profiles and tests: which GEMVs read a prepared input or write the next one
         const label = `${what}${usePrep ? ' (prepared)' : ''}${normOut ? ' (norm out)' : ''}`;
         const call = { what: label, out: dst, x: xIn, ...packedWeight(w), bias: b, T, K, M, ...at };

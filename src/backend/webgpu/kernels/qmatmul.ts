@@ -160,7 +160,7 @@ export interface QFused {
    */
   readonly prep?: { readonly parts: number };
   /**
-   * The producer side: the kernel also writes [out·weight | Σ out² per thread group] to `into`
+   * The producer side: the kernel also writes [out·weight | Σ out² per workgroup] to `into`
    * (the next matmul's `prep`; col0 0, no SwiGLU output, no norm input).
    */
   readonly normOut?: { readonly weight: GPUBuffer; readonly into: GPUBuffer };
