@@ -6,8 +6,8 @@
  *
  *   node <bundle>/bench/sample-op.js [--vocab 32000,128256] [--sigma 2.5] [--planted 8] [--iters 50] [--workgroup 1024] [--out sample.json]
  *
- * --workgroup: the sample kernel's largest workgroup (WebGpuBackendOptions.sampleWorkgroup, in the
- * JSON `sample_workgroup_max`); each row's `workgroup` is what V used (sampleWorkgroupFor).
+ * --workgroup: the sample and argmax kernels' largest workgroup (WebGpuBackendOptions.sampleWorkgroup,
+ * in the JSON `sample_workgroup_max`); each row's `workgroup` is what V used (sampleWorkgroupFor).
  */
 import { backend, emit, flags, meta, numbers, timeIt } from './lib/bench-common.js';
 import { rng } from '../src/runtime/sampler.js';
@@ -40,7 +40,7 @@ for (const V of vocabs) {
     const t = await timeIt(b, run, iters);
     return { us: (t.gpuSeconds ?? t.wallSeconds) * 1e6, timing: t.gpuSeconds !== null ? 'timestamp-query' : 'wall' };
   };
-  rows.push({ op: 'argmax', V, ...(await time(() => b.argmax(ids, logits))) });
+  rows.push({ op: 'argmax', V, workgroup: sampleWorkgroupFor(V, b.sampleWG), ...(await time(() => b.argmax(ids, logits))), token: ((await b.read(ids)).data as Int32Array)[0] });
   for (const flt of FILTERS) {
     const { name, ...filter } = flt;
     const t = await time(() => b.sample(ids, logits, { ...filter, uniforms }));

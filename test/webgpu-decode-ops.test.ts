@@ -334,7 +334,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
         row(2)[V - 1] = -3e38;
       }
       if (T > 3) {
-        // ties in different threads' slices (256 per workgroup) and in one: the first wins
+        // ties in different threads' slices and in one: the first wins
         for (const i of [1000, 300, 44, 556]) row(3)[i] = 9;
         row(4)[V - 1] = 9;
       }
@@ -342,9 +342,11 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
         row(0)[V - 1] = 20;
         row(0)[31999] = 20;
         row(0)[V - 2] = 20;
-        // a tie inside one thread's step of 8 loads (thread 5 of 256 sees 5, 261, …, 1797 at once): 261 wins
-        row(0)[5 + 256 * 3] = 30;
-        row(0)[5 + 256] = 30;
+        // ties inside one thread's step of 4 slots (thread 5 of wg reads slots 5, 5 + wg, 5 + 2wg,
+        // 5 + 3wg at once) and inside one slot: lane 2 of slot 5 + wg wins
+        const wg = sampleWorkgroupFor(V, b.sampleWG);
+        const a = 4 * (5 + wg) + 2;
+        for (const i of [4 * (5 + 2 * wg) + 1, a + 1, a]) row(0)[i] = 30;
       }
       const ref = new Int32Array(T);
       ops.argmax(ref, x, V);

@@ -620,7 +620,7 @@ export class WebGpuBackend implements Backend {
     const { T, V, N } = shapes.checkArgmax(ids, logits, history);
     const what = `argmax logits${shapeStr(logits.shape)}${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
     const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
-    argmax(this.ctx, what, this.buf(what, 'ids', ids), this.buf(what, 'logits', logits), h, { tokens: this.dummy, pos: this.zeroPos }, T, V, N, history?.advance === true);
+    argmax(this.ctx, what, this.buf(what, 'ids', ids), this.buf(what, 'logits', logits), h, { tokens: this.dummy, pos: this.zeroPos }, T, V, N, history?.advance === true, sampleWorkgroupFor(V, this.sampleWG));
   }
 
   sample(ids: Tensor, logits: Tensor, d: SampleDraws, history?: ArgmaxHistory): void {

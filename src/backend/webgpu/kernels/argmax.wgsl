@@ -1,12 +1,13 @@
 // Greedy next tokens (Backend.argmax): ids[t] = the first index of the maximum
-// of logits[t, :]; one workgroup per row. Each thread scans a strided slice
+// of logits[t, :]; one workgroup per row. Each thread scans a strided slice of
+// slots (4 logits, one 16-byte load when ALIGNED: V % 4 = 0), U slots in flight,
 // keeping its first maximum, then a shared-memory tree keeps the larger value
 // and, on ties, the smaller index (so the first maximum wins). A candidate must
 // exceed −∞ (no infinity literal: an empty slot is index NONE), and NaN compares
 // false, so it never wins; a row with no value above −∞ gives 0.
 // HISTORY: also tokens[pos[0] + t + 1] = ids[t] when that index lies in tokens
 // (the host checks it when it knows pos). ADVANCE (T = 1): then pos[0] += 1, by the one
-// thread that read it. Header: WG (a power of two), HISTORY, ADVANCE.
+// thread that read it. Header: WG (a power of two), HISTORY, ADVANCE, ALIGNED, U.
 // Grid: x = T.
 struct Params {
   V: u32,
@@ -14,15 +15,28 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> logits: array<vec4<f32>>; // the buffer is a whole number of vec4s
 @group(0) @binding(2) var<storage, read_write> ids: array<i32>;
 @group(0) @binding(3) var<storage, read_write> tokens: array<i32>;
 @group(0) @binding(4) var<storage, read_write> pos: array<i32>;
 
 const NONE = 0xffffffffu;
-const U = 8u;
 var<workgroup> rv: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
+
+// Logits 4i … 4i + 3 of the row starting at element `row` (lanes past V repeat the row's last logit).
+fn ld(row: u32, i: u32) -> vec4<f32> {
+  if (ALIGNED) {
+    return logits[row / 4u + i];
+  }
+  let last = row + p.V - 1u;
+  var v: vec4<f32>;
+  for (var c = 0u; c < 4u; c++) {
+    let e = min(row + 4u * i + c, last);
+    v[c] = logits[e >> 2u][e & 3u];
+  }
+  return v;
+}
 
 // Whether (vb, ib) beats (va, ia): a real candidate over an empty slot, a larger value, or the smaller index of equal values.
 fn better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
@@ -32,28 +46,25 @@ fn better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let row = wid.x * p.V;
+  let nS = (p.V + 3u) / 4u;
   var m = -0x1.fffffep+127f;
   var a = NONE;
-  // U loads in flight per step (one at a time, a 128k vocabulary was 500 dependent loads per
+  // U slots in flight per step (one f32 at a time, a 128k vocabulary was 500 dependent loads per
   // thread); each thread still sees its indices in increasing order, so its first maximum wins
-  var i = lid;
-  for (; i + (U - 1u) * WG < p.V; i += U * WG) {
-    var xs: array<f32, U>;
+  for (var i0 = lid; i0 < nS; i0 += U * WG) {
+    var v: array<vec4<f32>, U>;
     for (var u = 0u; u < U; u++) {
-      xs[u] = logits[row + i + u * WG];
+      v[u] = ld(row, min(i0 + u * WG, nS - 1u));
     }
     for (var u = 0u; u < U; u++) {
-      if (xs[u] > m || (a == NONE && xs[u] == m)) {
-        m = xs[u];
-        a = i + u * WG;
+      let i = i0 + u * WG;
+      for (var c = 0u; c < 4u; c++) {
+        let x = v[u][c];
+        if (i < nS && 4u * i + c < p.V && (x > m || (a == NONE && x == m))) {
+          m = x;
+          a = 4u * i + c;
+        }
       }
-    }
-  }
-  for (; i < p.V; i += WG) {
-    let x = logits[row + i];
-    if (x > m || (a == NONE && x == m)) {
-      m = x;
-      a = i;
     }
   }
   rv[lid] = m;

@@ -43,13 +43,19 @@ export function ropeKv(ctx: GpuContext, c: RopeKvCall): void {
   });
 }
 
-/** ids[t] = first argmax of logits[t, :]; with history, also tokens[pos[0] + t + 1] = ids[t] (N = tokens, 0 without). */
-export function argmax(ctx: GpuContext, what: string, ids: GPUBuffer, logits: GPUBuffer, history: { tokens: GPUBuffer; pos: GPUBuffer } | null, dummies: { tokens: GPUBuffer; pos: GPUBuffer }, T: number, V: number, N: number, advance = false): void {
+/** Slots (4 logits each) a thread of argmax.wgsl and sample.wgsl has in flight in a pass over the row. */
+export const ROW_SLOTS_IN_FLIGHT = 4;
+
+/**
+ * ids[t] = first argmax of logits[t, :]; with history, also tokens[pos[0] + t + 1] = ids[t] (N = tokens, 0 without).
+ * WG: threads per row (a power of two; the backend gives sampleWorkgroupFor(V, …): one workgroup walks the row).
+ */
+export function argmax(ctx: GpuContext, what: string, ids: GPUBuffer, logits: GPUBuffer, history: { tokens: GPUBuffer; pos: GPUBuffer } | null, dummies: { tokens: GPUBuffer; pos: GPUBuffer }, T: number, V: number, N: number, advance = false, WG = 256): void {
   rowsOk(what, T);
   const h = history ?? dummies;
   ctx.dispatch({
     what,
-    kernel: { files: ['argmax'], header: { WG, HISTORY: history !== null, ADVANCE: history !== null && advance } },
+    kernel: { files: ['argmax'], header: { WG, HISTORY: history !== null, ADVANCE: history !== null && advance, ALIGNED: V % 4 === 0, U: ROW_SLOTS_IN_FLIGHT } },
     buffers: { 1: logits, 2: ids, 3: h.tokens, 4: h.pos },
     params: [V, N],
     grid: [T, 1, 1],
@@ -111,7 +117,7 @@ export function sample(ctx: GpuContext, c: SampleCall): void {
   const h = c.history ?? c.dummies;
   ctx.dispatch({
     what: c.what,
-    kernel: { files: ['sample'], header: { WG: c.WG, HISTORY: c.history !== null, ADVANCE: c.history !== null && c.advance } },
+    kernel: { files: ['sample'], header: { WG: c.WG, HISTORY: c.history !== null, ADVANCE: c.history !== null && c.advance, ALIGNED: c.V % 4 === 0, U: ROW_SLOTS_IN_FLIGHT } },
     buffers: { 1: c.logits, 2: c.ids, 3: h.tokens, 4: h.pos, 5: c.uniforms },
     params: [c.V, c.N, c.NU, c.topK, { f: 1 / c.temperature }, { f: c.topP }],
     grid: [c.T, 1, 1],

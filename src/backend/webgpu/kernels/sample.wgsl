@@ -16,8 +16,12 @@
 //      in f32), and the thread whose interval holds u·Σ kept walks its slice to the first token
 //      whose running mass exceeds it, or its last kept token if rounding leaves none. A draw that
 //      rounds up to Σ kept picks the row's last kept token; no mass at all gives 0.
+// Every pass reads the row a slot (4 logits, one 16-byte load when ALIGNED: V % 4 = 0, so every row
+// starts on a vec4) at a time, U slots in flight a thread: one workgroup walks the row, so its speed
+// is the bytes it has in flight (one f32 at a time, a 128256-logit pass took ~60 µs on the H200).
+// Lanes past V in a row's last slot are masked (p = 0, never counted).
 // HISTORY / ADVANCE as argmax.wgsl (thread 0 alone reads and writes pos). Header: WG (a power of
-// two), HISTORY, ADVANCE. Grid: x = T.
+// two), HISTORY, ADVANCE, ALIGNED, U. Grid: x = T.
 struct Params {
   V: u32,
   N: u32, // tokens
@@ -28,7 +32,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> logits: array<vec4<f32>>; // the buffer is a whole number of vec4s
 @group(0) @binding(2) var<storage, read_write> ids: array<i32>;
 @group(0) @binding(3) var<storage, read_write> tokens: array<i32>;
 @group(0) @binding(4) var<storage, read_write> pos: array<i32>;
@@ -46,14 +50,44 @@ var<workgroup> few: u32; // the last full pass left at most CAP undecided
 var<workgroup> nc: atomic<u32>;
 var<workgroup> cb: array<u32, CAP>; // their bits
 
-fn prob(row: u32, i: u32, m: f32) -> f32 {
-  let e = exp((logits[row + i] - m) * p.invT);
-  return select(0.0, e, e >= 0.0);
+// Logits 4i … 4i + 3 of the row starting at element `row` (lanes past V repeat the row's last logit).
+fn ld(row: u32, i: u32) -> vec4<f32> {
+  if (ALIGNED) {
+    return logits[row / 4u + i];
+  }
+  let last = row + p.V - 1u;
+  var v: vec4<f32>;
+  for (var c = 0u; c < 4u; c++) {
+    let e = min(row + 4u * i + c, last);
+    v[c] = logits[e >> 2u][e & 3u];
+  }
+  return v;
 }
 
-// Whether bits b lie inside an active filter's open interval [lo, hi) (the search has not placed it).
-fn undecided(b: u32, kOn: bool, loK: u32, hiK: u32, pOn: bool, loP: u32, hiP: u32) -> bool {
-  return (kOn && b >= loK && b < hiK) || (pOn && b >= loP && b < hiP);
+// Which lanes of slot i lie in the row.
+fn inside(i: u32) -> vec4<bool> {
+  return vec4<u32>(4u * i) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.V);
+}
+
+// p of each lane of a slot: e^((l − m)/temperature), NaN → 0, lanes past V 0.
+fn prob(v: vec4<f32>, i: u32, m: f32) -> vec4<f32> {
+  let e = exp((v - m) * p.invT);
+  return select(vec4<f32>(0.0), e, (e >= vec4<f32>(0.0)) & inside(i));
+}
+
+fn count(c: vec4<bool>) -> f32 {
+  return dot(select(vec4<f32>(0.0), vec4<f32>(1.0), c), vec4<f32>(1.0));
+}
+
+fn mass(q: vec4<f32>, c: vec4<bool>) -> f32 {
+  return dot(select(vec4<f32>(0.0), q, c), vec4<f32>(1.0));
+}
+
+// Lanes whose bits lie inside an active filter's open interval [lo, hi) (the search has not placed them).
+fn undecided(b: vec4<u32>, kOn: bool, loK: u32, hiK: u32, pOn: bool, loP: u32, hiP: u32) -> vec4<bool> {
+  let k = (b >= vec4<u32>(loK)) & (b < vec4<u32>(hiK)) & vec4<bool>(kOn);
+  let q = (b >= vec4<u32>(loP)) & (b < vec4<u32>(hiP)) & vec4<bool>(pOn);
+  return k | q;
 }
 
 // Whether both active searches have ended (hi = lo + 1: lo is the threshold).
@@ -139,6 +173,7 @@ fn prefix(lid: u32, v: f32) -> vec2<f32> {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let row = wid.x * p.V;
+  let nS = (p.V + 3u) / 4u; // slots in the row
   if (lid == 0u) {
     tok = NONE;
     var j = wid.x;
@@ -147,24 +182,38 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     uu = uniforms[min(j, p.NU - 1u)];
   }
+  // Full passes: thread lid reads slots lid, lid + WG, …, U of them in flight (clamped to the row's
+  // last slot, then skipped).
   // 1. the largest logit and the total mass
-  var m = -0x1.fffffep+127f;
-  for (var i = lid; i < p.V; i += WG) {
-    let x = logits[row + i];
-    if (x > m) {
-      m = x;
+  var mv = vec4<f32>(-0x1.fffffep+127f);
+  for (var i0 = lid; i0 < nS; i0 += U * WG) {
+    var v: array<vec4<f32>, U>;
+    for (var u = 0u; u < U; u++) {
+      v[u] = ld(row, min(i0 + u * WG, nS - 1u)); // lanes past V repeat a logit of the row: harmless here
+    }
+    for (var u = 0u; u < U; u++) {
+      mv = select(mv, v[u], v[u] > mv);
     }
   }
-  m = max1(lid, m);
+  let m = max1(lid, max(max(mv.x, mv.y), max(mv.z, mv.w)));
   var s = 0.0;
-  var lo = 0x1.fffffep+127f; // the smallest p: where the threshold searches start
-  for (var i = lid; i < p.V; i += WG) {
-    let q = prob(row, i, m);
-    s += q;
-    lo = min(lo, q);
+  var lov = vec4<f32>(0x1.fffffep+127f); // the smallest p: where the threshold searches start
+  for (var i0 = lid; i0 < nS; i0 += U * WG) {
+    var v: array<vec4<f32>, U>;
+    for (var u = 0u; u < U; u++) {
+      v[u] = ld(row, min(i0 + u * WG, nS - 1u));
+    }
+    for (var u = 0u; u < U; u++) {
+      let i = i0 + u * WG;
+      if (i < nS) {
+        let q = prob(v[u], i, m);
+        s += dot(q, vec4<f32>(1.0));
+        lov = select(lov, min(lov, q), inside(i));
+      }
+    }
   }
   let S = sum4(lid, vec4<f32>(s, 0.0, 0.0, 0.0)).x;
-  let pmin = -max1(lid, -lo);
+  let pmin = -max1(lid, -min(min(lov.x, lov.y), min(lov.z, lov.w)));
 
   // 2. the filters' thresholds: invariants #{p ≥ loK} ≥ k > #{p ≥ hiK}, Σ{p ≥ loP} ≥ topP·S > Σ{p ≥ hiP},
   // from lo = bits(min p) (every p is ≥ it: all V ≥ k of them, all of S ≥ topP·S), not 0: a flat
@@ -192,12 +241,21 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let midK = (loK + hiK) / 2u;
       let midP = (loP + hiP) / 2u;
       var a = vec4<f32>(0.0);
-      for (var i = lid; i < p.V; i += WG) {
-        let q = prob(row, i, m);
-        let b = bitcast<u32>(q);
-        a.x += select(0.0, 1.0, b >= midK);
-        a.y += select(0.0, q, b >= midP);
-        a.z += select(0.0, 1.0, undecided(b, kOn, loK, hiK, pOn, loP, hiP));
+      for (var i0 = lid; i0 < nS; i0 += U * WG) {
+        var v: array<vec4<f32>, U>;
+        for (var u = 0u; u < U; u++) {
+          v[u] = ld(row, min(i0 + u * WG, nS - 1u));
+        }
+        for (var u = 0u; u < U; u++) {
+          let i = i0 + u * WG;
+          if (i < nS) {
+            let q = prob(v[u], i, m);
+            let b = bitcast<vec4<u32>>(q);
+            a.x += count(b >= vec4<u32>(midK)); // lanes past V: b = 0 < mid (mid > lo ≥ 0)
+            a.y += mass(q, b >= vec4<u32>(midP));
+            a.z += count(undecided(b, kOn, loK, hiK, pOn, loP, hiP) & inside(i));
+          }
+        }
       }
       let r = sum4(lid, a);
       if (r.x >= f32(p.topK)) {
@@ -226,14 +284,25 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     workgroupBarrier();
     var a = vec4<f32>(0.0);
-    for (var i = lid; i < p.V; i += WG) {
-      let q = prob(row, i, m);
-      let b = bitcast<u32>(q);
-      if (undecided(b, kOn, loK, hiK, pOn, loP, hiP)) {
-        cb[min(atomicAdd(&nc, 1u), CAP - 1u)] = b; // < CAP: the last full pass counted them
-      } else {
-        a.x += select(0.0, 1.0, b >= hiK);
-        a.y += select(0.0, q, b >= hiP);
+    for (var i0 = lid; i0 < nS; i0 += U * WG) {
+      var v: array<vec4<f32>, U>;
+      for (var u = 0u; u < U; u++) {
+        v[u] = ld(row, min(i0 + u * WG, nS - 1u));
+      }
+      for (var u = 0u; u < U; u++) {
+        let i = i0 + u * WG;
+        if (i < nS) {
+          let q = prob(v[u], i, m);
+          let b = bitcast<vec4<u32>>(q);
+          let und = undecided(b, kOn, loK, hiK, pOn, loP, hiP) & inside(i);
+          for (var c = 0u; c < 4u; c++) {
+            if (und[c]) {
+              cb[min(atomicAdd(&nc, 1u), CAP - 1u)] = b[c]; // < CAP: the last full pass counted them
+            }
+          }
+          a.x += count((b >= vec4<u32>(hiK)) & !und);
+          a.y += mass(q, (b >= vec4<u32>(hiP)) & !und);
+        }
       }
     }
     let fixed = sum4(lid, a); // sum4's barriers also publish cb and nc
@@ -268,14 +337,21 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   let tau = max(select(0u, loK, kOn), select(0u, loP, pOn));
   var c = vec4<f32>(0.0); // #{p > τ}, Σ{p > τ}, #{p = τ}
-  for (var i = lid; i < p.V; i += WG) {
-    let q = prob(row, i, m);
-    let b = bitcast<u32>(q);
-    if (b > tau) {
-      c.x += 1.0;
-      c.y += q;
-    } else if (b == tau) {
-      c.z += 1.0;
+  for (var i0 = lid; i0 < nS; i0 += U * WG) {
+    var v: array<vec4<f32>, U>;
+    for (var u = 0u; u < U; u++) {
+      v[u] = ld(row, min(i0 + u * WG, nS - 1u));
+    }
+    for (var u = 0u; u < U; u++) {
+      let i = i0 + u * WG;
+      if (i < nS) {
+        let q = prob(v[u], i, m);
+        let b = bitcast<vec4<u32>>(q);
+        let above = (b > vec4<u32>(tau)) & inside(i);
+        c.x += count(above);
+        c.y += mass(q, above);
+        c.z += count((b == vec4<u32>(tau)) & inside(i));
+      }
     }
   }
   let cr = sum4(lid, c);
@@ -289,48 +365,75 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     ties = min(ties, u32(clamp(ceil((goal - cr.y) / tf), 1.0, f32(ceq))));
   }
 
-  // 3. the draw, over contiguous slices in index order
-  let SL = (p.V + WG - 1u) / WG;
-  let i0 = min(lid * SL, p.V);
-  let i1 = min(i0 + SL, p.V);
+  // 3. the draw, over contiguous slices of slots in index order (U slots loaded at once)
+  let SL = (nS + WG - 1u) / WG;
+  let i0 = min(lid * SL, nS);
+  let i1 = min(i0 + SL, nS);
   var te = 0u;
-  for (var i = i0; i < i1; i++) {
-    te += select(0u, 1u, bitcast<u32>(prob(row, i, m)) == tau);
+  for (var i = i0; i < i1; i += U) {
+    var v: array<vec4<f32>, U>;
+    for (var u = 0u; u < U; u++) {
+      v[u] = ld(row, min(i + u, i1 - 1u));
+    }
+    for (var u = 0u; u < U; u++) {
+      if (i + u < i1) {
+        let b = bitcast<vec4<u32>>(prob(v[u], i + u, m));
+        te += u32(count((b == vec4<u32>(tau)) & inside(i + u)));
+      }
+    }
   }
   let E = u32(prefix(lid, f32(te)).x); // ties before this slice
   var rank = E;
-  var mass = 0.0;
+  var ms = 0.0;
   var last = NONE;
-  for (var i = i0; i < i1; i++) {
-    let q = prob(row, i, m);
-    let b = bitcast<u32>(q);
-    if (kept(b, rank, tau, ties)) {
-      mass += q;
-      if (q > 0.0) {
-        last = i;
+  for (var i = i0; i < i1; i += U) {
+    var v: array<vec4<f32>, U>;
+    for (var u = 0u; u < U; u++) {
+      v[u] = ld(row, min(i + u, i1 - 1u));
+    }
+    for (var u = 0u; u < U; u++) {
+      if (i + u < i1) {
+        let q = prob(v[u], i + u, m);
+        let b = bitcast<vec4<u32>>(q);
+        let ok = inside(i + u);
+        for (var k = 0u; k < 4u; k++) {
+          if (ok[k]) {
+            if (kept(b[k], rank, tau, ties)) {
+              ms += q[k];
+              if (q[k] > 0.0) {
+                last = 4u * (i + u) + k;
+              }
+            }
+            rank += select(0u, 1u, b[k] == tau);
+          }
+        }
       }
     }
-    rank += select(0u, 1u, b == tau);
   }
-  let Mn = prefix(lid, mass);
+  let Mn = prefix(lid, ms);
   let M = Mn.x;
   let x = uu * total;
-  if (mass > 0.0 && x >= M && x < Mn.y) {
+  if (ms > 0.0 && x >= M && x < Mn.y) {
     // this slice holds the draw (at most one does: the intervals tile [0, total))
     var found = last;
     var cum = M;
     rank = E;
-    for (var i = i0; i < i1; i++) {
-      let q = prob(row, i, m);
-      let b = bitcast<u32>(q);
-      if (kept(b, rank, tau, ties)) {
-        cum += q;
-        if (cum > x) {
-          found = i;
-          break;
+    var done = false;
+    for (var i = i0; i < i1 && !done; i++) {
+      let q = prob(ld(row, i), i, m);
+      let b = bitcast<vec4<u32>>(q);
+      let ok = inside(i);
+      for (var k = 0u; k < 4u; k++) {
+        if (ok[k] && kept(b[k], rank, tau, ties)) {
+          cum += q[k];
+          if (cum > x) {
+            found = 4u * i + k;
+            done = true;
+            break;
+          }
         }
+        rank += select(0u, 1u, ok[k] && b[k] == tau);
       }
-      rank += select(0u, 1u, b == tau);
     }
     tok = found;
   }
