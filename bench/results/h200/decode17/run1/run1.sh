@@ -11,9 +11,9 @@ export LOWBIT_DAWN_FLAGS=disable-dawn-features=timestamp_quantization
 R=/tmp/r; mkdir -p $R; T=$OUT/times.txt
 pack() { (cd $R && tar czf $OUT/results.tgz .); }
 run() { local n=$1; shift; local s=$(date +%s); timeout 170 "$@" > $R/$n.log 2>&1; echo "$n rc=$? $(( $(date +%s)-s ))s" >> $T; pack; }
-so() { local v=$1 s=$2 pl=$3; shift 3; run so-$v-s$s$* node .device/app-$v/bench/sample-op.js --iters 50 --sigma $s --planted $pl "$@" --out $R/so-$v-s$s$*.json; }
+so() { local v=$1 s=$2 pl=$3 w=${4:-}; local n=so-$v-s$s${w:+-w$w}; run $n node .device/app-$v/bench/sample-op.js --iters 50 --sigma $s --planted $pl ${w:+--workgroup $w} --out $R/$n.json; }
 for v in base new u2 u8; do so $v 2.5 8; so $v 0.3 0; done
-for w in 512 256; do so new 2.5 8 --workgroup $w; so new 0.3 0 --workgroup $w; done
+for w in 512 256; do so new 2.5 8 $w; so new 0.3 0 $w; done
 for m in llama3-8b:int4 llama2-7b:int4; do
   for v in base new; do
     n=bench-$(echo $m | tr : -)-$v
