@@ -4,17 +4,18 @@
  * --planted tokens well above the rest; 0 and a small σ: a flat row, as a random-weight model's),
  * each op timed alone by timestamp queries over --iters runs.
  *
- *   node <bundle>/bench/sample-op.js [--vocab 32000,128256] [--sigma 2.5] [--planted 8] [--iters 50] [--workgroup 1024] [--out sample.json]
+ *   node <bundle>/bench/sample-op.js [--vocab 32000,128256] [--sigma 2.5] [--planted 8] [--iters 50] [--workgroup 1024] [--subgroups 0] [--out sample.json]
  *
  * --workgroup: the sample and argmax kernels' largest workgroup (WebGpuBackendOptions.sampleWorkgroup,
  * in the JSON `sample_workgroup_max`); each row's `workgroup` is what V used (sampleWorkgroupFor).
+ * --subgroups 0: the backend without subgroups (sample's reductions through shared-memory trees).
  */
 import { backend, emit, flags, meta, numbers, timeIt } from './lib/bench-common.js';
 import { rng } from '../src/runtime/sampler.js';
 import { sampleWorkgroupFor } from '../src/backend/webgpu/kernels/decode.js';
 import { tensor } from '../src/tensor/tensor.js';
 
-const f = flags(['vocab', 'sigma', 'planted', 'iters', 'workgroup', 'out']);
+const f = flags(['vocab', 'sigma', 'planted', 'iters', 'workgroup', 'subgroups', 'out']);
 const vocabs = numbers(f.vocab, '32000,128256');
 const sigma = Number(f.sigma ?? 2.5);
 const planted = Number(f.planted ?? 8);
@@ -26,7 +27,7 @@ const FILTERS = [
   { name: 'top-k 50', temperature: 1, topK: 50, topP: 1 },
 ];
 
-const b = await backend(f.workgroup !== undefined ? { sampleWorkgroup: Number(f.workgroup) } : {});
+const b = await backend({ ...(f.workgroup !== undefined && { sampleWorkgroup: Number(f.workgroup) }), ...(f.subgroups === '0' && { subgroups: false }) });
 const random = rng(1);
 const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 const rows: Record<string, unknown>[] = [];
@@ -49,5 +50,5 @@ for (const V of vocabs) {
   for (const t of [logits, uniforms, ids]) b.free(t);
 }
 for (const r of rows) process.stderr.write(`${String(r.op).padEnd(7)} V ${String(r.V).padEnd(7)} ${String(r.filter ?? '').padEnd(28)} ${(r.us as number).toFixed(1)} µs${r.workgroup ? ` (workgroup ${r.workgroup})` : ''}\n`);
-emit({ bench: 'sample-op', ...meta(b), sample_workgroup_max: b.sampleWG, sigma, planted, iters, rows }, f.out);
+emit({ bench: 'sample-op', ...meta(b), sample_workgroup_max: b.sampleWG, subgroup_size: b.subgroupSize, sigma, planted, iters, rows }, f.out);
 b.dispose();

@@ -1,7 +1,8 @@
 // How many passes sample.wgsl's threshold search makes (a model of the kernel's loop, in f64
 // counts, not a timing): full passes over the row until at most CAP = 2048 elements are
-// undecided, then halvings over those alone. Its bracket started at bits 0 until 2026-12-04 and
-// now starts at bits(min p) (a valid lower bound for both searches); both give the same τ. Rows
+// undecided, then halvings over those alone. Its bracket starts at bits(min p) (a valid lower bound
+// for both searches; bits 0 until 2026-12-04). Its full passes halved each bracket until decode17
+// and now test three quarter points (a bracket of L bits leaves ⌈L/4⌉); both give the same τ. Rows
 // as bench/sample-op.js draws them (Gaussian σ, `planted` tokens at 4σ + i; 0 planted and a small
 // σ is a flat row, as a random-weight model's).
 //
@@ -21,7 +22,7 @@ let seed = 1;
 const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), (seed + 0.5) / 4294967296);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
 
-function search(p, k, topP, lo0) {
+function search(p, k, topP, lo0, ways) {
   const V = p.length;
   const b = p.map(bits);
   const goal = topP * p.reduce((a, x) => a + x, 0);
@@ -42,17 +43,31 @@ function search(p, k, topP, lo0) {
     for (let i = 0; i < V; i++) [c, m] = [c + (b[i] >= mk ? 1 : 0), m + (b[i] >= mp ? p[i] : 0)];
     return [c, m];
   };
+  // the kernel's `quarters` and `narrow`: lo the last point that satisfies its filter, hi the first that does not
+  const quarter = () => {
+    const pts = (lo, hi) => [1, 2, 3].map((j) => lo + Math.floor(((hi - lo) * j) / 4));
+    const [qk, qp] = [pts(loK, hiK), pts(loP, hiP)];
+    const r = qk.map((q, j) => all(q, qp[j]));
+    const narrow = (lo, hi, q, ge) => {
+      for (let j = 2; j >= 0; j--) if (!ge[j]) hi = Math.max(q[j], lo + 1);
+      for (let j = 0; j < 3; j++) if (ge[j]) lo = q[j];
+      return [lo, hi];
+    };
+    [loK, hiK] = narrow(loK, hiK, qk, r.map(([c]) => c >= k));
+    [loP, hiP] = narrow(loP, hiP, qp, r.map(([, m]) => m >= goal));
+  };
   let [it, full, compacted, few] = [0, 0, 0, false];
   for (; it < 30 && !few && !ended(); it++) {
     let open = 0;
     for (let i = 0; i < V; i++) if ((kOn && b[i] >= loK && b[i] < hiK) || (pOn && b[i] >= loP && b[i] < hiP)) open++;
-    halve(all);
+    if (ways === 4) quarter();
+    else halve(all);
     full++;
     few = open <= CAP;
   }
   if (few && !ended()) {
     full++; // the compaction pass
-    for (; it < 30 && !ended(); it++, compacted++) halve(all);
+    for (let h = 0; h < 32 && !ended(); h++, compacted++) halve(all);
   }
   return { full, compacted, tau: Math.max(kOn ? loK : 0, pOn ? loP : 0) };
 }
@@ -65,8 +80,9 @@ for (const [V, sigma, planted] of [[32000, 2.5, 8], [128256, 2.5, 8], [128256, 1
   for (const [T, k, topP] of [[0.8, 40, 0.95], [1, 0, 0.9], [1, 50, 1]]) {
     const m = x.reduce((a, v) => Math.max(a, v), -Infinity);
     const p = Array.from(x, (v) => Math.fround(Math.exp((v - m) / T)));
-    const before = search(p, k, topP, 0);
-    const after = search(p, k, topP, bits(p.reduce((a, v) => Math.min(a, v), Infinity)));
+    const lo = bits(p.reduce((a, v) => Math.min(a, v), Infinity));
+    const before = search(p, k, topP, lo, 2);
+    const after = search(p, k, topP, lo, 4);
     if (before.tau !== after.tau) throw new Error(`τ differs: V ${V} σ ${sigma} T ${T} k ${k} p ${topP}`);
     rows.push({ V, sigma, planted, temperature: T, top_k: k, top_p: topP, before, after });
   }
@@ -81,7 +97,7 @@ const commit = (() => {
 const md = [
   `# sample.wgsl's threshold search: passes over the row (model of the loop, ${new Date().toISOString().slice(0, 10)}, ${commit})`,
   '',
-  'Full passes read all V logits (an exp each); compacted halvings read ≤ 2048 elements from workgroup memory. Before: the search starts at bits 0; after: at bits(min p). τ equal in every row.',
+  'Full passes read all V logits (an exp each; the compaction pass counted); compacted halvings read ≤ 2048 elements from workgroup memory. Both from bits(min p); before: a full pass halves each bracket; after: it tests three quarter points. τ equal in every row.',
   '',
   '| V | σ | planted | T | top-k | top-p | full passes before → after | compacted halvings before → after |',
   '|---|---|---|---|---|---|---|---|',

@@ -628,7 +628,7 @@ export class WebGpuBackend implements Backend {
     const what = `sample logits${shapeStr(logits.shape)} (temperature ${d.temperature}, top-k ${d.topK}, top-p ${d.topP})${history ? ` → tokens${shapeStr(history.tokens.shape)}` : ''}`;
     const h = history ? { tokens: this.buf(what, 'history.tokens', history.tokens), pos: this.buf(what, 'history.pos', history.pos) } : null;
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
-    sample(this.ctx, { what, WG: sampleWorkgroupFor(V, this.sampleWG), ids: b('ids', ids), logits: b('logits', logits), uniforms: b('uniforms', d.uniforms), history: h, dummies: { tokens: this.dummy, pos: this.zeroPos }, advance: history?.advance === true, T, V, N, NU, temperature: d.temperature, topK: d.topK, topP: d.topP });
+    sample(this.ctx, { what, WG: sampleWorkgroupFor(V, this.sampleWG), ids: b('ids', ids), logits: b('logits', logits), uniforms: b('uniforms', d.uniforms), history: h, dummies: { tokens: this.dummy, pos: this.zeroPos }, advance: history?.advance === true, T, V, N, NU, temperature: d.temperature, topK: d.topK, topP: d.topP }, this.subgroupSize);
   }
 
   spqrBlock(t: SpqrBlockTensors, p: SpqrBlockParams): void {

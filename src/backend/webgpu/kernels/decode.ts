@@ -111,13 +111,20 @@ export interface SampleCall {
   readonly topP: number;
 }
 
-/** ids[t] = the token its uniform draws from softmax(logits[t, :] / temperature) under top-k / top-p (sample.wgsl). */
-export function sample(ctx: GpuContext, c: SampleCall): void {
+/**
+ * ids[t] = the token its uniform draws from softmax(logits[t, :] / temperature) under top-k / top-p (sample.wgsl).
+ * sg: the device's fixed subgroup size (0: none); one dividing WG reduces through subgroups.
+ */
+export function sample(ctx: GpuContext, c: SampleCall, sg = 0): void {
   rowsOk(c.what, c.T);
   const h = c.history ?? c.dummies;
+  const useSg = sg > 0 && c.WG % sg === 0;
+  const header = { WG: c.WG, HISTORY: c.history !== null, ADVANCE: c.history !== null && c.advance, ALIGNED: c.V % 4 === 0, U: ROW_SLOTS_IN_FLIGHT };
   ctx.dispatch({
     what: c.what,
-    kernel: { files: ['sample'], header: { WG: c.WG, HISTORY: c.history !== null, ADVANCE: c.history !== null && c.advance, ALIGNED: c.V % 4 === 0, U: ROW_SLOTS_IN_FLIGHT } },
+    kernel: useSg
+      ? { files: ['sample_reduce_subgroup', 'sample'], header: { ...header, SG: sg }, enable: ['subgroups'] }
+      : { files: ['sample_reduce_shared', 'sample'], header },
     buffers: { 1: c.logits, 2: c.ids, 3: h.tokens, 4: h.pos, 5: c.uniforms },
     params: [c.V, c.N, c.NU, c.topK, { f: 1 / c.temperature }, { f: c.topP }],
     grid: [c.T, 1, 1],

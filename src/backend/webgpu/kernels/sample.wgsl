@@ -21,7 +21,7 @@
 // is the bytes it has in flight (one f32 at a time, a 128256-logit pass took ~60 µs on the H200).
 // Lanes past V in a row's last slot are masked (p = 0, never counted).
 // HISTORY / ADVANCE as argmax.wgsl (thread 0 alone reads and writes pos). Header: WG (a power of
-// two), HISTORY, ADVANCE, ALIGNED, U. Grid: x = T.
+// two), HISTORY, ADVANCE, ALIGNED, U (and SG with subgroups). Grid: x = T.
 struct Params {
   V: u32,
   N: u32, // tokens
@@ -49,6 +49,7 @@ const CAP = 2048u; // undecided elements the threshold search compacts (decode.t
 var<workgroup> few: u32; // the last full pass left at most CAP undecided
 var<workgroup> nc: atomic<u32>;
 var<workgroup> cb: array<u32, CAP>; // their bits
+var<workgroup> ranked: u32; // 1: some ties at τ are dropped, so kept() needs each token's rank
 
 // Logits 4i … 4i + 3 of the row starting at element `row` (lanes past V repeat the row's last logit).
 fn ld(row: u32, i: u32) -> vec4<f32> {
@@ -90,6 +91,29 @@ fn undecided(b: vec4<u32>, kOn: bool, loK: u32, hiK: u32, pOn: bool, loP: u32, h
   return k | q;
 }
 
+// Three quarter points of [lo, hi): lo + ⌊L·j/4⌋, L = hi − lo ≤ 2^30 + 1 (no overflow).
+fn quarters(lo: u32, hi: u32) -> vec3<u32> {
+  let L = hi - lo;
+  return vec3<u32>(lo + L / 4u, lo + L / 2u, lo + (3u * L) / 4u);
+}
+
+// [lo, hi) narrowed to the quarter points' results (ge[j]: point j still satisfies the filter;
+// non-increasing in j, as counts and masses are): lo the last point that does, hi the first that does not.
+fn narrow(lo: u32, hi: u32, q: vec3<u32>, ge: vec3<bool>) -> vec2<u32> {
+  var r = vec2<u32>(lo, hi);
+  for (var j = 2; j >= 0; j--) {
+    if (!ge[j]) {
+      r.y = max(q[j], lo + 1u); // a point at lo satisfies its filter (the invariant); kept nonempty regardless
+    }
+  }
+  for (var j = 0; j < 3; j++) {
+    if (ge[j]) {
+      r.x = q[j];
+    }
+  }
+  return r;
+}
+
 // Whether both active searches have ended (hi = lo + 1: lo is the threshold).
 fn searched(kOn: bool, loK: u32, hiK: u32, pOn: bool, loP: u32, hiP: u32) -> bool {
   return (!kOn || hiK - loK <= 1u) && (!pOn || hiP - loP <= 1u);
@@ -100,35 +124,9 @@ fn kept(b: u32, rank: u32, tau: u32, ties: u32) -> bool {
   return b > tau || (b == tau && rank < ties);
 }
 
-// v summed over the workgroup, returned to every thread (uniform control flow).
-fn sum4(lid: u32, v: vec4<f32>) -> vec4<f32> {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      red[lid] += red[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-// the largest v of the workgroup (NaN never wins), returned to every thread.
-fn max1(lid: u32, v: f32) -> f32 {
-  red[lid].x = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s && red[lid + s].x > red[lid].x) {
-      red[lid].x = red[lid + s].x;
-    }
-    workgroupBarrier();
-  }
-  let r = red[0].x;
-  workgroupBarrier();
-  return r;
-}
+// sum4(lid, v) and max1(lid, v), each returned to every thread in uniform control flow:
+// sample_reduce_subgroup.wgsl (subgroupAdd / subgroupMax, then one round through workgroup memory)
+// or sample_reduce_shared.wgsl (a tree in `red`).
 
 // Σ of v (≥ 0) over the threads before this one, and the next thread's (the whole sum, also left in
 // `total`, for the last thread), scanned in two serial levels: each run of RUN threads by its first
@@ -229,18 +227,20 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var hiK = ONE_BITS + 1u;
   var loP = lo0;
   var hiP = ONE_BITS + 1u;
-  var it = 0u;
   if (lid == 0u) {
     few = select(0u, 2u, searched(kOn, loK, hiK, pOn, loP, hiP)); // 2: the searches ended, 1: few undecided
   }
   if (kOn || pOn) {
-    for (; it < 30u; it++) {
+    // each full pass tests three quarter points of each interval: an interval of L bits leaves at
+    // most ⌈L/4⌉, so 16 passes end any search (2^30 bits)
+    for (var it = 0u; it < 16u; it++) {
       if (workgroupUniformLoad(&few) != 0u) {
         break;
       }
-      let midK = (loK + hiK) / 2u;
-      let midP = (loP + hiP) / 2u;
-      var a = vec4<f32>(0.0);
+      let qK = quarters(loK, hiK);
+      let qP = quarters(loP, hiP);
+      var a = vec4<f32>(0.0); // #{p ≥ qK[j]} (j < 3), undecided
+      var w = vec4<f32>(0.0); // Σ{p ≥ qP[j]}
       for (var i0 = lid; i0 < nS; i0 += U * WG) {
         var v: array<vec4<f32>, U>;
         for (var u = 0u; u < U; u++) {
@@ -251,28 +251,31 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           if (i < nS) {
             let q = prob(v[u], i, m);
             let b = bitcast<vec4<u32>>(q);
-            a.x += count(b >= vec4<u32>(midK)); // lanes past V: b = 0 < mid (mid > lo ≥ 0)
-            a.y += mass(q, b >= vec4<u32>(midP));
-            a.z += count(undecided(b, kOn, loK, hiK, pOn, loP, hiP) & inside(i));
+            // lanes past V: b = 0, below every quarter point past lo (and lo itself is never in doubt)
+            a.x += count(b >= vec4<u32>(qK.x));
+            a.y += count(b >= vec4<u32>(qK.y));
+            a.z += count(b >= vec4<u32>(qK.z));
+            a.w += count(undecided(b, kOn, loK, hiK, pOn, loP, hiP) & inside(i));
+            w.x += mass(q, b >= vec4<u32>(qP.x));
+            w.y += mass(q, b >= vec4<u32>(qP.y));
+            w.z += mass(q, b >= vec4<u32>(qP.z));
           }
         }
       }
       let r = sum4(lid, a);
-      if (r.x >= f32(p.topK)) {
-        loK = midK;
-      } else {
-        hiK = midK;
-      }
-      if (r.y >= goal) {
-        loP = midP;
-      } else {
-        hiP = midP;
-      }
+      let rw = sum4(lid, w);
+      let k = f32(p.topK);
+      let nK = narrow(loK, hiK, qK, vec3<bool>(r.x >= k, r.y >= k, r.z >= k));
+      loK = nK.x;
+      hiK = nK.y;
+      let nP = narrow(loP, hiP, qP, vec3<bool>(rw.x >= goal, rw.y >= goal, rw.z >= goal));
+      loP = nP.x;
+      hiP = nP.y;
       if (lid == 0u) {
         if (searched(kOn, loK, hiK, pOn, loP, hiP)) {
           few = 2u;
-        } else if (r.z <= f32(CAP)) {
-          few = 1u; // the halved intervals hold no more
+        } else if (r.w <= f32(CAP)) {
+          few = 1u; // the narrowed intervals hold no more
         }
       }
     }
@@ -307,7 +310,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     let fixed = sum4(lid, a); // sum4's barriers also publish cb and nc
     let n = atomicLoad(&nc);
-    for (; it < 30u; it++) {
+    for (var it = 0u; it < 32u; it++) {
       if (workgroupUniformLoad(&few) == 2u) {
         break;
       }
@@ -336,53 +339,64 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
   }
   let tau = max(select(0u, loK, kOn), select(0u, loP, pOn));
-  var c = vec4<f32>(0.0); // #{p > τ}, Σ{p > τ}, #{p = τ}
-  for (var i0 = lid; i0 < nS; i0 += U * WG) {
-    var v: array<vec4<f32>, U>;
-    for (var u = 0u; u < U; u++) {
-      v[u] = ld(row, min(i0 + u * WG, nS - 1u));
-    }
-    for (var u = 0u; u < U; u++) {
-      let i = i0 + u * WG;
-      if (i < nS) {
-        let q = prob(v[u], i, m);
-        let b = bitcast<vec4<u32>>(q);
-        let above = (b > vec4<u32>(tau)) & inside(i);
-        c.x += count(above);
-        c.y += mass(q, above);
-        c.z += count((b == vec4<u32>(tau)) & inside(i));
+  var ties = NONE; // ties kept; without a filter all (τ = 0: every p ≥ τ is kept)
+  if (kOn || pOn) {
+    var c = vec4<f32>(0.0); // #{p > τ}, Σ{p > τ}, #{p = τ}
+    for (var i0 = lid; i0 < nS; i0 += U * WG) {
+      var v: array<vec4<f32>, U>;
+      for (var u = 0u; u < U; u++) {
+        v[u] = ld(row, min(i0 + u * WG, nS - 1u));
+      }
+      for (var u = 0u; u < U; u++) {
+        let i = i0 + u * WG;
+        if (i < nS) {
+          let q = prob(v[u], i, m);
+          let b = bitcast<vec4<u32>>(q);
+          let above = (b > vec4<u32>(tau)) & inside(i);
+          c.x += count(above);
+          c.y += mass(q, above);
+          c.z += count((b == vec4<u32>(tau)) & inside(i));
+        }
       }
     }
-  }
-  let cr = sum4(lid, c);
-  let ceq = u32(cr.z);
-  var ties = ceq; // ties kept
-  if (kOn && loK == tau) {
-    ties = min(ties, p.topK - u32(cr.x));
-  }
-  let tf = bitcast<f32>(tau);
-  if (pOn && loP == tau && tf > 0.0) {
-    ties = min(ties, u32(clamp(ceil((goal - cr.y) / tf), 1.0, f32(ceq))));
+    let cr = sum4(lid, c);
+    let ceq = u32(cr.z);
+    ties = ceq;
+    if (kOn && loK == tau) {
+      ties = min(ties, p.topK - u32(cr.x));
+    }
+    let tf = bitcast<f32>(tau);
+    if (pOn && loP == tau && tf > 0.0) {
+      ties = min(ties, u32(clamp(ceil((goal - cr.y) / tf), 1.0, f32(ceq))));
+    }
+    if (lid == 0u) {
+      ranked = select(0u, 1u, ties < ceq);
+    }
   }
 
   // 3. the draw, over contiguous slices of slots in index order (U slots loaded at once)
   let SL = (nS + WG - 1u) / WG;
   let i0 = min(lid * SL, nS);
   let i1 = min(i0 + SL, nS);
-  var te = 0u;
-  for (var i = i0; i < i1; i += U) {
-    var v: array<vec4<f32>, U>;
-    for (var u = 0u; u < U; u++) {
-      v[u] = ld(row, min(i + u, i1 - 1u));
-    }
-    for (var u = 0u; u < U; u++) {
-      if (i + u < i1) {
-        let b = bitcast<vec4<u32>>(prob(v[u], i + u, m));
-        te += u32(count((b == vec4<u32>(tau)) & inside(i + u)));
+  // the ties before each slice, when some ties are dropped (else kept() never needs a token's rank:
+  // every rank is below the ties kept, and counting from 0 keeps it so)
+  var E = 0u;
+  if (workgroupUniformLoad(&ranked) == 1u) {
+    var te = 0u;
+    for (var i = i0; i < i1; i += U) {
+      var v: array<vec4<f32>, U>;
+      for (var u = 0u; u < U; u++) {
+        v[u] = ld(row, min(i + u, i1 - 1u));
+      }
+      for (var u = 0u; u < U; u++) {
+        if (i + u < i1) {
+          let b = bitcast<vec4<u32>>(prob(v[u], i + u, m));
+          te += u32(count((b == vec4<u32>(tau)) & inside(i + u)));
+        }
       }
     }
+    E = u32(prefix(lid, f32(te)).x);
   }
-  let E = u32(prefix(lid, f32(te)).x); // ties before this slice
   var rank = E;
   var ms = 0.0;
   var last = NONE;
