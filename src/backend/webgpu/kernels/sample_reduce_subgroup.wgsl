@@ -1,8 +1,13 @@
 // sample.wgsl's workgroup reductions with subgroups of a fixed size SG dividing WG (header:
-// `enable subgroups;`, SG): subgroupAdd / subgroupMax, then the WG/SG partials through workgroup
-// memory, read by every thread in the same order (so every thread returns the same value): two
-// barriers instead of log2(WG) + 1. Call in uniform control flow.
-var<workgroup> part: array<vec4<f32>, WG / SG>;
+// `enable subgroups;`, SG): subgroupAdd / subgroupMax; each subgroup's first lane files its result,
+// every subgroup folds the WG/SG partials (lane l those ≡ l mod SG: one read a lane at WG ≤ SG²)
+// and thread 0 publishes the first subgroup's result, which every thread reads: three barriers
+// instead of log2(WG) + 1, no thread reading all WG/SG partials (decode17/run2: at 1024 threads
+// each reading 32 made the sampler slower than the tree), and one value for the whole workgroup.
+// Call in uniform control flow.
+const PARTS = WG / SG;
+var<workgroup> part: array<vec4<f32>, PARTS>;
+var<workgroup> whole: vec4<f32>;
 
 // v summed over the workgroup, returned to every thread.
 fn sum4(lid: u32, v: vec4<f32>) -> vec4<f32> {
@@ -12,11 +17,17 @@ fn sum4(lid: u32, v: vec4<f32>) -> vec4<f32> {
   }
   workgroupBarrier();
   var t = vec4<f32>(0.0);
-  for (var i = 0u; i < WG / SG; i++) {
-    t += part[i];
+  for (var j = lid % SG; j < PARTS; j += SG) {
+    t += part[j];
+  }
+  t = subgroupAdd(t);
+  if (lid == 0u) {
+    whole = t;
   }
   workgroupBarrier();
-  return t;
+  let r = whole;
+  workgroupBarrier();
+  return r;
 }
 
 // the largest v of the workgroup (v is never NaN here), returned to every thread.
@@ -26,10 +37,16 @@ fn max1(lid: u32, v: f32) -> f32 {
     part[lid / SG].x = s;
   }
   workgroupBarrier();
-  var t = part[0].x;
-  for (var i = 1u; i < WG / SG; i++) {
-    t = max(t, part[i].x);
+  var t = part[lid % SG % PARTS].x;
+  for (var j = lid % SG; j < PARTS; j += SG) {
+    t = max(t, part[j].x);
+  }
+  t = subgroupMax(t);
+  if (lid == 0u) {
+    whole.x = t;
   }
   workgroupBarrier();
-  return t;
+  let r = whole.x;
+  workgroupBarrier();
+  return r;
 }
