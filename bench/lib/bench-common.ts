@@ -20,9 +20,10 @@ export function flags(names: readonly string[]): Flags {
 export const list = (v: string | undefined, dflt: string): string[] => (v ?? dflt).split(',').filter((s) => s);
 export const numbers = (v: string | undefined, dflt: string): number[] => list(v, dflt).map(Number);
 
-/** The commit: $LOWBIT_COMMIT, else `git rev-parse HEAD`, else "unknown". */
+/** The commit: $LOWBIT_COMMIT, else the one a bundle was built from (scripts/bundle.mjs), else `git rev-parse HEAD`, else "unknown". */
 export function commit(): string {
   if (process.env.LOWBIT_COMMIT) return process.env.LOWBIT_COMMIT;
+  if (process.env.LOWBIT_BUILD_COMMIT) return process.env.LOWBIT_BUILD_COMMIT; // baked in by scripts/bundle.mjs
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {

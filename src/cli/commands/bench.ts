@@ -77,8 +77,9 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
     const r = await benchModel(loaded.model, loaded.weightStats, { promptTokens: o.promptTokens, genTokens: o.genTokens, copyGbps });
     if (o.json) {
       const dawn = backend.name === 'webgpu' ? { dawn_flags: dawnFlags() } : {};
-      // where and when: results files carry the build ($LOWBIT_COMMIT when a script sets it) and the date
-      const when = { lowbit: LOWBIT_VERSION, commit: process.env.LOWBIT_COMMIT ?? null, date: new Date().toISOString() };
+      // where and when: results files carry the build ($LOWBIT_COMMIT when a script sets it, else the
+      // commit scripts/bundle.mjs baked into a bundle) and the date
+      const when = { lowbit: LOWBIT_VERSION, commit: process.env.LOWBIT_COMMIT ?? process.env.LOWBIT_BUILD_COMMIT ?? null, date: new Date().toISOString() };
       process.stdout.write(`${JSON.stringify({ model, ...when, weights: o.weights, ...dawn, ...r })}\n`);
       return;
     }

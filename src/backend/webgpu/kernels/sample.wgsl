@@ -3,23 +3,26 @@
 // position the token will occupy), else t.
 //   1. m = max logit, p_i = e^((l_i − m)/temperature) (NaN → 0; p ≤ 1 = e^0), S = Σ p, min p.
 //   2. Filters (top-k when 0 < topK < V, top-p when topP < 1): the thresholds are p values, and
-//      non-negative floats order as their bits, so each is a binary search over u32 bits in
+//      non-negative floats order as their bits, so each is a search over u32 bits in
 //      [bits(min p), bits(1.0)]: τk the largest b with #{p ≥ b} ≥ k, τp the largest with
-//      Σ{p ≥ b} ≥ topP·S, both in the same halvings (at most 30) until both end: full passes over
-//      the row until at most CAP elements are undecided (inside either interval), then over
-//      those alone, compacted in workgroup memory.
-//      τ = max(τk, τp); every p > τ is kept and the first m of those equal to τ by index (m from the filter that set τ: k − #{p > τ}, or the fewest ties that
-//      bring the mass to topP·S).
+//      Σ{p ≥ b} ≥ topP·S, both in the same steps until both end. Full passes over the row test
+//      three quarter points of each bracket (a bracket of L bits leaves ⌈L/4⌉) until at most CAP
+//      elements are undecided (inside either bracket); those are compacted in workgroup memory
+//      and halved over alone.
+//      τ = max(τk, τp); every p > τ is kept and the first m of those equal to τ by index (m from
+//      the filter that set τ: k − #{p > τ}, or the fewest ties that bring the mass to topP·S).
+//      Without a filter every token is kept (no τ pass).
 //   3. The draw walks the kept tokens in index order: each thread owns a contiguous slice, the
-//      slices' tie counts and kept masses are prefix-summed (`prefix`: serial within runs of 32
-//      threads and across runs, so the slices' mass intervals [M_t, M_t+1) tile [0, Σ kept) exactly
-//      in f32), and the thread whose interval holds u·Σ kept walks its slice to the first token
-//      whose running mass exceeds it, or its last kept token if rounding leaves none. A draw that
-//      rounds up to Σ kept picks the row's last kept token; no mass at all gives 0.
+//      slices' tie counts (only when some ties at τ are dropped) and kept masses are prefix-summed
+//      (`prefix`: serial within runs of 32 threads and across runs, so the slices' mass intervals
+//      [M_t, M_t+1) tile [0, Σ kept) exactly in f32), and the thread whose interval holds u·Σ kept
+//      walks its slice to the first token whose running mass exceeds it, or its last kept token if
+//      rounding leaves none. A draw that rounds up to Σ kept picks the row's last kept token; no
+//      mass at all gives 0.
 // Every pass reads the row a slot (4 logits, one 16-byte load when ALIGNED: V % 4 = 0, so every row
-// starts on a vec4) at a time, U slots in flight a thread: one workgroup walks the row, so its speed
-// is the bytes it has in flight (one f32 at a time, a 128256-logit pass took ~60 µs on the H200).
-// Lanes past V in a row's last slot are masked (p = 0, never counted).
+// starts on a vec4) at a time, U slots in flight a thread (one workgroup walks the row: one f32 a
+// load, argmax's single pass over 128256 logits took 33.0 µs on the H200, in slots 16.8). Lanes past
+// V in a row's last slot are masked (p = 0, never counted).
 // HISTORY / ADVANCE as argmax.wgsl (thread 0 alone reads and writes pos). Header: WG (a power of
 // two), HISTORY, ADVANCE, ALIGNED, U (and SG with subgroups). Grid: x = T.
 struct Params {
@@ -218,7 +221,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // row (p in [0.5, 1]) took 7 halvings from 0 to reach its exponent. Full passes until at most
   // CAP elements lie in either open interval [lo, hi); those are then compacted into cb (the
   // others' share of each side fixed: `fixed`) and the halvings read only them, until both
-  // searches end (hi = lo + 1; 30 halvings always do: 2^30 > ONE_BITS + 1).
+  // searches end (hi = lo + 1; 16 quarterings or 31 halvings always do: ONE_BITS + 1 < 2^30).
   let kOn = p.topK > 0u && p.topK < p.V;
   let pOn = p.topP < 1.0;
   let goal = p.topP * S;

@@ -1,7 +1,7 @@
 # decode17 run 1 (2026-12-04): argmax and sample reading the row in 16-byte slots, U in flight a thread.
 # Builds, bundled beside each other (sample-op and the CLI only):
-#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=main new=exp/row-slots \
-#     u2=exp/row-slots+bench/results/h200/decode17/run1/u2.diff u8=exp/row-slots+bench/results/h200/decode17/run1/u8.diff
+#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=30712b9 new=a03be90 \
+#     u2=a03be90+bench/results/h200/decode17/run1/u2.diff u8=a03be90+bench/results/h200/decode17/run1/u8.diff
 # base: main at 30712b9 (one f32 a load; argmax 8 loads in flight at 256 threads); new: slots, U = 4, argmax at
 # sampleWorkgroupFor(V); u2, u8: U = 2, 8.
 # 1. the ops alone on a peaked row (σ 2.5, 8 planted) and a flat row (σ 0.3, none) at V 32000 and 128256;

@@ -1,5 +1,5 @@
 # decode17 run 2 (2026-12-04): the sampler after run 1's slots. Builds (sample-op and the CLI only):
-#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=main s1=a03be90 new=d60950b
+#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=30712b9 s1=a03be90 new=d60950b
 # base: main at 30712b9; s1: run 1's slots (U = 4, argmax at sampleWorkgroupFor(V)); new: s1 + full
 # passes testing three quarter points, no rank pass when every tie at τ is kept, no τ count without a
 # filter, subgroup reductions (sum4 / max1); new-nosg: new with the backend's subgroups off.

@@ -1,6 +1,6 @@
 # decode17 run 3 (2026-12-04): the sampler's subgroup reductions without every thread reading all
 # partials. Builds (sample-op and the CLI only):
-#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=main new=d60950b new2=c6ae950
+#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=30712b9 new=d60950b new2=c6ae950
 # base: main at 30712b9; new: run 2's; new2: new with sum4 / max1 folding the WG/SG partials in
 # every subgroup (one read a lane) and thread 0 publishing one value; -nosg: the backend's subgroups off.
 # 1. the ops alone, peaked (σ 2.5, 8 planted) and flat (σ 0.3) rows, V 32000 and 128256;

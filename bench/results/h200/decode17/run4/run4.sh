@@ -1,5 +1,5 @@
 # decode17 run 4 (2026-12-04): the sampler as landed. Builds (sample-op and the CLI only):
-#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=main new3=d9a3cb9
+#   ENTRIES="bench/sample-op.ts src/cli/main.ts" bash tools/device/variants.sh base=30712b9 new3=d9a3cb9
 # base: main at 30712b9; new3: run 3's with the subgroup reductions reading up to 16 partials
 # directly (workgroups of 512 at SG 32) and folding more (1024).
 # 1. the ops alone, peaked (σ 2.5, 8 planted) and flat (σ 0.3) rows, V 32000 and 128256;
