@@ -399,13 +399,18 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
 
   // the default backend reduces through subgroups where the device has a fixed size (lavapipe does), noSg through shared-memory trees
   for (const [sb, label] of [[b, 'default workgroup'], [sample64, 'workgroup of 64'], [noSg, 'without subgroups']] as const) {
-  test(`sample (${label}): the reference token for each draw (up to f32 rounding at a boundary), ties, filters, V from 1 to 40000, history`, async () => {
+  test(`sample (${label}): the reference token for each draw (up to f32 rounding at a boundary), ties, filters, V from 1 to 40000 (128256 by default), history`, async () => {
     assert.ok(sb);
     const b = sb;
     const f32 = (shape: number[], data: Float32Array): Tensor => b.upload(tensor('f32', shape, data));
     const i32 = (data: number[]): Tensor => b.upload(tensor('i32', [data.length], Int32Array.from(data)));
-    // A device token that differs from ops.sampleRow's must be what the reference gives for the
-    // draw or the nucleus mass moved by the f32 rounding rule (rtol 1e-5, CONVENTIONS §3).
+    // A device token that differs from ops.sampleRow's must be what the reference gives for a draw
+    // or a nucleus mass within the f32 rounding rule (rtol 1e-5, CONVENTIONS §3): a kept token
+    // between the reference's picks at u·(1 ∓ 1e-5) (the pick never moves back as u grows), or the
+    // pick at topP·(1 ∓ 1e-5). At V = 128256 that band spans several tokens (40000 of mass, 0.3 a
+    // token), so the device lands beside the reference in a few percent of draws (5 of 64 on one
+    // integer row on lavapipe, each within 1.1e-6 of the mass): the share of such draws is bounded
+    // for V ≤ 40000 only.
     const filters = [
       { temperature: 1, topK: 0, topP: 1 },
       { temperature: 0.8, topK: 40, topP: 0.95 },
@@ -416,8 +421,9 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     const r = rng(11);
     let draws = 0;
     let boundary = 0;
-    // default: workgroups of 64 (V ≤ 1001), 512 (20000) and 1024 (40000); sample64: 64 throughout
-    for (const V of sb === sample64 ? [1, 7, 1001, 32000] : [1, 7, 1001, 20000, 40000]) {
+    // default: workgroups of 64 (V ≤ 1001), 512 (20000) and 1024 (40000, and Llama-3's 128256: 32
+    // slots a thread); sample64: 64 throughout
+    for (const V of sb === sample64 ? [1, 7, 1001, 32000] : label === 'default workgroup' ? [1, 7, 1001, 20000, 40000, 128256] : [1, 7, 1001, 20000, 40000]) {
       const rows: Float32Array[] = [
         rand(V, V, -8, 8),
         Float32Array.from({ length: V }, () => Math.floor(r() * 5)), // integer logits: ties at every threshold
@@ -442,20 +448,21 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
         const got = (await b.read(ids)).data as Int32Array;
         for (let t = 0; t < T; t++) {
           const ref = ops.sampleRow(x, t * V, V, f, u[t] as number);
-          draws++;
+          if (V <= 40000) draws++;
           if (got[t] === ref) continue;
-          const near = [1 - 1e-5, 1 + 1e-5].some(
-            (e) => ops.sampleRow(x, t * V, V, f, (u[t] as number) * e) === got[t] || ops.sampleRow(x, t * V, V, { ...f, topP: Math.min(1, f.topP * e) }, u[t] as number) === got[t],
-          );
-          assert.ok(near, `V=${V} ${JSON.stringify(f)} row ${t} u=${u[t]}: device ${got[t]}, reference ${ref}`);
-          boundary++;
+          const g = got[t] as number;
+          const [below, above] = [1 - 1e-5, 1 + 1e-5].map((e) => ops.sampleRow(x, t * V, V, f, (u[t] as number) * e)) as [number, number];
+          const inBand = below <= g && g <= above && ops.sampleKept(x, t * V, V, f).kept[g] === 1;
+          const near = inBand || [1 - 1e-5, 1 + 1e-5].some((e) => ops.sampleRow(x, t * V, V, { ...f, topP: Math.min(1, f.topP * e) }, u[t] as number) === g);
+          assert.ok(near, `V=${V} ${JSON.stringify(f)} row ${t} u=${u[t]}: device ${g}, reference ${ref} (${below}…${above} at u ∓ 1e-5)`);
+          if (V <= 40000) boundary++;
         }
         b.free(ids);
       }
       b.free(logits);
       b.free(uniforms);
     }
-    assert.ok(boundary <= draws / 100, `${boundary} of ${draws} draws at a rounding boundary`);
+    assert.ok(boundary <= draws / 100, `${boundary} of ${draws} draws (V ≤ 40000) at a rounding boundary`);
     // history and advance: T = 1 steps draw uniforms[pos + 1], file the token at pos + 1, move pos on
     const V = 300;
     const rows = Array.from({ length: 4 }, (_, k) => rand(V, 70 + k, -4, 4));

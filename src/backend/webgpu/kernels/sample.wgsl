@@ -177,6 +177,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let nS = (p.V + 3u) / 4u; // slots in the row
   if (lid == 0u) {
     tok = NONE;
+    ranked = 0u; // set again below with a filter
     var j = wid.x;
     if (HISTORY) {
       j = u32(max(pos[0] + i32(wid.x) + 1, 0));
