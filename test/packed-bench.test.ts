@@ -57,6 +57,20 @@ describe('packed benchmarks (tiny shapes)', () => {
     });
   }
 
+  test(`lowbit bench random:llama3-8b:int4:head: lm_head packed too (${backend})`, async () => {
+    const args = [...TINY, '--kv-heads', '2', '--prompt-tokens', '8', '--gen-tokens', '2', '--backend', backend];
+    const plain = await runCliJson<BenchJson>(['bench', 'random:llama3-8b:int4', ...args]);
+    const r = await runCliJson<BenchJson>(['bench', 'random:llama3-8b:int4:head', ...args]);
+    assert.deepEqual(r.weights_packed, { int4: 15 });
+    // the head's bf16 bytes (500 × 128 × 2) become int4 g128 codes and statistics: ~1/4 of them
+    const saved = plain.memory.weight_bytes - r.memory.weight_bytes;
+    assert.ok(saved > 0.6 * 500 * 128 * 2 && saved < 500 * 128 * 2, `saved ${saved} bytes`);
+    assert.ok(plain.weight_bytes_per_token - r.weight_bytes_per_token > 0.6 * 500 * 128 * 2);
+    const bad = spawnSync(process.execPath, [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'bench', 'random:llama3-8b:int4:tail', ...args], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /unknown random model suffix "tail"/);
+  });
+
   test('bench/random-model.js writes a .lowbit that inspect and bench read', async () => {
     const file = join(dir, 'rand-spqr.lowbit');
     const script = fileURLToPath(new URL('../bench/random-model.js', import.meta.url));

@@ -58,6 +58,8 @@ export interface RandomFormat {
   readonly params: FormatParams;
   /** SpQR outlier fraction. */
   readonly outlierRate?: number;
+  /** lm_head in the format too, as `lowbit quantize --quantize-head` stores it (default: bf16). */
+  readonly head?: boolean;
 }
 
 /** The benchmark formats: int4 g128, int3 g128, int2 g64, int8 g128, SpQR w3 β1 = β2 = 16 with 1 % outliers in 4 of 5 rows (≈ 3.9 bits), bf16. */
@@ -97,8 +99,10 @@ export const randomConfig = (shape: RandomShape, o: ShapeOverrides = {}): LlamaC
 
 const isMatmul = (name: string): boolean => /(proj|lm_head)\.weight$/.test(name);
 const isNorm = (name: string): boolean => /norm\.weight$/.test(name);
+/** Whether a random model stores `name` in its format `f` (else bf16). */
+const inFormat = (name: string, f: RandomFormat): boolean => isMatmul(name) && (name !== 'lm_head.weight' || f.head === true);
 
-/** The packed tensor `name` of a random model: norms are ones (bf16), embedding and lm_head bf16, projections in `f`. */
+/** The packed tensor `name` of a random model: norms are ones (bf16), the embedding bf16, projections (and lm_head with `f.head`) in `f`. */
 export function randomTensor(name: string, shape: Shape, f: RandomFormat, seed: number): PackedTensor {
   const rows = shape.length === 1 ? 1 : (shape[0] as number);
   const cols = shape[shape.length - 1] as number;
@@ -106,8 +110,7 @@ export function randomTensor(name: string, shape: Shape, f: RandomFormat, seed: 
     const data = new Uint16Array(cols).fill(0x3f80); // bf16 1.0
     return { format: 'bf16', shape: [1, cols], params: {}, arrays: { data: new Uint8Array(data.buffer) } };
   }
-  const proj = isMatmul(name) && name !== 'lm_head.weight';
-  const fmt = proj ? f : RANDOM_FORMATS.bf16!;
+  const fmt = inFormat(name, f) ? f : RANDOM_FORMATS.bf16!;
   return randomPacked(fmt.format, [rows, cols], fmt.params, seed, { ...(fmt.outlierRate !== undefined && { outlierRate: fmt.outlierRate }) });
 }
 
@@ -141,7 +144,6 @@ export async function uploadRandomModel(config: LlamaConfig, f: RandomFormat, ba
       return Promise.resolve({ dtype: 'bf16', shape, data: new Uint16Array(d.buffer, d.byteOffset, d.length / 2) } as HostTensor);
     },
   };
-  const isProj = (name: string): boolean => isMatmul(name) && name !== 'lm_head.weight';
-  const packed = { format: (name: string): FormatId => (isProj(name) ? f.format : 'bf16'), read: (name: string) => Promise.resolve(packedOf(name)) };
+  const packed = { format: (name: string): FormatId => (inFormat(name, f) ? f.format : 'bf16'), read: (name: string) => Promise.resolve(packedOf(name)) };
   return uploadWeights(config, src, backend, { packed, weights });
 }

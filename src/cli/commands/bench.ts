@@ -36,7 +36,7 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('prefill and decode speed, bytes per token, GB/s vs a copy-kernel roofline, memory vs bf16')
-    .argument('<model>', '.lowbit file, model directory, or random:<llama2-7b|llama3-8b>:<int4|int3|int2|int8|spqr|bf16>')
+    .argument('<model>', '.lowbit file, model directory, or random:<llama2-7b|llama3-8b>:<int4|int3|int2|int8|spqr|bf16>[:head] (head: lm_head in the format too, as quantize --quantize-head stores it)')
     .option('--prompt-tokens <n>', 'prefill length', intOption('--prompt-tokens', 1), 512)
     .option('--gen-tokens <n>', 'decoded tokens', intOption('--gen-tokens', 1), 128)
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
@@ -61,10 +61,12 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
     const maxPositions = o.promptTokens + o.genTokens;
     let loaded;
     if (model.startsWith('random:')) {
-      const [, shape, format] = model.split(':');
+      const [, shape, format, head, ...rest] = model.split(':');
       if (!shape || !(shape in RANDOM_SHAPES)) throw new InputError(model, `unknown random shape "${shape}" (${Object.keys(RANDOM_SHAPES).join(', ')})`);
-      const f = RANDOM_FORMATS[format ?? ''];
-      if (!f) throw new InputError(model, `unknown random format "${format}" (${Object.keys(RANDOM_FORMATS).join(', ')})`);
+      const base = RANDOM_FORMATS[format ?? ''];
+      if (!base) throw new InputError(model, `unknown random format "${format}" (${Object.keys(RANDOM_FORMATS).join(', ')})`);
+      if ((head !== undefined && head !== 'head') || rest.length > 0) throw new InputError(model, `unknown random model suffix "${[head, ...rest].join(':')}" (only "head": lm_head in the format too)`);
+      const f = head === 'head' ? { ...base, head: true } : base;
       const over = { dim: o.dim, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, ffn: o.ffn, vocab: o.vocab };
       const config = randomConfig(shape as RandomShape, Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)));
       const { stats, ...weights } = await uploadRandomModel(config, f, backend, o.weights);
