@@ -138,104 +138,117 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   const log = (s: string): void => void (o.json ? undefined : process.stderr.write(`${s}\n`));
 
   const files = await openModelDir(modelDir);
-  const text = o.calib !== undefined ? await readTextFile(o.calib) : await defaultCalibrationText();
-  const empty = files.tokenizer.encode('');
-  const bos = empty.length > 0 ? (empty[0] as number) : null;
-  let windows: Int32Array;
-  try {
-    windows = calibrationWindows(text.text, files.tokenizer.encode, bos, { samples: o.calibSamples, seqlen: o.calibSeqlen, seed: o.seed });
-  } catch (e) {
-    await files.source.close();
-    throw new InputError(text.source, (e as Error).message);
-  }
-  if (o.calibSeqlen > files.config.maxPositionEmbeddings) {
-    await files.source.close();
-    throw new InputError('--calib-seqlen', `${o.calibSeqlen} exceeds the model's max_position_embeddings ${files.config.maxPositionEmbeddings}`);
-  }
-  const calibration = {
-    file: o.calib ?? text.source,
-    sha256: createHash('sha256').update(text.text).digest('hex'),
-    samples: o.calibSamples,
-    seqlen: o.calibSeqlen,
-    seed: o.seed,
+  // closed once, on every path (an error left the model's file handles to the garbage collector,
+  // whose warning broke the one-line error)
+  let open = true;
+  const closeFiles = async (): Promise<void> => {
+    if (open) {
+      open = false;
+      await files.source.close();
+    }
   };
-  if (o.gptqEngine !== 'auto' && method.method === 'rtn') throw new InputError('--gptq-engine', `does not apply to --method ${method.method}`);
-  const quantizeHead = o.quantizeHead === true;
-  const job = { model: resolve(modelDir), method, gptqEngine: o.gptqEngine, quantizeHead, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
-  const work = await WorkDir.open(o.workDir ?? `${out}.work`, job, o.resume === true);
-
-  const { backend, reason } = await openBackend(o.backend);
-  log(`backend: ${backend.description} (${reason})`);
-  let engine: 'host' | 'backend';
   try {
-    engine = resolveGptqEngine(o.gptqEngine, backend, method);
-  } catch (e) {
-    backend.dispose();
-    throw new InputError('--gptq-engine', (e as Error).message);
-  }
-  if (method.method !== 'rtn') log(`${method.method} engine: ${engine}`);
-  log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(method.config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
-  const bar = progress('quantize');
-  const L = files.config.nLayers;
-  try {
-    await quantizeBlocks({
-      backend,
-      config: files.config,
-      weights: { read: (n) => files.source.read(n), has: (n) => files.source.tensors.has(n) },
-      method,
-      windows,
+    const text = o.calib !== undefined ? await readTextFile(o.calib) : await defaultCalibrationText();
+    const empty = files.tokenizer.encode('');
+    const bos = empty.length > 0 ? (empty[0] as number) : null;
+    let windows: Int32Array;
+    try {
+      windows = calibrationWindows(text.text, files.tokenizer.encode, bos, { samples: o.calibSamples, seqlen: o.calibSeqlen, seed: o.seed });
+    } catch (e) {
+      await closeFiles();
+      throw new InputError(text.source, (e as Error).message);
+    }
+    if (o.calibSeqlen > files.config.maxPositionEmbeddings) {
+      await closeFiles();
+      throw new InputError('--calib-seqlen', `${o.calibSeqlen} exceeds the model's max_position_embeddings ${files.config.maxPositionEmbeddings}`);
+    }
+    const calibration = {
+      file: o.calib ?? text.source,
+      sha256: createHash('sha256').update(text.text).digest('hex'),
+      samples: o.calibSamples,
       seqlen: o.calibSeqlen,
-      store: work,
-      gptqEngine: engine,
-      quantizeHead,
-      onEvent: (e) => {
-        if (e.kind === 'start' && e.resumedAt > 0) log(`resuming at block ${e.resumedAt} from ${work.dir}`);
-        if (e.kind === 'group') {
-          bar.update(Math.round((e.block + e.step / e.steps) * 1000), L * 1000, `block ${e.block + 1}/${L} ${e.group}`);
-        }
+      seed: o.seed,
+    };
+    if (o.gptqEngine !== 'auto' && method.method === 'rtn') throw new InputError('--gptq-engine', `does not apply to --method ${method.method}`);
+    const quantizeHead = o.quantizeHead === true;
+    const job = { model: resolve(modelDir), method, gptqEngine: o.gptqEngine, quantizeHead, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
+    const work = await WorkDir.open(o.workDir ?? `${out}.work`, job, o.resume === true);
+
+    const { backend, reason } = await openBackend(o.backend);
+    log(`backend: ${backend.description} (${reason})`);
+    let engine: 'host' | 'backend';
+    try {
+      engine = resolveGptqEngine(o.gptqEngine, backend, method);
+    } catch (e) {
+      backend.dispose();
+      throw new InputError('--gptq-engine', (e as Error).message);
+    }
+    if (method.method !== 'rtn') log(`${method.method} engine: ${engine}`);
+    log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(method.config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
+    const bar = progress('quantize');
+    const L = files.config.nLayers;
+    try {
+      await quantizeBlocks({
+        backend,
+        config: files.config,
+        weights: { read: (n) => files.source.read(n), has: (n) => files.source.tensors.has(n) },
+        method,
+        windows,
+        seqlen: o.calibSeqlen,
+        store: work,
+        gptqEngine: engine,
+        quantizeHead,
+        onEvent: (e) => {
+          if (e.kind === 'start' && e.resumedAt > 0) log(`resuming at block ${e.resumedAt} from ${work.dir}`);
+          if (e.kind === 'group') {
+            bar.update(Math.round((e.block + e.step / e.steps) * 1000), L * 1000, `block ${e.block + 1}/${L} ${e.group}`);
+          }
+        },
+      });
+    } finally {
+      bar.done();
+      backend.dispose();
+    }
+
+    // assemble the file from the checkpoints: quantized linear layers, everything else as stored
+    let current: BlockResult | null = null;
+    const reports: LayerReport[] = [];
+    for (let l = 0; l < L; l++) reports.push(...(await work.reports(l))); // the arrays are read once, by `pack` below
+    // a quantized head is stored as its own lm_head.weight, so a tied model's file is untied
+    const head = quantizeHead ? await work.load(L) : null;
+    if (head) reports.push(...head.reports);
+    const tied = files.config.tieWordEmbeddings;
+    await closeFiles();
+    const summary = await writeLowbitFromModel(modelDir, out, {
+      quantization: { method: method.method, config: method.config, calibration, quantize_head: quantizeHead, ...(method.method !== 'rtn' ? { engine } : {}) },
+      ...(head && {
+        extra: head.tensors.map((t) => ({ name: t.name, shape: t.packed.shape, packed: t.packed })),
+        ...(tied && { architectureOverrides: { tie_word_embeddings: false } }),
+      }),
+      created: new Date(0).toISOString(), // fixed, so the same job always writes the same bytes
+      pack: async (name) => {
+        const m = /^model\.layers\.(\d+)\./.exec(name);
+        if (m === null) return null;
+        const l = Number(m[1]);
+        if (current?.block !== l) current = await work.load(l);
+        return current.tensors.find((t) => t.name === name)?.packed ?? null;
       },
     });
+    if (!o.keepWork) await work.remove();
+
+    const seconds = (performance.now() - t0) / 1000;
+    const weights = reports.reduce((s, r) => s + r.shape[0] * r.shape[1], 0);
+    const avgBits = reports.reduce((s, r) => s + r.avgBits * r.shape[0] * r.shape[1], 0) / weights;
+    const outliers = reports.reduce((s, r) => s + r.outlierFraction * r.shape[0] * r.shape[1], 0) / weights;
+    if (o.json) {
+      const layers = reports.map((r) => ({ name: r.name, shape: r.shape, format: r.format, avg_bits: r.avgBits, rel_error: r.relError, outlier_fraction: r.outlierFraction, seconds: r.seconds, engine: r.engine }));
+      process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config: method.config, calibration, avg_bits: avgBits, outlier_fraction: outliers, backend: backend.name, ...(method.method !== 'rtn' ? { gptq_engine: engine } : {}), seconds, layers })}\n`);
+    } else {
+      const worst = reports.reduce((a, r) => ((r.relError ?? 0) > (a.relError ?? 0) ? r : a), reports[0] as LayerReport);
+      process.stdout.write(`wrote ${out} (${(summary.bytes / 2 ** 20).toFixed(2)} MiB): ${reports.length} layers, ${avgBits.toFixed(3)} avg bits/weight`);
+      process.stdout.write(`${outliers > 0 ? `, ${(100 * outliers).toFixed(3)} % outliers` : ''}, worst relative error ${(worst.relError ?? 0).toExponential(3)} (${worst.name}), ${seconds.toFixed(1)} s\n`);
+    }
   } finally {
-    bar.done();
-    backend.dispose();
-  }
-
-  // assemble the file from the checkpoints: quantized linear layers, everything else as stored
-  let current: BlockResult | null = null;
-  const reports: LayerReport[] = [];
-  for (let l = 0; l < L; l++) reports.push(...(await work.reports(l))); // the arrays are read once, by `pack` below
-  // a quantized head is stored as its own lm_head.weight, so a tied model's file is untied
-  const head = quantizeHead ? await work.load(L) : null;
-  if (head) reports.push(...head.reports);
-  const tied = files.config.tieWordEmbeddings;
-  await files.source.close();
-  const summary = await writeLowbitFromModel(modelDir, out, {
-    quantization: { method: method.method, config: method.config, calibration, quantize_head: quantizeHead, ...(method.method !== 'rtn' ? { engine } : {}) },
-    ...(head && {
-      extra: head.tensors.map((t) => ({ name: t.name, shape: t.packed.shape, packed: t.packed })),
-      ...(tied && { architectureOverrides: { tie_word_embeddings: false } }),
-    }),
-    created: new Date(0).toISOString(), // fixed, so the same job always writes the same bytes
-    pack: async (name) => {
-      const m = /^model\.layers\.(\d+)\./.exec(name);
-      if (m === null) return null;
-      const l = Number(m[1]);
-      if (current?.block !== l) current = await work.load(l);
-      return current.tensors.find((t) => t.name === name)?.packed ?? null;
-    },
-  });
-  if (!o.keepWork) await work.remove();
-
-  const seconds = (performance.now() - t0) / 1000;
-  const weights = reports.reduce((s, r) => s + r.shape[0] * r.shape[1], 0);
-  const avgBits = reports.reduce((s, r) => s + r.avgBits * r.shape[0] * r.shape[1], 0) / weights;
-  const outliers = reports.reduce((s, r) => s + r.outlierFraction * r.shape[0] * r.shape[1], 0) / weights;
-  if (o.json) {
-    const layers = reports.map((r) => ({ name: r.name, shape: r.shape, format: r.format, avg_bits: r.avgBits, rel_error: r.relError, outlier_fraction: r.outlierFraction, seconds: r.seconds, engine: r.engine }));
-    process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config: method.config, calibration, avg_bits: avgBits, outlier_fraction: outliers, backend: backend.name, ...(method.method !== 'rtn' ? { gptq_engine: engine } : {}), seconds, layers })}\n`);
-  } else {
-    const worst = reports.reduce((a, r) => ((r.relError ?? 0) > (a.relError ?? 0) ? r : a), reports[0] as LayerReport);
-    process.stdout.write(`wrote ${out} (${(summary.bytes / 2 ** 20).toFixed(2)} MiB): ${reports.length} layers, ${avgBits.toFixed(3)} avg bits/weight`);
-    process.stdout.write(`${outliers > 0 ? `, ${(100 * outliers).toFixed(3)} % outliers` : ''}, worst relative error ${(worst.relError ?? 0).toExponential(3)} (${worst.name}), ${seconds.toFixed(1)} s\n`);
+    await closeFiles();
   }
 }
