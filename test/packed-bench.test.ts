@@ -60,8 +60,9 @@ describe('packed benchmarks (tiny shapes)', () => {
   test(`lowbit bench random:llama3-8b:int4:head: lm_head packed too (${backend})`, async () => {
     const args = [...TINY, '--kv-heads', '2', '--prompt-tokens', '8', '--gen-tokens', '2', '--backend', backend];
     const plain = await runCliJson<BenchJson>(['bench', 'random:llama3-8b:int4', ...args]);
-    const r = await runCliJson<BenchJson>(['bench', 'random:llama3-8b:int4:head', ...args]);
+    const r = await runCliJson<BenchJson>(['bench', 'random:llama3-8b:int4:head', ...args, '--decode-runs', '5']);
     assert.deepEqual(r.weights_packed, { int4: 15 });
+    assert.equal(r.decode_runs, 5);
     // the head's bf16 bytes (500 × 128 × 2) become int4 g128 codes and statistics: ~1/4 of them
     const saved = plain.memory.weight_bytes - r.memory.weight_bytes;
     assert.ok(saved > 0.6 * 500 * 128 * 2 && saved < 500 * 128 * 2, `saved ${saved} bytes`);

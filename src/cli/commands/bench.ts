@@ -21,6 +21,7 @@ import { LOWBIT_VERSION } from '../../version.gen.js';
 interface BenchCliOptions {
   promptTokens: number;
   genTokens: number;
+  decodeRuns: number;
   backend: BackendKind;
   weights: WeightMode;
   json?: boolean;
@@ -39,6 +40,7 @@ export function registerBench(program: Command): void {
     .argument('<model>', '.lowbit file, model directory, or random:<llama2-7b|llama3-8b>:<int4|int3|int2|int8|spqr|bf16>[:head] (head: lm_head in the format too, as quantize --quantize-head stores it)')
     .option('--prompt-tokens <n>', 'prefill length', intOption('--prompt-tokens', 1), 512)
     .option('--gen-tokens <n>', 'decoded tokens', intOption('--gen-tokens', 1), 128)
+    .option('--decode-runs <n>', 'timed decodes of --gen-tokens each, greedy and sampled; the median is reported', intOption('--decode-runs', 1), 3)
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
     .option('--weights <mode>', 'packed | dequant', parseWeightMode, 'packed' as WeightMode)
     .option('--dim <n>', 'random model: hidden size', intOption('--dim', 2))
@@ -76,7 +78,7 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
       loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights });
     }
     process.stderr.write(`${weightLine(loaded.weightStats)}\n`);
-    const r = await benchModel(loaded.model, loaded.weightStats, { promptTokens: o.promptTokens, genTokens: o.genTokens, copyGbps });
+    const r = await benchModel(loaded.model, loaded.weightStats, { promptTokens: o.promptTokens, genTokens: o.genTokens, decodeRuns: o.decodeRuns, copyGbps });
     if (o.json) {
       const dawn = backend.name === 'webgpu' ? { dawn_flags: dawnFlags() } : {};
       // where and when: results files carry the build ($LOWBIT_COMMIT when a script sets it, else the
