@@ -43,7 +43,13 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
   try {
     const files = await openModelDir(modelDir);
     const { tokenizer, config } = files;
-    const prompt = promptIds(tokenizer.encode(o.prompt), config.bosTokenId);
+    let prompt: Int32Array;
+    try {
+      prompt = promptIds(tokenizer.encode(o.prompt), config.bosTokenId);
+    } catch (e) {
+      await files.source.close(); // uploadModel closes them otherwise
+      throw e;
+    }
     const m = await uploadModel(files, { backend, maxPositions: prompt.length + o.maxTokens, weights: o.weights });
     if (files.packed && !o.json) process.stderr.write(`${weightLine(m.weightStats)}\n`);
     const ids: number[] = [];
