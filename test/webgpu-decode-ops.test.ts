@@ -347,6 +347,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
         const wg = sampleWorkgroupFor(V, b.sampleWG);
         const a = 4 * (5 + wg) + 2;
         for (const i of [4 * (5 + 2 * wg) + 1, a + 1, a]) row(0)[i] = 30;
+        // NaN never wins, also first in a slot and beside the maximum
+        for (const i of [0, a - 1, V - 3]) row(0)[i] = Number.NaN;
       }
       const ref = new Int32Array(T);
       ops.argmax(ref, x, V);
