@@ -1,6 +1,6 @@
 // Greedy next tokens (Backend.argmax): ids[t] = the first index of the maximum
 // of logits[t, :]; one workgroup per row. Each thread scans a strided slice of
-// slots (4 logits, one 16-byte load when ALIGNED: V % 4 = 0), U slots in flight,
+// slots (row_slots.wgsl: 4 logits, one 16-byte load when V % 4 = 0), U in flight,
 // keeping its first maximum, then a shared-memory tree keeps the larger value
 // and, on ties, the smaller index (so the first maximum wins). A candidate must
 // exceed −∞ (no infinity literal: an empty slot is index NONE), and NaN compares
@@ -24,20 +24,6 @@ const NONE = 0xffffffffu;
 var<workgroup> rv: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
 
-// Logits 4i … 4i + 3 of the row starting at element `row` (lanes past V repeat the row's last logit).
-fn ld(row: u32, i: u32) -> vec4<f32> {
-  if (ALIGNED) {
-    return logits[row / 4u + i];
-  }
-  let last = row + p.V - 1u;
-  var v: vec4<f32>;
-  for (var c = 0u; c < 4u; c++) {
-    let e = min(row + 4u * i + c, last);
-    v[c] = logits[e >> 2u][e & 3u];
-  }
-  return v;
-}
-
 // Whether (vb, ib) beats (va, ia): a real candidate over an empty slot, a larger value, or the smaller index of equal values.
 fn better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
   return ib != NONE && (ia == NONE || vb > va || (vb == va && ib < ia));
@@ -52,10 +38,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // U slots in flight per step (one f32 at a time, a 128k vocabulary was 500 dependent loads per
   // thread); each thread still sees its indices in increasing order, so its first maximum wins
   for (var i0 = lid; i0 < nS; i0 += U * WG) {
-    var v: array<vec4<f32>, U>;
-    for (var u = 0u; u < U; u++) {
-      v[u] = ld(row, min(i0 + u * WG, nS - 1u));
-    }
+    var v = strided(row, i0, nS);
     for (var u = 0u; u < U; u++) {
       let i = i0 + u * WG;
       for (var c = 0u; c < 4u; c++) {

@@ -55,7 +55,7 @@ export function argmax(ctx: GpuContext, what: string, ids: GPUBuffer, logits: GP
   const h = history ?? dummies;
   ctx.dispatch({
     what,
-    kernel: { files: ['argmax'], header: { WG, HISTORY: history !== null, ADVANCE: history !== null && advance, ALIGNED: V % 4 === 0, U: ROW_SLOTS_IN_FLIGHT } },
+    kernel: { files: ['row_slots', 'argmax'], header: { WG, HISTORY: history !== null, ADVANCE: history !== null && advance, ALIGNED: V % 4 === 0, U: ROW_SLOTS_IN_FLIGHT } },
     buffers: { 1: logits, 2: ids, 3: h.tokens, 4: h.pos },
     params: [V, N],
     grid: [T, 1, 1],
@@ -123,8 +123,8 @@ export function sample(ctx: GpuContext, c: SampleCall, sg = 0): void {
   ctx.dispatch({
     what: c.what,
     kernel: useSg
-      ? { files: ['sample_reduce_subgroup', 'sample'], header: { ...header, SG: sg }, enable: ['subgroups'] }
-      : { files: ['sample_reduce_shared', 'sample'], header },
+      ? { files: ['row_slots', 'sample_reduce_subgroup', 'sample'], header: { ...header, SG: sg }, enable: ['subgroups'] }
+      : { files: ['row_slots', 'sample_reduce_shared', 'sample'], header },
     buffers: { 1: c.logits, 2: c.ids, 3: h.tokens, 4: h.pos, 5: c.uniforms },
     params: [c.V, c.N, c.NU, c.topK, { f: 1 / c.temperature }, { f: c.topP }],
     grid: [c.T, 1, 1],

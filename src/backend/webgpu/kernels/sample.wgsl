@@ -19,7 +19,7 @@
 //      walks its slice to the first token whose running mass exceeds it, or its last kept token if
 //      rounding leaves none. A draw that rounds up to Σ kept picks the row's last kept token; no
 //      mass at all gives 0.
-// Every pass reads the row a slot (4 logits, one 16-byte load when ALIGNED: V % 4 = 0, so every row
+// Every pass reads the row through row_slots.wgsl: a slot (4 logits, one 16-byte load when ALIGNED: V % 4 = 0, so every row
 // starts on a vec4) at a time, U slots in flight a thread (one workgroup walks the row: one f32 a
 // load, argmax's single pass over 128256 logits took 33.0 µs on the H200, in slots 16.8). Lanes past
 // V in a row's last slot are masked (p = 0, never counted).
@@ -53,20 +53,6 @@ var<workgroup> few: u32; // the last full pass left at most CAP undecided
 var<workgroup> nc: atomic<u32>;
 var<workgroup> cb: array<u32, CAP>; // their bits
 var<workgroup> ranked: u32; // 1: some ties at τ are dropped, so kept() needs each token's rank
-
-// Logits 4i … 4i + 3 of the row starting at element `row` (lanes past V repeat the row's last logit).
-fn ld(row: u32, i: u32) -> vec4<f32> {
-  if (ALIGNED) {
-    return logits[row / 4u + i];
-  }
-  let last = row + p.V - 1u;
-  var v: vec4<f32>;
-  for (var c = 0u; c < 4u; c++) {
-    let e = min(row + 4u * i + c, last);
-    v[c] = logits[e >> 2u][e & 3u];
-  }
-  return v;
-}
 
 // Which lanes of slot i lie in the row.
 fn inside(i: u32) -> vec4<bool> {
@@ -189,10 +175,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // 1. the largest logit and the total mass
   var mv = vec4<f32>(-0x1.fffffep+127f);
   for (var i0 = lid; i0 < nS; i0 += U * WG) {
-    var v: array<vec4<f32>, U>;
-    for (var u = 0u; u < U; u++) {
-      v[u] = ld(row, min(i0 + u * WG, nS - 1u)); // lanes past V repeat a logit of the row: harmless here
-    }
+    var v = strided(row, i0, nS); // lanes past V repeat a logit of the row: harmless here
     for (var u = 0u; u < U; u++) {
       mv = select(mv, v[u], v[u] > mv);
     }
@@ -201,10 +184,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var s = 0.0;
   var lov = vec4<f32>(0x1.fffffep+127f); // the smallest p: where the threshold searches start
   for (var i0 = lid; i0 < nS; i0 += U * WG) {
-    var v: array<vec4<f32>, U>;
-    for (var u = 0u; u < U; u++) {
-      v[u] = ld(row, min(i0 + u * WG, nS - 1u));
-    }
+    var v = strided(row, i0, nS);
     for (var u = 0u; u < U; u++) {
       let i = i0 + u * WG;
       if (i < nS) {
@@ -246,10 +226,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       var a = vec4<f32>(0.0); // #{p ≥ qK[j]} (j < 3), undecided
       var w = vec4<f32>(0.0); // Σ{p ≥ qP[j]}
       for (var i0 = lid; i0 < nS; i0 += U * WG) {
-        var v: array<vec4<f32>, U>;
-        for (var u = 0u; u < U; u++) {
-          v[u] = ld(row, min(i0 + u * WG, nS - 1u));
-        }
+        var v = strided(row, i0, nS);
         for (var u = 0u; u < U; u++) {
           let i = i0 + u * WG;
           if (i < nS) {
@@ -292,10 +269,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     workgroupBarrier();
     var a = vec4<f32>(0.0);
     for (var i0 = lid; i0 < nS; i0 += U * WG) {
-      var v: array<vec4<f32>, U>;
-      for (var u = 0u; u < U; u++) {
-        v[u] = ld(row, min(i0 + u * WG, nS - 1u));
-      }
+      var v = strided(row, i0, nS);
       for (var u = 0u; u < U; u++) {
         let i = i0 + u * WG;
         if (i < nS) {
@@ -347,10 +321,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (kOn || pOn) {
     var c = vec4<f32>(0.0); // #{p > τ}, Σ{p > τ}, #{p = τ}
     for (var i0 = lid; i0 < nS; i0 += U * WG) {
-      var v: array<vec4<f32>, U>;
-      for (var u = 0u; u < U; u++) {
-        v[u] = ld(row, min(i0 + u * WG, nS - 1u));
-      }
+      var v = strided(row, i0, nS);
       for (var u = 0u; u < U; u++) {
         let i = i0 + u * WG;
         if (i < nS) {
@@ -388,10 +359,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (workgroupUniformLoad(&ranked) == 1u) {
     var te = 0u;
     for (var i = i0; i < i1; i += U) {
-      var v: array<vec4<f32>, U>;
-      for (var u = 0u; u < U; u++) {
-        v[u] = ld(row, min(i + u, i1 - 1u));
-      }
+      var v = consecutive(row, i, i1);
       for (var u = 0u; u < U; u++) {
         if (i + u < i1) {
           let b = bitcast<vec4<u32>>(prob(v[u], i + u, m));
@@ -405,10 +373,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var ms = 0.0;
   var last = NONE;
   for (var i = i0; i < i1; i += U) {
-    var v: array<vec4<f32>, U>;
-    for (var u = 0u; u < U; u++) {
-      v[u] = ld(row, min(i + u, i1 - 1u));
-    }
+    var v = consecutive(row, i, i1);
     for (var u = 0u; u < U; u++) {
       if (i + u < i1) {
         let q = prob(v[u], i + u, m);
