@@ -155,11 +155,9 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     try {
       windows = calibrationWindows(text.text, files.tokenizer.encode, bos, { samples: o.calibSamples, seqlen: o.calibSeqlen, seed: o.seed });
     } catch (e) {
-      await closeFiles();
       throw new InputError(text.source, (e as Error).message);
     }
     if (o.calibSeqlen > files.config.maxPositionEmbeddings) {
-      await closeFiles();
       throw new InputError('--calib-seqlen', `${o.calibSeqlen} exceeds the model's max_position_embeddings ${files.config.maxPositionEmbeddings}`);
     }
     const calibration = {
@@ -218,7 +216,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     const head = quantizeHead ? await work.load(L) : null;
     if (head) reports.push(...head.reports);
     const tied = files.config.tieWordEmbeddings;
-    await closeFiles();
+    await closeFiles(); // before the file is written from the model directory again
     const summary = await writeLowbitFromModel(modelDir, out, {
       quantization: { method: method.method, config: method.config, calibration, quantize_head: quantizeHead, ...(method.method !== 'rtn' ? { engine } : {}) },
       ...(head && {
