@@ -15,7 +15,7 @@ import { numel, shapeStr, type HostTensor, type Shape } from '../../tensor/tenso
 import { PackedTooLargeError, type ArgmaxHistory, type SampleDraws, type AttentionParams, type Backend, type GptqBlockParams, type GptqBlockTensors, type MatmulOptions, type OpName, type Recording, type RopeKvParams, type SpqrBlockParams, type SpqrBlockTensors, type Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
 import { GpuContext, GpuRecording, USAGE } from './context.js';
-import { attention, DEFAULT_ATTENTION, ropeKvAttention, ropeKvFolds, type AttentionCall, type AttentionTuning } from './kernels/attention.js';
+import { attention, DEFAULT_ATTENTION, ropeKvAttention, ropeKvFolds, type AttentionCall, type AttentionTuning, type FlashSync } from './kernels/attention.js';
 import { argmax, ropeKv, sample, sampleWorkgroupFor, sampleWorkgroupSize } from './kernels/decode.js';
 import { add, copyVec4, fillRandom, siluMul, widen } from './kernels/elementwise.js';
 import * as linalg from './kernels/linalg.js';
@@ -44,7 +44,7 @@ export interface WebGpuBackendOptions {
   readonly matmul?: Partial<MatmulTuning>;
   /** Packed-weight GEMV parameters and the SpQR outlier strategy. */
   readonly packed?: Partial<PackedTuning>;
-  /** Decode attention: up to how many keys one dispatch (attention_decode) replaces split-K + combine. */
+  /** Decode attention: flash-decoding's keys per split, and up to how many keys one dispatch (attention_decode) replaces split-K + combine. */
   readonly attention?: Partial<AttentionTuning>;
   /** Largest workgroup of the sample kernel (default 1024; the device's limits and workgroup memory may lower it; a vocabulary of V uses at most V/32 threads, at least 64). */
   readonly sampleWorkgroup?: number;
@@ -96,7 +96,11 @@ export class WebGpuBackend implements Backend {
     return this.packedTiles;
   }
   private packedTiles: PackedTuning;
-  readonly attentionTuning: AttentionTuning;
+  /** Decode attention's choices (setAttentionTuning changes them for later ops). */
+  get attentionTuning(): AttentionTuning {
+    return this.attnTiles;
+  }
+  private attnTiles: AttentionTuning;
   readonly subgroupSize: number;
   /** The sample kernel's largest workgroup (a power of two: sampleWorkgroupSize); a vocabulary of V uses sampleWorkgroupFor(V, sampleWG). */
   readonly sampleWG: number;
@@ -128,7 +132,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = lim.maxBufferSize;
     this.tuning = { ...DEFAULT_MATMUL, ...opts.matmul };
     this.packedTiles = { ...DEFAULT_PACKED, ...opts.packed };
-    this.attentionTuning = { ...DEFAULT_ATTENTION, ...opts.attention };
+    this.attnTiles = { ...DEFAULT_ATTENTION, ...opts.attention };
     const sgMin = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
     const sgMax = (info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
     const useSg = opts.subgroups !== false && device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax;
@@ -351,6 +355,10 @@ export class WebGpuBackend implements Backend {
     this.packedTiles = { ...this.packedTiles, ...p };
   }
 
+  setAttentionTuning(a: Partial<AttentionTuning>): void {
+    this.attnTiles = { ...this.attnTiles, ...a };
+  }
+
   dispose(): void {
     this.ctx.dispose();
   }
@@ -471,7 +479,7 @@ export class WebGpuBackend implements Backend {
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
     const { T, S } = shapes.checkAttention(out, q, k, v, p);
     const what = `attention q${shapeStr(q.shape)} kv${shapeStr(k.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
-    attention(this.ctx, this.attentionCall(what, out, q, k, v, p, T, S), this.attentionTuning, (bytes) => this.scratch('attention', what, bytes), this.subgroupSize);
+    attention(this.ctx, this.attentionCall(what, out, q, k, v, p, T, S), this.attentionTuning, (bytes) => this.scratch('attention', what, bytes), this.flashSync, this.subgroupSize);
   }
 
   private attentionCall(what: string, out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams, T: number, S: number): AttentionCall {
@@ -613,7 +621,7 @@ export class WebGpuBackend implements Backend {
     const what = `attention qkv${shapeStr(qkv.shape)} kv${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
     const rope = { qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), maxPos: cos.shape[0] as number };
-    ropeKvAttention(this.ctx, this.attentionCall(what, out, q, kCache, vCache, p, T, S), rope, this.subgroupSize);
+    ropeKvAttention(this.ctx, this.attentionCall(what, out, q, kCache, vCache, p, T, S), rope, this.attentionTuning, this.flashSync, this.subgroupSize);
   }
 
   argmax(ids: Tensor, logits: Tensor, history?: ArgmaxHistory): void {
@@ -713,6 +721,26 @@ export class WebGpuBackend implements Backend {
    * unfused matmul) and `glu` (the gate|up product of an unfused SwiGLU output) each have their
    * own, since one op may use several at once.
    */
+  /**
+   * attention_flash.wgsl's counters and records, one buffer kept for every call: [counters, zero]
+   * [records, 0xffffffff], as each dispatch leaves them. A call needing more of either gets a new
+   * buffer with room for both (the old one stays with the dispatches recorded on it).
+   */
+  private readonly flashSync: FlashSync = (rows, words) => {
+    const cur = this.flashSyncBuf;
+    if (cur && cur.counters >= rows && cur.words >= words) return { buffer: cur.buffer, recBase: cur.counters };
+    const counters = Math.max(rows, cur?.counters ?? 0, 64);
+    const recWords = Math.max(words, cur?.words ?? 0);
+    const bytes = (counters + recWords) * 4;
+    if (bytes > this.maxBindingBytes) throw new Error(`flash attention: ${bytes} bytes of split records exceed the largest storage binding of ${this.maxBindingBytes} bytes`);
+    const buffer = this.ctx.device.createBuffer({ label: 'flash attention sync', size: Math.ceil(bytes / 16) * 16, usage: STORAGE, mappedAtCreation: true });
+    new Uint32Array(buffer.getMappedRange()).fill(0xffffffff, counters);
+    buffer.unmap();
+    this.flashSyncBuf = { buffer, counters, words: recWords };
+    return { buffer, recBase: counters };
+  };
+  private flashSyncBuf: { buffer: GPUBuffer; counters: number; words: number } | null = null;
+
   private scratch(use: 'attention' | 'perm' | 'input' | 'glu', what: string, bytes: number): GPUBuffer {
     if (bytes > this.maxBindingBytes) throw new Error(`${what}: ${use} scratch of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
     let b = this.scratchBufs.get(use);

@@ -7,8 +7,11 @@
  * attention_decode.wgsl in one dispatch, one 256-thread workgroup per (head,
  * query row) holding every score in workgroup memory; beyond that the keys are
  * split into SPLIT_LEN-key ranges processed by separate workgroups (split-K),
- * whose partial (acc, max, sum) records attention_combine.wgsl merges.
- * `ropeKvAttention` (T = 1 on the one-pass path): attention_decode.wgsl behind
+ * whose partial (acc, max, sum) records attention_combine.wgsl merges. With
+ * `AttentionTuning.flashKeys` > 0, short T runs attention_flash.wgsl instead
+ * (flash-decoding): one workgroup per (head, query row, split of flashKeys keys),
+ * the splits merged in the same dispatch by the last to finish.
+ * `ropeKvAttention` (T = 1 on the one-pass or flash path): that kernel behind
  * attention_decode_rope.wgsl, with RoPE and the KV-cache append folded in.
  *
  * Every kernel reads the first row's position as pos0 + pos[0] from a storage
@@ -56,8 +59,24 @@ function onePassKernel(io: WgslName, HD: number, sg: number): KernelSpec {
   return { files: [io, 'attention_reduce_shared', 'attention_decode'], header: { ...header, SG: 0 } };
 }
 
+/** Most key splits attention_flash.wgsl merges (its workgroup arrays); beyond, the other paths run. */
+export const FLASH_MAXS = 512;
+const FLASH_WG = 64;
+
+/** attention_flash.wgsl behind its io file (subgroup or shared-memory block_reduce, as onePassKernel). */
+function flashKernel(io: WgslName, HD: number, L: number, sg: number): KernelSpec {
+  const header = { WG: FLASH_WG, HD, L, MAXS: FLASH_MAXS };
+  if (sg > 0 && FLASH_WG % sg === 0) return { files: [io, 'attention_reduce_subgroup', 'attention_flash'], header: { ...header, SG: sg }, enable: ['subgroups'] };
+  return { files: [io, 'attention_reduce_shared', 'attention_flash'], header: { ...header, SG: 0 } };
+}
+
 /** Decode attention choices (a sweep on a new GPU overrides these). */
 export interface AttentionTuning {
+  /**
+   * Keys per workgroup of flash-decoding (attention_flash.wgsl) for short T, which then replaces
+   * the one-pass and split-K paths while ⌈n / flashKeys⌉ ≤ FLASH_MAXS; 0: off.
+   */
+  readonly flashKeys: number;
   /**
    * Most keys a row may see (the cache rows with a device position, else pos0 + T) for which
    * short-T decode runs attention_decode.wgsl (one dispatch) instead of split-K + combine (two);
@@ -71,7 +90,7 @@ export interface AttentionTuning {
  * 26.0 µs at 210 cache rows, 40.2 vs 40.7 µs at 1041, 81.0 vs 65.7 µs at 2017 (one workgroup per
  * head then reads 2 MiB alone): one pass up to 1024 rows.
  */
-export const DEFAULT_ATTENTION: AttentionTuning = { onePassMaxKeys: 1024 };
+export const DEFAULT_ATTENTION: AttentionTuning = { flashKeys: 0, onePassMaxKeys: 1024 };
 
 export interface AttentionCall {
   readonly what: string;
@@ -98,17 +117,38 @@ export function attentionSplits(T: number, n: number): number {
 }
 
 /** Which kernel(s) a call runs; n = the most keys a row may see. */
-export type AttentionPath = 'prefill' | 'short' | 'one-pass' | 'split-K';
+export type AttentionPath = 'prefill' | 'short' | 'one-pass' | 'split-K' | 'flash';
 
 export function attentionPath(T: number, n: number, headDim: number, tuning: AttentionTuning): AttentionPath {
   if (T > SPLIT_MAX_T) return 'prefill';
+  const columns = headDim % 4 === 0 ? headDim / 4 : headDim;
+  if (tuning.flashKeys > 0 && columns <= FLASH_WG && ceilDiv(n, tuning.flashKeys) <= FLASH_MAXS) return 'flash';
   if (attentionSplits(T, n) === 1) return 'short';
   // one-pass: value columns (vec4s, or single floats when headDim % 4 != 0) must fit the workgroup
-  const columns = headDim % 4 === 0 ? headDim / 4 : headDim;
   return n <= Math.min(tuning.onePassMaxKeys, ONE_PASS_MAXK) && columns <= ONE_PASS_WG ? 'one-pass' : 'split-K';
 }
 
-export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTuning, scratch: (bytes: number) => GPUBuffer, subgroupSize = 0): void {
+/**
+ * attention_flash.wgsl's `sync` buffer for `rows` (T × heads) counters and `words` record words:
+ * counters zero and records SENT between dispatches (each dispatch returns them so).
+ */
+export type FlashSync = (rows: number, words: number) => { buffer: GPUBuffer; recBase: number };
+
+/** Flash-decoding's dispatch: grid heads × T × ⌈S / L⌉ (splits by the cache, so a recorded step replays). */
+function flash(ctx: GpuContext, c: AttentionCall, io: { files: WgslName; buffers: Record<number, GPUBuffer>; half: number; maxPos: number }, L: number, sync: FlashSync, sg: number): void {
+  const HD = c.headDim;
+  const nSplit = ceilDiv(c.devicePos ? c.S : Math.min(c.S, c.pos0 + c.T), L);
+  const s = sync(c.T * c.nHeads, c.T * c.nHeads * nSplit * (HD + 2));
+  ctx.dispatch({
+    what: `${c.what} (flash ×${nSplit})`,
+    kernel: flashKernel(io.files, HD, L, sg),
+    buffers: { ...io.buffers, 4: c.out, 5: c.pos, 8: s.buffer },
+    params: [c.nHeads * HD, c.nKvHeads * HD, c.nHeads / c.nKvHeads, c.pos0, { f: 1 / Math.sqrt(HD) }, c.S, io.half, io.maxPos, nSplit, s.recBase],
+    grid: [c.nHeads, c.T, nSplit],
+  });
+}
+
+export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTuning, scratch: (bytes: number) => GPUBuffer, sync: FlashSync, subgroupSize = 0): void {
   const HD = c.headDim;
   const Cq = c.nHeads * HD;
   const Ckv = c.nKvHeads * HD;
@@ -126,6 +166,10 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
       params: [c.T, Cq, Ckv, group, c.pos0, { f: scale }, c.S],
       grid: [ceilDiv(c.T, BQ), c.nHeads, 1],
     });
+    return;
+  }
+  if (path === 'flash') {
+    flash(ctx, c, { files: 'attention_decode_io', buffers: { 1: c.q, 2: c.k, 3: c.v }, half: 0, maxPos: 0 }, tuning.flashKeys, sync, subgroupSize);
     return;
   }
   if (path === 'one-pass') {
@@ -181,17 +225,22 @@ export interface RopeInput {
 
 /** Whether `ropeKvAttention` folds RoPE and the cache append into one attention dispatch for this call. */
 export function ropeKvFolds(T: number, n: number, headDim: number, tuning: AttentionTuning): boolean {
-  return T === 1 && headDim % 2 === 0 && attentionPath(T, n, headDim, tuning) === 'one-pass';
+  const path = attentionPath(T, n, headDim, tuning);
+  return T === 1 && headDim % 2 === 0 && (path === 'one-pass' || path === 'flash');
 }
 
 /**
- * RoPE + KV-cache append + one-pass decode attention in one dispatch (attention_decode_rope.wgsl):
+ * RoPE + KV-cache append + one-pass or flash decode attention in one dispatch (attention_decode_rope.wgsl):
  * for a call where ropeKvFolds holds; `c.q` is unused (the query is rotated in the kernel) and
  * c.k / c.v are the caches, row P written here.
  */
-export function ropeKvAttention(ctx: GpuContext, c: AttentionCall, r: RopeInput, subgroupSize = 0): void {
+export function ropeKvAttention(ctx: GpuContext, c: AttentionCall, r: RopeInput, tuning: AttentionTuning, sync: FlashSync, subgroupSize = 0): void {
   const HD = c.headDim;
   if (c.nHeads > MAX_GROUPS) throw new Error(`${c.what}: ${c.nHeads} heads exceed ${MAX_GROUPS} workgroups per dimension`);
+  if (attentionPath(c.T, c.devicePos ? c.S : c.pos0 + c.T, HD, tuning) === 'flash') {
+    flash(ctx, c, { files: 'attention_decode_rope', buffers: { 1: r.qkv, 2: c.k, 3: c.v, 6: r.cos, 7: r.sin }, half: HD / 2, maxPos: r.maxPos }, tuning.flashKeys, sync, subgroupSize);
+    return;
+  }
   ctx.dispatch({
     what: `${c.what} (one-pass, rope + cache append)`,
     kernel: onePassKernel('attention_decode_rope', HD, subgroupSize),

@@ -74,7 +74,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let ko = (h / p.group) * HD;
   let P = u32(max(i32(p.pos0) + posOff[0], 0)) + t; // this row's position
   load_q(lid, h, t, P);
-  let fresh = new_key(lid, h, t, P); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
+  let fresh = new_key(lid, h, t, P, true); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
   workgroupBarrier();
   let n = min(P + 1u, p.S); // keys visible to this row, ≥ 1
 
