@@ -12,13 +12,15 @@
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
  *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--flash 0,64] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--f16-sub 0] [--out packed.json]
  * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows, 0 split-K always).
- * --flash: AttentionTuning.flashKeys (flash-decoding's keys per split, 0 off); a list measures each on the same uploaded
- * model (one row each, after any --ilv1 / --int1 list's rows, which run at the first).
+ * --flash L[/M][,…]: AttentionTuning.flashKeys = L (flash-decoding's keys per split above onePassMaxKeys, 0 off) and
+ * onePassMaxKeys = M when given; a list measures each on the same uploaded model (one row each, after any --ilv1 /
+ * --int1 list's rows, which run at the first).
  * --f16-sub 0: int4's qgemv1_ilv decodes through 1 + q/16 even where the device keeps f16 subnormals (JSON: f16_subnormals).
  */
 import { backend, emit, flags, list, measureCopy, measureDecode, meta, timeIt } from './lib/bench-common.js';
 import type { Tensor } from '../src/backend/backend.js';
 import type { PackedTuning } from '../src/backend/webgpu/kernels/qmatmul.js';
+import type { AttentionTuning } from '../src/backend/webgpu/kernels/attention.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { codesInterleaved } from '../src/backend/webgpu/packed.js';
 import { createKvCache, createModel, createRunState, freeKvCache, freeRunState } from '../src/model/llama.js';
@@ -55,8 +57,11 @@ const tiles = {
   ...(int1List[0] ? { int1: int1List[0] } : {}),
   ...(ilv1List[0] ? { ilv1: ilv1List[0] } : {}),
 };
-const flashList = list(f.flash, '').map(Number);
-const attention = { ...(f['one-pass-max'] === undefined ? {} : { onePassMaxKeys: Number(f['one-pass-max']) }), ...(flashList.length ? { flashKeys: flashList[0] as number } : {}) };
+const flashList: Partial<AttentionTuning>[] = list(f.flash, '').map((a) => {
+  const [L, M] = a.split('/').map(Number) as [number, number | undefined];
+  return { flashKeys: L, ...(M !== undefined && { onePassMaxKeys: M }) };
+});
+const attention = { ...(f['one-pass-max'] === undefined ? {} : { onePassMaxKeys: Number(f['one-pass-max']) }), ...flashList[0] };
 const backends = new Map<string, WebGpuBackend>();
 const gpu = async (outliers: 'fused' | 'separate'): Promise<WebGpuBackend> => {
   let b = backends.get(outliers);
@@ -96,10 +101,13 @@ for (const name of formats) {
   const L = weights.layers[0]!;
   const named = (names: string[], p: typeof L.qkv): [string, Tensor][] => p.parts.map((q, i) => [p.parts.length === 1 ? names.join('|') : (names[i] as string), q.w]);
   const projections: [string, Tensor][] = [...named(['q', 'k', 'v'], L.qkv), ['o', L.wo], ...named(['gate', 'up'], L.gateUp), ['down', L.wDown], ['lm_head', weights.lmHead]];
-  const runs: (Partial<PackedTuning> | { flashKeys: number } | null)[] = [...(retune.length > 1 ? retune : [null]), ...flashList.slice(1).map((flashKeys) => ({ flashKeys }))];
+  const runs: ({ packed: Partial<PackedTuning> } | { attention: Partial<AttentionTuning> } | null)[] = [
+    ...(retune.length > 1 ? retune.map((packed) => ({ packed })) : [null]),
+    ...flashList.slice(1).map((a) => ({ attention: { ...b0.attentionTuning, ...a } })),
+  ];
   for (const t of runs) {
-    if (t && 'flashKeys' in t) b.setAttentionTuning(t);
-    else if (t) b.setPackedTuning(t);
+    if (t && 'attention' in t) b.setAttentionTuning(t.attention);
+    else if (t) b.setPackedTuning(t.packed);
     // greedy timed twice: right after uploading gigabytes of weights the first run has read up to 1.6× slower on the H200
     const { greedy, withRead: secRead, stream, profile } = await measureDecode(b, m, s, kv, pos, steps, 2);
     const sec = greedy[1] as number;
@@ -139,14 +147,14 @@ for (const name of formats) {
       profile,
     };
     rows.push(row);
-    const tiling = (interleaved ? ` (qgemv1_ilv ${Object.values(b.packedTuning.ilv1).join('x')})` : packedT1 ? ` (qgemv1 ${Object.values(b.packedTuning.int1).join('x')})` : '') + ` (flash ${b.attentionTuning.flashKeys})`;
+    const tiling = (interleaved ? ` (qgemv1_ilv ${Object.values(b.packedTuning.ilv1).join('x')})` : packedT1 ? ` (qgemv1 ${Object.values(b.packedTuning.int1).join('x')})` : '') + ` (flash ${b.attentionTuning.flashKeys} above ${b.attentionTuning.onePassMaxKeys})`;
     process.stderr.write(
       `${name}${tiling}: ${row.tokens_per_s.toFixed(1)} tok/s (first run ${row.tokens_per_s_first_run.toFixed(1)}, ${row.tokens_per_s_with_read.toFixed(1)} with reads), ${(bytes / 2 ** 20).toFixed(0)} MiB/token, ` +
         `${row.achieved_gbps.toFixed(0)} GB/s = ${(100 * row.fraction_of_roofline).toFixed(1)} % of roofline; kernels ${kernels.map((k) => `${k.kernel} ${(k.gbps as number).toFixed(0)}`).join(' ')} GB/s\n`,
     );
   }
   if (retune.length > 1) b.setPackedTuning(retune[0] as Partial<PackedTuning>); // the next format starts from the first tiling again
-  if (flashList.length > 1) b.setAttentionTuning({ flashKeys: flashList[0] as number });
+  if (flashList.length > 1) b.setAttentionTuning(b0.attentionTuning);
   freeRunState(b, s);
   freeKvCache(b, kv);
   freeWeights(b, weights);

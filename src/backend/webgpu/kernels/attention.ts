@@ -59,13 +59,11 @@ function onePassKernel(io: WgslName, HD: number, sg: number): KernelSpec {
   return { files: [io, 'attention_reduce_shared', 'attention_decode'], header: { ...header, SG: 0 } };
 }
 
-/** Most key splits attention_flash.wgsl merges (its workgroup arrays); beyond, the other paths run. */
-export const FLASH_MAXS = 512;
 const FLASH_WG = 64;
 
 /** attention_flash.wgsl behind its io file (subgroup or shared-memory block_reduce, as onePassKernel). */
 function flashKernel(io: WgslName, HD: number, L: number, sg: number): KernelSpec {
-  const header = { WG: FLASH_WG, HD, L, MAXS: FLASH_MAXS };
+  const header = { WG: FLASH_WG, HD, L };
   if (sg > 0 && FLASH_WG % sg === 0) return { files: [io, 'attention_reduce_subgroup', 'attention_flash'], header: { ...header, SG: sg }, enable: ['subgroups'] };
   return { files: [io, 'attention_reduce_shared', 'attention_flash'], header: { ...header, SG: 0 } };
 }
@@ -74,7 +72,7 @@ function flashKernel(io: WgslName, HD: number, L: number, sg: number): KernelSpe
 export interface AttentionTuning {
   /**
    * Keys per workgroup of flash-decoding (attention_flash.wgsl) for short T, which then replaces
-   * the one-pass and split-K paths while ⌈n / flashKeys⌉ ≤ FLASH_MAXS; 0: off.
+   * split-K + combine (above onePassMaxKeys keys); 0: off.
    */
   readonly flashKeys: number;
   /**
@@ -122,10 +120,10 @@ export type AttentionPath = 'prefill' | 'short' | 'one-pass' | 'split-K' | 'flas
 export function attentionPath(T: number, n: number, headDim: number, tuning: AttentionTuning): AttentionPath {
   if (T > SPLIT_MAX_T) return 'prefill';
   const columns = headDim % 4 === 0 ? headDim / 4 : headDim;
-  if (tuning.flashKeys > 0 && columns <= FLASH_WG && ceilDiv(n, tuning.flashKeys) <= FLASH_MAXS) return 'flash';
   if (attentionSplits(T, n) === 1) return 'short';
   // one-pass: value columns (vec4s, or single floats when headDim % 4 != 0) must fit the workgroup
-  return n <= Math.min(tuning.onePassMaxKeys, ONE_PASS_MAXK) && columns <= ONE_PASS_WG ? 'one-pass' : 'split-K';
+  if (n <= Math.min(tuning.onePassMaxKeys, ONE_PASS_MAXK) && columns <= ONE_PASS_WG) return 'one-pass';
+  return tuning.flashKeys > 0 && columns <= FLASH_WG && ceilDiv(n, tuning.flashKeys) <= MAX_GROUPS ? 'flash' : 'split-K';
 }
 
 /**

@@ -7,15 +7,14 @@
 // up to U loads in flight. A row whose keys fit one split writes out = acc / l directly. Otherwise
 // the splits merge in this dispatch: each stores its record (acc, M, l) into `sync` with relaxed
 // atomic stores, and the last split of the row to arrive (an atomicAdd on the row's counter) merges
-// all of them (M* = max M_s, out = Σ acc_s·e^(M_s − M*) / Σ l_s·e^(M_s − M*)), then returns the
-// records to SENT and the counter to 0 for the next dispatch. A record word stored by another
-// workgroup is read by atomic loads until it is not SENT: relaxed atomics order nothing between
-// locations, but each word is stored before its workgroup's atomicAdd was issued, so the wait is
-// short and never for a workgroup that has not run. No stored value is SENT (the one NaN pattern
-// it has is mapped to another NaN).
-// Workgroup memory: 16·⌈HD/4⌉ + 4·L + 16·WG + 8·MAXS bytes (+ 32·⌈HD/4⌉ with the rope io file).
-// Header: WG (a power of two), HD (with NC ≤ WG), L (keys per split), MAXS (most splits the merge
-// holds; the launcher keeps ⌈S / L⌉ ≤ MAXS), SG (subgroup size, 0 without).
+// them (out = Σ acc_s·e^(M_s − M*) / Σ l_s·e^(M_s − M*), M* = max M_s, folded online), then returns
+// the records to SENT and the counter to 0 for the next dispatch. A record word stored by another
+// workgroup is loaded with the others and, if it is still SENT, read again until it is not: relaxed
+// atomics order nothing between locations, but each word was stored before its workgroup's
+// atomicAdd was issued, so the wait is short and never for a workgroup that has not run. No stored
+// value is SENT (the one NaN pattern it has is mapped to another NaN).
+// Workgroup memory: 16·⌈HD/4⌉ + 4·L + 24·WG bytes (+ 32·⌈HD/4⌉ with the rope io file).
+// Header: WG (a power of two), HD (with NC ≤ WG), L (keys per split), SG (subgroup size, 0 without).
 // Grid: x = heads, y = T, z = ⌈S / L⌉ splits (by the cache, so a recorded step replays at any
 // position; splits beyond the row's keys return at once).
 // block_reduce comes from attention_reduce_subgroup.wgsl (SG > 0) or attention_reduce_shared.wgsl;
@@ -49,12 +48,13 @@ const KPT = (L + G - 1u) / G; // value keys per thread
 const U = min(KPT, 32u); // value loads in flight per thread
 const REC = HD + 2u; // record words: acc[HD], M, l
 const SENT = 0xffffffffu;
+const MR = 8u; // merge: splits whose words a thread loads at once
 
 var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
 var<workgroup> sc: array<f32, L>; // the split's scores, then p = e^(score − M)
 var<workgroup> red: array<vec4<f32>, WG>; // the max and sum reductions (in x), then the G partial sums
-var<workgroup> wm: array<f32, MAXS>; // merge: each split's M, then its weight e^(M_s − M*)
-var<workgroup> wl: array<f32, MAXS>; // merge: each split's l
+var<workgroup> wm: array<f32, WG>; // merge: each thread's running M
+var<workgroup> wl: array<f32, WG>; // merge: each thread's running l
 var<workgroup> wpos: i32; // posOff[0], read once and loaded uniformly
 var<workgroup> warrived: u32; // splits of this row that stored their record before this one
 
@@ -208,45 +208,76 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     return;
   }
 
-  // the last split merges: M* over the splits, their weights, Σ l_s·w_s
-  var mx = -0x1.fffffep+127f;
-  for (var s = lid; s < ns; s += WG) {
-    let ms = settled(rec0 + s * REC + HD);
-    wm[s] = ms;
-    wl[s] = settled(rec0 + s * REC + HD + 1u);
-    mx = max(mx, ms);
-  }
-  mx = block_reduce(lid, mx, true);
-  var lt = 0.0;
-  for (var s = lid; s < ns; s += WG) {
-    let w = exp(wm[s] - mx);
-    wm[s] = w;
-    lt += wl[s] * w;
-  }
-  lt = block_reduce(lid, lt, false);
-  // dim i: four splits' words loaded at once (waited for only when one is not there yet)
-  for (var i = lid; i < HD; i += WG) {
-    var o = 0.0;
-    var s = 0u;
-    for (; s + 4u <= ns; s += 4u) {
-      let r = rec0 + s * REC + i;
-      let b = vec4<u32>(atomicLoad(&sync[r]), atomicLoad(&sync[r + REC]), atomicLoad(&sync[r + 2u * REC]), atomicLoad(&sync[r + 3u * REC]));
-      var x = bitcast<vec4<f32>>(b);
-      if (any(b == vec4<u32>(SENT))) {
-        x = vec4<f32>(settled(r), settled(r + REC), settled(r + 2u * REC), settled(r + 3u * REC));
+  // the last split merges the row's ns records: thread (g, c) — value column c, split group g —
+  // folds splits g, g + G, … into a running (M, l, o) (online softmax), loading MR splits' words
+  // at once and waiting only for words not there yet; then the G groups' triples are folded.
+  var M = -0x1.fffffep+127f;
+  var lsum = 0.0;
+  var o = vec4<f32>(0.0);
+  if (g < G) {
+    for (var s0 = g; s0 < ns; s0 += MR * G) {
+      var bm: array<u32, MR>;
+      var bl: array<u32, MR>;
+      var ba: array<vec4<u32>, MR>;
+      for (var u = 0u; u < MR; u++) {
+        let r = rec0 + min(s0 + u * G, ns - 1u) * REC;
+        bm[u] = atomicLoad(&sync[r + HD]);
+        bl[u] = atomicLoad(&sync[r + HD + 1u]);
+        for (var i = 0u; i < cols; i++) {
+          ba[u][i] = atomicLoad(&sync[r + cols * c + i]);
+        }
       }
-      o += dot(x, vec4<f32>(wm[s], wm[s + 1u], wm[s + 2u], wm[s + 3u]));
-      for (var u = 0u; u < 4u; u++) {
-        atomicStore(&sync[r + u * REC], SENT);
+      for (var u = 0u; u < MR; u++) {
+        let s = s0 + u * G;
+        if (s < ns) {
+          let r = rec0 + s * REC;
+          var ms = bitcast<f32>(bm[u]);
+          var ls = bitcast<f32>(bl[u]);
+          if (bm[u] == SENT) {
+            ms = settled(r + HD);
+          }
+          if (bl[u] == SENT) {
+            ls = settled(r + HD + 1u);
+          }
+          var a = vec4<f32>(0.0);
+          for (var i = 0u; i < cols; i++) {
+            a[i] = bitcast<f32>(ba[u][i]);
+            if (ba[u][i] == SENT) {
+              a[i] = settled(r + cols * c + i);
+            }
+            atomicStore(&sync[r + cols * c + i], SENT); // this thread is the word's only reader
+          }
+          let Mn = max(M, ms);
+          let wo = exp(M - Mn);
+          let ws = exp(ms - Mn);
+          lsum = lsum * wo + ls * ws;
+          o = o * wo + a * ws;
+          M = Mn;
+        }
       }
     }
-    for (; s < ns; s++) {
-      let r = rec0 + s * REC + i;
-      o += wm[s] * settled(r);
-      atomicStore(&sync[r], SENT);
-    }
-    out[qo + i] = o / lt;
   }
+  red[lid] = o;
+  wm[lid] = M;
+  wl[lid] = lsum;
+  workgroupBarrier();
+  if (lid < NC) {
+    var Mx = wm[lid];
+    for (var gg = 1u; gg < G; gg++) {
+      Mx = max(Mx, wm[gg * NC + lid]);
+    }
+    var tot = vec4<f32>(0.0);
+    var lt = 0.0;
+    for (var gg = 0u; gg < G; gg++) {
+      let w = exp(wm[gg * NC + lid] - Mx);
+      tot += red[gg * NC + lid] * w;
+      lt += wl[gg * NC + lid] * w;
+    }
+    for (var i = 0u; i < cols; i++) {
+      out[qo + cols * lid + i] = tot[i] / lt;
+    }
+  }
+  // M and l of every split, read by all NC threads of its group, back to SENT after the reads
   for (var s = lid; s < ns; s += WG) {
     atomicStore(&sync[rec0 + s * REC + HD], SENT);
     atomicStore(&sync[rec0 + s * REC + HD + 1u], SENT);
