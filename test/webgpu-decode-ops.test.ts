@@ -1,9 +1,9 @@
 /**
  * The decode-step ops on WebGPU against the CPU reference (src/backend/cpu/ops.ts):
- * attention with a device position (prefill, short T, the one-pass decode kernel
- * and split-K over caches of 1000+ rows with empty splits), ropeKv, ropeKvAttention (RoPE and the
- * cache append folded into the one-pass kernel; its reductions by subgroups and, on backends
- * without, by the shared-memory tree), argmax. Tolerances per CONVENTIONS §3:
+ * attention with a device position (prefill, short T, the one-pass decode kernel, flash-decoding
+ * (splits merged in the dispatch) and split-K over caches of 1000+ rows with empty splits), ropeKv,
+ * ropeKvAttention (RoPE and the cache append folded into the one-pass or flash kernel; their
+ * reductions by subgroups and, on backends without, by the shared-memory tree), argmax. Tolerances per CONVENTIONS §3:
  * attention (a reduction) by normalized MSE ≤ 1e-10, ropeKv (elementwise f32) by
  * |Δ| ≤ 1e-6 + 1e-5·|ref|, copies and argmax exactly.
  */
@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import type { Tensor } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import * as ops from '../src/backend/cpu/ops.js';
-import { attentionPath, attentionSplits, ONE_PASS_MAXK } from '../src/backend/webgpu/kernels/attention.js';
+import { attentionPath, attentionSplits, flashSplitKeys, ONE_PASS_MAXK } from '../src/backend/webgpu/kernels/attention.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { rng } from '../src/runtime/sampler.js';
 import { tensor } from '../src/tensor/tensor.js';
@@ -22,7 +22,10 @@ import { sampleWorkgroupFor, sampleWorkgroupSize } from '../src/backend/webgpu/k
 const { b: gpu, skip } = await tryWebGpu();
 // backends that run the one-pass decode attention up to the most keys it holds, and never (split-K + combine above 32 keys)
 const { b: wideGpu } = await tryWebGpu({ attention: { onePassMaxKeys: ONE_PASS_MAXK } });
-const { b: splitGpu } = await tryWebGpu({ attention: { onePassMaxKeys: 0 } });
+const { b: splitGpu } = await tryWebGpu({ attention: { onePassMaxKeys: 0, flashKeys: 0 } });
+// flash-decoding above 32 keys, from 16 keys a split (so small caches split many times), with and without subgroups
+const { b: flashGpu } = await tryWebGpu({ attention: { onePassMaxKeys: 0, flashKeys: 16 } });
+const { b: flashNoSg } = await tryWebGpu({ attention: { onePassMaxKeys: 0, flashKeys: 16 }, subgroups: false });
 // the one-pass kernel's block_reduce without subgroups (the shared-memory tree), one-pass to 2048 keys and by default
 const { b: wideNoSg } = await tryWebGpu({ attention: { onePassMaxKeys: ONE_PASS_MAXK }, subgroups: false });
 const { b: noSg } = await tryWebGpu({ subgroups: false });
@@ -33,7 +36,7 @@ const { b: sample64 } = await tryWebGpu({ sampleWorkgroup: 64 });
  * checking that it is the one the backend's subgroups call for.
  */
 function kernelName(on: WebGpuBackend, files: readonly string[]): string {
-  if (files.includes('attention_decode')) {
+  if (files.includes('attention_decode') || files.includes('attention_flash')) {
     const want = on.subgroupSize > 0 ? 'attention_reduce_subgroup' : 'attention_reduce_shared';
     assert.ok(files.includes(want), `${files.join('+')}: want ${want} (subgroup size ${on.subgroupSize})`);
   }
@@ -51,15 +54,18 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
   const b = gpu as NonNullable<typeof gpu>;
   const wb = wideGpu as NonNullable<typeof wideGpu>;
   const sb = splitGpu as NonNullable<typeof splitGpu>;
+  const fb = flashGpu as NonNullable<typeof flashGpu>;
+  const fbNoSg = flashNoSg as NonNullable<typeof flashNoSg>;
   after(() => {
-    for (const x of [gpu, wideGpu, splitGpu, wideNoSg, noSg, sample64]) x?.dispose();
+    for (const x of [gpu, wideGpu, splitGpu, flashGpu, flashNoSg, wideNoSg, noSg, sample64]) x?.dispose();
   });
   const f32 = (shape: number[], data: Float32Array, on = b): Tensor => on.upload(tensor('f32', shape, data));
   const i32 = (data: number[], on = b): Tensor => on.upload(tensor('i32', [data.length], Int32Array.from(data)));
   const readF32 = async (t: Tensor, on = b): Promise<Float32Array> => (await on.read(t)).data as Float32Array;
   /** The kernels and key splits of a call whose rows see at most n keys: equal plans sum in the same order. */
-  const plan = (on: WebGpuBackend, T: number, n: number, hd: number): string => {
+  const plan = (on: WebGpuBackend, T: number, n: number, hd: number, nH: number): string => {
     const path = attentionPath(T, n, hd, on.attentionTuning);
+    if (path === 'flash') return `flash ${flashSplitKeys(T, nH, n, on.attentionTuning.flashKeys)}`;
     return path === 'split-K' ? `split-K ×${attentionSplits(T, n)}` : path;
   };
   /** Runs fn, returning the kernel files of the dispatches it recorded on `on`. */
@@ -78,8 +84,9 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     return files;
   };
 
-  test('attention with pos: prefill, short T, one-pass and split-K over 1000+ rows (empty splits), GQA, hd 48/64/80', async () => {
-    // [T, nHeads, nKvHeads, headDim, P, S]; the split counts are those of sb (wb runs one-pass up to 2048 keys, b up to its default)
+  test('attention with pos: prefill, short T, one-pass, flash and split-K over 1000+ rows (empty splits), GQA, hd 48/64/80', async () => {
+    // [T, nHeads, nKvHeads, headDim, P, S]; the split counts are those of sb (wb runs one-pass up to 2048 keys, b up to its
+    // default and flash beyond, fb flash from 16 keys a split)
     const cases: [number, number, number, number, number, number][] = [
       [1, 4, 2, 64, 0, 1100], // split-K by the cache: 35 splits, 34 empty (the combine reads only the first)
       [1, 2, 1, 16, 9000, 9100], // 285 splits, 282 seen by the query: the combine's weights in two passes of 256 (both backends)
@@ -92,7 +99,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       [70, 6, 2, 48, 930, 1000],
       [70, 5, 1, 80, 200, 1030],
     ];
-    for (const on of [b, wb, sb]) {
+    for (const on of [b, wb, sb, fb]) {
       for (const [T, nH, nKv, hd, P, S] of cases) {
         const [Cq, Ckv] = [nH * hd, nKv * hd];
         const qh = rand(T * Cq, T + hd, -2, 2);
@@ -113,7 +120,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
           const got = await readF32(out, on);
           assertNmse(got, ref, `${tag} pos0 ${where.pos0} + pos`);
           // the same kernels over the same key splits compute the same sums: bit for bit; else both within the rule above
-          if (plan(on, T, S, hd) === plan(on, T, P + T, hd)) assert.deepEqual(got, got0, `${tag}: pos vs pos0`);
+          if (plan(on, T, S, hd, nH) === plan(on, T, P + T, hd, nH)) assert.deepEqual(got, got0, `${tag}: pos vs pos0`);
         }
       }
     }
@@ -124,8 +131,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     const [Cq, Ckv] = [nH * hd, nKv * hd];
     const kh = rand(S * Ckv, 7, -2, 2);
     const vh = rand(S * Ckv, 8);
-    // wb: one-pass decode attention, sb: split-K + combine
-    for (const on of [wb, sb]) {
+    // wb: one-pass decode attention, sb: split-K + combine, b: flash (the default above 256 keys)
+    for (const on of [wb, sb, b]) {
       const [k, v] = [f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
       const cs = f32([S, hd / 2], rand(S * hd / 2, 9), on);
       const logits = f32([1, V], rand(V, 10), on);
@@ -148,7 +155,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
           const q = f32([T, Cq], qh, on);
           const out = on.empty('f32', [T, Cq]);
           const [qkv, q2, k2, v2, next] = [on.empty('f32', [T, Cq + 2 * Ckv]), on.empty('f32', [T, Cq]), on.empty('f32', [S, Ckv]), on.empty('f32', [S, Ckv]), on.empty('i32', [1])];
-          const attn = T > 8 ? ['attention_prefill'] : on === wb ? ['attention_decode_io+attention_decode'] : ['attention', 'attention_combine'];
+          const attn = T > 8 ? ['attention_prefill'] : on === wb ? ['attention_decode_io+attention_decode'] : on === b ? ['attention_decode_io+attention_flash'] : ['attention', 'attention_combine'];
           const tag = `onePassMaxKeys ${on.attentionTuning.onePassMaxKeys} T=${T}`;
           let first: string[] | undefined;
           for (const P of [0, 255, 256, 511, 700, S - T]) {
@@ -172,7 +179,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     }
   });
 
-  test('one-pass decode attention: T 1…8, GQA and MHA, hd 42…256, caches of 33…2048 keys at and before the end, n = 1; split-K agrees', async () => {
+  test('one-pass decode attention: T 1…8, GQA and MHA, hd 42…256, caches of 33…2048 keys at and before the end, n = 1; flash and split-K agree', async () => {
     // [T, nHeads, nKvHeads, headDim, P, S]: rows see P + 1 … P + T of the S keys
     const cases: [number, number, number, number, number, number][] = [
       [1, 4, 2, 128, 0, 2048], // n = 1 in the largest cache
@@ -199,7 +206,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const ref = new Float32Array(T * Cq);
       ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
       const onePass = ['attention_decode_io+attention_decode'];
-      for (const [on, kernels] of [[wb, onePass], [wideNoSg as WebGpuBackend, onePass], [sb, ['attention', 'attention_combine']]] as const) {
+      const flash = ['attention_decode_io+attention_flash'];
+      for (const [on, kernels] of [[wb, onePass], [wideNoSg as WebGpuBackend, onePass], [sb, ['attention', 'attention_combine']], [fb, flash], [fbNoSg, flash]] as const) {
         const [q, k, v] = [f32([T, Cq], qh, on), f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
         const out = on.empty('f32', [T, Cq]);
         const pos = i32([P], on);
@@ -207,6 +215,34 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
         assert.deepEqual(ran, kernels, `${tag}: kernels with onePassMaxKeys ${on.attentionTuning.onePassMaxKeys}`);
         assertNmse(await readF32(out, on), ref, `${tag} ${kernels.join(' + ')}`);
       }
+    }
+  });
+
+  test('flash: a value whose bits are the merge\'s empty mark (an all-ones NaN) gives NaN in its dim, not a hang; the records are clean for the next call', async () => {
+    const [T, nH, nKv, hd, P, S] = [1, 2, 1, 64, 150, 200];
+    const [Cq, Ckv] = [nH * hd, nKv * hd];
+    const qh = rand(T * Cq, 3, -2, 2);
+    const kh = rand(S * Ckv, 4, -2, 2);
+    const vh = rand(S * Ckv, 5);
+    const ref = new Float32Array(T * Cq);
+    ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
+    const vNaN = vh.slice();
+    new Uint32Array(vNaN.buffer)[10 * Ckv + 5] = 0xffffffff; // key 10, dim 5
+    for (const on of [fb, fbNoSg]) {
+      const tag = `subgroups ${on.subgroupSize}`;
+      const [q, k] = [f32([T, Cq], qh, on), f32([S, Ckv], kh, on)];
+      const p = { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos: i32([P], on) };
+      const out = on.empty('f32', [T, Cq]);
+      const ran = kernelsOf(on, () => on.attention(out, q, k, f32([S, Ckv], vNaN, on), p));
+      assert.deepEqual(ran, ['attention_decode_io+attention_flash'], tag);
+      const got = await readF32(out, on);
+      const nan = [...got.keys()].filter((i) => Number.isNaN(got[i] as number));
+      assert.deepEqual(nan, [5, hd + 5], `${tag}: NaN in dim 5 of both heads only`);
+      const keep = (x: Float32Array): Float32Array => x.filter((_, i) => i % hd !== 5);
+      assertNmse(keep(got), keep(ref), `${tag}: the other dims`);
+      const clean = on.empty('f32', [T, Cq]);
+      on.attention(clean, q, k, f32([S, Ckv], vh, on), p);
+      assertNmse(await readF32(clean, on), ref, `${tag}: the next call`);
     }
   });
 
@@ -264,22 +300,25 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     }
   });
 
-  test('ropeKvAttention: one dispatch at T = 1 on the one-pass path (GQA, MHA, hd 42…256), ropeKv + attention otherwise; out and caches vs the reference', async () => {
+  test('ropeKvAttention: one dispatch at T = 1 on the one-pass and flash paths (GQA, MHA, hd 42…256), ropeKv + attention otherwise; out and caches vs the reference', async () => {
     const cpu = new CpuBackend();
     const FUSED = ['attention_decode_rope+attention_decode'];
-    const ONE_PASS = ['rope_kv', 'attention_decode_io+attention_decode'];
-    // [T, nHeads, nKvHeads, headDim, P, S, kernels on the default backend]
+    const FLASH = ['attention_decode_rope+attention_flash'];
+    // [T, nHeads, nKvHeads, headDim, P, S, kernels on the default backend (one-pass up to 256 keys, flash beyond)]
     const cases: [number, number, number, number, number, number, string[]][] = [
       [1, 4, 2, 64, 0, 9, ['rope_kv', 'attention']], // n = 1 ≤ 32 keys: the short path
-      [1, 4, 4, 128, 192, 193, FUSED], // the 7B measurement's shape at the cache's end
-      [1, 8, 2, 64, 700, 1024, FUSED], // GQA 4: one leader per KV head writes row P
+      [1, 4, 4, 128, 192, 193, FUSED], // a 7B shape at the cache's end
+      [1, 4, 4, 128, 540, 577, FLASH], // the same at lowbit bench's cache (512 + 64 + 1 rows)
+      [1, 8, 2, 64, 700, 1024, FLASH], // GQA 4: one leader per KV head writes row P
+      [1, 8, 2, 64, 63, 1024, FLASH], // row P the last key of a split
       [1, 6, 3, 48, 30, 40, FUSED],
-      [1, 4, 2, 42, 300, 301, FUSED], // hd % 4 != 0: scalar columns
-      [1, 2, 1, 256, 100, 900, FUSED], // hd 256, MQA
-      [3, 4, 2, 64, 17, 40, ONE_PASS], // T = 3: RoPE stays its own kernel
-      [1, 4, 2, 64, 1100, 1300, ['rope_kv', 'attention', 'attention_combine']], // beyond onePassMaxKeys: split-K
+      [1, 4, 2, 42, 300, 301, FLASH], // hd % 4 != 0: scalar columns
+      [1, 2, 1, 256, 100, 900, FLASH], // hd 256, MQA
+      [3, 4, 2, 64, 17, 40, ['rope_kv', 'attention_decode_io+attention_decode']], // T = 3: RoPE stays its own kernel
+      [3, 4, 2, 64, 300, 400, ['rope_kv', 'attention_decode_io+attention_flash']],
+      [1, 4, 2, 64, 1100, 1300, FLASH], // beyond the old onePassMaxKeys
       [1, 4, 2, 32, 150, 160, FUSED], // hd 32 / 16
-      [1, 6, 6, 16, 500, 600, FUSED],
+      [1, 6, 6, 16, 500, 600, FLASH],
     ];
     for (const [T, nH, nKv, hd, P, S, kernels] of cases) {
       const [Cq, Ckv, half] = [nH * hd, nKv * hd, hd / 2];

@@ -8,8 +8,9 @@
  * query row) holding every score in workgroup memory; beyond that the keys are
  * split into SPLIT_LEN-key ranges processed by separate workgroups (split-K),
  * whose partial (acc, max, sum) records attention_combine.wgsl merges. With
- * `AttentionTuning.flashKeys` > 0, short T runs attention_flash.wgsl instead
- * (flash-decoding): one workgroup per (head, query row, split of flashKeys keys),
+ * `AttentionTuning.flashKeys` > 0 (the default), short T beyond onePassMaxKeys
+ * runs attention_flash.wgsl instead (flash-decoding): one workgroup per (head,
+ * query row, split of flashSplitKeys ≥ flashKeys keys),
  * the splits merged in the same dispatch by the last to finish.
  * `ropeKvAttention` (T = 1 on the one-pass or flash path): that kernel behind
  * attention_decode_rope.wgsl, with RoPE and the KV-cache append folded in.
@@ -60,6 +61,21 @@ function onePassKernel(io: WgslName, HD: number, sg: number): KernelSpec {
 }
 
 const FLASH_WG = 64;
+/**
+ * Flash-decoding's workgroups: keys per split double from `flashKeys` while heads × T × splits would
+ * exceed FLASH_TARGET_WG (at most FLASH_MAX_L keys, its scores in workgroup memory). On the H200 at
+ * 32 heads × 128 (decode18): 64 keys a split best at ~545 keys (9 splits: 14.8 µs a layer against
+ * 18.1 at 32 and 16.4 at 128), 128–256 at ~2033 keys (31 µs; 44.6 at 64, 32 splits).
+ */
+const FLASH_TARGET_WG = 512;
+const FLASH_MAX_L = 2048;
+
+/** Keys per split of flash-decoding for a call whose rows see at most n keys. */
+export function flashSplitKeys(T: number, nHeads: number, n: number, minKeys: number): number {
+  let L = minKeys;
+  while (L < FLASH_MAX_L && T * nHeads * ceilDiv(n, L) > FLASH_TARGET_WG) L *= 2;
+  return Math.min(L, FLASH_MAX_L);
+}
 
 /** attention_flash.wgsl behind its io file (subgroup or shared-memory block_reduce, as onePassKernel). */
 function flashKernel(io: WgslName, HD: number, L: number, sg: number): KernelSpec {
@@ -84,11 +100,12 @@ export interface AttentionTuning {
 }
 
 /**
- * H200, 32 heads × 128 (MHA), T = 1, each op alone per layer: one-pass 13.7 µs vs split-K + combine
- * 26.0 µs at 210 cache rows, 40.2 vs 40.7 µs at 1041, 81.0 vs 65.7 µs at 2017 (one workgroup per
- * head then reads 2 MiB alone): one pass up to 1024 rows.
+ * H200, 32 heads × 128 (MHA), T = 1, in a 7B int4 decode step per layer (decode18): one-pass 8.9 µs
+ * vs flash 11.0 at 161 cache rows, 20.6 vs 14.8 at 545, split-K + combine 38.9 vs flash 31 at 2033;
+ * the two cross near 260 rows: one pass up to 256, flash beyond. (Each op alone, decode7: one-pass
+ * 13.7 µs vs split-K + combine 26.0 at 210 rows, 40.2 vs 40.7 at 1041, 81.0 vs 65.7 at 2017.)
  */
-export const DEFAULT_ATTENTION: AttentionTuning = { flashKeys: 0, onePassMaxKeys: 1024 };
+export const DEFAULT_ATTENTION: AttentionTuning = { flashKeys: 64, onePassMaxKeys: 256 };
 
 export interface AttentionCall {
   readonly what: string;
@@ -123,7 +140,7 @@ export function attentionPath(T: number, n: number, headDim: number, tuning: Att
   if (attentionSplits(T, n) === 1) return 'short';
   // one-pass: value columns (vec4s, or single floats when headDim % 4 != 0) must fit the workgroup
   if (n <= Math.min(tuning.onePassMaxKeys, ONE_PASS_MAXK) && columns <= ONE_PASS_WG) return 'one-pass';
-  return tuning.flashKeys > 0 && columns <= FLASH_WG && ceilDiv(n, tuning.flashKeys) <= MAX_GROUPS ? 'flash' : 'split-K';
+  return tuning.flashKeys > 0 && columns <= FLASH_WG && ceilDiv(n, FLASH_MAX_L) <= MAX_GROUPS ? 'flash' : 'split-K';
 }
 
 /**
@@ -133,12 +150,14 @@ export function attentionPath(T: number, n: number, headDim: number, tuning: Att
 export type FlashSync = (rows: number, words: number) => { buffer: GPUBuffer; recBase: number };
 
 /** Flash-decoding's dispatch: grid heads × T × ⌈S / L⌉ (splits by the cache, so a recorded step replays). */
-function flash(ctx: GpuContext, c: AttentionCall, io: { files: WgslName; buffers: Record<number, GPUBuffer>; half: number; maxPos: number }, L: number, sync: FlashSync, sg: number): void {
+function flash(ctx: GpuContext, c: AttentionCall, io: { files: WgslName; buffers: Record<number, GPUBuffer>; half: number; maxPos: number }, minKeys: number, sync: FlashSync, sg: number): void {
   const HD = c.headDim;
-  const nSplit = ceilDiv(c.devicePos ? c.S : Math.min(c.S, c.pos0 + c.T), L);
+  const n = c.devicePos ? c.S : Math.min(c.S, c.pos0 + c.T);
+  const L = flashSplitKeys(c.T, c.nHeads, n, minKeys);
+  const nSplit = ceilDiv(n, L);
   const s = sync(c.T * c.nHeads, c.T * c.nHeads * nSplit * (HD + 2));
   ctx.dispatch({
-    what: `${c.what} (flash ×${nSplit})`,
+    what: `${c.what} (flash ${L} × ${nSplit})`,
     kernel: flashKernel(io.files, HD, L, sg),
     buffers: { ...io.buffers, 4: c.out, 5: c.pos, 8: s.buffer },
     params: [c.nHeads * HD, c.nKvHeads * HD, c.nHeads / c.nKvHeads, c.pos0, { f: 1 / Math.sqrt(HD) }, c.S, io.half, io.maxPos, nSplit, s.recBase],
