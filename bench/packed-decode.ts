@@ -10,8 +10,8 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--flash 0,64] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--f16-sub 0] [--out packed.json]
- * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows, 0 split-K always).
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--flash 64/256,0/1024] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--f16-sub 0] [--out packed.json]
+ * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows; beyond, flash-decoding, or split-K with --flash 0).
  * --flash L[/M][,…]: AttentionTuning.flashKeys = L (flash-decoding's keys per split above onePassMaxKeys, 0 off) and
  * onePassMaxKeys = M when given; a list measures each on the same uploaded model (one row each, after any --ilv1 /
  * --int1 list's rows, which run at the first).

@@ -12,7 +12,7 @@
  *
  * --gemv and --fuse-max (MatmulTuning.fuseInputMaxBytes; "inf" folds every norm / SwiGLU input
  * into gemv1, 0 none), --min-threads (gemv1MinThreads) and --one-pass-max (AttentionTuning.onePassMaxKeys:
- * one-pass decode attention up to that many cache rows, 0 split-K always) are lists: every
+ * one-pass decode attention up to that many cache rows, beyond it flash-decoding) are lists: every
  * combination runs in turn on its own backend, the first being the defaults unless given.
  */
 import { backend, emit, flags, list, measureCopy, measureDecode, meta, numbers } from './lib/bench-common.js';
