@@ -3,11 +3,14 @@
  * WebGPU backend from `navigator.gpu` runs tiny random int4 and SpQR models — a 6-token prefill
  * and 3 recorded-and-replayed decode steps, then 8 tokens generated on the device (greedy:
  * argmax, and sampled: top-k 40, top-p 0.95, seeded draws) — and the same models on the CPU
- * reference backend give the logits and ids to compare. Reports through `window.lowbitResult`.
+ * reference backend give the logits and ids to compare; `int4-flash` runs the int4 model with
+ * flash-decoding attention from 4 keys a split in an 80-row cache (splits merged through atomics
+ * in the dispatch). Reports through `window.lowbitResult`.
  */
 import { CpuBackend } from '../../src/backend/cpu/cpu.js';
 import type { Backend } from '../../src/backend/backend.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
+import { attentionPath } from '../../src/backend/webgpu/kernels/attention.js';
 import { createKvCache, createModel, createRunState, enqueueForward, forward, freeKvCache, freeRunState, setPosition, type KvCache, type LlamaModel, type RunState } from '../../src/model/llama.js';
 import { freeWeights } from '../../src/model/weights.js';
 import { decodeOnDevice, drain } from '../../src/runtime/decode.js';
@@ -32,8 +35,8 @@ const FILTER = { temperature: 0.8, topK: 40, topP: 0.95 };
 
 /** `fn` on the random `format` model uploaded to `b`, with a KV cache, a run state of `prefill` rows and a T = 1 one; all freed after. */
 async function withModel<T>(b: Backend, format: string, prefill: number, fn: (m: LlamaModel, kv: KvCache, pre: RunState, dec: RunState) => Promise<T>): Promise<T> {
-  const weights = await uploadRandomModel(config, RANDOM_FORMATS[format]!, b, 'packed', 3);
-  const rows = PROMPT.length + Math.max(STEPS, GEN);
+  const weights = await uploadRandomModel(config, RANDOM_FORMATS[format.replace(/-flash$/, '')]!, b, 'packed', 3);
+  const rows = format.endsWith('-flash') ? 80 : PROMPT.length + Math.max(STEPS, GEN);
   const m = createModel(config, b, weights, rows);
   const kv = createKvCache(m, rows);
   const pre = createRunState(m, prefill, false);
@@ -85,10 +88,12 @@ function generate(b: Backend, format: string, sample: boolean): Promise<number[]
 async function main(): Promise<unknown> {
   if (!navigator.gpu) throw new Error('navigator.gpu is missing');
   const gpu = await WebGpuBackend.create(navigator.gpu);
+  const flash = await WebGpuBackend.create(navigator.gpu, { attention: { onePassMaxKeys: 0, flashKeys: 4 } });
   const rows: Row[] = [];
   try {
-    for (const format of ['int4', 'spqr']) {
-      const got = await run(gpu, format, true);
+    for (const format of ['int4', 'spqr', 'int4-flash']) {
+      const on = format.endsWith('-flash') ? flash : gpu;
+      const got = await run(on, format, true);
       const want = await run(new CpuBackend(), format, false);
       let maxAbs = 0;
       let maxLogit = 0;
@@ -99,13 +104,16 @@ async function main(): Promise<unknown> {
         }
       });
       const cpu = new CpuBackend();
-      const greedy = { gpu: await generate(gpu, format, false), cpu: await generate(cpu, format, false) };
-      const sampled = { gpu: await generate(gpu, format, true), cpu: await generate(cpu, format, true) };
+      const greedy = { gpu: await generate(on, format, false), cpu: await generate(cpu, format, false) };
+      const sampled = { gpu: await generate(on, format, true), cpu: await generate(cpu, format, true) };
       rows.push({ format, maxAbs, maxLogit, greedy, sampled });
     }
-    return { ok: true, description: gpu.description, subgroupSize: gpu.subgroupSize, f16Subnormals: gpu.f16Subnormals, rows };
+    // the decode steps' attention on `flash` (T = 1 over the 80-row cache with a device position)
+    const flashPath = attentionPath(1, 80, config.headDim, flash.attentionTuning);
+    return { ok: true, description: gpu.description, subgroupSize: gpu.subgroupSize, f16Subnormals: gpu.f16Subnormals, flashPath, rows };
   } finally {
     gpu.dispose();
+    flash.dispose();
   }
 }
 
