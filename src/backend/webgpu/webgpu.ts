@@ -714,13 +714,6 @@ export class WebGpuBackend implements Backend {
     return w;
   }
 
-  /** The act-order gather target (x in layout order), reused across matmuls (grown when needed). */
-  /**
-   * A buffer of at least `bytes` for one use, kept and grown across calls: `attention` (split-K
-   * partials), `perm` (x gathered into layout order), `input` (the normed or gated input of an
-   * unfused matmul) and `glu` (the gate|up product of an unfused SwiGLU output) each have their
-   * own, since one op may use several at once.
-   */
   /**
    * attention_flash.wgsl's counters and records, one buffer kept for every call: [counters, zero]
    * [records, 0xffffffff], as each dispatch leaves them. A call needing more of either gets a new
@@ -741,6 +734,12 @@ export class WebGpuBackend implements Backend {
   };
   private flashSyncBuf: { buffer: GPUBuffer; counters: number; words: number } | null = null;
 
+  /**
+   * A buffer of at least `bytes` for one use, kept and grown across calls: `attention` (split-K
+   * partials), `perm` (x gathered into layout order), `input` (the normed or gated input of an
+   * unfused matmul) and `glu` (the gate|up product of an unfused SwiGLU output) each have their
+   * own, since one op may use several at once.
+   */
   private scratch(use: 'attention' | 'perm' | 'input' | 'glu', what: string, bytes: number): GPUBuffer {
     if (bytes > this.maxBindingBytes) throw new Error(`${what}: ${use} scratch of ${bytes} bytes exceeds the largest storage binding of ${this.maxBindingBytes} bytes`);
     let b = this.scratchBufs.get(use);
