@@ -155,7 +155,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
           const q = f32([T, Cq], qh, on);
           const out = on.empty('f32', [T, Cq]);
           const [qkv, q2, k2, v2, next] = [on.empty('f32', [T, Cq + 2 * Ckv]), on.empty('f32', [T, Cq]), on.empty('f32', [S, Ckv]), on.empty('f32', [S, Ckv]), on.empty('i32', [1])];
-          const attn = T > 8 ? ['attention_prefill'] : on === wb ? ['attention_decode_io+attention_decode'] : on === b ? ['attention_decode_io+attention_flash'] : ['attention', 'attention_combine'];
+          const attn = T > 8 ? ['attention_prefill'] : on === wb ? ['attention_decode_io+attention_rows+attention_decode'] : on === b ? ['attention_decode_io+attention_rows+attention_flash'] : ['attention', 'attention_combine'];
           const tag = `onePassMaxKeys ${on.attentionTuning.onePassMaxKeys} T=${T}`;
           let first: string[] | undefined;
           for (const P of [0, 255, 256, 511, 700, S - T]) {
@@ -205,8 +205,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const vh = rand(S * Ckv, S + 1);
       const ref = new Float32Array(T * Cq);
       ops.attention(ref, qh, kh, vh, T, nH, nKv, hd, P);
-      const onePass = ['attention_decode_io+attention_decode'];
-      const flash = ['attention_decode_io+attention_flash'];
+      const onePass = ['attention_decode_io+attention_rows+attention_decode'];
+      const flash = ['attention_decode_io+attention_rows+attention_flash'];
       for (const [on, kernels] of [[wb, onePass], [wideNoSg as WebGpuBackend, onePass], [sb, ['attention', 'attention_combine']], [fb, flash], [fbNoSg, flash]] as const) {
         const [q, k, v] = [f32([T, Cq], qh, on), f32([S, Ckv], kh, on), f32([S, Ckv], vh, on)];
         const out = on.empty('f32', [T, Cq]);
@@ -234,7 +234,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const p = { nHeads: nH, nKvHeads: nKv, headDim: hd, pos0: 0, pos: i32([P], on) };
       const out = on.empty('f32', [T, Cq]);
       const ran = kernelsOf(on, () => on.attention(out, q, k, f32([S, Ckv], vNaN, on), p));
-      assert.deepEqual(ran, ['attention_decode_io+attention_flash'], tag);
+      assert.deepEqual(ran, ['attention_decode_io+attention_rows+attention_flash'], tag);
       const got = await readF32(out, on);
       const nan = [...got.keys()].filter((i) => Number.isNaN(got[i] as number));
       assert.deepEqual(nan, [5, hd + 5], `${tag}: NaN in dim 5 of both heads only`);
@@ -302,8 +302,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
 
   test('ropeKvAttention: one dispatch at T = 1 on the one-pass and flash paths (GQA, MHA, hd 42…256), ropeKv + attention otherwise; out and caches vs the reference', async () => {
     const cpu = new CpuBackend();
-    const FUSED = ['attention_decode_rope+attention_decode'];
-    const FLASH = ['attention_decode_rope+attention_flash'];
+    const FUSED = ['attention_decode_rope+attention_rows+attention_decode'];
+    const FLASH = ['attention_decode_rope+attention_rows+attention_flash'];
     // [T, nHeads, nKvHeads, headDim, P, S, kernels on the default backend (one-pass up to 256 keys, flash beyond)]
     const cases: [number, number, number, number, number, number, string[]][] = [
       [1, 4, 2, 64, 0, 9, ['rope_kv', 'attention']], // n = 1 ≤ 32 keys: the short path
@@ -314,8 +314,8 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       [1, 6, 3, 48, 30, 40, FUSED],
       [1, 4, 2, 42, 300, 301, FLASH], // hd % 4 != 0: scalar columns
       [1, 2, 1, 256, 100, 900, FLASH], // hd 256, MQA
-      [3, 4, 2, 64, 17, 40, ['rope_kv', 'attention_decode_io+attention_decode']], // T = 3: RoPE stays its own kernel
-      [3, 4, 2, 64, 300, 400, ['rope_kv', 'attention_decode_io+attention_flash']],
+      [3, 4, 2, 64, 17, 40, ['rope_kv', 'attention_decode_io+attention_rows+attention_decode']], // T = 3: RoPE stays its own kernel
+      [3, 4, 2, 64, 300, 400, ['rope_kv', 'attention_decode_io+attention_rows+attention_flash']],
       [1, 4, 2, 64, 1100, 1300, FLASH], // beyond the old onePassMaxKeys
       [1, 4, 2, 32, 150, 160, FUSED], // hd 32 / 16
       [1, 6, 6, 16, 500, 600, FLASH],

@@ -56,8 +56,8 @@ export const ONE_PASS_MAXK = 2048;
  */
 function onePassKernel(io: WgslName, HD: number, sg: number): KernelSpec {
   const header = { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK };
-  if (sg > 0 && ONE_PASS_WG % sg === 0) return { files: [io, 'attention_reduce_subgroup', 'attention_decode'], header: { ...header, SG: sg }, enable: ['subgroups'] };
-  return { files: [io, 'attention_reduce_shared', 'attention_decode'], header: { ...header, SG: 0 } };
+  if (sg > 0 && ONE_PASS_WG % sg === 0) return { files: [io, 'attention_rows', 'attention_reduce_subgroup', 'attention_decode'], header: { ...header, SG: sg }, enable: ['subgroups'] };
+  return { files: [io, 'attention_rows', 'attention_reduce_shared', 'attention_decode'], header: { ...header, SG: 0 } };
 }
 
 const FLASH_WG = 64;
@@ -80,8 +80,8 @@ export function flashSplitKeys(T: number, nHeads: number, n: number, minKeys: nu
 /** attention_flash.wgsl behind its io file (subgroup or shared-memory block_reduce, as onePassKernel). */
 function flashKernel(io: WgslName, HD: number, L: number, sg: number): KernelSpec {
   const header = { WG: FLASH_WG, HD, L };
-  if (sg > 0 && FLASH_WG % sg === 0) return { files: [io, 'attention_reduce_subgroup', 'attention_flash'], header: { ...header, SG: sg }, enable: ['subgroups'] };
-  return { files: [io, 'attention_reduce_shared', 'attention_flash'], header: { ...header, SG: 0 } };
+  if (sg > 0 && FLASH_WG % sg === 0) return { files: [io, 'attention_rows', 'attention_reduce_subgroup', 'attention_flash'], header: { ...header, SG: sg }, enable: ['subgroups'] };
+  return { files: [io, 'attention_rows', 'attention_reduce_shared', 'attention_flash'], header: { ...header, SG: 0 } };
 }
 
 /** Decode attention choices (a sweep on a new GPU overrides these). */

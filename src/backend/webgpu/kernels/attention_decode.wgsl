@@ -31,40 +31,10 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read> posOff: array<i32>;
 
-const HD4 = (HD + 3u) / 4u;
-const VEC = HD % 4u == 0u;
-const NC = select(HD, HD / 4u, VEC); // value columns
-const G = WG / NC; // key groups of the value pass
 const U = 32u; // value loads in flight per thread (one round up to 32·G keys; 8 took 35.6 µs a layer at 900 cache rows on the H200, 32 took 30.9)
 
-var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
 var<workgroup> sc: array<f32, MAXK>; // scores, then p = e^(score − M)
 var<workgroup> red: array<vec4<f32>, WG>; // the max and sum reductions (in x), then the G partial sums
-
-// q·k for the key row starting at element kb
-fn qk(kb: u32) -> f32 {
-  var d = 0.0;
-  if (VEC) {
-    for (var i = 0u; i < HD4; i++) {
-      d += dot(qs[i], k[kb / 4u + i]);
-    }
-  } else {
-    for (var i = 0u; i < HD; i++) {
-      let e = kb + i;
-      d += qs[i / 4u][i % 4u] * k[e / 4u][e % 4u];
-    }
-  }
-  return d;
-}
-
-// value column c of the row starting at element vb (a dim in x when HD % 4 != 0)
-fn v_col(vb: u32, c: u32) -> vec4<f32> {
-  if (VEC) {
-    return v[vb / 4u + c];
-  }
-  let e = vb + c;
-  return vec4<f32>(v[e / 4u][e % 4u], 0.0, 0.0, 0.0);
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -74,7 +44,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let ko = (h / p.group) * HD;
   let P = u32(max(i32(p.pos0) + posOff[0], 0)) + t; // this row's position
   load_q(lid, h, t, P);
-  let fresh = new_key(lid, h, t, P, true); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
+  let fresh = new_key(lid, h, t, P); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
   workgroupBarrier();
   let n = min(P + 1u, p.S); // keys visible to this row, ≥ 1
 

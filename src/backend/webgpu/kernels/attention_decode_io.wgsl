@@ -16,7 +16,7 @@ fn load_q(lid: u32, h: u32, t: u32, P: u32) {
 }
 
 // Every key is read from the cache.
-fn new_key(lid: u32, h: u32, t: u32, P: u32, write: bool) -> bool {
+fn new_key(lid: u32, h: u32, t: u32, P: u32) -> bool {
   return false;
 }
 

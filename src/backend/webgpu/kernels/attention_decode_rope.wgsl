@@ -2,9 +2,9 @@
 // T = 1): q, k and v come raw from the fused projection row qkv = (q | k | v) [T, Cq + 2·Ckv], rotated
 // here as rope_kv.wgsl does (HF half-split pairs (i, i + half) of each head, cos/sin row P). Every
 // workgroup of a KV head rotates that head's new key into workgroup memory (kn, vn) and uses it
-// there; the first query head of the group also writes it to cache row P when its caller says
-// `write` (attention_flash.wgsl: the key split holding row P), which no workgroup of this dispatch
-// reads (the others read rows < P only), so no ordering between workgroups is needed.
+// there; the first query head of the group also writes it to cache row P (attention_flash.wgsl calls
+// this in the key split holding row P only), which no workgroup of this dispatch reads (the others
+// read rows < P only), so no ordering between workgroups is needed.
 // A position at or beyond the cache or the tables writes nothing and attends the cache as stored
 // (the host rejects such positions when it knows them).
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
@@ -37,11 +37,11 @@ fn load_q(lid: u32, h: u32, t: u32, P: u32) {
   }
 }
 
-fn new_key(lid: u32, h: u32, t: u32, P: u32, write: bool) -> bool {
+fn new_key(lid: u32, h: u32, t: u32, P: u32) -> bool {
   let fresh = P < p.S && P < p.maxPos;
   let kh = h / p.group;
   let row = t * (p.Cq + 2u * p.Ckv);
-  let leader = write && h % p.group == 0u;
+  let leader = h % p.group == 0u;
   for (var i = lid; i < HD4 * 4u; i += WG) {
     var kx = 0.0;
     var vx = 0.0;

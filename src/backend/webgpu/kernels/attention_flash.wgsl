@@ -40,48 +40,18 @@ struct Params {
 // [counters: one per (t, h), 0 between dispatches][records: (HD + 2) words per (t, h, split), SENT between dispatches]
 @group(0) @binding(8) var<storage, read_write> sync: array<atomic<u32>>;
 
-const HD4 = (HD + 3u) / 4u;
-const VEC = HD % 4u == 0u;
-const NC = select(HD, HD / 4u, VEC); // value columns
-const G = WG / NC; // key groups of the value pass
 const KPT = (L + G - 1u) / G; // value keys per thread
 const U = min(KPT, 32u); // value loads in flight per thread
 const REC = HD + 2u; // record words: acc[HD], M, l
 const SENT = 0xffffffffu;
 const MR = 8u; // merge: splits whose words a thread loads at once
 
-var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
 var<workgroup> sc: array<f32, L>; // the split's scores, then p = e^(score − M)
 var<workgroup> red: array<vec4<f32>, WG>; // the max and sum reductions (in x), then the G partial sums
 var<workgroup> wm: array<f32, WG>; // merge: each thread's running M
 var<workgroup> wl: array<f32, WG>; // merge: each thread's running l
 var<workgroup> wpos: i32; // posOff[0], read once and loaded uniformly
 var<workgroup> warrived: u32; // splits of this row that stored their record before this one
-
-// q·k for the key row starting at element kb
-fn qk(kb: u32) -> f32 {
-  var d = 0.0;
-  if (VEC) {
-    for (var i = 0u; i < HD4; i++) {
-      d += dot(qs[i], k[kb / 4u + i]);
-    }
-  } else {
-    for (var i = 0u; i < HD; i++) {
-      let e = kb + i;
-      d += qs[i / 4u][i % 4u] * k[e / 4u][e % 4u];
-    }
-  }
-  return d;
-}
-
-// value column c of the row starting at element vb (a dim in x when HD % 4 != 0)
-fn v_col(vb: u32, c: u32) -> vec4<f32> {
-  if (VEC) {
-    return v[vb / 4u + c];
-  }
-  let e = vb + c;
-  return vec4<f32>(v[e / 4u][e % 4u], 0.0, 0.0, 0.0);
-}
 
 // a record word: the value's bits, the SENT pattern (a NaN) stored as another NaN
 fn enc(x: f32) -> u32 {
@@ -121,7 +91,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let k0 = split * L;
   let k1 = min(k0 + L, n);
   load_q(lid, h, t, P);
-  let fresh = new_key(lid, h, t, P, split == ns - 1u); // key n − 1 is in workgroup memory (kn, vn), not read from the cache
+  // key n − 1 (row P when fresh) is in workgroup memory (kn, vn), not read from the cache: only in
+  // the split holding it, which also writes the row
+  var fresh = false;
+  if (split == ns - 1u) {
+    fresh = new_key(lid, h, t, P);
+  }
   workgroupBarrier();
 
   // scores of keys k0 … k1 − 1 and their max M

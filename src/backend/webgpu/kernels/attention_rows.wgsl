@@ -1,0 +1,36 @@
+// What attention_decode.wgsl and attention_flash.wgsl share (a file in front of either, after the
+// io file): the head's shape constants, the query in workgroup memory, q·k over a cached key row
+// and a value column of a cached value row (k and v are bound by the io file).
+// Header: WG, HD.
+
+const HD4 = (HD + 3u) / 4u;
+const VEC = HD % 4u == 0u;
+const NC = select(HD, HD / 4u, VEC); // value columns
+const G = WG / NC; // key groups of the value pass
+
+var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec4s
+
+// q·k for the key row starting at element kb
+fn qk(kb: u32) -> f32 {
+  var d = 0.0;
+  if (VEC) {
+    for (var i = 0u; i < HD4; i++) {
+      d += dot(qs[i], k[kb / 4u + i]);
+    }
+  } else {
+    for (var i = 0u; i < HD; i++) {
+      let e = kb + i;
+      d += qs[i / 4u][i % 4u] * k[e / 4u][e % 4u];
+    }
+  }
+  return d;
+}
+
+// value column c of the row starting at element vb (a dim in x when HD % 4 != 0)
+fn v_col(vb: u32, c: u32) -> vec4<f32> {
+  if (VEC) {
+    return v[vb / 4u + c];
+  }
+  let e = vb + c;
+  return vec4<f32>(v[e / 4u][e % 4u], 0.0, 0.0, 0.0);
+}
