@@ -10,11 +10,13 @@
  * `spqr-separate` is SpQR with the outliers in a second pass instead of fused.
  *
  *   node <bundle>/bench/packed-decode.js [--shape llama2-7b] [--formats int4,int3,int2,int8,spqr,spqr-separate,bf16]
- *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--flash 64/256,0/1024] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--f16-sub 0] [--out packed.json]
+ *        [--pos 128] [--steps 32] [--kernel-iters 20] [--qgemv 2x4x32] [--int1 4x32x4] [--ilv1 4x32x2x2] [--one-pass-max n] [--flash 64/256,0/1024] [--dim N --layers N --heads N --kv-heads N --ffn N --vocab N] [--outlier-rate 0.01] [--f16-sub 0] [--kv-cache f32,f16] [--out packed.json]
  * --one-pass-max: AttentionTuning.onePassMaxKeys (one-pass decode attention up to that many cache rows; beyond, flash-decoding, or split-K with --flash 0).
  * --flash L[/M][,…]: AttentionTuning.flashKeys = L (flash-decoding's keys per split above onePassMaxKeys, 0 off) and
  * onePassMaxKeys = M when given; a list measures each on the same uploaded model (one row each, after any --ilv1 /
  * --int1 list's rows, which run at the first).
+ * --kv-cache f32[,f16]: the KV cache's element type; a list measures each on the same uploaded model (one row each, after
+ * the --flash list's rows).
  * --f16-sub 0: int4's qgemv1_ilv decodes through 1 + q/16 even where the device keeps f16 subnormals (JSON: f16_subnormals).
  */
 import { backend, emit, flags, list, measureCopy, measureDecode, meta, timeIt } from './lib/bench-common.js';
@@ -23,12 +25,12 @@ import type { PackedTuning } from '../src/backend/webgpu/kernels/qmatmul.js';
 import type { AttentionTuning } from '../src/backend/webgpu/kernels/attention.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { codesInterleaved } from '../src/backend/webgpu/packed.js';
-import { createKvCache, createModel, createRunState, freeKvCache, freeRunState } from '../src/model/llama.js';
+import { createKvCache, createModel, createRunState, freeKvCache, freeRunState, KV_CACHE_DTYPES, kvCacheBytes, type KvCacheDType } from '../src/model/llama.js';
 import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel, type RandomShape } from '../src/runtime/random-model.js';
 import { numel } from '../src/tensor/tensor.js';
 
-const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'flash', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'outlier-rate', 'f16-sub', 'out']);
+const f = flags(['shape', 'formats', 'pos', 'steps', 'kernel-iters', 'qgemv', 'int1', 'ilv1', 'one-pass-max', 'flash', 'dim', 'layers', 'heads', 'kv-heads', 'ffn', 'vocab', 'outlier-rate', 'f16-sub', 'kv-cache', 'out']);
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const shape = (f.shape ?? 'llama2-7b') as RandomShape;
 const over = { dim: num(f.dim), layers: num(f.layers), heads: num(f.heads), kvHeads: num(f['kv-heads']), ffn: num(f.ffn), vocab: num(f.vocab) };
@@ -61,6 +63,10 @@ const flashList: Partial<AttentionTuning>[] = list(f.flash, '').map((a) => {
   const [L, M] = a.split('/').map(Number) as [number, number | undefined];
   return { flashKeys: L, ...(M !== undefined && { onePassMaxKeys: M }) };
 });
+const kvList = list(f['kv-cache'], 'f32').map((k) => {
+  if (!(KV_CACHE_DTYPES as readonly string[]).includes(k)) throw new Error(`--kv-cache: ${k} is not one of ${KV_CACHE_DTYPES.join(', ')}`);
+  return k as KvCacheDType;
+});
 const attention = { ...(f['one-pass-max'] === undefined ? {} : { onePassMaxKeys: Number(f['one-pass-max']) }), ...flashList[0] };
 const backends = new Map<string, WebGpuBackend>();
 const gpu = async (outliers: 'fused' | 'separate'): Promise<WebGpuBackend> => {
@@ -88,26 +94,35 @@ for (const name of formats) {
   const { stats, ...weights } = await uploadRandomModel(config, spec, b, 'packed');
   await b.sync();
   const buildSeconds = (performance.now() - t0) / 1000;
-  const m = createModel(config, b, weights, pos + steps + 1);
-  const kv = createKvCache(m, pos + steps + 1);
-  const s = createRunState(m, 1, false);
+  let m = createModel(config, b, weights, pos + steps + 1, kvList[0]);
+  let kv = createKvCache(m, pos + steps + 1);
+  let s = createRunState(m, 1, false);
   const interleaved = codesInterleaved(spec.format, spec.params);
   const packedT1 = !['bf16', 'f16', 'f32'].includes(spec.format);
   const retune: Partial<PackedTuning>[] = interleaved ? ilv1List.map((ilv1) => ({ ilv1 })) : packedT1 ? int1List.map((int1) => ({ int1 })) : [];
-  const kvBytes = 2 * config.nLayers * (pos + steps / 2) * config.nKvHeads * config.headDim * 4;
-  const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
-  const roofline = (copy.gbps * 1e9) / bytes;
   // per kernel: each projection of layer 0 and lm_head alone
   const L = weights.layers[0]!;
   const named = (names: string[], p: typeof L.qkv): [string, Tensor][] => p.parts.map((q, i) => [p.parts.length === 1 ? names.join('|') : (names[i] as string), q.w]);
   const projections: [string, Tensor][] = [...named(['q', 'k', 'v'], L.qkv), ['o', L.wo], ...named(['gate', 'up'], L.gateUp), ['down', L.wDown], ['lm_head', weights.lmHead]];
-  const runs: ({ packed: Partial<PackedTuning> } | { attention: Partial<AttentionTuning> } | null)[] = [
+  const runs: ({ packed: Partial<PackedTuning> } | { attention: Partial<AttentionTuning> } | { kvCache: KvCacheDType } | null)[] = [
     ...(retune.length > 1 ? retune.map((packed) => ({ packed })) : [null]),
     ...flashList.slice(1).map((a) => ({ attention: { ...b0.attentionTuning, ...a } })),
+    ...kvList.slice(1).map((kvCache) => ({ kvCache })),
   ];
   for (const t of runs) {
-    if (t && 'attention' in t) b.setAttentionTuning(t.attention);
+    if (t && 'kvCache' in t) {
+      // the same weights, a model record and cache of the other element type
+      freeRunState(b, s);
+      freeKvCache(b, kv);
+      for (const x of [m.cos, m.sin]) b.free(x);
+      m = createModel(config, b, weights, pos + steps + 1, t.kvCache);
+      kv = createKvCache(m, pos + steps + 1);
+      s = createRunState(m, 1, false);
+    } else if (t && 'attention' in t) b.setAttentionTuning(t.attention);
     else if (t) b.setPackedTuning(t.packed);
+    const kvBytes = kvCacheBytes(m, pos + steps / 2);
+    const bytes = stats.matmulBytes + kvBytes + config.hiddenSize * 2;
+    const roofline = (copy.gbps * 1e9) / bytes;
     // greedy timed twice: right after uploading gigabytes of weights the first run has read up to 1.6× slower on the H200
     const { greedy, withRead: secRead, stream, profile } = await measureDecode(b, m, s, kv, pos, steps, 2);
     const sec = greedy[1] as number;
@@ -127,6 +142,7 @@ for (const name of formats) {
       ...(spec.outlierRate !== undefined && { outlier_rate: spec.outlierRate }),
       ...(interleaved ? { ilv1: b.packedTuning.ilv1 } : packedT1 && { int1: b.packedTuning.int1 }),
       attention: b.attentionTuning,
+      kv_cache: m.kvCache,
       pos,
       tokens_per_s: 1 / sec,
       tokens_per_s_first_run: 1 / (greedy[0] as number),
@@ -147,7 +163,7 @@ for (const name of formats) {
       profile,
     };
     rows.push(row);
-    const tiling = (interleaved ? ` (qgemv1_ilv ${Object.values(b.packedTuning.ilv1).join('x')})` : packedT1 ? ` (qgemv1 ${Object.values(b.packedTuning.int1).join('x')})` : '') + ` (flash ${b.attentionTuning.flashKeys} above ${b.attentionTuning.onePassMaxKeys})`;
+    const tiling = (interleaved ? ` (qgemv1_ilv ${Object.values(b.packedTuning.ilv1).join('x')})` : packedT1 ? ` (qgemv1 ${Object.values(b.packedTuning.int1).join('x')})` : '') + ` (flash ${b.attentionTuning.flashKeys} above ${b.attentionTuning.onePassMaxKeys}, KV ${m.kvCache})`;
     process.stderr.write(
       `${name}${tiling}: ${row.tokens_per_s.toFixed(1)} tok/s (first run ${row.tokens_per_s_first_run.toFixed(1)}, ${row.tokens_per_s_with_read.toFixed(1)} with reads), ${(bytes / 2 ** 20).toFixed(0)} MiB/token, ` +
         `${row.achieved_gbps.toFixed(0)} GB/s = ${(100 * row.fraction_of_roofline).toFixed(1)} % of roofline; kernels ${kernels.map((k) => `${k.kernel} ${(k.gbps as number).toFixed(0)}`).join(' ')} GB/s\n`,

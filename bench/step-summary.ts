@@ -18,6 +18,7 @@ interface Row {
   readonly ilv1?: unknown;
   readonly int1?: unknown;
   readonly attention?: { readonly flashKeys?: number; readonly onePassMaxKeys?: number };
+  readonly kv_cache?: string;
   readonly tokens_per_s: number;
   readonly fraction_of_roofline: number;
   readonly profile?: { readonly gpu_ms: number; readonly ops: readonly Op[] };
@@ -49,6 +50,7 @@ for (const file of files) {
         r.format ?? 'bf16',
         tiling ? Object.values(tiling as Record<string, number>).join('×') : '',
         r.attention?.flashKeys !== undefined ? `flash ${r.attention.flashKeys} above ${r.attention.onePassMaxKeys}` : '',
+        r.kv_cache ? `KV ${r.kv_cache}` : '',
         `${r.tokens_per_s.toFixed(1)} tok/s`,
         `${(100 * r.fraction_of_roofline).toFixed(1)} %`,
         `step ${r.profile ? r.profile.gpu_ms.toFixed(3) : '–'} ms`,

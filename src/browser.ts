@@ -20,11 +20,13 @@ import type { WebGpuBackendOptions } from './backend/webgpu/webgpu.js';
 import { lowbitModelOf } from './io/lowbit-model-read.js';
 import { blobReader, bytesReader, openLowbitFrom } from './io/lowbit-read.js';
 import { tokenizerFromTexts } from './io/tokenizer-core.js';
+import type { KvCacheDType } from './model/llama.js';
 import type { WeightMode } from './model/weights.js';
 import { modelHandle, type LowbitModelHandle } from './runtime/handle.js';
 import { checkedFiles, uploadModel } from './runtime/upload.js';
 
 export type { GeneratedToken, GenerateOptions, LowbitModelHandle, PerplexityOptions } from './runtime/handle.js';
+export type { KvCacheDType };
 
 export interface BrowserLoadOptions {
   /**
@@ -40,6 +42,8 @@ export interface BrowserLoadOptions {
   readonly weights?: WeightMode;
   /** Longest sequence (prompt + generated tokens, or perplexity window); default min(4096, the model's max positions). */
   readonly maxPositions?: number;
+  /** The KV cache's element type: 'f32' (default) or 'f16' (half the cache's memory; keys and values rounded to f16 as stored). */
+  readonly kvCache?: KvCacheDType;
   /** Names the file in errors (default "model.lowbit"). */
   readonly name?: string;
   /** Called after each tensor is uploaded. */
@@ -72,7 +76,7 @@ export async function loadLowbit(data: Blob | ArrayBuffer | Uint8Array, o: Brows
     });
     const files = await checkedFiles({ dir: name, config: m.config, tokenizer: m.tokenizer, source: m.source, packed: m.packed });
     const maxPositions = o.maxPositions ?? Math.min(4096, files.config.maxPositionEmbeddings);
-    const loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights ?? 'packed', ...(o.onProgress && { onProgress: o.onProgress }) });
+    const loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights ?? 'packed', kvCache: o.kvCache ?? 'f32', ...(o.onProgress && { onProgress: o.onProgress }) });
     return modelHandle(loaded, backend, maxPositions, own);
   } catch (e) {
     if (own) backend.dispose();

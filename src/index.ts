@@ -14,6 +14,7 @@ import type { Backend } from './backend/backend.js';
 import { selectNodeBackend } from './backend/node-select.js';
 import type { BackendKind } from './backend/select.js';
 import type { PerplexityResult } from './eval/perplexity.js';
+import type { KvCacheDType } from './model/llama.js';
 import type { WeightMode, WeightStats } from './model/weights.js';
 import { modelHandle, type LowbitModelHandle } from './runtime/handle.js';
 import { openModelDir, uploadModel } from './runtime/load.js';
@@ -27,6 +28,8 @@ export interface LoadOptions {
   readonly weights?: WeightMode;
   /** Longest sequence (prompt + generated tokens, or perplexity window); default min(4096, the model's max positions). */
   readonly maxPositions?: number;
+  /** The KV cache's element type: 'f32' (default) or 'f16' (half the cache's memory; keys and values rounded to f16 as stored). */
+  readonly kvCache?: KvCacheDType;
 }
 
 /** Loads a .lowbit file or a model directory onto a backend. */
@@ -36,7 +39,7 @@ export async function load(path: string, opts: LoadOptions = {}): Promise<Lowbit
   try {
     const files = await openModelDir(path);
     const maxPositions = opts.maxPositions ?? Math.min(4096, files.config.maxPositionEmbeddings);
-    const m = await uploadModel(files, { backend, maxPositions, weights: opts.weights ?? 'packed' });
+    const m = await uploadModel(files, { backend, maxPositions, weights: opts.weights ?? 'packed', kvCache: opts.kvCache ?? 'f32' });
     return modelHandle(m, backend, maxPositions, own);
   } catch (e) {
     if (own) backend.dispose();
@@ -48,4 +51,4 @@ export { FORMATS } from './formats/index.js';
 export { randomPacked } from './formats/random.js';
 export type { FormatId, PackedTensor } from './formats/types.js';
 export type { Backend, Tensor } from './backend/backend.js';
-export type { BackendKind, PerplexityResult, WeightMode, WeightStats };
+export type { BackendKind, KvCacheDType, PerplexityResult, WeightMode, WeightStats };

@@ -34,7 +34,8 @@ interface BenchJson {
   achieved_gbps: number;
   copy_gbps: number | null;
   fraction_of_roofline: number | null;
-  memory: { weight_bytes: number; kv_cache_bytes: number; bf16_weight_bytes: number };
+  kv_bytes_per_token: number;
+  memory: { weight_bytes: number; kv_cache: string; kv_cache_bytes: number; bf16_weight_bytes: number };
   weights_packed: Record<string, number>;
 }
 
@@ -57,6 +58,20 @@ describe('packed benchmarks (tiny shapes)', () => {
     });
   }
 
+  test(`lowbit bench --kv-cache f16: the cache and the KV bytes a token reads halve (${backend})`, async () => {
+    // 2 layers × 2 KV heads × hd 32, 8 + 2 rows; mean position 8 + 1.5
+    const args = ['bench', 'random:llama3-8b:int4', ...TINY, '--kv-heads', '2', '--prompt-tokens', '8', '--gen-tokens', '2', '--decode-runs', '1', '--backend', backend];
+    const f32 = await runCliJson<BenchJson>(args);
+    const f16 = await runCliJson<BenchJson>([...args, '--kv-cache', 'f16']);
+    assert.deepEqual([f32.memory.kv_cache, f16.memory.kv_cache], ['f32', 'f16']);
+    assert.deepEqual([f32.memory.kv_cache_bytes, f16.memory.kv_cache_bytes], [2 * 2 * 10 * 64 * 4, 2 * 2 * 10 * 64 * 2]);
+    assert.deepEqual([f32.kv_bytes_per_token, f16.kv_bytes_per_token], [2 * 2 * 9.5 * 64 * 4, 2 * 2 * 9.5 * 64 * 2]);
+    assert.ok(f16.decode_tokens_per_s > 0 && f16.decode_tokens_per_s_sampling > 0);
+    const bad = spawnSync(process.execPath, [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), ...args, '--kv-cache', 'q8'], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--kv-cache: "q8" is not one of f32, f16/);
+  });
+
   test(`lowbit bench random:llama3-8b:int4:head: lm_head packed too (${backend})`, async () => {
     const args = [...TINY, '--kv-heads', '2', '--prompt-tokens', '8', '--gen-tokens', '2', '--backend', backend];
     const plain = await runCliJson<BenchJson>(['bench', 'random:llama3-8b:int4', ...args]);
@@ -77,13 +92,14 @@ describe('packed benchmarks (tiny shapes)', () => {
     const script = fileURLToPath(new URL('../bench/random-model.js', import.meta.url));
     const w = spawnSync(process.execPath, [script, '--out', file, '--format', 'spqr', ...TINY], { encoding: 'utf8' });
     assert.equal(w.status, 0, w.stderr);
-    const ins = await runCliJson<{ bytes: number; quantizedBits: number; gpu: { weightBytes: number; bf16Bytes: number; kvBytesPerPosition: number } }>(['inspect', file]);
+    const ins = await runCliJson<{ bytes: number; quantizedBits: number; gpu: { weightBytes: number; bf16Bytes: number; kvBytesPerPosition: number; kvBytesPerPositionF16: number } }>(['inspect', file]);
     // 3 + 2·3/16 + 32/256 + 32·0.01·(4/5 of the rows) ≈ 3.76, plus the CSR row pointers (32 bits per row: 0.25 at in = 128)
     assert.ok(ins.quantizedBits > 3.9 && ins.quantizedBits < 4.2, `spqr bits ${ins.quantizedBits}`);
     assert.ok(ins.gpu.weightBytes < ins.gpu.bf16Bytes);
     // WebGPU images: SpQR's code fields (2 bits more per group at qqBits 3), a 64-byte header and 16-byte alignment per tensor
     assert.ok(ins.gpu.weightBytes > ins.bytes, `images ${ins.gpu.weightBytes} vs stored ${ins.bytes}`);
     assert.equal(ins.gpu.kvBytesPerPosition, 2 * 2 * 4 * 32 * 4);
+    assert.equal(ins.gpu.kvBytesPerPositionF16, 2 * 2 * 4 * 32 * 2);
     const r = await runCliJson<BenchJson>(['bench', file, '--prompt-tokens', '8', '--gen-tokens', '2', '--backend', backend]);
     assert.deepEqual(r.weights_packed, { spqr: 14 });
     if (backend === 'webgpu') {

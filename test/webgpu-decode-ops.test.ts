@@ -32,15 +32,18 @@ const { b: noSg } = await tryWebGpu({ subgroups: false });
 const { b: sample64 } = await tryWebGpu({ sampleWorkgroup: 64 });
 
 /**
- * A dispatch's kernel files joined by '+', attention_decode's block_reduce file left out after
- * checking that it is the one the backend's subgroups call for.
+ * A dispatch's kernel files joined by '+', attention_decode's block_reduce file and the KV cache's
+ * accessor files left out after checking that they are the ones the backend's subgroups and the
+ * f32 caches call for.
  */
 function kernelName(on: WebGpuBackend, files: readonly string[]): string {
   if (files.includes('attention_decode') || files.includes('attention_flash')) {
     const want = on.subgroupSize > 0 ? 'attention_reduce_subgroup' : 'attention_reduce_shared';
     assert.ok(files.includes(want), `${files.join('+')}: want ${want} (subgroup size ${on.subgroupSize})`);
   }
-  return files.filter((f) => !f.startsWith('attention_reduce_')).join('+');
+  // the KV cache's accessors: f32 caches here (test/webgpu-kv-f16.test.ts checks the f16 ones)
+  if (files.some((f) => (f.startsWith('attention') && f !== 'attention_combine') || f === 'rope_kv')) assert.equal(files[0], 'kv_f32', files.join('+'));
+  return files.filter((f) => !f.startsWith('attention_reduce_') && !f.startsWith('kv_')).join('+');
 }
 
 /** Host slice of columns [c0, c1) of a [T, W] matrix. */
@@ -269,7 +272,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       const qRef = new Float32Array(T * Cq);
       const kRef = cache0.slice();
       const vRef = cache0.slice();
-      ops.ropeKv(qRef, kRef, vRef, x, cosH, sinH, T, Cq, Ckv, half, P);
+      ops.ropeKv(qRef, kRef, vRef, x, cosH, sinH, T, Cq, Ckv, half, P, P);
       // the GPU composition: rope of the parts, row copies into the caches
       const qC = f32([T, Cq], cols(x, T, W, 0, Cq));
       const kPart = f32([T, Ckv], cols(x, T, W, Cq, Cq + Ckv));
@@ -333,7 +336,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
       // reference: ropeKv then attention on the host
       const qRef = new Float32Array(T * Cq);
       const [kRef, vRef] = [k0.slice(), v0.slice()];
-      ops.ropeKv(qRef, kRef, vRef, x, cosH, sinH, T, Cq, Ckv, half, P);
+      ops.ropeKv(qRef, kRef, vRef, x, cosH, sinH, T, Cq, Ckv, half, P, P);
       const ref = new Float32Array(T * Cq);
       ops.attention(ref, qRef, kRef, vRef, T, nH, nKv, hd, P);
       // on the default backend (subgroups where the device has them) and without subgroups

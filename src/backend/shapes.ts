@@ -122,7 +122,8 @@ export function checkAttention(
   if (v.shape[0] !== S || v.shape[1] !== Ckv) fail(op, `v ${shapeStr(v.shape)} must equal k ${shapeStr(k.shape)}`);
   if (out.shape[0] !== T || out.shape[1] !== Cq) fail(op, `out ${shapeStr(out.shape)} must equal q ${shapeStr(q.shape)}`);
   if (!Number.isInteger(p.pos0) || p.pos0 < 0 || p.pos0 + T > S) fail(op, `positions ${p.pos0}…${p.pos0 + T - 1} exceed the cache of ${S} rows`);
-  for (const [n, t] of [['out', out], ['q', q], ['k', k], ['v', v]] as const) dtypeIs(op, n, t, 'f32');
+  for (const [n, t] of [['out', out], ['q', q]] as const) dtypeIs(op, n, t, 'f32');
+  checkKvDtypes(op, 'k', k, 'v', v);
   if (p.pos) checkPos(op, p.pos);
   return { T, S };
 }
@@ -267,6 +268,12 @@ export function checkGptqBlock(t: GptqBlockTensors, p: GptqBlockParams): { n: nu
 }
 
 /** A device position: [1] i32. */
+/** A KV cache is f32 or f16, keys and values alike. */
+function checkKvDtypes(op: string, kn: string, k: Tensor, vn: string, v: Tensor): void {
+  if (k.dtype !== 'f32' && k.dtype !== 'f16') fail(op, `${kn} is ${k.dtype}; a KV cache is f32 or f16`);
+  if (v.dtype !== k.dtype) fail(op, `${vn} is ${v.dtype} but ${kn} is ${k.dtype}`);
+}
+
 export function checkPos(op: string, pos: Tensor): void {
   if (pos.shape.length !== 1 || pos.shape[0] !== 1) fail(op, `pos ${shapeStr(pos.shape)} must be [1]`);
   dtypeIs(op, 'pos', pos, 'i32');
@@ -300,7 +307,8 @@ export function checkRopeKv(
   const [P, half2] = dims2(op, 'cos', cos);
   if (half2 !== half) fail(op, `cos ${shapeStr(cos.shape)} must have ${half} columns`);
   if (sin.shape.length !== 2 || sin.shape[0] !== P || sin.shape[1] !== half) fail(op, `sin ${shapeStr(sin.shape)} must equal cos ${shapeStr(cos.shape)}`);
-  for (const [n, x] of [['q', q], ['kCache', kCache], ['vCache', vCache], ['qkv', qkv], ['cos', cos], ['sin', sin]] as const) dtypeIs(op, n, x, 'f32');
+  for (const [n, x] of [['q', q], ['qkv', qkv], ['cos', cos], ['sin', sin]] as const) dtypeIs(op, n, x, 'f32');
+  checkKvDtypes(op, 'kCache', kCache, 'vCache', vCache);
   const outs = [q, kCache, vCache, qkv];
   if (new Set(outs).size !== outs.length) fail(op, 'q, kCache, vCache and qkv must be four distinct tensors');
   if (!Number.isInteger(pos0) || pos0 < 0) fail(op, `pos0 must be an integer ≥ 0, got ${pos0}`);

@@ -3,6 +3,7 @@ import type { Backend } from '../backend/backend.js';
 import { selectNodeBackend } from '../backend/node-select.js';
 import type { BackendKind } from '../backend/select.js';
 import { InputError } from '../io/errors.js';
+import { KV_CACHE_DTYPES, type KvCacheDType } from '../model/llama.js';
 import type { WeightMode, WeightStats } from '../model/weights.js';
 
 export const BACKEND_KINDS = ['auto', 'cpu', 'webgpu'] as const satisfies readonly BackendKind[];
@@ -38,6 +39,14 @@ export function parseWeightMode(v: string): WeightMode {
   if (!(WEIGHT_MODES as readonly string[]).includes(v)) throw new InputError('--weights', `"${v}" is not one of ${WEIGHT_MODES.join(', ')}`);
   return v as WeightMode;
 }
+
+export function parseKvCache(v: string): KvCacheDType {
+  if (!(KV_CACHE_DTYPES as readonly string[]).includes(v)) throw new InputError('--kv-cache', `"${v}" is not one of ${KV_CACHE_DTYPES.join(', ')}`);
+  return v as KvCacheDType;
+}
+
+/** The --kv-cache option's help. */
+export const KV_CACHE_HELP = 'KV cache element type: f32 | f16 (half the cache memory; keys and values rounded to f16 as stored)';
 
 /** One stderr line: what was uploaded packed and what was dequantized. */
 export function weightLine(s: WeightStats): string {

@@ -20,10 +20,20 @@ export interface LlamaModel {
   readonly cos: Tensor;
   readonly sin: Tensor;
   readonly maxPositions: number;
+  /** The element type of the KV caches `createKvCache` makes. */
+  readonly kvCache: KvCacheDType;
 }
 
+/**
+ * A KV cache's element type: f32 (the default: attention reads the keys and values the projections
+ * computed) or f16 (half the cache's bytes and memory; each key and value rounded to the nearest
+ * f16 as it is stored, as llama.cpp's default cache does).
+ */
+export type KvCacheDType = 'f32' | 'f16';
+export const KV_CACHE_DTYPES: readonly KvCacheDType[] = ['f32', 'f16'];
+
 /** Builds the model record and its RoPE tables for up to `maxPositions` positions. */
-export function createModel(config: LlamaConfig, backend: Backend, weights: LlamaWeights, maxPositions: number): LlamaModel {
+export function createModel(config: LlamaConfig, backend: Backend, weights: LlamaWeights, maxPositions: number, kvCache: KvCacheDType = 'f32'): LlamaModel {
   const { headDim, ropeTheta, ropeScaling } = config;
   const t = ropeTables(headDim, ropeTheta, ropeScaling, maxPositions);
   const shape = [maxPositions, headDim / 2];
@@ -34,6 +44,7 @@ export function createModel(config: LlamaConfig, backend: Backend, weights: Llam
     cos: backend.upload(tensor('f32', shape, t.cos)),
     sin: backend.upload(tensor('f32', shape, t.sin)),
     maxPositions,
+    kvCache,
   };
 }
 
@@ -44,7 +55,7 @@ export function freeModel(m: LlamaModel): void {
   m.backend.free(m.sin);
 }
 
-/** The KV cache of one sequence: per layer [S, Hkv·hd] keys and values. */
+/** The KV cache of one sequence: per layer [S, Hkv·hd] keys and values (of the model's kvCache type). */
 export interface KvCache {
   readonly k: readonly Tensor[];
   readonly v: readonly Tensor[];
@@ -55,8 +66,14 @@ export function createKvCache(m: LlamaModel, rows: number): KvCache {
   const c = m.config;
   if (rows > m.maxPositions) throw new Error(`KV cache of ${rows} rows exceeds the model's ${m.maxPositions} positions`);
   const shape = [rows, c.nKvHeads * c.headDim];
-  const make = (): Tensor[] => Array.from({ length: c.nLayers }, () => m.backend.empty('f32', shape));
+  const make = (): Tensor[] => Array.from({ length: c.nLayers }, () => m.backend.empty(m.kvCache, shape));
   return { k: make(), v: make(), rows };
+}
+
+/** Bytes of a KV cache of `rows` rows for the model (keys and values, every layer). */
+export function kvCacheBytes(m: LlamaModel, rows: number): number {
+  const c = m.config;
+  return 2 * c.nLayers * rows * c.nKvHeads * c.headDim * (m.kvCache === 'f16' ? 2 : 4);
 }
 
 /** Activations for calls of exactly T tokens. */

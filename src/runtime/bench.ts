@@ -15,7 +15,7 @@
 import type { Backend } from '../backend/backend.js';
 import { WebGpuBackend } from '../backend/webgpu/webgpu.js';
 import { decodeOnDevice, drain } from './decode.js';
-import { createKvCache, createRunState, forward, freeKvCache, freeRunState, type LlamaModel } from '../model/llama.js';
+import { createKvCache, createRunState, forward, freeKvCache, freeRunState, kvCacheBytes, type KvCacheDType, type LlamaModel } from '../model/llama.js';
 import type { WeightStats } from '../model/weights.js';
 import { tensor } from '../tensor/tensor.js';
 import { rng, Sampler } from './sampler.js';
@@ -56,9 +56,11 @@ export interface BenchResult {
   readonly fraction_of_roofline: number | null;
   readonly memory: {
     readonly weight_bytes: number;
+    /** The KV cache's element type and bytes (prompt + generated rows). */
+    readonly kv_cache: KvCacheDType;
     readonly kv_cache_bytes: number;
     readonly bf16_weight_bytes: number;
-    /** (weights + KV) / (bf16 weights + KV). */
+    /** (weights + KV) / (bf16 weights + the same KV cache). */
     readonly ratio_vs_bf16: number;
   };
   readonly weights_packed: Record<string, number>;
@@ -145,12 +147,11 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
     } finally {
       b.free(uniforms);
     }
-    const kvDim = c.nKvHeads * c.headDim;
     const meanPos = P + (G + 1) / 2;
-    const kvPerToken = 2 * c.nLayers * meanPos * kvDim * 4;
+    const kvPerToken = kvCacheBytes(m, meanPos);
     const embedRow = c.hiddenSize * 2;
     const bytes = stats.matmulBytes + kvPerToken + embedRow;
-    const kvCache = 2 * c.nLayers * (P + G) * kvDim * 4;
+    const kvCache = kvCacheBytes(m, P + G);
     const achieved = (bytes * queued) / 1e9;
     const roofline = copy === null ? null : (copy * 1e9) / bytes;
     return {
@@ -169,7 +170,7 @@ export async function benchModel(m: LlamaModel, stats: WeightStats, o: BenchOpti
       copy_gbps: copy,
       roofline_tokens_per_s: roofline,
       fraction_of_roofline: roofline === null ? null : queued / roofline,
-      memory: { weight_bytes: stats.bytes, kv_cache_bytes: kvCache, bf16_weight_bytes: stats.bf16Bytes, ratio_vs_bf16: (stats.bytes + kvCache) / (stats.bf16Bytes + kvCache) },
+      memory: { weight_bytes: stats.bytes, kv_cache: m.kvCache, kv_cache_bytes: kvCache, bf16_weight_bytes: stats.bf16Bytes, ratio_vs_bf16: (stats.bytes + kvCache) / (stats.bf16Bytes + kvCache) },
       weights_packed: stats.packed,
       weights_dequantized: stats.dequantized,
     };

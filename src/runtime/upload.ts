@@ -11,7 +11,7 @@ import { InputError } from '../io/errors.js';
 import type { TensorSource } from '../io/safetensors.js';
 import type { TextTokenizer } from '../io/tokenizer-core.js';
 import type { LlamaConfig } from '../model/config.js';
-import { createModel, type LlamaModel } from '../model/llama.js';
+import { createModel, type KvCacheDType, type LlamaModel } from '../model/llama.js';
 import { checkWeightSource, uploadWeights, type PackedSource, type WeightMode, type WeightStats } from '../model/weights.js';
 import { toF32, type HostTensor } from '../tensor/tensor.js';
 
@@ -62,6 +62,8 @@ export interface LoadOptions {
    * no kernel for, or a tensor too large for one binding, is dequantized either way.
    */
   readonly weights?: WeightMode;
+  /** The KV cache's element type (default f32; f16 halves its memory, see KvCacheDType). */
+  readonly kvCache?: KvCacheDType;
 }
 
 export interface LoadedModel {
@@ -105,7 +107,7 @@ export async function uploadModel(files: ModelFiles, o: LoadOptions): Promise<Lo
       ...(files.packed && { packed: checkedPacked(files) }),
       weights: o.weights ?? 'packed',
     });
-    const model = createModel(files.config, o.backend, weights, o.maxPositions);
+    const model = createModel(files.config, o.backend, weights, o.maxPositions, o.kvCache);
     return { dir: files.dir, config: files.config, tokenizer: files.tokenizer, model, weightStats: stats };
   } finally {
     await files.source.close();

@@ -5,7 +5,7 @@
  * threaded) can replace the reference loop without touching the model.
  */
 import type { FormatId, PackedTensor } from '../../formats/types.js';
-import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
+import { DTYPE_BYTES, f16ArrayToF32, f32ToF16, type DType } from '../../tensor/dtype.js';
 import { numel, toF32, zeros, type HostTensor, type Shape } from '../../tensor/tensor.js';
 import type { ArgmaxHistory, SampleDraws, AttentionParams, Backend, GptqBlockParams, GptqBlockTensors, MatmulOptions, OpName, Recording, RopeKvParams, SpqrBlockParams, SpqrBlockTensors, Tensor } from '../backend.js';
 import * as shapes from '../shapes.js';
@@ -261,7 +261,9 @@ export class CpuBackend implements Backend {
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
     const { T, S } = shapes.checkAttention(out, q, k, v, p);
     const P = this.position('attention', p.pos0, p.pos, T, S, 'the cache');
-    ops.attention(this.f32(out), this.f32(q), this.f32(k), this.f32(v), T, p.nHeads, p.nKvHeads, p.headDim, P);
+    // an f16 cache is read widened to f32, the rows any query sees
+    const rows = (t: Tensor): Float32Array => (t.dtype === 'f16' ? f16ArrayToF32((this.arr(t) as Uint16Array).subarray(0, (P + T) * (t.shape[1] as number))) : this.f32(t));
+    ops.attention(this.f32(out), this.f32(q), rows(k), rows(v), T, p.nHeads, p.nKvHeads, p.headDim, P);
   }
 
   copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {
@@ -356,7 +358,20 @@ export class CpuBackend implements Backend {
     const { T, S, Cq, Ckv, half } = shapes.checkRopeKv(q, kCache, vCache, qkv, cos, sin, p);
     const P = this.position('ropeKv', p.pos0, p.pos, T, S, 'the cache');
     this.position('ropeKv', p.pos0, p.pos, T, cos.shape[0] as number, 'the table');
-    ops.ropeKv(this.f32(q), this.f32(kCache), this.f32(vCache), this.f32(qkv), this.f32(cos), this.f32(sin), T, Cq, Ckv, half, P);
+    if (kCache.dtype === 'f16') {
+      // rows P … P+T−1 computed in f32, then each element rounded to f16 (ties to even)
+      const k = new Float32Array(T * Ckv);
+      const v = new Float32Array(T * Ckv);
+      ops.ropeKv(this.f32(q), k, v, this.f32(qkv), this.f32(cos), this.f32(sin), T, Cq, Ckv, half, 0, P);
+      const kc = this.arr(kCache) as Uint16Array;
+      const vc = this.arr(vCache) as Uint16Array;
+      for (let i = 0; i < T * Ckv; i++) {
+        kc[P * Ckv + i] = f32ToF16(k[i] as number);
+        vc[P * Ckv + i] = f32ToF16(v[i] as number);
+      }
+      return;
+    }
+    ops.ropeKv(this.f32(q), this.f32(kCache), this.f32(vCache), this.f32(qkv), this.f32(cos), this.f32(sin), T, Cq, Ckv, half, P, P);
   }
 
   ropeKvAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void {

@@ -197,9 +197,9 @@ export function kl(out: Float32Array, p: Float32Array, q: Float32Array, T: numbe
 }
 
 /**
- * RoPE of q and k plus the KV-cache append: row t of qkv = (q | k | v) goes to q[t] (rotated),
- * kCache[P + t] (rotated) and vCache[P + t] — exactly `rope` of the parts and a row copy.
- * q: [T, Cq], kCache, vCache: [S, Ckv], qkv: [T, Cq + 2·Ckv], cos/sin: [maxPos, half].
+ * RoPE of q and k plus the KV-cache append: row t of qkv = (q | k | v) at position P + t goes to
+ * q[t] (rotated), kCache[R + t] (rotated) and vCache[R + t] — exactly `rope` of the parts and a row
+ * copy. q: [T, Cq], kCache, vCache: [≥ R + T, Ckv], qkv: [T, Cq + 2·Ckv], cos/sin: [maxPos, half].
  */
 export function ropeKv(
   q: Float32Array,
@@ -212,17 +212,18 @@ export function ropeKv(
   Cq: number,
   Ckv: number,
   half: number,
+  R: number,
   P: number,
 ): void {
   const W = Cq + 2 * Ckv;
   for (let t = 0; t < T; t++) {
     const row = t * W;
     q.set(qkv.subarray(row, row + Cq), t * Cq);
-    kCache.set(qkv.subarray(row + Cq, row + Cq + Ckv), (P + t) * Ckv);
-    vCache.set(qkv.subarray(row + Cq + Ckv, row + W), (P + t) * Ckv);
+    kCache.set(qkv.subarray(row + Cq, row + Cq + Ckv), (R + t) * Ckv);
+    vCache.set(qkv.subarray(row + Cq + Ckv, row + W), (R + t) * Ckv);
   }
   rope(q, cos, sin, T, Cq, half, P);
-  rope(kCache.subarray(P * Ckv, (P + T) * Ckv), cos, sin, T, Ckv, half, P);
+  rope(kCache.subarray(R * Ckv, (R + T) * Ckv), cos, sin, T, Ckv, half, P);
 }
 
 /** ids[t] = the first index of the maximum of logits[t, :] (NaN never wins; no value above −∞ gives 0).  ids: [T], logits: [T, V]. */

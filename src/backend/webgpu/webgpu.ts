@@ -478,14 +478,14 @@ export class WebGpuBackend implements Backend {
 
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams): void {
     const { T, S } = shapes.checkAttention(out, q, k, v, p);
-    const what = `attention q${shapeStr(q.shape)} kv${shapeStr(k.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
+    const what = `attention q${shapeStr(q.shape)} kv ${k.dtype}${shapeStr(k.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
     attention(this.ctx, this.attentionCall(what, out, q, k, v, p, T, S), this.attentionTuning, (bytes) => this.scratch('attention', what, bytes), this.flashSync, this.subgroupSize);
   }
 
   private attentionCall(what: string, out: Tensor, q: Tensor, k: Tensor, v: Tensor, p: AttentionParams, T: number, S: number): AttentionCall {
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
     const pos = p.pos ? b('pos', p.pos) : this.zeroPos;
-    return { what, out: b('out', out), q: b('q', q), k: b('k', k), v: b('v', v), T, S, nHeads: p.nHeads, nKvHeads: p.nKvHeads, headDim: p.headDim, pos0: p.pos0, pos, devicePos: p.pos !== undefined };
+    return { what, out: b('out', out), q: b('q', q), k: b('k', k), v: b('v', v), T, S, nHeads: p.nHeads, nKvHeads: p.nKvHeads, headDim: p.headDim, pos0: p.pos0, pos, devicePos: p.pos !== undefined, kv16: k.dtype === 'f16' };
   }
 
   copyRows(dst: Tensor, dstRow0: number, src: Tensor, srcRow0: number, rows: number): void {
@@ -603,11 +603,11 @@ export class WebGpuBackend implements Backend {
 
   ropeKv(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void {
     const { T, S, Cq, Ckv, half } = shapes.checkRopeKv(q, kCache, vCache, qkv, cos, sin, p);
-    const what = `ropeKv qkv${shapeStr(qkv.shape)} cache${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
+    const what = `ropeKv qkv${shapeStr(qkv.shape)} cache ${kCache.dtype}${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
     const pos = p.pos ? b('pos', p.pos) : this.zeroPos;
     const call = { what, q: b('q', q), kCache: b('kCache', kCache), vCache: b('vCache', vCache), qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), pos };
-    ropeKv(this.ctx, { ...call, T, S, Cq, Ckv, half, pos0: p.pos0, maxPos: cos.shape[0] as number });
+    ropeKv(this.ctx, { ...call, T, S, Cq, Ckv, half, pos0: p.pos0, maxPos: cos.shape[0] as number, kv16: kCache.dtype === 'f16' });
   }
 
   ropeKvAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, p: RopeKvParams): void {
@@ -618,7 +618,7 @@ export class WebGpuBackend implements Backend {
       this.attention(out, q, kCache, vCache, p);
       return;
     }
-    const what = `attention qkv${shapeStr(qkv.shape)} kv${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
+    const what = `attention qkv${shapeStr(qkv.shape)} kv ${kCache.dtype}${shapeStr(kCache.shape)} heads ${p.nHeads}/${p.nKvHeads}×${p.headDim} pos0 ${p.pos0}${p.pos ? ' + pos' : ''}`;
     const b = (name: string, x: Tensor): GPUBuffer => this.buf(what, name, x);
     const rope = { qkv: b('qkv', qkv), cos: b('cos', cos), sin: b('sin', sin), maxPos: cos.shape[0] as number };
     ropeKvAttention(this.ctx, this.attentionCall(what, out, q, kCache, vCache, p, T, S), rope, this.attentionTuning, this.flashSync, this.subgroupSize);

@@ -9,12 +9,13 @@
 import type { Command } from 'commander';
 import { InputError } from '../../io/errors.js';
 import { createModel } from '../../model/llama.js';
+import type { KvCacheDType } from '../../model/llama.js';
 import type { WeightMode } from '../../model/weights.js';
 import { benchModel, copyBandwidth } from '../../runtime/bench.js';
 import { openModelDir, uploadModel } from '../../runtime/load.js';
 import { RANDOM_FORMATS, RANDOM_SHAPES, randomConfig, uploadRandomModel, type RandomShape } from '../../runtime/random-model.js';
 import { dawnFlags } from '../../backend/webgpu/node.js';
-import { openBackend, parseBackendKind, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
+import { KV_CACHE_HELP, openBackend, parseBackendKind, parseKvCache, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
 import { intOption } from '../options.js';
 import { LOWBIT_VERSION } from '../../version.gen.js';
 
@@ -24,6 +25,7 @@ interface BenchCliOptions {
   decodeRuns: number;
   backend: BackendKind;
   weights: WeightMode;
+  kvCache: KvCacheDType;
   json?: boolean;
   dim?: number;
   layers?: number;
@@ -43,6 +45,7 @@ export function registerBench(program: Command): void {
     .option('--decode-runs <n>', 'timed decodes of --gen-tokens each, greedy and sampled; the median is reported', intOption('--decode-runs', 1), 3)
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
     .option('--weights <mode>', 'packed | dequant', parseWeightMode, 'packed' as WeightMode)
+    .option('--kv-cache <type>', KV_CACHE_HELP, parseKvCache, 'f32' as KvCacheDType)
     .option('--dim <n>', 'random model: hidden size', intOption('--dim', 2))
     .option('--layers <n>', 'random model: layers', intOption('--layers', 1))
     .option('--heads <n>', 'random model: attention heads', intOption('--heads', 1))
@@ -72,10 +75,10 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
       const over = { dim: o.dim, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, ffn: o.ffn, vocab: o.vocab };
       const config = randomConfig(shape as RandomShape, Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)));
       const { stats, ...weights } = await uploadRandomModel(config, f, backend, o.weights);
-      loaded = { model: createModel(config, backend, weights, maxPositions), weightStats: stats };
+      loaded = { model: createModel(config, backend, weights, maxPositions, o.kvCache), weightStats: stats };
     } else {
       const files = await openModelDir(model);
-      loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights });
+      loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights, kvCache: o.kvCache });
     }
     process.stderr.write(`${weightLine(loaded.weightStats)}\n`);
     const r = await benchModel(loaded.model, loaded.weightStats, { promptTokens: o.promptTokens, genTokens: o.genTokens, decodeRuns: o.decodeRuns, copyGbps });
@@ -94,7 +97,7 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
         `prefill   ${r.prefill_tokens_per_s.toFixed(1)} tok/s (${r.prompt_tokens} tokens)`,
         `decode    ${r.decode_tokens_per_s.toFixed(1)} tok/s greedy (on the device), ${r.decode_tokens_per_s_sampling.toFixed(1)} tok/s sampling (on the device, temperature ${r.sampling.temperature}, top-k ${r.sampling.top_k}, top-p ${r.sampling.top_p})`,
         `bytes     ${mib(r.bytes_per_token)} read per token (weights ${mib(r.weight_bytes_per_token)}, KV ${mib(r.kv_bytes_per_token)}): ${r.achieved_gbps.toFixed(1)} GB/s, ${pct}`,
-        `memory    weights ${mib(r.memory.weight_bytes)} + KV cache ${mib(r.memory.kv_cache_bytes)} vs bf16 weights ${mib(r.memory.bf16_weight_bytes)} (${(100 * r.memory.ratio_vs_bf16).toFixed(1)} % of the bf16 model)`,
+        `memory    weights ${mib(r.memory.weight_bytes)} + KV cache ${mib(r.memory.kv_cache_bytes)} (${r.memory.kv_cache}) vs bf16 weights ${mib(r.memory.bf16_weight_bytes)} (${(100 * r.memory.ratio_vs_bf16).toFixed(1)} % of the bf16 model)`,
         '',
       ].join('\n'),
     );

@@ -5,7 +5,8 @@ import { klDivergence, perplexity, windowCount, type KlResult, type PerplexityRe
 import { defaultEvalText, readTextFile } from '../../eval/text.js';
 import { encodeCached } from '../../eval/token-cache.js';
 import { loadModel, openModelDir, uploadModel } from '../../runtime/load.js';
-import { openBackend, parseBackendKind, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
+import { KV_CACHE_HELP, openBackend, parseBackendKind, parseKvCache, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
+import type { KvCacheDType } from '../../model/llama.js';
 import type { WeightMode } from '../../model/weights.js';
 import { intOption } from '../options.js';
 import { defaultModelDir } from '../paths.js';
@@ -17,6 +18,7 @@ interface EvalOptions {
   windows?: number;
   backend: BackendKind;
   weights: WeightMode;
+  kvCache: KvCacheDType;
   compare?: string[];
   json?: boolean;
 }
@@ -31,6 +33,7 @@ export function registerEval(program: Command): void {
     .option('--windows <n>', 'evaluate only the first N windows', intOption('--windows', 1))
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
     .option('--weights <mode>', 'quantized .lowbit weights: packed (run the packed kernels) | dequant (f32 at load)', parseWeightMode, 'packed' as WeightMode)
+    .option('--kv-cache <type>', KV_CACHE_HELP, parseKvCache, 'f32' as KvCacheDType)
     .option('--compare <model>', 'also report KL(model ‖ compared) and the compared model\'s perplexity; repeat it to compare several (the base model runs once per window)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'print one JSON object on stdout')
     .action(async (modelArg: string | undefined, o: EvalOptions) => runEval(modelArg ?? defaultModelDir(), o));
@@ -46,7 +49,7 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     const files = await openModelDir(modelDir);
     const seqlen = o.seqlen ?? Math.min(2048, files.config.maxPositionEmbeddings);
     const load = progress('loading');
-    const m = await uploadModel(files, { backend, maxPositions: seqlen, onProgress: load.update, weights: o.weights });
+    const m = await uploadModel(files, { backend, maxPositions: seqlen, onProgress: load.update, weights: o.weights, kvCache: o.kvCache });
     load.done();
     if (files.packed) log(weightLine(m.weightStats));
     const ids = await encodeCached(m.tokenizer, text.text);
@@ -65,7 +68,7 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     if (compare.length > 0) {
       const models = [];
       for (const path of compare) {
-        const c = await loadModel(path, { backend, maxPositions: seqlen, weights: o.weights });
+        const c = await loadModel(path, { backend, maxPositions: seqlen, weights: o.weights, kvCache: o.kvCache });
         if (c.tokenizer.hash !== m.tokenizer.hash) log(`warning: ${path} uses a different tokenizer file; KL is computed on the first model's tokens`);
         models.push(c.model);
       }
@@ -79,7 +82,7 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     const evalSeconds = (performance.now() - tEval) / 1000; // the windows only: no loading or tokenizing
     const seconds = (performance.now() - t0) / 1000;
     if (o.json) {
-      const out = { ...result, backend: backend.name, device: backend.description, weights: o.weights, packed: m.weightStats.packed, seconds, eval_seconds: evalSeconds, model: modelDir, data: text.source };
+      const out = { ...result, backend: backend.name, device: backend.description, weights: o.weights, kv_cache: o.kvCache, packed: m.weightStats.packed, seconds, eval_seconds: evalSeconds, model: modelDir, data: text.source };
       const row = (path: string, k: KlResult): Record<string, unknown> => ({ compare: path, kl: k.kl, top1: k.top1, compare_ppl: k.compared.ppl, compare_nll: k.compared.nll });
       // one compared model: its fields inline (as before); several: a `compares` array
       const extra = kl.length === 1 ? row(compare[0] as string, kl[0] as KlResult) : kl.length > 1 ? { compares: kl.map((k, j) => row(compare[j] as string, k)) } : {};

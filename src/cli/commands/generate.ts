@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { generate } from '../../runtime/generate.js';
 import { openModelDir, uploadModel } from '../../runtime/load.js';
-import { openBackend, parseBackendKind, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
+import { KV_CACHE_HELP, openBackend, parseBackendKind, parseKvCache, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
+import type { KvCacheDType } from '../../model/llama.js';
 import type { WeightMode } from '../../model/weights.js';
 import { intOption, numberOption } from '../options.js';
 import { defaultModelDir } from '../paths.js';
@@ -16,6 +17,7 @@ interface GenerateCliOptions {
   seed: number;
   backend: BackendKind;
   weights: WeightMode;
+  kvCache: KvCacheDType;
   json?: boolean;
 }
 
@@ -32,6 +34,7 @@ export function registerGenerate(program: Command): void {
     .option('--seed <n>', 'sampling seed', intOption('--seed', 0), 0)
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
     .option('--weights <mode>', 'quantized .lowbit weights: packed (run the packed kernels) | dequant (f32 at load)', parseWeightMode, 'packed' as WeightMode)
+    .option('--kv-cache <type>', KV_CACHE_HELP, parseKvCache, 'f32' as KvCacheDType)
     .option('--json', 'print one JSON object (ids and text) on stdout instead of streaming')
     .action(async (modelArg: string | undefined, o: GenerateCliOptions) => runGenerate(modelArg ?? defaultModelDir(), o));
 }
@@ -50,7 +53,7 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
       await files.source.close(); // uploadModel closes them otherwise
       throw e;
     }
-    const m = await uploadModel(files, { backend, maxPositions: prompt.length + o.maxTokens, weights: o.weights });
+    const m = await uploadModel(files, { backend, maxPositions: prompt.length + o.maxTokens, weights: o.weights, kvCache: o.kvCache });
     if (files.packed && !o.json) process.stderr.write(`${weightLine(m.weightStats)}\n`);
     const ids: number[] = [];
     let printed = '';
@@ -68,7 +71,7 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
     const seconds = (performance.now() - t0) / 1000;
     if (o.json) {
       const text = tokenizer.decode(ids);
-      process.stdout.write(`${JSON.stringify({ prompt_ids: [...prompt], ids, text, backend: backend.name, weights: o.weights, packed: m.weightStats.packed, seconds })}\n`);
+      process.stdout.write(`${JSON.stringify({ prompt_ids: [...prompt], ids, text, backend: backend.name, weights: o.weights, kv_cache: o.kvCache, packed: m.weightStats.packed, seconds })}\n`);
     } else {
       process.stdout.write('\n');
       process.stderr.write(`${ids.length} tokens in ${seconds.toFixed(2)} s\n`);

@@ -29,13 +29,14 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
   const rows = stats.tensors.map((t) => ({ ...t, nan: nonFinite.get(t.name)?.nan ?? 0, inf: nonFinite.get(t.name)?.inf ?? 0 }));
   // WebGPU memory when loaded packed (--weights packed): each packed tensor's GPU image (webgpu/packed.ts:
   // its arrays with the statistics transposed or merged, a header, 16-byte alignment), dense tensors as
-  // stored; the same model in bf16; the f32 KV cache per position (keys and values of every layer).
+  // stored; the same model in bf16; the KV cache per position (keys and values of every layer; f32, and
+  // half that with --kv-cache f16).
   // (The runtime merges q|k|v and gate|up into one image each: headers and alignment differ by a few
   // hundred bytes a layer, test/packed-bench.test.ts.)
   const cfg = m.config;
   const image = (s: LowbitTensorSpec, stored: number): number => (isPackedFormat(s.format) ? packedImageBytes(s.format, packedShape(s.shape), s.params) : stored);
   const weightBytes = header.tensors.reduce((a, s, i) => a + image(s, stats.tensors[i]?.bytes ?? 0), 0);
-  const gpu = { weightBytes, bf16Bytes: 2 * stats.parameters, kvBytesPerPosition: 2 * cfg.nLayers * cfg.nKvHeads * cfg.headDim * 4 };
+  const gpu = { weightBytes, bf16Bytes: 2 * stats.parameters, kvBytesPerPosition: 2 * cfg.nLayers * cfg.nKvHeads * cfg.headDim * 4, kvBytesPerPositionF16: 2 * cfg.nLayers * cfg.nKvHeads * cfg.headDim * 2 };
   if (json) {
     const out = {
       model: path,
@@ -67,7 +68,7 @@ export async function runInspectLowbit(path: string, json: boolean): Promise<voi
       `quantization  ${q === null ? 'none' : `${q.method}${q.engine ? ` (${q.engine} engine)` : ''} ${JSON.stringify(q.config)}${q.quantize_head ? ', head quantized' : ''}`}`,
       `parameters    ${stats.parameters.toLocaleString('en-US')} in ${stats.bytes.toLocaleString('en-US')} bytes of tensors (file ${m.file.fileBytes.toLocaleString('en-US')} bytes)`,
       `bits/param    ${stats.bitsAll.toFixed(4)} over all tensors; ${qBits}`,
-      `gpu memory    weights ${(gpu.weightBytes / 2 ** 20).toFixed(1)} MiB packed (WebGPU images) vs ${(gpu.bf16Bytes / 2 ** 20).toFixed(1)} MiB in bf16 (${((100 * gpu.weightBytes) / gpu.bf16Bytes).toFixed(1)} %); KV cache ${(gpu.kvBytesPerPosition / 1024).toFixed(1)} KiB per position (f32), ${((gpu.kvBytesPerPosition * cfg.maxPositionEmbeddings) / 2 ** 20).toFixed(1)} MiB at ${cfg.maxPositionEmbeddings}`,
+      `gpu memory    weights ${(gpu.weightBytes / 2 ** 20).toFixed(1)} MiB packed (WebGPU images) vs ${(gpu.bf16Bytes / 2 ** 20).toFixed(1)} MiB in bf16 (${((100 * gpu.weightBytes) / gpu.bf16Bytes).toFixed(1)} %); KV cache ${(gpu.kvBytesPerPosition / 1024).toFixed(1)} KiB per position (f32; ${(gpu.kvBytesPerPositionF16 / 1024).toFixed(1)} KiB with --kv-cache f16), ${((gpu.kvBytesPerPosition * cfg.maxPositionEmbeddings) / 2 ** 20).toFixed(1)} MiB at ${cfg.maxPositionEmbeddings}`,
       '',
     ];
     const w = Math.max(...rows.map((r) => r.name.length));

@@ -48,7 +48,7 @@ async function runInspect(dir: string, o: InspectOptions): Promise<void> {
   const bytes = rows.reduce((a, r) => a + r.bytes, 0);
   if (o.json) {
     const c = files.config;
-    const gpu = { weightBytes: bytes, bf16Bytes: 2 * params, kvBytesPerPosition: 2 * c.nLayers * c.nKvHeads * c.headDim * 4 };
+    const gpu = { weightBytes: bytes, bf16Bytes: 2 * params, kvBytesPerPosition: 2 * c.nLayers * c.nKvHeads * c.headDim * 4, kvBytesPerPositionF16: 2 * c.nLayers * c.nKvHeads * c.headDim * 2 };
     process.stdout.write(`${JSON.stringify({ model: dir, config: files.config, parameters: params, configParameters: parameterCount(files.config), bytes, gpu, tensors: rows })}\n`);
   } else {
     const c = files.config;
@@ -57,7 +57,7 @@ async function runInspect(dir: string, o: InspectOptions): Promise<void> {
       `architecture  ${c.architecture}: ${c.nLayers} layers, d=${c.hiddenSize}, ffn ${c.intermediateSize}, heads ${c.nHeads}/${c.nKvHeads} kv × ${c.headDim}, vocab ${c.vocabSize}`,
       `rope          θ=${c.ropeTheta}, ${c.ropeScaling.type}${c.tieWordEmbeddings ? ', tied embeddings' : ''}, max positions ${c.maxPositionEmbeddings}`,
       `parameters    ${params.toLocaleString('en-US')} (${(bytes / 2 ** 20).toFixed(2)} MiB)`,
-      `gpu memory    weights ${(bytes / 2 ** 20).toFixed(1)} MiB as stored vs ${((2 * params) / 2 ** 20).toFixed(1)} MiB in bf16; KV cache ${((2 * c.nLayers * c.nKvHeads * c.headDim * 4) / 1024).toFixed(1)} KiB per position (f32)`,
+      `gpu memory    weights ${(bytes / 2 ** 20).toFixed(1)} MiB as stored vs ${((2 * params) / 2 ** 20).toFixed(1)} MiB in bf16; KV cache ${((2 * c.nLayers * c.nKvHeads * c.headDim * 4) / 1024).toFixed(1)} KiB per position (f32; half that with --kv-cache f16)`,
       '',
     ];
     const w = Math.max(...rows.map((r) => r.name.length));

@@ -44,6 +44,15 @@ export function prefillTiles(HD: number): { BQ: number; QS: number; BK: number }
   const BK = Math.max(1, Math.min(16, Math.floor(16384 / (8 * HD + 4 * BQ * QS))));
   return { BQ, QS, BK };
 }
+/**
+ * The KV cache's read accessors (kv_f32.wgsl or kv_f16.wgsl), and with `write` its stores
+ * (kv_store_*.wgsl), for a kernel whose caches are f16 (`kv16`) or f32.
+ */
+export function kvFiles(kv16: boolean, write: boolean): WgslName[] {
+  const read: WgslName = kv16 ? 'kv_f16' : 'kv_f32';
+  return write ? [read, kv16 ? 'kv_store_f16' : 'kv_store_f32'] : [read];
+}
+
 /** Query rows up to which decode splits the keys (and above which prefill runs). */
 const SPLIT_MAX_T = 8;
 /** attention_decode.wgsl: threads per workgroup and the most keys (scores held in workgroup memory). */
@@ -54,10 +63,11 @@ export const ONE_PASS_MAXK = 2048;
  * attention_decode.wgsl behind its io file: block_reduce by subgroups (two barriers) when the
  * device has one fixed subgroup size `sg` dividing the workgroup, else the shared-memory tree.
  */
-function onePassKernel(io: WgslName, HD: number, sg: number): KernelSpec {
+function onePassKernel(io: WgslName, kv16: boolean, HD: number, sg: number): KernelSpec {
   const header = { WG: ONE_PASS_WG, HD, MAXK: ONE_PASS_MAXK };
-  if (sg > 0 && ONE_PASS_WG % sg === 0) return { files: [io, 'attention_rows', 'attention_reduce_subgroup', 'attention_decode'], header: { ...header, SG: sg }, enable: ['subgroups'] };
-  return { files: [io, 'attention_rows', 'attention_reduce_shared', 'attention_decode'], header: { ...header, SG: 0 } };
+  const kv = kvFiles(kv16, io === 'attention_decode_rope');
+  if (sg > 0 && ONE_PASS_WG % sg === 0) return { files: [...kv, io, 'attention_rows', 'attention_reduce_subgroup', 'attention_decode'], header: { ...header, SG: sg }, enable: ['subgroups'] };
+  return { files: [...kv, io, 'attention_rows', 'attention_reduce_shared', 'attention_decode'], header: { ...header, SG: 0 } };
 }
 
 const FLASH_WG = 64;
@@ -78,10 +88,11 @@ export function flashSplitKeys(T: number, nHeads: number, n: number, minKeys: nu
 }
 
 /** attention_flash.wgsl behind its io file (subgroup or shared-memory block_reduce, as onePassKernel). */
-function flashKernel(io: WgslName, HD: number, L: number, sg: number): KernelSpec {
+function flashKernel(io: WgslName, kv16: boolean, HD: number, L: number, sg: number): KernelSpec {
   const header = { WG: FLASH_WG, HD, L };
-  if (sg > 0 && FLASH_WG % sg === 0) return { files: [io, 'attention_rows', 'attention_reduce_subgroup', 'attention_flash'], header: { ...header, SG: sg }, enable: ['subgroups'] };
-  return { files: [io, 'attention_rows', 'attention_reduce_shared', 'attention_flash'], header: { ...header, SG: 0 } };
+  const kv = kvFiles(kv16, io === 'attention_decode_rope');
+  if (sg > 0 && FLASH_WG % sg === 0) return { files: [...kv, io, 'attention_rows', 'attention_reduce_subgroup', 'attention_flash'], header: { ...header, SG: sg }, enable: ['subgroups'] };
+  return { files: [...kv, io, 'attention_rows', 'attention_reduce_shared', 'attention_flash'], header: { ...header, SG: 0 } };
 }
 
 /** Decode attention choices (a sweep on a new GPU overrides these). */
@@ -124,6 +135,8 @@ export interface AttentionCall {
   readonly devicePos: boolean;
   /** Cache rows. */
   readonly S: number;
+  /** Whether the caches k and v are f16 (else f32). */
+  readonly kv16: boolean;
 }
 
 /** Splits of the keys for short T: >1 when they exceed one split, n = the most keys a row may see. */
@@ -158,7 +171,7 @@ function flash(ctx: GpuContext, c: AttentionCall, io: { files: WgslName; buffers
   const s = sync(c.T * c.nHeads, c.T * c.nHeads * nSplit * (HD + 2));
   ctx.dispatch({
     what: `${c.what} (flash ${L} × ${nSplit})`,
-    kernel: flashKernel(io.files, HD, L, sg),
+    kernel: flashKernel(io.files, c.kv16, HD, L, sg),
     buffers: { ...io.buffers, 4: c.out, 5: c.pos, 8: s.buffer },
     params: [c.nHeads * HD, c.nKvHeads * HD, c.nHeads / c.nKvHeads, c.pos0, { f: 1 / Math.sqrt(HD) }, c.S, io.half, io.maxPos, nSplit, s.recBase],
     grid: [c.nHeads, c.T, nSplit],
@@ -178,7 +191,7 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
     const { BQ, QS, BK } = prefillTiles(HD);
     ctx.dispatch({
       what: c.what,
-      kernel: { files: ['attention_prefill'], header: { BQ, QS, WG: BQ * QS, BK, HD, DQ: HD / QS } },
+      kernel: { files: [...kvFiles(c.kv16, false), 'attention_prefill'], header: { BQ, QS, WG: BQ * QS, BK, HD, DQ: HD / QS } },
       buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
       params: [c.T, Cq, Ckv, group, c.pos0, { f: scale }, c.S],
       grid: [ceilDiv(c.T, BQ), c.nHeads, 1],
@@ -192,7 +205,7 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
   if (path === 'one-pass') {
     ctx.dispatch({
       what: `${c.what} (one-pass)`,
-      kernel: onePassKernel('attention_decode_io', HD, subgroupSize),
+      kernel: onePassKernel('attention_decode_io', c.kv16, HD, subgroupSize),
       buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
       params: [Cq, Ckv, group, c.pos0, { f: scale }, c.S, 0, 0],
       grid: [c.nHeads, c.T, 1],
@@ -206,7 +219,7 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
   if (path === 'short') {
     ctx.dispatch({
       what: c.what,
-      kernel: { files: ['attention'], header: { ...header, SPLIT: false } },
+      kernel: { files: [...kvFiles(c.kv16, false), 'attention'], header: { ...header, SPLIT: false } },
       buffers: { 1: c.q, 2: c.k, 3: c.v, 4: c.out, 5: c.pos },
       params: [Cq, Ckv, group, c.pos0, c.S, 1, { f: scale }, c.S],
       grid: [c.nHeads, c.T, 1],
@@ -216,7 +229,7 @@ export function attention(ctx: GpuContext, c: AttentionCall, tuning: AttentionTu
   const part = scratch(c.T * c.nHeads * nSplit * (HD + 2) * 4);
   ctx.dispatch({
     what: `${c.what} (split-K ×${nSplit})`,
-    kernel: { files: ['attention'], header: { ...header, SPLIT: true } },
+    kernel: { files: [...kvFiles(c.kv16, false), 'attention'], header: { ...header, SPLIT: true } },
     buffers: { 1: c.q, 2: c.k, 3: c.v, 4: part, 5: c.pos },
     params: [Cq, Ckv, group, c.pos0, SPLIT_LEN, nSplit, { f: scale }, c.S],
     grid: [c.nHeads, c.T, nSplit],
@@ -260,7 +273,7 @@ export function ropeKvAttention(ctx: GpuContext, c: AttentionCall, r: RopeInput,
   }
   ctx.dispatch({
     what: `${c.what} (one-pass, rope + cache append)`,
-    kernel: onePassKernel('attention_decode_rope', HD, subgroupSize),
+    kernel: onePassKernel('attention_decode_rope', c.kv16, HD, subgroupSize),
     buffers: { 1: r.qkv, 2: c.k, 3: c.v, 4: c.out, 5: c.pos, 6: r.cos, 7: r.sin },
     params: [c.nHeads * HD, c.nKvHeads * HD, c.nHeads / c.nKvHeads, c.pos0, { f: 1 / Math.sqrt(HD) }, c.S, HD / 2, r.maxPos],
     grid: [c.nHeads, 1, 1],

@@ -26,8 +26,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // vec4 loads along hd when HD % 4 == 0
-@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<KV>; // KV, k4, k1, v1: kv_f32.wgsl or kv_f16.wgsl
+@group(0) @binding(3) var<storage, read> v: array<KV>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read> posOff: array<i32>;
 
@@ -68,12 +68,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let kb = s * p.Ckv + ko;
       if (HD % 4u == 0u) {
         for (var i = 0u; i < HD4; i++) {
-          qk += dot(qs[i], k[kb / 4u + i]);
+          qk += dot(qs[i], k4(kb / 4u + i));
         }
       } else {
         for (var i = 0u; i < HD; i++) {
-          let e = kb + i;
-          qk += qs[i / 4u][i % 4u] * k[e / 4u][e % 4u];
+          qk += qs[i / 4u][i % 4u] * k1(kb + i);
         }
       }
       score = qk * p.scale;
@@ -117,7 +116,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var a = 0u; a < NA; a++) {
           let i = d + a * WG;
           if (i < HD) {
-            acc[a] += p0 * v[vb + i] + p1 * v[vb + st + i] + p2 * v[vb + 2u * st + i] + p3 * v[vb + 3u * st + i];
+            acc[a] += p0 * v1(vb + i) + p1 * v1(vb + st + i) + p2 * v1(vb + 2u * st + i) + p3 * v1(vb + 3u * st + i);
           }
         }
       }
@@ -127,7 +126,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var a = 0u; a < NA; a++) {
           let i = d + a * WG;
           if (i < HD) {
-            acc[a] += pv * v[vb + i];
+            acc[a] += pv * v1(vb + i);
           }
         }
       }

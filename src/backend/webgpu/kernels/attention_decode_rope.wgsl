@@ -8,8 +8,8 @@
 // A position at or beyond the cache or the tables writes nothing and attends the cache as stored
 // (the host rejects such positions when it knows them).
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read_write> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> v: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> k: array<KV>; // KV: kv_f32.wgsl or kv_f16.wgsl
+@group(0) @binding(3) var<storage, read_write> v: array<KV>;
 @group(0) @binding(6) var<storage, read> cosT: array<f32>;
 @group(0) @binding(7) var<storage, read> sinT: array<f32>;
 
@@ -42,20 +42,26 @@ fn new_key(lid: u32, h: u32, t: u32, P: u32) -> bool {
   let kh = h / p.group;
   let row = t * (p.Cq + 2u * p.Ckv);
   let leader = h % p.group == 0u;
-  for (var i = lid; i < HD4 * 4u; i += WG) {
-    var kx = 0.0;
-    var vx = 0.0;
+  // element pairs (i, i + 1), one cache word each when it is f16 (HD is even)
+  for (var i = 2u * lid; i < HD4 * 4u; i += 2u * WG) {
+    var kx = vec2<f32>(0.0);
+    var vx = vec2<f32>(0.0);
     if (i < HD) {
-      kx = rot(row + p.Cq + kh * HD, i, P);
-      vx = qkv[row + p.Cq + p.Ckv + kh * HD + i];
+      // as the cache keeps them (rounded to f16 in an f16 cache), so attention to the new key
+      // equals attention to the stored one
+      kx = kv_kept(rot(row + p.Cq + kh * HD, i, P), rot(row + p.Cq + kh * HD, i + 1u, P));
+      let vo = row + p.Cq + p.Ckv + kh * HD + i;
+      vx = kv_kept(qkv[vo], qkv[vo + 1u]);
       if (fresh && leader) {
         let e = P * p.Ckv + kh * HD + i;
-        k[e / 4u][e % 4u] = kx;
-        v[e / 4u][e % 4u] = vx;
+        k_store2(e, kx.x, kx.y);
+        v_store2(e, vx.x, vx.y);
       }
     }
-    kn[i / 4u][i % 4u] = kx;
-    vn[i / 4u][i % 4u] = vx;
+    kn[i / 4u][i % 4u] = kx.x;
+    kn[i / 4u][i % 4u + 1u] = kx.y;
+    vn[i / 4u][i % 4u] = vx.x;
+    vn[i / 4u][i % 4u + 1u] = vx.y;
   }
   return fresh;
 }

@@ -20,8 +20,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<KV>; // KV, k1, v1: kv_f32.wgsl or kv_f16.wgsl
+@group(0) @binding(3) var<storage, read> v: array<KV>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read> posOff: array<i32>;
 
@@ -54,8 +54,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var e = lid; e < BK * HD; e += WG) {
       let s = s0 + e / HD;
       let src = s * p.Ckv + ko + e % HD;
-      ks[e] = select(0.0, k[src], s < nMax);
-      vs[e] = select(0.0, v[src], s < nMax);
+      ks[e] = select(0.0, k1(src), s < nMax);
+      vs[e] = select(0.0, v1(src), s < nMax);
     }
     workgroupBarrier();
     for (var j = 0u; j < BK; j++) {

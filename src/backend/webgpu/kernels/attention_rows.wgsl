@@ -1,6 +1,7 @@
 // What attention_decode.wgsl and attention_flash.wgsl share (a file in front of either, after the
 // io file): the head's shape constants, the query in workgroup memory, q·k over a cached key row
-// and a value column of a cached value row (k and v are bound by the io file).
+// and a value column of a cached value row (k and v are bound by the io file, read through k4 / k1 /
+// v4 / v1 of kv_f32.wgsl or kv_f16.wgsl).
 // Header: WG, HD.
 
 const HD4 = (HD + 3u) / 4u;
@@ -15,12 +16,11 @@ fn qk(kb: u32) -> f32 {
   var d = 0.0;
   if (VEC) {
     for (var i = 0u; i < HD4; i++) {
-      d += dot(qs[i], k[kb / 4u + i]);
+      d += dot(qs[i], k4(kb / 4u + i));
     }
   } else {
     for (var i = 0u; i < HD; i++) {
-      let e = kb + i;
-      d += qs[i / 4u][i % 4u] * k[e / 4u][e % 4u];
+      d += qs[i / 4u][i % 4u] * k1(kb + i);
     }
   }
   return d;
@@ -29,8 +29,7 @@ fn qk(kb: u32) -> f32 {
 // value column c of the row starting at element vb (a dim in x when HD % 4 != 0)
 fn v_col(vb: u32, c: u32) -> vec4<f32> {
   if (VEC) {
-    return v[vb / 4u + c];
+    return v4(vb / 4u + c);
   }
-  let e = vb + c;
-  return vec4<f32>(v[e / 4u][e % 4u], 0.0, 0.0, 0.0);
+  return vec4<f32>(v1(vb + c), 0.0, 0.0, 0.0);
 }

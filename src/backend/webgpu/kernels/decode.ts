@@ -4,6 +4,7 @@
  * (argmax.wgsl), so a decode step recorded once replays at every position.
  */
 import type { GpuContext } from '../context.js';
+import { kvFiles } from './attention.js';
 import { ceilDiv, MAX_GROUPS } from './common.js';
 
 const WG = 256;
@@ -29,6 +30,8 @@ export interface RopeKvCall {
   readonly half: number;
   readonly pos0: number;
   readonly maxPos: number;
+  /** Whether the caches are f16 (else f32). */
+  readonly kv16: boolean;
 }
 
 /** q ← rope(q part), kCache/vCache rows P … P+T−1 ← rope(k part), v part: one invocation per q/k pair or v element pair. */
@@ -36,7 +39,7 @@ export function ropeKv(ctx: GpuContext, c: RopeKvCall): void {
   rowsOk(c.what, c.T);
   ctx.dispatch({
     what: c.what,
-    kernel: { files: ['rope_kv'], header: { WG } },
+    kernel: { files: [...kvFiles(c.kv16, true), 'rope_kv'], header: { WG } },
     buffers: { 1: c.qkv, 2: c.cos, 3: c.sin, 4: c.q, 5: c.kCache, 6: c.vCache, 7: c.pos },
     params: [c.Cq, c.Ckv, c.half, c.pos0, c.S, c.maxPos],
     grid: [ceilDiv(c.Cq / 2 + c.Ckv, WG), c.T, 1],

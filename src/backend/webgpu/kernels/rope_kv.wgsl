@@ -1,7 +1,10 @@
 // RoPE of q and k plus the KV-cache append, from the fused projection output
 // (Backend.ropeKv): row t of qkv = (q | k | v), Cq = nHeads·hd, Ckv = nKvHeads·hd.
 // Work item j of row t: j < Cq/2 rotates q pair j into q[t]; the next Ckv/2 rotate
-// k pairs into kCache[P + t]; the last Ckv/2 copy two v elements into vCache[P + t].
+// k elements 2w and 2w + 1 into the key cache row P + t; the last Ckv/2 copy v elements
+// 2w and 2w + 1 into the value cache row (an f32 cache, or one word of an f16 one: the
+// caches k and v and k_store2 / v_store2 come from kv_f32.wgsl + kv_store_f32.wgsl or
+// kv_f16.wgsl + kv_store_f16.wgsl).
 // P = pos0 + pos[0] (pos: the op's device position or a zero word), so the grid
 // does not depend on the position. Rotation as rope.wgsl (HF half-split pairs
 // (i, i + half) in each head). Positions at or beyond the cache (S) or the table
@@ -21,8 +24,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> cosT: array<f32>;
 @group(0) @binding(3) var<storage, read> sinT: array<f32>;
 @group(0) @binding(4) var<storage, read_write> q: array<f32>;
-@group(0) @binding(5) var<storage, read_write> kCache: array<f32>;
-@group(0) @binding(6) var<storage, read_write> vCache: array<f32>;
+@group(0) @binding(5) var<storage, read_write> k: array<KV>;
+@group(0) @binding(6) var<storage, read_write> v: array<KV>;
 @group(0) @binding(7) var<storage, read> pos: array<i32>;
 
 @compute @workgroup_size(WG)
@@ -43,31 +46,39 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let e = 2u * (j - nq - nk);
     let src = row + p.Cq + p.Ckv + e;
-    let dst = P * p.Ckv + e;
-    vCache[dst] = qkv[src];
-    vCache[dst + 1u] = qkv[src + 1u];
+    v_store2(P * p.Ckv + e, qkv[src], qkv[src + 1u]);
     return;
   }
   let isK = j >= nq;
   if (P >= p.maxPos || (isK && P >= p.S)) {
     return;
   }
-  let pair = select(j, j - nq, isK);
-  let i = pair % p.half;
-  let off = (pair / p.half) * 2u * p.half + i; // head · hd + i
-  let src = row + select(0u, p.Cq, isK) + off;
+  if (isK) {
+    // k: elements e and e + 1 of the row, each rotated with its partner half a head away
+    let e = 2u * (j - nq);
+    let src = row + p.Cq;
+    k_store2(P * p.Ckv + e, rot_k(src, e, P), rot_k(src, e + 1u, P));
+    return;
+  }
+  let i = j % p.half;
+  let off = (j / p.half) * 2u * p.half + i; // head · hd + i
   let tab = P * p.half + i;
   let c = cosT[tab];
   let s = sinT[tab];
-  let a = qkv[src];
-  let b = qkv[src + p.half];
-  let ra = a * c - b * s;
-  let rb = b * c + a * s;
-  if (isK) {
-    kCache[P * p.Ckv + off] = ra;
-    kCache[P * p.Ckv + off + p.half] = rb;
-  } else {
-    q[t * p.Cq + off] = ra;
-    q[t * p.Cq + off + p.half] = rb;
-  }
+  let a = qkv[row + off];
+  let b = qkv[row + off + p.half];
+  q[t * p.Cq + off] = a * c - b * s;
+  q[t * p.Cq + off + p.half] = b * c + a * s;
+}
+
+// element e (< Ckv) of the rotated k part that starts at qkv[src], at position P
+fn rot_k(src: u32, e: u32, P: u32) -> f32 {
+  let i = e % (2u * p.half);
+  let m = i % p.half;
+  let hb = src + e - i; // the head's first element
+  let c = cosT[P * p.half + m];
+  let s = sinT[P * p.half + m];
+  let a = qkv[hb + m];
+  let b = qkv[hb + m + p.half];
+  return select(a * c - b * s, b * c + a * s, i >= p.half);
 }
