@@ -78,19 +78,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var acc = vec4<f32>(0.0);
   if (g < G) {
     for (var s0 = g; s0 < n; s0 += U * G) {
-      var vv: array<vec4<f32>, U>;
+      var vv: array<VR, U>; // as loaded (an f16 cache's halves widen at the product: fewer registers in flight)
       for (var u = 0u; u < U; u++) {
         let s = min(s0 + u * G, n - 1u);
         if (fresh && s == n - 1u) {
-          vv[u] = vn_col(c);
+          vv[u] = vr_of(vn_col(c));
         } else {
-          vv[u] = v_col(s * p.Ckv + ko, c);
+          vv[u] = v_raw(s * p.Ckv + ko, c);
         }
       }
       for (var u = 0u; u < U; u++) {
         let s = s0 + u * G;
         if (s < n) {
-          acc += sc[s] * vv[u];
+          acc += sc[s] * vwide(vv[u]);
         }
       }
     }

@@ -1,7 +1,7 @@
 // attention_decode.wgsl's inputs when q is rotated already and the new key is in the cache (the
 // op `attention`): q [T, Cq], the K and V caches [S, Ckv] (f32 or f16), read only.
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<KV>; // KV: kv_f32.wgsl or kv_f16.wgsl
+@group(0) @binding(2) var<storage, read> k: array<KK>; // KK, KV: kv_f32.wgsl or kv_f16.wgsl
 @group(0) @binding(3) var<storage, read> v: array<KV>;
 
 // The query of head h, row t into qs (zero-padded to whole vec4s).

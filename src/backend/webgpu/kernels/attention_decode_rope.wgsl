@@ -8,7 +8,7 @@
 // A position at or beyond the cache or the tables writes nothing and attends the cache as stored
 // (the host rejects such positions when it knows them).
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read_write> k: array<KV>; // KV: kv_f32.wgsl or kv_f16.wgsl
+@group(0) @binding(2) var<storage, read_write> k: array<KK>; // KK, KV: kv_f32.wgsl or kv_f16.wgsl
 @group(0) @binding(3) var<storage, read_write> v: array<KV>;
 @group(0) @binding(6) var<storage, read> cosT: array<f32>;
 @group(0) @binding(7) var<storage, read> sinT: array<f32>;

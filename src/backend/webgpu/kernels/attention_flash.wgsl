@@ -127,19 +127,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var acc = vec4<f32>(0.0);
   if (g < G) {
     for (var j0 = g; j0 < k1 - k0; j0 += U * G) {
-      var vv: array<vec4<f32>, U>;
+      var vv: array<VR, U>; // as loaded (an f16 cache's halves widen at the product: fewer registers in flight)
       for (var u = 0u; u < U; u++) {
         let s = min(k0 + j0 + u * G, k1 - 1u);
         if (fresh && s == n - 1u) {
-          vv[u] = vn_col(c);
+          vv[u] = vr_of(vn_col(c));
         } else {
-          vv[u] = v_col(s * p.Ckv + ko, c);
+          vv[u] = v_raw(s * p.Ckv + ko, c);
         }
       }
       for (var u = 0u; u < U; u++) {
         let j = j0 + u * G;
         if (k0 + j < k1) {
-          acc += sc[j] * vv[u];
+          acc += sc[j] * vwide(vv[u]);
         }
       }
     }

@@ -20,7 +20,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<KV>; // KV, k1, v1: kv_f32.wgsl or kv_f16.wgsl
+@group(0) @binding(2) var<storage, read> k: array<KK>; // KK, KV, k1, v1: kv_f32.wgsl or kv_f16.wgsl
 @group(0) @binding(3) var<storage, read> v: array<KV>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read> posOff: array<i32>;

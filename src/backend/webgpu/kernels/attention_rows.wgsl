@@ -1,7 +1,7 @@
 // What attention_decode.wgsl and attention_flash.wgsl share (a file in front of either, after the
 // io file): the head's shape constants, the query in workgroup memory, q·k over a cached key row
-// and a value column of a cached value row (k and v are bound by the io file, read through k4 / k1 /
-// v4 / v1 of kv_f32.wgsl or kv_f16.wgsl).
+// and a value column of a cached value row as loaded (k and v are bound by the io file, read
+// through kv_f32.wgsl's or kv_f16.wgsl's accessors; a column widens with vwide at its product).
 // Header: WG, HD.
 
 const HD4 = (HD + 3u) / 4u;
@@ -14,7 +14,13 @@ var<workgroup> qs: array<vec4<f32>, HD4>; // the query, zero-padded to whole vec
 // q·k for the key row starting at element kb
 fn qk(kb: u32) -> f32 {
   var d = 0.0;
-  if (VEC) {
+  if (HD % 8u == 0u) {
+    for (var i = 0u; i < HD4; i += 2u) {
+      let kk = k8(kb / 8u + i / 2u);
+      d += dot(qs[i], kk[0]);
+      d += dot(qs[i + 1u], kk[1]);
+    }
+  } else if (VEC) {
     for (var i = 0u; i < HD4; i++) {
       d += dot(qs[i], k4(kb / 4u + i));
     }
@@ -26,10 +32,11 @@ fn qk(kb: u32) -> f32 {
   return d;
 }
 
-// value column c of the row starting at element vb (a dim in x when HD % 4 != 0)
-fn v_col(vb: u32, c: u32) -> vec4<f32> {
+// value column c of the row starting at element vb, as loaded (a dim in x when HD % 4 != 0)
+fn v_raw(vb: u32, c: u32) -> VR {
   if (VEC) {
-    return v4(vb / 4u + c);
+    return v[vb / 4u + c];
   }
-  return vec4<f32>(v1(vb + c), 0.0, 0.0, 0.0);
+  return v_raw1(vb + c);
 }
+

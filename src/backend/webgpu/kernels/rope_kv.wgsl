@@ -24,7 +24,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> cosT: array<f32>;
 @group(0) @binding(3) var<storage, read> sinT: array<f32>;
 @group(0) @binding(4) var<storage, read_write> q: array<f32>;
-@group(0) @binding(5) var<storage, read_write> k: array<KV>;
+@group(0) @binding(5) var<storage, read_write> k: array<KK>;
 @group(0) @binding(6) var<storage, read_write> v: array<KV>;
 @group(0) @binding(7) var<storage, read> pos: array<i32>;
 
