@@ -126,12 +126,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let c = lid % NC;
   var acc = vec4<f32>(0.0);
   if (g < G) {
+    // the new key's value column as a loaded one, packed once (see attention_decode.wgsl)
+    let vnr = vr_of(vn_col(c));
     for (var j0 = g; j0 < k1 - k0; j0 += U * G) {
       var vv: array<VR, U>; // as loaded (an f16 cache's halves widen at the product: fewer registers in flight)
       for (var u = 0u; u < U; u++) {
         let s = min(k0 + j0 + u * G, k1 - 1u);
         if (fresh && s == n - 1u) {
-          vv[u] = vr_of(vn_col(c));
+          vv[u] = vnr;
         } else {
           vv[u] = v_raw(s * p.Ckv + ko, c);
         }
