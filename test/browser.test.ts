@@ -83,13 +83,13 @@ describe('browser (headless Chromium, WebGPU on SwiftShader)', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'lowbit-browser-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('the WebGPU backend runs packed int4 and SpQR models equal to the CPU reference (int4 with flash-decoding too)', { timeout: 600_000 }, async (t) => {
+  test('the WebGPU backend runs packed int4 and SpQR models equal to the CPU reference (int4 with flash-decoding too, and with an f16 KV cache)', { timeout: 600_000 }, async (t) => {
     const r = await inBrowser<{ description: string; subgroupSize: number; flashPath: string; rows: { format: string; maxAbs: number; maxLogit: number; greedy: Ids; sampled: Ids }[] }>(dir, 'page', {});
     t.diagnostic(`${r.description}, subgroup size ${r.subgroupSize}`);
     assert.equal(r.flashPath, 'flash', 'int4-flash decodes through attention_flash');
     assert.deepEqual(
       r.rows.map((x) => x.format),
-      ['int4', 'spqr', 'int4-flash'],
+      ['int4', 'spqr', 'int4-flash', 'int4-flash-f16kv'],
     );
     for (const x of r.rows) {
       t.diagnostic(`${x.format}: max |Δ logits| ${x.maxAbs.toExponential(2)} (max |logit| ${x.maxLogit.toFixed(3)})`);

@@ -56,6 +56,17 @@ test('lowbit-demo: valid.txt perplexity at seqlen 256, first 8 windows, and gree
   assert.deepEqual([...g.prompt_ids, ...g.ids], ref.greedy_ids);
 });
 
+test('lowbit-demo with --kv-cache f16: valid.txt perplexity still equals HF within 0.1 % (the model-level rule), greedy ids equal the reference', async () => {
+  const ref = demoReference();
+  const args = ['eval', `${MODELS}/lowbit-demo`, '--data', `${MODELS}/lowbit-demo/valid.txt`, '--seqlen', '256', '--windows', '8', '--backend', 'cpu'];
+  const [f32, f16] = [await runCliJson<EvalJson & { kv_cache: string }>(args), await runCliJson<EvalJson & { kv_cache: string }>([...args, '--kv-cache', 'f16'])];
+  assert.deepEqual([f32.kv_cache, f16.kv_cache], ['f32', 'f16']);
+  assert.notEqual(f16.nll, f32.nll, 'the f16 cache rounds keys and values: the NLL moves');
+  assert.ok(relErr(f16.ppl, ref.valid_ppl_seq256_first8) < 1e-3, `ppl ${f16.ppl} vs HF ${ref.valid_ppl_seq256_first8}`);
+  const g = await runCliJson<GenerateJson>(['generate', '--prompt', ref.greedy_prompt, '--max-tokens', String(ref.greedy_ids.length - 6), '--backend', 'cpu', '--kv-cache', 'f16']);
+  assert.deepEqual([...g.prompt_ids, ...g.ids], ref.greedy_ids);
+});
+
 test('the main command alone evaluates the embedded model on the held-out State of the Union text', async () => {
   const r = await runCliJson<EvalJson>(['eval', '--windows', '2', '--seqlen', '256']);
   assert.equal(r.windows, 2);

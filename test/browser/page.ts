@@ -5,7 +5,8 @@
  * argmax, and sampled: top-k 40, top-p 0.95, seeded draws) — and the same models on the CPU
  * reference backend give the logits and ids to compare; `int4-flash` runs the int4 model with
  * flash-decoding attention from 4 keys a split in an 80-row cache (splits merged through atomics
- * in the dispatch). Reports through `window.lowbitResult`.
+ * in the dispatch), and `int4-flash-f16kv` the same with the KV cache in f16 (both backends round
+ * each stored key and value to f16). Reports through `window.lowbitResult`.
  */
 import { CpuBackend } from '../../src/backend/cpu/cpu.js';
 import type { Backend } from '../../src/backend/backend.js';
@@ -35,9 +36,9 @@ const FILTER = { temperature: 0.8, topK: 40, topP: 0.95 };
 
 /** `fn` on the random `format` model uploaded to `b`, with a KV cache, a run state of `prefill` rows and a T = 1 one; all freed after. */
 async function withModel<T>(b: Backend, format: string, prefill: number, fn: (m: LlamaModel, kv: KvCache, pre: RunState, dec: RunState) => Promise<T>): Promise<T> {
-  const weights = await uploadRandomModel(config, RANDOM_FORMATS[format.replace(/-flash$/, '')]!, b, 'packed', 3);
-  const rows = format.endsWith('-flash') ? 80 : PROMPT.length + Math.max(STEPS, GEN);
-  const m = createModel(config, b, weights, rows);
+  const weights = await uploadRandomModel(config, RANDOM_FORMATS[format.replace(/-flash.*$/, '')]!, b, 'packed', 3);
+  const rows = format.includes('-flash') ? 80 : PROMPT.length + Math.max(STEPS, GEN);
+  const m = createModel(config, b, weights, rows, format.endsWith('-f16kv') ? 'f16' : 'f32');
   const kv = createKvCache(m, rows);
   const pre = createRunState(m, prefill, false);
   const dec = createRunState(m, 1, false);
@@ -91,8 +92,8 @@ async function main(): Promise<unknown> {
   const flash = await WebGpuBackend.create(navigator.gpu, { attention: { onePassMaxKeys: 0, flashKeys: 4 } });
   const rows: Row[] = [];
   try {
-    for (const format of ['int4', 'spqr', 'int4-flash']) {
-      const on = format.endsWith('-flash') ? flash : gpu;
+    for (const format of ['int4', 'spqr', 'int4-flash', 'int4-flash-f16kv']) {
+      const on = format.includes('-flash') ? flash : gpu;
       const got = await run(on, format, true);
       const want = await run(new CpuBackend(), format, false);
       let maxAbs = 0;
