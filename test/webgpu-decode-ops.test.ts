@@ -16,7 +16,7 @@ import { attentionPath, attentionSplits, flashSplitKeys, ONE_PASS_MAXK } from '.
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { rng } from '../src/runtime/sampler.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { assertClose, assertNmse, rand, tryWebGpu } from './webgpu-helpers.js';
+import { assertClose, assertNmse, dispatchedFiles, rand, tryWebGpu } from './webgpu-helpers.js';
 import { sampleWorkgroupFor, sampleWorkgroupSize } from '../src/backend/webgpu/kernels/decode.js';
 
 const { b: gpu, skip } = await tryWebGpu();
@@ -72,20 +72,7 @@ describe('webgpu decode ops vs the CPU reference', { skip }, () => {
     return path === 'split-K' ? `split-K ×${attentionSplits(T, n)}` : path;
   };
   /** Runs fn, returning the kernel files of the dispatches it recorded on `on`. */
-  const kernelsOf = (on: WebGpuBackend, fn: () => void): string[] => {
-    const files: string[] = [];
-    const dispatch = on.ctx.dispatch.bind(on.ctx);
-    on.ctx.dispatch = (d) => {
-      files.push(kernelName(on, d.kernel.files));
-      dispatch(d);
-    };
-    try {
-      fn();
-    } finally {
-      on.ctx.dispatch = dispatch;
-    }
-    return files;
-  };
+  const kernelsOf = (on: WebGpuBackend, fn: () => void): string[] => dispatchedFiles(on, fn).map((f) => kernelName(on, f));
 
   test('attention with pos: prefill, short T, one-pass, flash and split-K over 1000+ rows (empty splits), GQA, hd 48/64/80', async () => {
     // [T, nHeads, nKvHeads, headDim, P, S]; the split counts are those of sb (wb runs one-pass up to 2048 keys, b up to its

@@ -82,3 +82,19 @@ export function assertClose(got: Float32Array, ref: Float32Array, what: string):
   const v = closeViolation(got, ref, 1e-5, 1e-6);
   assert.equal(v, null, `${what}: ${v}`);
 }
+
+/** Runs fn, returning the kernel files of every dispatch it issued on `on`, in order. */
+export function dispatchedFiles(on: WebGpuBackend, fn: () => void): string[][] {
+  const files: string[][] = [];
+  const dispatch = on.ctx.dispatch.bind(on.ctx);
+  on.ctx.dispatch = (d) => {
+    files.push([...d.kernel.files]);
+    dispatch(d);
+  };
+  try {
+    fn();
+  } finally {
+    on.ctx.dispatch = dispatch;
+  }
+  return files;
+}

@@ -18,7 +18,7 @@ import { freeWeights } from '../src/model/weights.js';
 import { RANDOM_FORMATS, randomConfig, uploadRandomModel } from '../src/runtime/random-model.js';
 import { f16ArrayToF32, f32ArrayToF16, f32ToF16 } from '../src/tensor/dtype.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { assertClose, assertNmse, rand, tryWebGpu } from './webgpu-helpers.js';
+import { assertClose, assertNmse, dispatchedFiles, rand, tryWebGpu } from './webgpu-helpers.js';
 
 const { b: gpu, skip } = await tryWebGpu();
 // flash-decoding from 16 keys a split above 32 keys, and split-K + combine above 32 keys
@@ -52,21 +52,6 @@ describe('webgpu f16 KV cache vs the CPU reference', { skip }, () => {
     on.write(t, tensor('f16', shape, bits.slice()));
     return t;
   };
-  /** Runs fn, returning every dispatch's kernel files. */
-  const filesOf = (on: WebGpuBackend, fn: () => void): string[][] => {
-    const files: string[][] = [];
-    const dispatch = on.ctx.dispatch.bind(on.ctx);
-    on.ctx.dispatch = (d) => {
-      files.push([...d.kernel.files]);
-      dispatch(d);
-    };
-    try {
-      fn();
-    } finally {
-      on.ctx.dispatch = dispatch;
-    }
-    return files;
-  };
 
   test('ropeKv stores values rounded as f32ToF16 (ties, subnormals, overflow, NaN) and keys within one f16 ulp', async () => {
     const [T, nH, nKv, hd, P, S] = [3, 2, 2, 16, 5, 9];
@@ -93,9 +78,9 @@ describe('webgpu f16 KV cache vs the CPU reference', { skip }, () => {
     };
     const want = await run(cpu);
     let pending: ReturnType<typeof run> | undefined;
-    const ran = filesOf(b, () => (pending = run(b))); // run dispatches before its first await
+    const ran = dispatchedFiles(b, () => (pending = run(b))); // run dispatches before its first await
     const got = await (pending as ReturnType<typeof run>);
-    assert.deepEqual(ran, [['kv_f16', 'kv_store_f16', 'rope_kv']]);
+    assert.deepEqual(ran, [['f16_bits', 'kv_f16', 'kv_store_f16', 'rope_kv']]);
     // the CPU reference: the values' patterns are f32ToF16 of the f32 inputs
     const row = (a: Uint16Array, r0: number, r1: number): Uint16Array => a.subarray(r0 * Ckv, r1 * Ckv);
     for (let i = 0; i < T * Ckv; i++) assert.equal(row(want.v, P, P + T)[i], f32ToF16(Math.fround(special[i % special.length] as number)), `CPU value ${i}`);
@@ -130,8 +115,8 @@ describe('webgpu f16 KV cache vs the CPU reference', { skip }, () => {
       for (const [i, on] of [b, fb, sb].entries()) {
         const out = on.empty('f32', [T, Cq]);
         const [q, k, v] = [on.upload(tensor('f32', [T, Cq], qh)), f16(on, [S, Ckv], kh), f16(on, [S, Ckv], vh)];
-        const ran = filesOf(on, () => on.attention(out, q, k, v, { ...p, pos: on.upload(tensor('i32', [1], Int32Array.of(P))) }));
-        assert.ok(ran.every((f) => f[0] === 'kv_f16' || f[0] === 'attention_combine'), `${tag}: ${ran.map((f) => f.join('+')).join(' | ')}`);
+        const ran = dispatchedFiles(on, () => on.attention(out, q, k, v, { ...p, pos: on.upload(tensor('i32', [1], Int32Array.of(P))) }));
+        assert.ok(ran.every((f) => (f[0] === 'f16_bits' && f[1] === 'kv_f16') || f[0] === 'attention_combine'), `${tag}: ${ran.map((f) => f.join('+')).join(' | ')}`);
         assert.equal(ran.map((f) => f[f.length - 1]).join('+'), paths[i], `${tag}: path on backend ${i}`);
         assertNmse((await on.read(out)).data as Float32Array, ref, `${tag} on backend ${i}`);
       }
@@ -169,9 +154,9 @@ describe('webgpu f16 KV cache vs the CPU reference', { skip }, () => {
       for (const on of [b, fb]) {
         const tag = `heads ${nH}/${nKv}×${hd} P=${P} S=${S} on ${on === b ? 'the default backend' : 'flash from 16 keys'}`;
         const g = call(on);
-        const ran = filesOf(on, g.go);
+        const ran = dispatchedFiles(on, g.go);
         assert.equal(ran.length, 1, `${tag}: one dispatch`);
-        assert.deepEqual(ran[0]?.slice(0, 3), ['kv_f16', 'kv_store_f16', 'attention_decode_rope'], tag);
+        assert.deepEqual(ran[0]?.slice(0, 4), ['f16_bits', 'kv_f16', 'kv_store_f16', 'attention_decode_rope'], tag);
         const [kGot, vGot] = [await readU16(on, g.k), await readU16(on, g.v)];
         assert.deepEqual(vGot, vWant, `${tag}: value cache bit for bit`);
         assert.ok(maxUlps(kGot, kWant) <= 1, `${tag}: key cache within one f16 ulp`);

@@ -267,13 +267,13 @@ export function checkGptqBlock(t: GptqBlockTensors, p: GptqBlockParams): { n: nu
   return { n, out, nGroups };
 }
 
-/** A device position: [1] i32. */
 /** A KV cache is f32 or f16, keys and values alike. */
 function checkKvDtypes(op: string, kn: string, k: Tensor, vn: string, v: Tensor): void {
   if (k.dtype !== 'f32' && k.dtype !== 'f16') fail(op, `${kn} is ${k.dtype}; a KV cache is f32 or f16`);
   if (v.dtype !== k.dtype) fail(op, `${vn} is ${v.dtype} but ${kn} is ${k.dtype}`);
 }
 
+/** A device position: [1] i32. */
 export function checkPos(op: string, pos: Tensor): void {
   if (pos.shape.length !== 1 || pos.shape[0] !== 1) fail(op, `pos ${shapeStr(pos.shape)} must be [1]`);
   dtypeIs(op, 'pos', pos, 'i32');

@@ -45,12 +45,12 @@ export function prefillTiles(HD: number): { BQ: number; QS: number; BK: number }
   return { BQ, QS, BK };
 }
 /**
- * The KV cache's read accessors (kv_f32.wgsl or kv_f16.wgsl), and with `write` its stores
- * (kv_store_*.wgsl), for a kernel whose caches are f16 (`kv16`) or f32.
+ * The KV cache's read accessors (kv_f32.wgsl, or f16_bits.wgsl + kv_f16.wgsl), and with `write`
+ * its stores (kv_store_*.wgsl), for a kernel whose caches are f16 (`kv16`) or f32.
  */
 export function kvFiles(kv16: boolean, write: boolean): WgslName[] {
-  const read: WgslName = kv16 ? 'kv_f16' : 'kv_f32';
-  return write ? [read, kv16 ? 'kv_store_f16' : 'kv_store_f32'] : [read];
+  if (!kv16) return write ? ['kv_f32', 'kv_store_f32'] : ['kv_f32'];
+  return write ? ['f16_bits', 'kv_f16', 'kv_store_f16'] : ['f16_bits', 'kv_f16'];
 }
 
 /** Query rows up to which decode splits the keys (and above which prefill runs). */

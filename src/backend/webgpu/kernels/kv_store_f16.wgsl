@@ -1,4 +1,4 @@
-// Writes into an f16 KV cache (after kv_f16.wgsl, whose pack_f16 rounds; k and v bound read_write):
+// Writes into an f16 KV cache (after f16_bits.wgsl, whose pack_f16 rounds, and kv_f16.wgsl; k and v bound read_write):
 // elements e and e + 1 (e even) of a row-major [S, Ckv] cache, as one word of k's eight-half or v's
 // four-half entry.
 

@@ -48,7 +48,7 @@ export function spqrBlock(ctx: GpuContext, c: SpqrBlockCall, dummy: GPUBuffer): 
     });
     ctx.dispatch({
       what: `${c.what} (columns of group ${gi})`,
-      kernel: { files: ['spqr_grid', 'spqr_cols'], header },
+      kernel: { files: ['spqr_grid', 'f16_bits', 'spqr_cols'], header },
       buffers: { 1: c.wt, 2: c.u, 3: c.fit, 4: c.grid, 5: c.stats, 6: c.wHat, 7: c.codes, 8: c.err },
       params: [n, out, p.i1, p.i2, j0, gw, gi, p.qqGroup, nStat, { f: 2 ** p.bits - 1 }, { f: 2 ** p.qqBits - 1 }, tau],
       grid,

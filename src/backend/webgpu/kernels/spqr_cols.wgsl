@@ -9,7 +9,7 @@
 //    e² > tau the code of 0 plus the fp16 residual (saturated at ±65504, where
 //    the host would store inf), e recomputed; ŵ, the code word and e are
 //    written, and wt[k, r] −= e · U[j, k] for k in (j, i2).
-// Header: WG, OUTLIERS. Snippet: spqr_grid. Grid: x over rows.
+// Header: WG, OUTLIERS. Snippets: spqr_grid, f16_bits (an outlier's bits). Grid: x over rows.
 struct Params {
   n: u32,
   out: u32,

@@ -1,7 +1,7 @@
 // SpQR's min-max grid (formats/grids/affine.ts) in f32, shared by spqr_fit and
 // spqr_cols: quotients refined with an fma residual step so they round like
 // IEEE division, round half to even (WGSL `round`), fp16 rounding to nearest
-// even done by hand (no shader-f16 needed, no inf produced).
+// even done by hand (no shader-f16 needed, no inf produced; the bit patterns: f16_bits.wgsl).
 
 // x / y rounded as IEEE division: one fma residual step over the hardware quotient.
 fn qdiv(x: f32, y: f32) -> f32 {
@@ -24,20 +24,6 @@ fn round_f16(x: f32) -> f32 {
   let qe = max(e, -14) - 10;
   let r = ldexp(round(ldexp(a, -qe)), qe);
   return select(r, -r, x < 0.0);
-}
-
-// The fp16 bit pattern of an fp16 value v (from round_f16); 0x7c00 (inf) for |v| ≥ 65520.
-fn f16_bits(v: f32) -> u32 {
-  let b = bitcast<u32>(v);
-  let sgn = (b >> 16u) & 0x8000u;
-  let a = abs(v);
-  if (f16_overflows(a)) {
-    return sgn | 0x7c00u;
-  }
-  if (a < ldexp(1.0, -14)) {
-    return sgn | u32(ldexp(a, 24)); // subnormal: an integer multiple of 2^-24
-  }
-  return sgn | ((((b >> 23u) & 0xffu) - 112u) << 10u) | ((b & 0x7fffffu) >> 13u);
 }
 
 // (scale, zero) of the range [xmin, xmax] (affine.ts fitAffine; a constant range becomes [−1, 1]).
