@@ -11,18 +11,21 @@
  *    and so steps in order; a step's workgroups read the previous step's output with atomic
  *    loads, spinning while a value is still the sentinel the output was filled with. Single
  *    writer per value and per-location coherence make this exact under WGSL's relaxed atomics;
- *    tickets make it deadlock-free (a workgroup waits only on workgroups that started before it).
+ *    tickets make it deadlock-free (a workgroup waits only on workgroups that started before it);
+ *  - `fused-par`, `fused-flag`: as `fused` with the 32 loads of a thread issued at once (only values
+ *    still the sentinel polled again), and with one lane per workgroup first spinning on a counter
+ *    the previous step's workgroups add to (decode20: both cost what a dispatch does).
  *
  * Every step: G workgroups of 128 threads; a workgroup reads the whole previous vector (N f32),
  * each thread sums 32 strided values, and it writes 128 of the step's N outputs. The result of
  * every mode is checked against a CPU replay of the same arithmetic.
  *
- *   node <bundle>/bench/dispatch-floor.js [--steps 160] [--n 4096] [--iters 20] [--out floor.json]
+ *   node <bundle>/bench/dispatch-floor.js [--steps 160] [--n 4096] [--iters 20] [--modes barrier,independent,fused,fused-par,fused-flag] [--out floor.json]
  */
 import { USAGE as U } from '../src/backend/webgpu/context.js';
 import { backend, emit, flags, meta } from './lib/bench-common.js';
 
-const f = flags(['steps', 'n', 'iters', 'out']);
+const f = flags(['steps', 'n', 'iters', 'out', 'modes']);
 const STEPS = Number(f.steps ?? 160);
 const N = Number(f.n ?? 4096);
 const ITERS = Number(f.iters ?? 20);
@@ -88,17 +91,60 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   atomicStore(&v[(s + 1u) * N + i], bitcast<u32>(out_value(acc / f32(N / ${WG}u), s, i)));
 }`;
 
+/**
+ * `fused-par`: as `fused`, but each thread issues its 32 atomic loads at once and re-polls only
+ * the values still the sentinel (decode11's `fused` polled one value after another).
+ * `fused-flag`: as `fused-par`, after one thread per workgroup has seen the previous step's
+ * counter reach G (each workgroup adds 1 after its stores): only one lane spins, and the value
+ * loads (still checked against the sentinel: relaxed atomics order nothing across locations)
+ * then almost always succeed at the first try.
+ */
+function fusedPar(flag: boolean): string {
+  const K = N / WG;
+  return /* wgsl */ `${common}
+const SENTINEL: u32 = ${SENTINEL}u;
+@group(0) @binding(0) var<storage, read_write> ticket: array<atomic<u32>>;
+@group(0) @binding(1) var<storage, read_write> v: array<atomic<u32>>;
+var<workgroup> t_wg: u32;
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  if (lid == 0u) { t_wg = atomicAdd(&ticket[0], 1u); }
+  let t = workgroupUniformLoad(&t_wg);
+  let s = t / G;
+  let wg = t % G;
+${flag ? `  if (lid == 0u && s > 0u) { loop { if (atomicLoad(&ticket[s]) == G) { break; } } }
+  workgroupBarrier();` : ''}
+  var u: array<u32, ${K}>;
+  for (var k = 0u; k < ${K}u; k++) { u[k] = atomicLoad(&v[s * N + k * ${WG}u + lid]); }
+  loop {
+    var pending = false;
+    for (var k = 0u; k < ${K}u; k++) {
+      if (u[k] == SENTINEL) { u[k] = atomicLoad(&v[s * N + k * ${WG}u + lid]); pending = true; }
+    }
+    if (!pending) { break; }
+  }
+  var acc = 0.0;
+  for (var k = 0u; k < ${K}u; k++) { acc += bitcast<f32>(u[k]); }
+  let i = wg * ${WG}u + lid;
+  atomicStore(&v[(s + 1u) * N + i], bitcast<u32>(out_value(acc / f32(N / ${WG}u), s, i)));
+${flag ? `  workgroupBarrier();
+  if (lid == 0u) { atomicAdd(&ticket[s + 1u], 1u); }` : ''}
+}`;
+}
+
 const mk = (code: string): GPUComputePipeline => dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code }), entryPoint: 'main' } });
 const pPlain = mk(plain);
 const pChained = mk(chained);
 const pFused = mk(fused);
+const pFusedPar = mk(fusedPar(false));
+const pFusedFlag = mk(fusedPar(true));
 const vecBytes = N * 4;
 const big = dev.createBuffer({ size: (STEPS + 1) * vecBytes, usage: U.STORAGE | U.COPY_DST | U.COPY_SRC });
 const input = new Float32Array(N).map((_, i) => ((i * 37) % 101) / 101 - 0.5);
 const indep = Array.from({ length: STEPS }, () => dev.createBuffer({ size: vecBytes, usage: U.STORAGE | U.COPY_SRC }));
 const inBuf = dev.createBuffer({ size: vecBytes, usage: U.STORAGE | U.COPY_DST });
 dev.queue.writeBuffer(inBuf, 0, input);
-const ticket = dev.createBuffer({ size: 16, usage: U.STORAGE | U.COPY_DST });
+const ticket = dev.createBuffer({ size: 4 * (STEPS + 4), usage: U.STORAGE | U.COPY_DST });
 const params = Array.from({ length: STEPS }, (_, s) => {
   const u = dev.createBuffer({ size: 16, usage: U.UNIFORM | U.COPY_DST });
   dev.queue.writeBuffer(u, 0, new Uint32Array([s, s, s + 1, 0]));
@@ -111,23 +157,26 @@ const paramsIndep = Array.from({ length: STEPS }, (_, s) => {
 });
 const bgChained = params.map((u) => dev.createBindGroup({ layout: pChained.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: u } }, { binding: 1, resource: { buffer: big } }] }));
 const bgIndep = indep.map((o, s) => dev.createBindGroup({ layout: pPlain.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: paramsIndep[s] as GPUBuffer } }, { binding: 1, resource: { buffer: inBuf } }, { binding: 2, resource: { buffer: o } }] }));
-const bgFused = dev.createBindGroup({ layout: pFused.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: ticket } }, { binding: 1, resource: { buffer: big } }] });
+const bgOf = (p: GPUComputePipeline): GPUBindGroup => dev.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: ticket } }, { binding: 1, resource: { buffer: big } }] });
+const bgFused = bgOf(pFused);
+const bgFusedPar = bgOf(pFusedPar);
+const bgFusedFlag = bgOf(pFusedFlag);
 const sentinels = new Uint32Array(STEPS * N).fill(SENTINEL);
 
 const qs = dev.createQuerySet({ type: 'timestamp', count: 2 * ITERS });
-type Mode = 'barrier' | 'independent' | 'fused';
+type Mode = 'barrier' | 'independent' | 'fused' | 'fused-par' | 'fused-flag';
 
 /** Enqueues one run of `mode` (its own compute pass, timestamps at slots 2·it, 2·it + 1). */
 function run(mode: Mode, it: number | null): void {
   // fill: vector 0 = input, vectors 1.. = sentinel (the fused mode waits on them); ticket = 0
   dev.queue.writeBuffer(big, 0, input);
   dev.queue.writeBuffer(big, vecBytes, sentinels);
-  dev.queue.writeBuffer(ticket, 0, new Uint32Array(4));
+  dev.queue.writeBuffer(ticket, 0, new Uint32Array(STEPS + 4));
   const enc = dev.createCommandEncoder();
   const pass = enc.beginComputePass(it === null ? {} : { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * it, endOfPassWriteIndex: 2 * it + 1 } });
-  if (mode === 'fused') {
-    pass.setPipeline(pFused);
-    pass.setBindGroup(0, bgFused);
+  if (mode.startsWith('fused')) {
+    pass.setPipeline(mode === 'fused' ? pFused : mode === 'fused-par' ? pFusedPar : pFusedFlag);
+    pass.setBindGroup(0, mode === 'fused' ? bgFused : mode === 'fused-par' ? bgFusedPar : bgFusedFlag);
     pass.dispatchWorkgroups(STEPS * G);
   } else {
     pass.setPipeline(mode === 'barrier' ? pChained : pPlain);
@@ -176,7 +225,8 @@ let chainEnd: Float32Array = input;
 for (let s = 0; s < STEPS; s++) chainEnd = stepRef(chainEnd, s);
 const indepEnd = stepRef(input, STEPS - 1);
 const rows: Record<string, unknown>[] = [];
-for (const mode of ['barrier', 'independent', 'fused'] as const) {
+const modes = (f.modes ?? 'barrier,independent,fused,fused-par,fused-flag').split(',') as Mode[];
+for (const mode of modes) {
   run(mode, null); // warm-up, then check
   const got = mode === 'independent' ? await readBytes(indep[STEPS - 1] as GPUBuffer, 0, vecBytes) : await readBytes(big, STEPS * vecBytes, vecBytes);
   const err = maxErr(new Float32Array(got), mode === 'independent' ? indepEnd : chainEnd);
