@@ -135,9 +135,11 @@ ${flag ? `  workgroupBarrier();
 const mk = (code: string): GPUComputePipeline => dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code }), entryPoint: 'main' } });
 const pPlain = mk(plain);
 const pChained = mk(chained);
-const pFused = mk(fused);
-const pFusedPar = mk(fusedPar(false));
-const pFusedFlag = mk(fusedPar(true));
+const FUSED_MODES = ['fused', 'fused-par', 'fused-flag'] as const;
+type FusedMode = (typeof FUSED_MODES)[number];
+const MODES = ['barrier', 'independent', ...FUSED_MODES] as const;
+type Mode = (typeof MODES)[number];
+const fusedCode: Record<FusedMode, string> = { fused, 'fused-par': fusedPar(false), 'fused-flag': fusedPar(true) };
 const vecBytes = N * 4;
 const big = dev.createBuffer({ size: (STEPS + 1) * vecBytes, usage: U.STORAGE | U.COPY_DST | U.COPY_SRC });
 const input = new Float32Array(N).map((_, i) => ((i * 37) % 101) / 101 - 0.5);
@@ -157,14 +159,16 @@ const paramsIndep = Array.from({ length: STEPS }, (_, s) => {
 });
 const bgChained = params.map((u) => dev.createBindGroup({ layout: pChained.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: u } }, { binding: 1, resource: { buffer: big } }] }));
 const bgIndep = indep.map((o, s) => dev.createBindGroup({ layout: pPlain.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: paramsIndep[s] as GPUBuffer } }, { binding: 1, resource: { buffer: inBuf } }, { binding: 2, resource: { buffer: o } }] }));
-const bgOf = (p: GPUComputePipeline): GPUBindGroup => dev.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: ticket } }, { binding: 1, resource: { buffer: big } }] });
-const bgFused = bgOf(pFused);
-const bgFusedPar = bgOf(pFusedPar);
-const bgFusedFlag = bgOf(pFusedFlag);
+// each fused mode's pipeline and bind group (ticket, vectors)
+const fusedRun = Object.fromEntries(
+  FUSED_MODES.map((m) => {
+    const p = mk(fusedCode[m]);
+    return [m, { p, bg: dev.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: ticket } }, { binding: 1, resource: { buffer: big } }] }) }];
+  }),
+) as Record<FusedMode, { p: GPUComputePipeline; bg: GPUBindGroup }>;
 const sentinels = new Uint32Array(STEPS * N).fill(SENTINEL);
 
 const qs = dev.createQuerySet({ type: 'timestamp', count: 2 * ITERS });
-type Mode = 'barrier' | 'independent' | 'fused' | 'fused-par' | 'fused-flag';
 
 /** Enqueues one run of `mode` (its own compute pass, timestamps at slots 2·it, 2·it + 1). */
 function run(mode: Mode, it: number | null): void {
@@ -174,9 +178,9 @@ function run(mode: Mode, it: number | null): void {
   dev.queue.writeBuffer(ticket, 0, new Uint32Array(STEPS + 4));
   const enc = dev.createCommandEncoder();
   const pass = enc.beginComputePass(it === null ? {} : { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * it, endOfPassWriteIndex: 2 * it + 1 } });
-  if (mode.startsWith('fused')) {
-    pass.setPipeline(mode === 'fused' ? pFused : mode === 'fused-par' ? pFusedPar : pFusedFlag);
-    pass.setBindGroup(0, mode === 'fused' ? bgFused : mode === 'fused-par' ? bgFusedPar : bgFusedFlag);
+  if (mode !== 'barrier' && mode !== 'independent') {
+    pass.setPipeline(fusedRun[mode].p);
+    pass.setBindGroup(0, fusedRun[mode].bg);
     pass.dispatchWorkgroups(STEPS * G);
   } else {
     pass.setPipeline(mode === 'barrier' ? pChained : pPlain);
@@ -225,7 +229,8 @@ let chainEnd: Float32Array = input;
 for (let s = 0; s < STEPS; s++) chainEnd = stepRef(chainEnd, s);
 const indepEnd = stepRef(input, STEPS - 1);
 const rows: Record<string, unknown>[] = [];
-const modes = (f.modes ?? 'barrier,independent,fused,fused-par,fused-flag').split(',') as Mode[];
+const modes = (f.modes ?? MODES.join(',')).split(',') as Mode[];
+for (const m of modes) if (!MODES.includes(m)) throw new Error(`--modes: ${m} is not one of ${MODES.join(', ')}`);
 for (const mode of modes) {
   run(mode, null); // warm-up, then check
   const got = mode === 'independent' ? await readBytes(indep[STEPS - 1] as GPUBuffer, 0, vecBytes) : await readBytes(big, STEPS * vecBytes, vecBytes);

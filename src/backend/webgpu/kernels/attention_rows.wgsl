@@ -39,4 +39,3 @@ fn v_raw(vb: u32, c: u32) -> VR {
   }
   return v_raw1(vb + c);
 }
-

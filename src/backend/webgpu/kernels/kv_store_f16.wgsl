@@ -1,6 +1,6 @@
-// Writes into an f16 KV cache (after f16_bits.wgsl, whose pack_f16 rounds, and kv_f16.wgsl; k and v bound read_write):
-// elements e and e + 1 (e even) of a row-major [S, Ckv] cache, as one word of k's eight-half or v's
-// four-half entry.
+// Writes into an f16 KV cache (after f16_bits.wgsl, whose pack_f16 rounds, and kv_f16.wgsl; k and
+// v bound read_write): elements e and e + 1 (e even) of a row-major [S, Ckv] cache, as one word of
+// k's eight-half or v's four-half entry.
 
 // the values a store of (a, b) keeps, which later reads of the cache see
 fn kv_kept(a: f32, b: f32) -> vec2<f32> {
