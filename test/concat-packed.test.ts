@@ -1,7 +1,7 @@
 /** concatPackedRows: the stacked tensor unpacks to exactly the parts' Ŵ stacked; mismatched parts are refused. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { concatPackedRows } from '../src/formats/concat.js';
+import { concatPackedRows, packedRowAlign, slicePackedRows } from '../src/formats/concat.js';
 import { FORMATS } from '../src/formats/index.js';
 import { randomPacked } from '../src/formats/random.js';
 import type { FormatId } from '../src/formats/types.js';
@@ -75,4 +75,37 @@ test('SpQR w3 β1 16 / 8, β2 16 / 4, with outliers and act-order: unpack(concat
       assert.deepEqual(FORMATS.spqr.unpack(m).weight, want, `in ${inn} β1 ${g} β2 ${qq} permuted ${permuted}`);
     }
   }
+});
+
+test('slicePackedRows: every row range of int2/3/4/8 and SpQR (β2-aligned, outliers, act-order) unpacks to those rows of Ŵ, bit for bit; concat of the slices is the tensor', () => {
+  let seed = 300;
+  const cases: [FormatId, number, Record<string, number>][] = [
+    ['int2', 96, { groupSize: 32, permuted: 0 }],
+    ['int3', 67, { groupSize: 7, permuted: 1 }],
+    ['int4', 64, { groupSize: 64, permuted: 0 }],
+    ['int8', 40, { groupSize: 16, permuted: 1 }],
+    ['spqr', 72, { bits: 3, groupSize: 8, qqBits: 3, qqGroup: 4, permuted: 1 }],
+    ['spqr', 64, { bits: 4, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }],
+  ];
+  for (const [f, inn, params] of cases) {
+    const out = f === 'spqr' ? 37 : 23; // SpQR: a partial last β2 chunk
+    const p = randomPacked(f, [out, inn], params, seed++, { outlierRate: 0.05 });
+    const w = FORMATS[f].unpack(p).weight;
+    const align = packedRowAlign(p);
+    assert.equal(align, f === 'spqr' ? params.qqGroup : 1);
+    for (const [r0, r1] of [[0, out], [0, align], [align, Math.min(3 * align, out)], [2 * align, out], [out - (out % align || align), out]] as const) {
+      const s = slicePackedRows(p, r0, r1);
+      assert.deepEqual(s.shape, [r1 - r0, inn]);
+      assert.deepEqual(FORMATS[f].unpack(s).weight, w.subarray(r0 * inn, r1 * inn), `${f} rows ${r0} … ${r1}`);
+    }
+    const cut = align === 1 ? 2 : align; // SpQR: a tail of at least β2 rows keeps β2
+    const back = concatPackedRows([slicePackedRows(p, 0, cut), slicePackedRows(p, cut, out)]);
+    assert.ok(back);
+    assert.deepEqual(back.params, p.params);
+    for (const [name, a] of Object.entries(p.arrays)) assert.deepEqual(back.arrays[name], a, `${f}: concat(slices) array ${name}`);
+  }
+  const s = randomPacked('spqr', [32, 64], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 }, 1);
+  assert.throws(() => slicePackedRows(s, 8, 32), /slicePackedRows spqr\[32, 64\] rows 8 … 32: SpQR rows must be sliced at multiples of β2 = 16/);
+  assert.throws(() => slicePackedRows(s, 0, 33), /not a row range of the tensor/);
+  assert.throws(() => slicePackedRows(randomPacked('int4', [4, 32], { groupSize: 32, permuted: 0 }, 2), 2, 2), /not a row range/);
 });

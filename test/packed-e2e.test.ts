@@ -18,6 +18,7 @@ import { load } from '../src/index.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { DATA, MODELS, relErr, runCli, runCliJson, WIKITEXT } from './helpers.js';
 import { tryWebGpu } from './webgpu-helpers.js';
+import { GpuPackedTensor } from '../src/backend/webgpu/packed.js';
 
 const { b: probe, skip } = await tryWebGpu();
 probe?.dispose();
@@ -61,6 +62,33 @@ describe('packed end to end (lowbit-ref-15m)', () => {
       const [g1, g2] = await Promise.all([runCliJson<{ ids: number[] }>(genArgs('packed')), runCliJson<{ ids: number[] }>(genArgs('dequant'))]);
       assert.equal(g1.ids.length, 12);
       assert.deepEqual(g1.ids, g2.ids);
+    });
+  }
+
+  // A device whose storage bindings hold less than a merged gate|up (128 KiB; logits of one token
+  // still fit): those run packed in row chunks, and greedy generation (prefill GEMM, decode GEMV)
+  // gives the CPU packed reference's tokens.
+  for (const m of Object.keys(METHODS) as Method[]) {
+    test(`${m}: projections over one binding run packed in row chunks; greedy tokens equal the CPU reference's`, { skip }, async () => {
+      const { b } = await tryWebGpu({ maxBindingBytes: 128 * 1024 });
+      assert.ok(b);
+      const gpu = await load(file(m), { backend: b, maxPositions: 32 });
+      const cpu = await load(file(m), { backend: 'cpu', maxPositions: 32 });
+      assert.deepEqual(gpu.weightStats.packed, { [FORMAT[m]]: 56 });
+      assert.equal(gpu.weightStats.dequantized, 0);
+      const gateUp = gpu.model.weights.layers[0]?.gateUp.parts[0]?.w as GpuPackedTensor;
+      assert.ok(gateUp instanceof GpuPackedTensor && gateUp.live().length > 1, 'gate|up in row chunks');
+      const ids = async (h: typeof gpu): Promise<number[]> => {
+        const out: number[] = [];
+        for await (const t of h.generate('The history of the', { maxTokens: 10 })) out.push(t.id);
+        return out;
+      };
+      const [a, c] = [await ids(gpu), await ids(cpu)];
+      assert.equal(a.length, 10);
+      assert.deepEqual(a, c);
+      gpu.dispose();
+      cpu.dispose();
+      b.dispose();
     });
   }
 

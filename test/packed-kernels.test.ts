@@ -17,7 +17,8 @@ import { after, describe, test } from 'node:test';
 import { CpuBackend } from '../src/backend/cpu/cpu.js';
 import * as ops from '../src/backend/cpu/ops.js';
 import { dequantizeRows } from '../src/backend/cpu/packed.js';
-import type { Backend } from '../src/backend/backend.js';
+import { PackedTooLargeError, type Backend } from '../src/backend/backend.js';
+import type { GpuPackedTensor } from '../src/backend/webgpu/packed.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { FORMATS } from '../src/formats/index.js';
 import { randomPacked } from '../src/formats/random.js';
@@ -101,12 +102,16 @@ describe('packed CPU reference', () => {
 const { b: gpu, skip } = await tryWebGpu();
 const { b: separate } = await tryWebGpu({ packed: { spqrOutliers: 'separate' } });
 const { b: noSub } = await tryWebGpu({ f16SubnormalDecode: false });
+// 48 KiB storage bindings: x and out of the chunked cases below fit one, their weights do not
+const CHUNK_BYTES = 48 * 1024;
+const { b: small } = await tryWebGpu({ maxBindingBytes: CHUNK_BYTES });
 
 describe('packed WebGPU kernels vs the CPU reference', { skip }, () => {
   after(() => {
     gpu?.dispose();
     separate?.dispose();
     noSub?.dispose();
+    small?.dispose();
   });
   const cpu = new CpuBackend();
 
@@ -186,6 +191,67 @@ describe('packed WebGPU kernels vs the CPU reference', { skip }, () => {
   test('spqr: outliers in a separate pass (GEMV and GEMM) equal the CPU reference', async () => {
     let seed = 2000;
     for (const c of gpuCases.filter((x) => x.format === 'spqr' && x.params.groupSize === 16)) await check(separate as Backend, c, [1, 5, 33], ++seed);
+  });
+
+  // Larger than one binding: row chunks that each fit (SpQR's at multiples of β2, a short tail),
+  // run chunk by chunk into their columns of out, x gathered once for act-order, outliers per chunk.
+  test('packed tensors over one binding run in row chunks: GEMV and GEMM vs CPU; norm in, SwiGLU out, += and col0 at T = 1', async () => {
+    const b = small as WebGpuBackend;
+    const chunked: Case[] = [
+      { format: 'int4', shape: [300, 1184], params: { groupSize: 128, permuted: 0 } },
+      { format: 'int3', shape: [900, 200], params: { groupSize: 24, permuted: 1 } },
+      { format: 'int8', shape: [300, 200], params: { groupSize: 64, permuted: 1 } },
+      // 454 = 28·16 + 6: the last chunk is a tail shorter than β2
+      { format: 'spqr', shape: [454, 320], params: { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 1 } },
+    ];
+    let seed = 4000;
+    for (const c of chunked) {
+      const p = packedOf(c, ++seed);
+      const w = b.uploadPacked(p) as GpuPackedTensor;
+      const parts = w.live();
+      assert.ok(parts.length > 1, `${name(c)}: ${parts.length} chunk`);
+      assert.deepEqual(parts.map((x) => x.row0), parts.map((_, i) => parts.slice(0, i).reduce((n, x) => n + x.rows, 0)), `${name(c)}: chunks tile the rows`);
+      assert.equal(parts.reduce((n, x) => n + x.rows, 0), c.shape[0]);
+      for (const x of parts) {
+        assert.ok(x.bytes <= CHUNK_BYTES, `${name(c)}: a chunk of ${x.bytes} bytes`);
+        if (c.format === 'spqr') assert.equal(x.row0 % 16, 0, 'SpQR chunks start at multiples of β2');
+      }
+      if (c.format === 'spqr') {
+        assert.equal(parts.reduce((n, x) => n + (x.params.outliers as number), 0), p.params.outliers);
+        assert.ok((parts.at(-1) as { rows: number }).rows < 16, `a short tail: ${parts.map((x) => x.rows).join(', ')}`);
+      }
+      b.free(w);
+      await check(b, c, [1, 3, 9], seed);
+    }
+    // the options the model uses at T = 1, which a chunked weight runs through the unfused path
+    const c = chunked[3] as Case;
+    const p = packedOf(c, 4100);
+    const [M, K] = c.shape;
+    const x = rand(K, 1);
+    const nw = rand(K, 2);
+    for (const opts of ['norm+glu', 'acc+col0'] as const) {
+      const N = opts === 'norm+glu' ? M / 2 : M + 3;
+      const run = async (be: Backend): Promise<Float32Array> => {
+        const out = be.upload(tensor('f32', [1, N], opts === 'norm+glu' ? new Float32Array(N) : rand(N, 4)));
+        const xin = be.upload(tensor('f32', [1, K], x));
+        const w = be.uploadPacked(p);
+        if (opts === 'norm+glu') be.matmul(out, xin, w, undefined, { norm: { weight: be.upload(tensor('f32', [K], nw)), eps: 1e-5 }, glu: true });
+        else be.matmul(out, xin, w, undefined, { accumulate: true, col0: 3 });
+        return (await be.read(out)).data as Float32Array;
+      };
+      const e = nmse(await run(b), await run(cpu));
+      assert.ok(e <= NMSE_F32, `${opts}: nMSE ${e.toExponential(2)}`);
+    }
+  });
+
+  test('a row block larger than one binding is refused with PackedTooLargeError, naming the rows and bytes', async () => {
+    const { b } = await tryWebGpu({ maxBindingBytes: 512 });
+    assert.ok(b);
+    const int4 = packedOf({ format: 'int4', shape: [37, 1184], params: { groupSize: 128, permuted: 0 } }, 1);
+    assert.throws(() => b.uploadPacked(int4), (e: Error) => e instanceof PackedTooLargeError && /uploadPacked: int4\[37, 1184\]: rows 0 … 0 need \d+ bytes in one binding, more than the largest storage binding of 512 bytes/.test(e.message));
+    const spqr = packedOf({ format: 'spqr', shape: [48, 128], params: { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 0 } }, 2);
+    assert.throws(() => b.uploadPacked(spqr), /uploadPacked: spqr\[48, 128\]: rows 0 … 15 need \d+ bytes/);
+    b.dispose();
   });
 
   test('packed tensors are refused by other ops and after free', async () => {

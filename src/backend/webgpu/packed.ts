@@ -39,31 +39,48 @@ import { f32ToF16 } from '../../tensor/dtype.js';
 /** Words of the offset header at the start of a packed buffer. */
 export const QHEADER_WORDS = 16;
 
+/** One buffer of a packed weight: rows row0 … row0 + rows − 1 as a packed tensor of their own (header, arrays). */
+export interface GpuPackedChunk {
+  readonly buffer: GPUBuffer;
+  /** The buffer's QHEADER_WORDS header words (array offsets, groups per row), kept on the host too. */
+  readonly header: readonly number[];
+  /** Bytes of the buffer (header, arrays, alignment). */
+  readonly bytes: number;
+  readonly row0: number;
+  readonly rows: number;
+  /** The chunk's own parameters (a SpQR chunk counts its outliers). */
+  readonly params: FormatParams;
+}
+
+/**
+ * A packed weight on the GPU: one buffer, or (larger than one storage binding) row chunks, each
+ * a packed tensor of its rows (formats/concat.ts slicePackedRows) that the matmul runs in turn.
+ */
 export class GpuPackedTensor implements Tensor {
   readonly dtype = 'u8' as const;
   readonly shape: Shape;
   readonly format: FormatId;
   readonly params: FormatParams;
-  /** Bytes of the buffer (header, arrays, alignment). */
+  /** Bytes of the buffers (headers, arrays, alignment). */
   readonly bytes: number;
-  /** The buffer's QHEADER_WORDS header words (array offsets, groups per row), kept on the host too. */
-  readonly header: readonly number[];
-  buffer: GPUBuffer | null;
+  chunks: readonly GpuPackedChunk[] | null;
 
-  constructor(p: PackedTensor, buffer: GPUBuffer, image: Uint8Array) {
+  constructor(p: PackedTensor, chunks: readonly GpuPackedChunk[]) {
     this.shape = [...p.shape];
     this.format = p.format;
     this.params = p.params;
-    this.buffer = buffer;
-    this.bytes = image.length;
-    this.header = Array.from(new Uint32Array(image.buffer, image.byteOffset, QHEADER_WORDS));
+    this.chunks = chunks;
+    this.bytes = chunks.reduce((n, c) => n + c.bytes, 0);
   }
 
-  live(): GPUBuffer {
-    if (this.buffer === null) throw new Error('webgpu backend: tensor used after free');
-    return this.buffer;
+  live(): readonly GpuPackedChunk[] {
+    if (this.chunks === null) throw new Error('webgpu backend: tensor used after free');
+    return this.chunks;
   }
 }
+
+/** The QHEADER_WORDS header words of a packed image. */
+export const imageHeader = (image: Uint8Array): readonly number[] => Array.from(new Uint32Array(image.buffer, image.byteOffset, QHEADER_WORDS));
 
 /** Header word holding the statistics groups per row (int and SpQR formats; 0 otherwise). */
 const GROUPS_WORD = QHEADER_WORDS - 1;

@@ -8,6 +8,7 @@
  * messages as the CPU backend), then checks what only WebGPU limits (weight
  * dtypes, chunked tensors, workgroup counts).
  */
+import { packedRowAlign, slicePackedRows } from '../../formats/concat.js';
 import { isPackedFormat } from '../../formats/index.js';
 import type { FormatId, PackedTensor } from '../../formats/types.js';
 import { DTYPE_BYTES, type DType } from '../../tensor/dtype.js';
@@ -23,7 +24,7 @@ import { spqrBlock } from './kernels/spqr.js';
 import { DEFAULT_MATMUL, matmul, type MatmulDevice, type MatmulTuning } from './kernels/matmul.js';
 import { DEFAULT_PACKED, qgather, qgemv1, qgemv1Serves, qmatmul, type PackedTuning, type QMatmulCall } from './kernels/qmatmul.js';
 import { embedding, gram, kl, nll, rmsnorm, rmsnormWide, rope } from './kernels/rows.js';
-import { GpuPackedTensor, packedImage, packedImageBytes } from './packed.js';
+import { GpuPackedTensor, imageHeader, packedImage, packedImageBytes, type GpuPackedChunk } from './packed.js';
 import { asGpuDType, bufferBytes, GpuTensor, packedBytes, planChunks, type GpuChunk, type GpuDType } from './tensor.js';
 
 export interface WebGpuBackendOptions {
@@ -77,9 +78,9 @@ export function adapterName(info: GPUAdapterInfo): string {
   return name || 'unknown adapter';
 }
 
-/** The QMatmulCall fields that describe a packed weight: its buffer, header words, format and parameters. */
-function packedWeight(w: GpuPackedTensor): Pick<QMatmulCall, 'w' | 'header' | 'format' | 'params'> {
-  return { w: w.live(), header: w.header, format: w.format, params: w.params };
+/** The QMatmulCall fields that describe one buffer of a packed weight: the buffer, its header words, the format and the chunk's parameters. */
+function packedWeight(w: GpuPackedTensor, c: GpuPackedChunk): Pick<QMatmulCall, 'w' | 'header' | 'format' | 'params'> {
+  return { w: c.buffer, header: c.header, format: w.format, params: c.params };
 }
 
 export class WebGpuBackend implements Backend {
@@ -246,30 +247,60 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * A packed weight in one buffer (packed.ts); it must fit one storage binding
-   * (2 GiB on an H200; a tensor above the limit throws, and the runtime then
-   * loads it dequantized instead).
+   * A packed weight in one buffer (packed.ts), or, when its image is larger than one storage
+   * binding, in row chunks that each fit one (formats/concat.ts slicePackedRows; SpQR's at
+   * multiples of β2). Only a β2 block of rows larger than a binding throws PackedTooLargeError
+   * (the runtime then loads the tensor dequantized).
    */
   uploadPacked(p: PackedTensor): Tensor {
     this.ctx.alive();
     if (!isPackedFormat(p.format)) throw new Error(`uploadPacked: ${p.format} is not a packed format (upload it as a dense tensor)`);
-    const bytes = packedImageBytes(p.format, p.shape, p.params);
-    if (bytes > this.maxBindingBytes) {
-      throw new PackedTooLargeError(`uploadPacked: ${p.format}${shapeStr(p.shape)} needs ${bytes} bytes in one binding, more than the largest storage binding of ${this.maxBindingBytes} bytes`);
+    const chunks: GpuPackedChunk[] = [];
+    try {
+      for (const { row0, part } of this.packedRowChunks(p)) {
+        const img = packedImage(part);
+        const label = `${p.format}${shapeStr(p.shape)}${part === p ? '' : ` rows ${row0} … ${row0 + part.shape[0] - 1}`}`;
+        const buffer = this.ctx.scoped(`uploadPacked ${label} (${img.length} bytes)`, () =>
+          this.ctx.device.createBuffer({ label, size: img.length, usage: STORAGE, mappedAtCreation: true }),
+        );
+        new Uint8Array(buffer.getMappedRange()).set(img);
+        buffer.unmap();
+        chunks.push({ buffer, header: imageHeader(img), bytes: img.length, row0, rows: part.shape[0], params: part.params });
+      }
+    } catch (e) {
+      for (const c of chunks) c.buffer.destroy();
+      throw e;
     }
-    const img = packedImage(p);
-    const label = `${p.format}${shapeStr(p.shape)}`;
-    const buffer = this.ctx.scoped(`uploadPacked ${label} (${bytes} bytes)`, () =>
-      this.ctx.device.createBuffer({ label, size: img.length, usage: STORAGE, mappedAtCreation: true }),
-    );
-    new Uint8Array(buffer.getMappedRange()).set(img);
-    buffer.unmap();
-    return new GpuPackedTensor(p, buffer, img);
+    return new GpuPackedTensor(p, chunks);
   }
 
-  /** Whether a packed tensor of this format and shape fits one binding (what `uploadPacked` needs). */
-  packedFits(p: Pick<PackedTensor, 'format' | 'shape' | 'params'>): boolean {
-    return packedImageBytes(p.format, p.shape, p.params) <= this.maxBindingBytes;
+  /** `p` whole when its image fits one binding, else its rows in the fewest chunks that each do (at the format's row alignment). */
+  private packedRowChunks(p: PackedTensor): { row0: number; part: PackedTensor }[] {
+    const max = this.maxBindingBytes;
+    const whole = packedImageBytes(p.format, p.shape, p.params);
+    if (whole <= max) return [{ row0: 0, part: p }];
+    const out = p.shape[0];
+    const align = packedRowAlign(p);
+    // rows a chunk by the tensor's mean bytes a row, then fewer while a slice (SpQR: its own outliers) does not fit
+    const step = Math.max(align, Math.floor(max / (whole / out) / align) * align);
+    const parts: { row0: number; part: PackedTensor }[] = [];
+    for (let r0 = 0; r0 < out; ) {
+      let rows = Math.min(step, out - r0);
+      for (;;) {
+        const part = slicePackedRows(p, r0, r0 + rows);
+        const bytes = packedImageBytes(part.format, part.shape, part.params);
+        if (bytes <= max) {
+          parts.push({ row0: r0, part });
+          break;
+        }
+        if (rows <= align) {
+          throw new PackedTooLargeError(`uploadPacked: ${p.format}${shapeStr(p.shape)}: rows ${r0} … ${r0 + rows - 1} need ${bytes} bytes in one binding, more than the largest storage binding of ${max} bytes`);
+        }
+        rows = Math.max(align, Math.floor((rows * max) / bytes / align) * align);
+      }
+      r0 += rows;
+    }
+    return parts;
   }
 
   empty(dtype: DType, shape: Shape): Tensor {
@@ -316,10 +347,10 @@ export class WebGpuBackend implements Backend {
 
   free(x: Tensor): void {
     if (x instanceof GpuPackedTensor) {
-      const buf = x.live();
+      const chunks = x.live();
       this.ctx.flush();
-      buf.destroy();
-      x.buffer = null;
+      for (const c of chunks) c.buffer.destroy();
+      x.chunks = null;
       return;
     }
     const t = this.own(x);
@@ -400,7 +431,8 @@ export class WebGpuBackend implements Backend {
     const ob = this.buf(what, 'out', out);
     const b = bias ? this.vectorF32(what, 'bias', bias) : undefined;
     let xb = this.buf(what, 'x', x);
-    const fuse = T === 1 && (packed ? qgemv1Serves(w.format, w.params, K) : this.own(w).live().reduce((n, c) => n + c.bytes, 0) <= this.tuning.fuseInputMaxBytes);
+    // a packed weight in row chunks runs chunk by chunk (qmatmul), its norm input and SwiGLU output apart
+    const fuse = T === 1 && (packed ? w.live().length === 1 && qgemv1Serves(w.format, w.params, K) : this.own(w).live().reduce((n, c) => n + c.bytes, 0) <= this.tuning.fuseInputMaxBytes);
     if (!fuse && (o.norm || o.gated)) {
       const xin = this.scratch('input', what, T * K * 4);
       if (o.norm && T === 1 && K % 4 === 0) {
@@ -431,7 +463,7 @@ export class WebGpuBackend implements Backend {
         const normOut = o.normOut ? { weight: this.vectorF32(what, 'normOut weight', o.normOut.weight), into: this.buf(what, 'normOut.into', o.normOut.into) } : undefined;
         // labels for profiles and tests: which GEMVs read a prepared input or write the next one
         const label = `${what}${usePrep ? ' (prepared)' : ''}${normOut ? ' (norm out)' : ''}`;
-        const call = { what: label, out: dst, x: xIn, ...packedWeight(w), bias: b, T, K, M, ...at };
+        const call = { what: label, out: dst, x: xIn, ...packedWeight(w, w.live()[0] as GpuPackedChunk), bias: b, T, K, M, ...at };
         const f = { ...fused, glu: gluFused, ...(usePrep && { prep: { parts: prep.parts } }), ...(normOut && { normOut }) };
         const parts = qgemv1(this.ctx, call, f, this.packedTuning, this.matmulDevice, this.dummy, this.dummyRw);
         if (o.normOut && parts > 0) this.normPrep.set(o.normOut.into, { src: out, weight: o.normOut.weight, parts });
@@ -461,13 +493,18 @@ export class WebGpuBackend implements Backend {
     place: { ldo: number; col0: number; accumulate: boolean },
   ): void {
     let xb = x;
+    const chunks = w.live();
     if (w.params.permuted === 1) {
+      // every chunk holds the tensor's permutation: x is gathered once
       const xp = this.scratch('perm', what, T * K * 4);
-      qgather(this.ctx, what, w.live(), w.format, xb, xp, T, K);
+      qgather(this.ctx, what, (chunks[0] as GpuPackedChunk).buffer, w.format, xb, xp, T, K);
       xb = xp;
     }
-    const call = { what, out, x: xb, ...packedWeight(w), bias, T, K, M, ...place };
-    qmatmul(this.ctx, call, this.tuning, this.packedTuning, this.matmulDevice, this.dummy);
+    for (const c of chunks) {
+      const label = chunks.length === 1 ? what : `${what} rows ${c.row0} … ${c.row0 + c.rows - 1}`;
+      const call = { what: label, out, x: xb, ...packedWeight(w, c), bias, T, K, M: c.rows, m0: c.row0, ...place };
+      qmatmul(this.ctx, call, this.tuning, this.packedTuning, this.matmulDevice, this.dummy);
+    }
   }
 
   rope(x: Tensor, cos: Tensor, sin: Tensor, pos0: number, headDim: number): void {

@@ -85,6 +85,8 @@ export interface QMatmulCall {
   readonly ldo: number;
   /** First column of out that W's row 0 writes. */
   readonly col0: number;
+  /** The first row of the weight this buffer holds (a row chunk, GpuPackedTensor): its row r writes out column col0 + m0 + r and adds bias[m0 + r]; qmatmul only (0 when absent). */
+  readonly m0?: number;
   /** out += instead of =. */
   readonly accumulate: boolean;
 }
@@ -144,7 +146,7 @@ export function qgather(ctx: GpuContext, what: string, w: GPUBuffer, format: For
 export function qoutliers(ctx: GpuContext, what: string, c: QMatmulCall): void {
   const { grid, stride } = grid1d(c.T * c.M, WG1);
   const kernel = { files: ['qpacked', 'qheader', 'qoutliers'] as WgslName[], header: { WG: WG1 } };
-  ctx.dispatch({ what: `${what} (outliers)`, kernel, buffers: { 1: c.w, 2: c.x, 3: c.out }, params: [c.T, c.K, c.ldo, c.col0, c.M, stride], grid });
+  ctx.dispatch({ what: `${what} (outliers)`, kernel, buffers: { 1: c.w, 2: c.x, 3: c.out }, params: [c.T, c.K, c.ldo, c.col0 + (c.m0 ?? 0), c.M, stride], grid });
 }
 
 export interface QFused {
@@ -196,6 +198,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
   const reduce: WgslName = sg > 0 && TPR % sg === 0 ? 'gemv_reduce_subgroup' : 'gemv_reduce_shared';
   const reduceRows: WgslName = reduce === 'gemv_reduce_subgroup' ? 'gemv_reduce_rows_subgroup' : 'gemv_reduce_rows_shared';
   const OUTLIERS = c.format === 'spqr' && (c.params.outliers as number) > 0;
+  if ((c.m0 ?? 0) !== 0) throw new Error(`${c.what}: qgemv1 runs a whole packed weight (m0 = 0), not a row chunk`);
   if (f.prep && !f.norm) throw new Error(`${c.what}: a prepared norm input needs the norm's eps`);
   if (f.normOut && (f.norm || f.glu || c.col0 !== 0 || c.T !== 1)) throw new Error(`${c.what}: normOut needs one row placed at column 0 without a norm input or SwiGLU output`);
   const flags = { NR: f.glu ? 2 * R : R, NORM: f.norm !== undefined, GATED: f.gated === true, ACC: c.accumulate, HAS_BIAS: c.bias !== undefined, GLU: f.glu === true, NORM_OUT: f.normOut !== undefined, PREP: f.prep !== undefined };
@@ -226,7 +229,7 @@ export function qgemv1(ctx: GpuContext, c: QMatmulCall, f: QFused, q: PackedTuni
 
 /** The matmul itself, on x already in layout order. */
 export function qmatmul(ctx: GpuContext, c: QMatmulCall, t: MatmulTuning, q: PackedTuning, dev: MatmulDevice, dummy: GPUBuffer): void {
-  const params = [c.T, c.K, c.ldo, 0, c.M];
+  const params = [c.T, c.K, c.ldo, c.m0 ?? 0, c.M];
   const buffers = { 1: c.w, 2: c.x, 3: c.out, 4: c.bias ?? dummy };
   const spqr = c.format === 'spqr';
   const outliers = spqr && (c.params.outliers as number) > 0;

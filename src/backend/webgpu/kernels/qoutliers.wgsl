@@ -1,11 +1,11 @@
-// SpQR outliers, the second pass: out[t, m0 + r] += Σ_e val[e] · x[t, col[e]] over row r's
+// SpQR outliers, the second pass: out[t, col0 + r] += Σ_e val[e] · x[t, col[e]] over row r's
 // CSR entries (arrays 5 rowPtr, 6 col, 7 val), after the dense GEMM/GEMV wrote out.
 // One invocation per (t, r); rows without outliers do nothing. Header: WG. Grid: 2-D over T·rows.
 struct Params {
   T: u32,
   K: u32,
   ldo: u32,
-  m0: u32,
+  col0: u32,
   rows: u32,
   stride: u32,
 }
@@ -31,6 +31,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var e = e0; e < e1; e++) {
     acc += q_f16(q_off(7u), e) * x[t * p.K + q_u16(q_off(6u), e)];
   }
-  let o = t * p.ldo + p.m0 + r;
+  let o = t * p.ldo + p.col0 + r;
   out[o] = out[o] + acc;
 }
