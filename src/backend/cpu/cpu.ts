@@ -13,6 +13,7 @@ import * as linalg from './linalg.js';
 import { spqrBlock } from './spqr.js';
 import * as ops from './ops.js';
 import { packedMatmul } from './packed.js';
+import { fastPackedMatmul, PackedRowDecoder, type ScratchF32 } from './packed-fast.js';
 import { isPackedFormat } from '../../formats/index.js';
 
 /** out = x·Wᵀ (+ bias).  out: [T, M], x: [T, K], w: [M, K], bias: [M]. */
@@ -38,19 +39,24 @@ class CpuTensor implements Tensor {
   }
 }
 
-/** A packed weight: the format's byte arrays as stored, decoded tile by tile in matmul (packed.ts). */
+/**
+ * A packed weight: the format's byte arrays as stored, decoded tile by tile in matmul (packed.ts,
+ * or packed-fast.ts's decoder on a backend with a fast matmul kernel).
+ */
 class CpuPackedTensor implements Tensor {
   readonly dtype = 'u8' as const;
   readonly shape: Shape;
   readonly format: FormatId;
   readonly bytes: number;
   packed: PackedTensor | null;
+  decoder: PackedRowDecoder | null;
 
-  constructor(p: PackedTensor) {
+  constructor(p: PackedTensor, fast: boolean) {
     this.shape = [...p.shape];
     this.format = p.format;
     this.bytes = Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0);
     this.packed = p;
+    this.decoder = fast ? new PackedRowDecoder(p) : null;
   }
 }
 
@@ -80,6 +86,12 @@ export interface CpuBackendOptions {
   readonly arena?: CpuArena;
   /** Called once by `dispose` (e.g. to stop the kernel's worker threads). */
   readonly release?: () => void;
+  /**
+   * How matmul decodes packed weights: 'reference' (default; packed.ts, what the WGSL kernels are
+   * tested against) or 'fast' (packed-fast.ts: the same values, decoded a row and group at a time,
+   * then the matmul kernel; the fast backends' choice).
+   */
+  readonly packed?: 'reference' | 'fast';
 }
 
 type ViewCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => HostTensor['data'];
@@ -107,6 +119,7 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly description: string;
   private readonly matmulKernel: MatmulKernel;
+  private readonly fastPacked: boolean;
   private readonly storage: 'array' | 'shared';
   private readonly arena: CpuArena | undefined;
   private release: (() => void) | undefined;
@@ -115,7 +128,8 @@ export class CpuBackend implements Backend {
 
   constructor(opts: CpuBackendOptions = {}) {
     this.matmulKernel = opts.matmul ?? ops.matmul;
-    this.description = `CPU (${opts.matmulName ?? 'reference matmul'})`;
+    this.fastPacked = opts.packed === 'fast';
+    this.description = `CPU (${opts.matmulName ?? 'reference matmul'}${this.fastPacked ? '' : opts.matmul ? ', reference packed decode' : ''})`;
     this.storage = opts.storage ?? 'array';
     this.arena = this.storage === 'shared' ? opts.arena : undefined;
     this.release = opts.release;
@@ -129,7 +143,7 @@ export class CpuBackend implements Backend {
 
   uploadPacked(p: PackedTensor): Tensor {
     if (!isPackedFormat(p.format)) throw new Error(`uploadPacked: ${p.format} is not a packed format (upload it as a dense tensor)`);
-    return new CpuPackedTensor(p);
+    return new CpuPackedTensor(p, this.fastPacked);
   }
 
   upload(t: HostTensor): Tensor {
@@ -146,6 +160,17 @@ export class CpuBackend implements Backend {
     if (this.storage === 'array') return new CpuTensor(dtype, shape, zeros(dtype, shape).data);
     return this.allocate(dtype, shape);
   }
+
+  /** Scratch tensors of the fast packed matmul by purpose (held here: an arena block returns to the arena when its tensor is dropped). */
+  private readonly scratch = new Map<string, CpuTensor>();
+  /** Scratch arrays of the fast packed matmul, kept and grown by purpose; on shared storage inside the arena, so the kernel reads them in place. */
+  private readonly scratchF32: ScratchF32 = (purpose, n) => {
+    const have = this.scratch.get(purpose)?.data as Float32Array | undefined;
+    if (have && have.length >= n) return have;
+    const t = this.storage === 'array' ? new CpuTensor('f32', [n], new Float32Array(n)) : this.allocate('f32', [n]);
+    this.scratch.set(purpose, t);
+    return t.data as Float32Array;
+  };
 
   /** A zero-filled tensor on shared memory: an arena block when one is free, else its own SharedArrayBuffer. */
   private allocate(dtype: DType, shape: Shape): CpuTensor {
@@ -177,6 +202,7 @@ export class CpuBackend implements Backend {
   free(t: Tensor): void {
     if (t instanceof CpuPackedTensor) {
       t.packed = null;
+      t.decoder = null;
       return;
     }
     const ct = this.own(t);
@@ -235,7 +261,8 @@ export class CpuBackend implements Backend {
     let y = direct ? dst : new Float32Array(T * M);
     if (w instanceof CpuPackedTensor) {
       if (w.packed === null) throw new Error('cpu backend: tensor used after free');
-      packedMatmul(y, xin, w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
+      if (w.decoder) fastPackedMatmul(y, xin, w.decoder, T, this.matmulKernel, this.scratchF32, bias ? this.f32(bias) : undefined);
+      else packedMatmul(y, xin, w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
     } else {
       this.matmulKernel(y, xin, this.f32(w), T, K, M, bias ? this.f32(bias) : undefined);
     }

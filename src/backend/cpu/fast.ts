@@ -9,7 +9,7 @@ import { CpuBackend } from './cpu.js';
 import { WasmGemm, wasmSimdSupported } from './wasm-gemm.js';
 
 export function createFastCpuBackend(): CpuBackend {
-  if (!wasmSimdSupported()) return new CpuBackend();
+  if (!wasmSimdSupported()) return new CpuBackend({ packed: 'fast' });
   const k = WasmGemm.create();
   const arena = k.arena;
   return new CpuBackend({
@@ -17,5 +17,6 @@ export function createFastCpuBackend(): CpuBackend {
     matmulName: 'wasm simd, 1 thread',
     storage: arena ? 'shared' : 'array',
     arena,
+    packed: 'fast',
   });
 }

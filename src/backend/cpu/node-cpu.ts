@@ -27,7 +27,7 @@ export function envThreads(env: NodeJS.ProcessEnv = process.env): number | undef
 export function createCpuBackend(opts: CpuBackendConfig = {}): CpuBackend {
   const threads = opts.threads ?? envThreads() ?? availableParallelism();
   if (!Number.isSafeInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
-  if (!wasmSimdSupported()) return new CpuBackend();
+  if (!wasmSimdSupported()) return new CpuBackend({ packed: 'fast' });
   if (threads > 1) {
     let pool: GemmThreadPool | undefined;
     try {
@@ -43,6 +43,7 @@ export function createCpuBackend(opts: CpuBackendConfig = {}): CpuBackend {
         storage: 'shared',
         arena: p.arena,
         release: () => p.dispose(),
+        packed: 'fast',
       });
     }
   }

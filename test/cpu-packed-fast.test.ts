@@ -1,0 +1,103 @@
+/**
+ * The fast CPU path for packed weights (backend/cpu/packed-fast.ts), which the WASM backends use:
+ * rows decoded in layout order equal the reference dequantizeRows bit for bit (every int width,
+ * groups that divide neither `in` nor 8, per-channel, SpQR with every qqBits field, outliers,
+ * act-order, codes at an unaligned byte offset), and the fast backends' packed matmul equals the
+ * dense matmul on unpack's Ŵ (nMSE ≤ 1e-10, CONVENTIONS §3) at T = 1 and 13 with bias, over several
+ * decoded tiles, on 2 threads, 1 thread and the reference matmul kernel.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CpuBackend } from '../src/backend/cpu/cpu.js';
+import { createCpuBackend } from '../src/backend/cpu/node-cpu.js';
+import * as ops from '../src/backend/cpu/ops.js';
+import { dequantizeRows, PACKED_TILE_ELEMS } from '../src/backend/cpu/packed.js';
+import { PackedRowDecoder } from '../src/backend/cpu/packed-fast.js';
+import { bytesU16 } from '../src/formats/bytes.js';
+import { FORMATS } from '../src/formats/index.js';
+import { randomPacked } from '../src/formats/random.js';
+import type { FormatId, FormatParams, PackedTensor } from '../src/formats/types.js';
+import { tensor } from '../src/tensor/tensor.js';
+import { NMSE_F32, nmse, rand } from './webgpu-helpers.js';
+
+const CASES: [FormatId, [number, number], FormatParams][] = [];
+for (const f of ['int2', 'int3', 'int4', 'int8'] as FormatId[]) {
+  for (const [o, i, g] of [[64, 256, 128], [45, 67, 32], [100, 200, 24], [77, 129, 7], [33, 96, 96]] as const) {
+    for (const permuted of [0, 1]) CASES.push([f, [o, i], { groupSize: g, permuted }]);
+  }
+}
+for (const [o, i, p] of [
+  [48, 128, { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16 }],
+  [37, 100, { bits: 2, groupSize: 7, qqBits: 3, qqGroup: 5 }],
+  [70, 160, { bits: 4, groupSize: 32, qqBits: 2, qqGroup: 16 }],
+  [29, 96, { bits: 3, groupSize: 16, qqBits: 6, qqGroup: 8 }],
+  [20, 64, { bits: 8, groupSize: 16, qqBits: 3, qqGroup: 4 }],
+] as const) {
+  for (const permuted of [0, 1]) CASES.push(['spqr', [o, i], { ...p, permuted }]);
+}
+const label = (f: FormatId, s: readonly number[], p: FormatParams): string => `${f}[${s.join(', ')}] ${JSON.stringify(p)}`;
+
+/** p with every array moved to an odd byte offset of a larger buffer (u32 words must then be copied). */
+function unaligned(p: PackedTensor): PackedTensor {
+  const arrays: Record<string, Uint8Array> = {};
+  for (const [k, a] of Object.entries(p.arrays)) {
+    const b = new Uint8Array(a.length + 1);
+    b.set(a, 1);
+    arrays[k] = b.subarray(1);
+  }
+  return { ...p, arrays };
+}
+
+test('PackedRowDecoder: rows in layout order equal dequantizeRows bit for bit (Ŵ[r, perm[c]]), every format, any row range, unaligned arrays', () => {
+  let seed = 1;
+  for (const [f, shape, params] of CASES) {
+    const p = randomPacked(f, shape, params, seed++, { outlierRate: 0.05 });
+    const [out, inn] = shape;
+    const want = dequantizeRows(p, 0, out);
+    const perm = params.permuted === 1 ? bytesU16(p.arrays.perm as Uint8Array) : null;
+    for (const d of [new PackedRowDecoder(p), new PackedRowDecoder(unaligned(p))]) {
+      for (const [r0, r1] of [[0, out], [3, out - 2]] as const) {
+        const got = new Float32Array((r1 - r0) * inn);
+        d.rows(r0, r1, got);
+        const ref = new Float32Array(got.length);
+        for (let r = r0; r < r1; r++) for (let c = 0; c < inn; c++) ref[(r - r0) * inn + c] = want[r * inn + (perm ? (perm[c] as number) : c)] as number;
+        assert.deepEqual(got, ref, `${label(f, shape, params)} rows ${r0} … ${r1}`);
+      }
+    }
+  }
+  const bad = randomPacked('int4', [4, 64], { groupSize: 32, permuted: 0 }, 1);
+  assert.throws(() => new PackedRowDecoder({ ...bad, arrays: { ...bad.arrays, codes: (bad.arrays.codes as Uint8Array).subarray(1) } }), /packed int4: array 'codes' has 127 bytes, expected 128/);
+});
+
+test('fast CPU backends: packed matmul equals the dense matmul on unpacked Ŵ (nMSE ≤ 1e-10), T = 1 and 13, bias, several tiles; 2 threads, 1 thread, reference kernel', async () => {
+  const backends = [createCpuBackend({ threads: 2 }), createCpuBackend({ threads: 1 }), new CpuBackend({ packed: 'fast' })];
+  assert.match(backends[0]?.description ?? '', /wasm simd, 2 threads/);
+  // K = 1184: ⌊2^18 / K⌋ = 221 rows a tile, so 300 and 454 rows take two and three tiles
+  assert.equal(Math.floor(PACKED_TILE_ELEMS / 1184), 221);
+  const big: [FormatId, [number, number], FormatParams][] = [
+    ['int4', [300, 1184], { groupSize: 128, permuted: 1 }],
+    ['spqr', [454, 1184], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 1 }],
+  ];
+  let seed = 100;
+  for (const b of backends) {
+    for (const [f, shape, params] of [...CASES.filter((_, i) => i % 3 === 0), ...big]) {
+      const p = randomPacked(f, shape, params, ++seed, { outlierRate: 0.05 });
+      const [M, K] = shape;
+      const W = FORMATS[f].unpack(p).weight;
+      const w = b.uploadPacked(p);
+      for (const T of [1, 13]) {
+        const x = rand(T * K, seed + T);
+        const bias = rand(M, seed);
+        const ref = new Float32Array(T * M);
+        ops.matmul(ref, x, W, T, K, M, bias);
+        const out = b.empty('f32', [T, M]);
+        b.matmul(out, b.upload(tensor('f32', [T, K], x)), w, b.upload(tensor('f32', [M], bias)));
+        const got = (await b.read(out)).data as Float32Array;
+        assert.ok(nmse(got, ref) <= NMSE_F32, `${b.description} ${label(f, shape, params)} T=${T}: nMSE ${nmse(got, ref)}`);
+      }
+      b.free(w);
+      assert.throws(() => b.matmul(b.empty('f32', [1, M]), b.empty('f32', [1, K]), w), /after free/);
+    }
+    b.dispose();
+  }
+});
