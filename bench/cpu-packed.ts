@@ -3,7 +3,7 @@
  * tensor per format through the fast decode (backend/cpu/packed-fast.ts, the Node CPU backend's
  * default), through the reference decode (backend/cpu/packed.ts) with the same WASM matmul, and
  * its unpacked Ŵ as a dense f32 weight (what `--weights dequant` runs), all on the same threads.
- * Best of 3 timed runs after a warm-up; ms per matmul and the weights' bytes per ms.
+ * Best of 3 timed runs after a warm-up (the reference decode: one); ms per matmul.
  *
  *   npm run bench:cpu-packed   or   node dist/bench/cpu-packed.js [--quick]   (without --quick: writes bench/results/cpu-packed.{json,md})
  */
