@@ -4,7 +4,8 @@
  * groups that divide neither `in` nor 8, per-channel, SpQR with every qqBits field, outliers,
  * act-order, codes at an unaligned byte offset), and the fast backends' packed matmul equals the
  * dense matmul on unpack's Ŵ (nMSE ≤ 1e-10, CONVENTIONS §3) at T = 1 and 13 with bias, over several
- * decoded tiles, on 2 threads, 1 thread and the reference matmul kernel.
+ * decoded tiles, on 2 threads, 1 thread and the reference matmul kernel; int2/4/8 weights the WASM
+ * kernel reads (gemm.wat qgemm: decoded in SIMD registers a 32-code chunk at a time) go through it.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -69,7 +70,7 @@ test('PackedRowDecoder: rows in layout order equal dequantizeRows bit for bit (�
   assert.throws(() => new PackedRowDecoder({ ...bad, arrays: { ...bad.arrays, codes: (bad.arrays.codes as Uint8Array).subarray(1) } }), /packed int4: array 'codes' has 127 bytes, expected 128/);
 });
 
-test('fast CPU backends: packed matmul equals the dense matmul on unpacked Ŵ (nMSE ≤ 1e-10), T = 1 and 13, bias, several tiles; 2 threads, 1 thread, reference kernel', async () => {
+test('fast CPU backends (WASM qgemm for int2/4/8, else the JS decoder): packed matmul equals the dense matmul on unpacked Ŵ (nMSE ≤ 1e-10), T = 1 and 13, bias, several tiles; 2 threads, 1 thread, reference kernel', async () => {
   const backends = [createCpuBackend({ threads: 2 }), createCpuBackend({ threads: 1 }), new CpuBackend({ packed: 'fast' })];
   assert.match(backends[0]?.description ?? '', /wasm simd, 2 threads/);
   // K = 1184: ⌊2^18 / K⌋ = 221 rows a tile, so 300 and 454 rows take two and three tiles
@@ -78,13 +79,26 @@ test('fast CPU backends: packed matmul equals the dense matmul on unpacked Ŵ (n
     ['int4', [300, 1184], { groupSize: 128, permuted: 1 }],
     ['spqr', [454, 1184], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 1 }],
   ];
+  // what the WASM kernel reads (int2/4/8, K whole 32-code chunks, groups whole chunks dividing K or per-channel):
+  // rows over several tiles (⌊2^16 / K⌋ a tile) and threads' chunks, act-order, per-channel
+  const wasm: [FormatId, [number, number], FormatParams][] = [
+    ['int4', [300, 1024], { groupSize: 128, permuted: 1 }],
+    ['int2', [130, 512], { groupSize: 64, permuted: 0 }],
+    ['int8', [77, 256], { groupSize: 32, permuted: 1 }],
+    ['int4', [45, 96], { groupSize: 96, permuted: 0 }],
+    ['int2', [33, 160], { groupSize: 160, permuted: 0 }],
+  ];
   let seed = 100;
   for (const b of backends) {
-    for (const [f, shape, params] of [...CASES.filter((_, i) => i % 3 === 0), ...big]) {
+    for (const [f, shape, params] of [...CASES.filter((_, i) => i % 3 === 0), ...big, ...wasm]) {
       const p = randomPacked(f, shape, params, ++seed, { outlierRate: 0.05 });
       const [M, K] = shape;
       const W = FORMATS[f].unpack(p).weight;
       const w = b.uploadPacked(p);
+      const g = params.groupSize as number;
+      const kernel = ['int2', 'int4', 'int8'].includes(f) && K % 32 === 0 && (g >= K || (g % 32 === 0 && K % g === 0));
+      const wasmBackend = b.description.includes('wasm');
+      assert.equal(b.packedPath(w), kernel && wasmBackend ? 'wasm' : 'js', `${b.description} ${label(f, shape, params)}`);
       for (const T of [1, 13]) {
         const x = rand(T * K, seed + T);
         const bias = rand(M, seed);

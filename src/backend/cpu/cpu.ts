@@ -14,7 +14,9 @@ import { spqrBlock } from './spqr.js';
 import * as ops from './ops.js';
 import { packedMatmul } from './packed.js';
 import { fastPackedMatmul, PackedRowDecoder, type ScratchF32 } from './packed-fast.js';
-import { isPackedFormat } from '../../formats/index.js';
+import type { QImage } from './wasm-gemm.js';
+import { bytesU16, unpackBits } from '../../formats/bytes.js';
+import { FORMATS, isPackedFormat } from '../../formats/index.js';
 
 /** out = x·Wᵀ (+ bias).  out: [T, M], x: [T, K], w: [M, K], bias: [M]. */
 export type MatmulKernel = (
@@ -41,7 +43,8 @@ class CpuTensor implements Tensor {
 
 /**
  * A packed weight: the format's byte arrays as stored, decoded tile by tile in matmul (packed.ts,
- * or packed-fast.ts's decoder on a backend with a fast matmul kernel).
+ * or packed-fast.ts's decoder on a backend with a fast matmul kernel; or, for int2/4/8 weights the
+ * WASM kernel can read, its codes and merged statistics in the kernel's memory: `img`).
  */
 class CpuPackedTensor implements Tensor {
   readonly dtype = 'u8' as const;
@@ -50,14 +53,37 @@ class CpuPackedTensor implements Tensor {
   readonly bytes: number;
   packed: PackedTensor | null;
   decoder: PackedRowDecoder | null;
+  img: QImage | null;
+  /** The arena tensors that hold img's arrays (kept: a dropped one returns its block to the arena; `free` frees them). */
+  readonly hold: readonly Tensor[];
 
-  constructor(p: PackedTensor, fast: boolean) {
+  constructor(p: PackedTensor, decoder: PackedRowDecoder | null, img: { q: QImage; hold: readonly Tensor[] } | null) {
     this.shape = [...p.shape];
     this.format = p.format;
-    this.bytes = Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0);
     this.packed = p;
-    this.decoder = fast ? new PackedRowDecoder(p) : null;
+    this.decoder = decoder;
+    this.img = img?.q ?? null;
+    this.hold = img?.hold ?? [];
+    this.bytes = Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0) + (img ? img.q.stats.byteLength : 0);
   }
+}
+
+/** int statistics as the WASM kernel reads them: one u32 a (row, group), fp16 scale | fp16 zero << 16 (the file: [nGroups, out] fp16 scales, bit-packed zeros). */
+function mergedStats(p: PackedTensor, nGroups: number, bits: number, into: Uint32Array): void {
+  const out = p.shape[0];
+  const sc = bytesU16(p.arrays.scales as Uint8Array);
+  const z = unpackBits(p.arrays.zeros as Uint8Array, nGroups, out, bits);
+  for (let g = 0; g < nGroups; g++) for (let r = 0; r < out; r++) into[r * nGroups + g] = ((sc[g * out + r] as number) | (f32ToF16(z[g * out + r] as number) << 16)) >>> 0;
+}
+
+/** The WASM kernel's layout parameters for an int2/4/8 tensor, or null when it cannot read it (K not whole chunks, groups not whole chunks dividing K). */
+function qLayout(p: PackedTensor): { bits: number; nGroups: number; cpg: number } | null {
+  const bits = FORMATS[p.format].bits;
+  const [, K] = p.shape;
+  const g = p.params.groupSize as number;
+  if (!(bits === 2 || bits === 4 || bits === 8) || !p.format.startsWith('int') || K % 32 !== 0) return null;
+  if (g >= K) return { bits, nGroups: 1, cpg: K / 32 };
+  return g % 32 === 0 && K % g === 0 ? { bits, nGroups: K / g, cpg: g / 32 } : null;
 }
 
 /**
@@ -92,6 +118,11 @@ export interface CpuBackendOptions {
    * then the matmul kernel; the fast backends' choice).
    */
   readonly packed?: 'reference' | 'fast';
+  /**
+   * The WASM kernel for packed int2/4/8 weights (with `packed: 'fast'` and an arena): uploadPacked
+   * puts their codes and merged statistics in the arena, and matmul runs this on them.
+   */
+  readonly qmatmul?: (out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array) => void;
 }
 
 type ViewCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => HostTensor['data'];
@@ -120,6 +151,7 @@ export class CpuBackend implements Backend {
   readonly description: string;
   private readonly matmulKernel: MatmulKernel;
   private readonly fastPacked: boolean;
+  private readonly qmatmul: CpuBackendOptions['qmatmul'];
   private readonly storage: 'array' | 'shared';
   private readonly arena: CpuArena | undefined;
   private release: (() => void) | undefined;
@@ -129,6 +161,7 @@ export class CpuBackend implements Backend {
   constructor(opts: CpuBackendOptions = {}) {
     this.matmulKernel = opts.matmul ?? ops.matmul;
     this.fastPacked = opts.packed === 'fast';
+    this.qmatmul = this.fastPacked ? opts.qmatmul : undefined;
     this.description = `CPU (${opts.matmulName ?? 'reference matmul'}${this.fastPacked ? '' : opts.matmul ? ', reference packed decode' : ''})`;
     this.storage = opts.storage ?? 'array';
     this.arena = this.storage === 'shared' ? opts.arena : undefined;
@@ -143,7 +176,27 @@ export class CpuBackend implements Backend {
 
   uploadPacked(p: PackedTensor): Tensor {
     if (!isPackedFormat(p.format)) throw new Error(`uploadPacked: ${p.format} is not a packed format (upload it as a dense tensor)`);
-    return new CpuPackedTensor(p, this.fastPacked);
+    if (!this.fastPacked) return new CpuPackedTensor(p, null, null);
+    const L = this.qmatmul && this.arena ? qLayout(p) : null;
+    if (!L) return new CpuPackedTensor(p, new PackedRowDecoder(p), null);
+    // codes and merged statistics in the kernel's memory (the codes moved, not copied twice)
+    const [M] = p.shape;
+    new PackedRowDecoder(p); // validates the arrays' sizes
+    const codes = this.inArena('u8', [(p.arrays.codes as Uint8Array).length]);
+    const stats = codes && this.inArena('i32', [M * L.nGroups]);
+    if (!codes || !stats) {
+      // the arena is full: decoded in JS from the arrays as they are
+      if (codes) this.free(codes);
+      return new CpuPackedTensor(p, new PackedRowDecoder(p), null);
+    }
+    const c = codes.data as Uint8Array;
+    c.set(p.arrays.codes as Uint8Array);
+    const sd = stats.data as Int32Array;
+    const st = new Uint32Array(sd.buffer, sd.byteOffset, M * L.nGroups);
+    mergedStats(p, L.nGroups, L.bits, st);
+    const moved: PackedTensor = { ...p, arrays: { ...p.arrays, codes: c } };
+    const q: QImage = { codes: c, stats: st, bits: L.bits, M, K: p.shape[1], nGroups: L.nGroups, cpg: L.cpg };
+    return new CpuPackedTensor(moved, new PackedRowDecoder(moved), { q, hold: [codes, stats] });
   }
 
   upload(t: HostTensor): Tensor {
@@ -178,9 +231,14 @@ export class CpuBackend implements Backend {
     if (!Number.isSafeInteger(n) || n < 0 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       throw new Error(`invalid shape [${shape.join(', ')}]`);
     }
-    const bytes = n * DTYPE_BYTES[dtype];
-    const block = this.arena?.alloc(bytes);
-    if (!block) return new CpuTensor(dtype, shape, new VIEW[dtype](new SharedArrayBuffer(bytes), 0, n));
+    return this.inArena(dtype, shape) ?? new CpuTensor(dtype, shape, new VIEW[dtype](new SharedArrayBuffer(n * DTYPE_BYTES[dtype]), 0, n));
+  }
+
+  /** A zero-filled tensor in an arena block, or null when there is no arena or it is full. */
+  private inArena(dtype: DType, shape: Shape): CpuTensor | null {
+    const n = numel(shape);
+    const block = this.arena?.alloc(n * DTYPE_BYTES[dtype]);
+    if (!block) return null;
     const t = new CpuTensor(dtype, shape, new VIEW[dtype](block.buffer, block.byteOffset, n));
     this.finalizer?.register(t, block.byteOffset, t);
     return t;
@@ -199,10 +257,19 @@ export class CpuBackend implements Backend {
     return Promise.resolve({ dtype: t.dtype, shape: [...t.shape], data } as HostTensor);
   }
 
+  /** How matmul decodes this packed weight: the WASM kernel, the JS fast decoder or the reference (null: not a packed weight of this backend). */
+  packedPath(t: Tensor): 'wasm' | 'js' | 'reference' | null {
+    if (!(t instanceof CpuPackedTensor) || t.packed === null) return null;
+    return t.img && this.qmatmul ? 'wasm' : t.decoder ? 'js' : 'reference';
+  }
+
   free(t: Tensor): void {
     if (t instanceof CpuPackedTensor) {
+      if (t.packed === null) return;
       t.packed = null;
       t.decoder = null;
+      t.img = null;
+      for (const h of t.hold) this.free(h);
       return;
     }
     const ct = this.own(t);
@@ -261,7 +328,10 @@ export class CpuBackend implements Backend {
     let y = direct ? dst : new Float32Array(T * M);
     if (w instanceof CpuPackedTensor) {
       if (w.packed === null) throw new Error('cpu backend: tensor used after free');
-      if (w.decoder) fastPackedMatmul(y, xin, w.decoder, T, this.matmulKernel, this.scratchF32, bias ? this.f32(bias) : undefined);
+      if (w.img && this.qmatmul) {
+        const d = w.decoder as PackedRowDecoder;
+        this.qmatmul(y, d.perm ? d.gather(xin, T, this.scratchF32('x', T * K)) : xin, w.img, T, bias ? this.f32(bias) : undefined);
+      } else if (w.decoder) fastPackedMatmul(y, xin, w.decoder, T, this.matmulKernel, this.scratchF32, bias ? this.f32(bias) : undefined);
       else packedMatmul(y, xin, w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
     } else {
       this.matmulKernel(y, xin, this.f32(w), T, K, M, bias ? this.f32(bias) : undefined);

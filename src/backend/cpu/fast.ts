@@ -18,5 +18,6 @@ export function createFastCpuBackend(): CpuBackend {
     storage: arena ? 'shared' : 'array',
     arena,
     packed: 'fast',
+    qmatmul: k.qmatmul,
   });
 }

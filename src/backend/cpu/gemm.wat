@@ -144,7 +144,7 @@
 
   ;; The whole product; see the top of the file. ldo is the out row stride in elements,
   ;; mb the column block (rows of w per block, a multiple of 4, ≥ 4).
-  (func (export "gemm") (param $out i32) (param $x i32) (param $w i32) (param $bias i32)
+  (func $gemm (export "gemm") (param $out i32) (param $x i32) (param $w i32) (param $bias i32)
                         (param $T i32) (param $K i32) (param $M i32) (param $ldo i32) (param $mb i32)
     (local $ks i32) (local $ldb i32) (local $m0 i32) (local $mEnd i32) (local $mEnd4 i32)
     (local $t i32) (local $m i32) (local $xr i32) (local $or i32)
@@ -235,4 +235,128 @@
                 (local.set $m (i32.add (local.get $m) (i32.const 1)))
                 (br $col)))))
         (local.set $m0 (local.get $mEnd))
-        (br $block)))))
+        (br $block))))
+
+  ;; ---- Packed int weights (2, 4 or 8 bits): decode a tile of rows, then gemm on it ----
+  ;;
+  ;; codes: rows of K codes bit-packed little-endian (formats/bytes.ts; K a multiple of 32, so a
+  ;; row is K·bits/8 bytes); stats: one u32 per (row, group), fp16 scale | fp16 zero << 16, groups
+  ;; of cpg whole 32-code chunks. Ŵ = f32(scale · (code − zero)): code − zero is exact in f32, so
+  ;; one rounding, the same value as the CPU reference.
+
+  ;; fp16 bits (low half of h) → f32, exact for every finite value (subnormals included):
+  ;; the exponent and mantissa moved into an f32's, scaled by 2^112, the sign put back.
+  (func $f16 (param $h i32) (result f32)
+    (f32.mul
+      (f32.reinterpret_i32 (i32.or
+        (i32.shl (i32.and (local.get $h) (i32.const 0x8000)) (i32.const 16))
+        (i32.shl (i32.and (local.get $h) (i32.const 0x7fff)) (i32.const 13))))
+      (f32.const 0x1p112)))
+
+  ;; dst[0 … 15] = s·(code − z) for the 16 u8 codes of v.
+  (func $emit16 (param $dst i32) (param $v v128) (param $s v128) (param $z v128)
+    (local $lo v128) (local $hi v128)
+    (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+    (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+    (v128.store offset=0 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub
+      (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $lo))) (local.get $z))))
+    (v128.store offset=16 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub
+      (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $lo))) (local.get $z))))
+    (v128.store offset=32 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub
+      (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $hi))) (local.get $z))))
+    (v128.store offset=48 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub
+      (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $hi))) (local.get $z)))))
+
+  ;; The 32 codes of one chunk at c (bits·4 bytes) into dst (32 f32).
+  (func $chunk (param $dst i32) (param $c i32) (param $bits i32) (param $s v128) (param $z v128)
+    (local $v v128) (local $a v128) (local $b v128) (local $m v128)
+    (if (i32.eq (local.get $bits) (i32.const 4))
+      (then
+        ;; byte i: code 2i in the low nibble, 2i + 1 in the high one
+        (local.set $v (v128.load (local.get $c)))
+        (local.set $a (v128.and (local.get $v) (i8x16.splat (i32.const 15))))
+        (local.set $b (i8x16.shr_u (local.get $v) (i32.const 4)))
+        (call $emit16 (local.get $dst)
+          (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $a) (local.get $b)) (local.get $s) (local.get $z))
+        (call $emit16 (i32.add (local.get $dst) (i32.const 64))
+          (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $a) (local.get $b)) (local.get $s) (local.get $z))
+        (return)))
+    (if (i32.eq (local.get $bits) (i32.const 8))
+      (then
+        (call $emit16 (local.get $dst) (v128.load (local.get $c)) (local.get $s) (local.get $z))
+        (call $emit16 (i32.add (local.get $dst) (i32.const 64)) (v128.load offset=16 (local.get $c)) (local.get $s) (local.get $z))
+        (return)))
+    ;; 2 bits: byte i holds codes 4i … 4i + 3 at bits 0, 2, 4, 6
+    (local.set $m (i8x16.splat (i32.const 3)))
+    (local.set $v (v128.load64_zero (local.get $c)))
+    ;; pairs (code 4i, 4i + 1) and (4i + 2, 4i + 3) side by side, then the pairs interleaved
+    (local.set $a (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23
+      (v128.and (local.get $v) (local.get $m))
+      (v128.and (i8x16.shr_u (local.get $v) (i32.const 2)) (local.get $m))))
+    (local.set $b (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23
+      (v128.and (i8x16.shr_u (local.get $v) (i32.const 4)) (local.get $m))
+      (i8x16.shr_u (local.get $v) (i32.const 6))))
+    (call $emit16 (local.get $dst)
+      (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $a) (local.get $b)) (local.get $s) (local.get $z))
+    (call $emit16 (i32.add (local.get $dst) (i32.const 64))
+      (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $a) (local.get $b)) (local.get $s) (local.get $z)))
+
+  ;; Rows 0 … rows − 1 of Ŵ into dst ([rows, K] f32) from their codes and stats (see above).
+  (func $qdeq (param $dst i32) (param $codes i32) (param $stats i32) (param $rows i32) (param $K i32)
+              (param $bits i32) (param $nGroups i32) (param $cpg i32)
+    (local $r i32) (local $g i32) (local $k i32) (local $st i32) (local $s v128) (local $z v128)
+    (local $c i32) (local $cb i32)
+    (local.set $cb (i32.shl (local.get $bits) (i32.const 2))) ;; bytes a chunk
+    (local.set $c (local.get $codes))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $g (i32.const 0))
+        (block $groupsDone
+          (loop $group
+            (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $nGroups)))
+            (local.set $st (i32.load (local.get $stats)))
+            (local.set $s (f32x4.splat (call $f16 (local.get $st))))
+            (local.set $z (f32x4.splat (call $f16 (i32.shr_u (local.get $st) (i32.const 16)))))
+            (local.set $k (i32.const 0))
+            (block $chunksDone
+              (loop $ch
+                (br_if $chunksDone (i32.ge_u (local.get $k) (local.get $cpg)))
+                (call $chunk (local.get $dst) (local.get $c) (local.get $bits) (local.get $s) (local.get $z))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
+                (local.set $c (i32.add (local.get $c) (local.get $cb)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $ch)))
+            (local.set $stats (i32.add (local.get $stats) (i32.const 4)))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br $group)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; out[t, m] = Σ_k x[t, k]·Ŵ[m, k] (+ bias[m]) for packed Ŵ [M, K]: tiles of `tile` rows decoded
+  ;; into scratch (tile·K f32), each through gemm; ldo and mb as gemm's.
+  (func (export "qgemm") (param $out i32) (param $x i32) (param $codes i32) (param $stats i32) (param $bias i32)
+                         (param $T i32) (param $K i32) (param $M i32) (param $ldo i32)
+                         (param $bits i32) (param $nGroups i32) (param $cpg i32)
+                         (param $scratch i32) (param $tile i32) (param $mb i32)
+    (local $m0 i32) (local $n i32) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shr_u (i32.mul (local.get $K) (local.get $bits)) (i32.const 3)))
+    (block $done
+      (loop $tiles
+        (br_if $done (i32.ge_u (local.get $m0) (local.get $M)))
+        (local.set $n (i32.sub (local.get $M) (local.get $m0)))
+        (if (i32.gt_u (local.get $n) (local.get $tile)) (then (local.set $n (local.get $tile))))
+        (call $qdeq (local.get $scratch)
+          (i32.add (local.get $codes) (i32.mul (local.get $m0) (local.get $rowBytes)))
+          (i32.add (local.get $stats) (i32.shl (i32.mul (local.get $m0) (local.get $nGroups)) (i32.const 2)))
+          (local.get $n) (local.get $K) (local.get $bits) (local.get $nGroups) (local.get $cpg))
+        (call $gemm
+          (i32.add (local.get $out) (i32.shl (local.get $m0) (i32.const 2)))
+          (local.get $x) (local.get $scratch)
+          (if (result i32) (local.get $bias)
+            (then (i32.add (local.get $bias) (i32.shl (local.get $m0) (i32.const 2))))
+            (else (i32.const 0)))
+          (local.get $T) (local.get $K) (local.get $n) (local.get $ldo) (local.get $mb))
+        (local.set $m0 (i32.add (local.get $m0) (local.get $n)))
+        (br $tiles))))
+)

@@ -44,6 +44,7 @@ export function createCpuBackend(opts: CpuBackendConfig = {}): CpuBackend {
         arena: p.arena,
         release: () => p.dispose(),
         packed: 'fast',
+        qmatmul: p.qmatmul,
       });
     }
   }

@@ -11,7 +11,9 @@ export interface GemmWorkerData {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
   readonly board: Int32Array;
+  /** This worker's thread index (1 …; the calling thread is 0): which scratch block it decodes into. */
+  readonly index: number;
 }
 
 const data = workerData as GemmWorkerData;
-workerLoop(data.board, instantiateGemm(data.module, data.memory));
+workerLoop(data.board, instantiateGemm(data.module, data.memory), data.index);

@@ -14,7 +14,7 @@ import type { MatmulKernel } from './cpu.js';
 import { finishJob, JOB_WORDS, postJob, quitWorkers, workerChunks } from './gemm-jobs.js';
 import type { GemmWorkerData } from './node-gemm-worker.js';
 import { WasmHeap } from './wasm-heap.js';
-import { checkSizes, gemmMemory, gemmModules, instantiateGemm, WasmGemm } from './wasm-gemm.js';
+import { checkQ, checkSizes, gemmMemory, gemmModules, instantiateGemm, qscratchBytes, WasmGemm, type QImage } from './wasm-gemm.js';
 
 const WORKER = 'node-gemm-worker.js';
 /** Below this many multiply-adds a matmul runs on the calling thread only (waking workers costs more). */
@@ -62,11 +62,11 @@ export class GemmThreadPool {
     this.threads = threads;
     this.minMacs = minMacs;
     const file = gemmWorkerPath();
-    const workerData: GemmWorkerData = { module, memory, board: this.board };
     const started: Promise<void>[] = [];
     for (let i = 1; i < threads; i++) {
       let w: Worker;
       try {
+        const workerData: GemmWorkerData = { module, memory, board: this.board, index: i };
         w = new Worker(file, { workerData });
       } catch (e) {
         this.dispose();
@@ -107,7 +107,41 @@ export class GemmThreadPool {
       const chunks = Math.min(Math.ceil(M / 4), this.threads * CHUNKS_PER_THREAD);
       const chunkM = Math.ceil(M / chunks / 4) * 4;
       const end = postJob(this.board, { out: s.out, x: s.x, w: s.w, bias: s.bias, T, K, M, chunkM }, Math.ceil(M / chunkM));
-      finishJob(this.board, this.local.gemm, end);
+      finishJob(this.board, this.local.kernels, end);
+    } finally {
+      s.finish();
+    }
+  };
+
+  /** Every thread's decode scratch (qscratchBytes(K) each, side by side), kept and grown as needed. */
+  private scratch: { off: number; stride: number } | null = null;
+
+  private scratchFor(K: number): { off: number; stride: number } {
+    const stride = qscratchBytes(K);
+    if (this.scratch && this.scratch.stride >= stride) return this.scratch;
+    if (this.scratch) this.local.heap.free(this.scratch.off);
+    this.scratch = null;
+    const off = this.local.heap.alloc(stride * this.threads, false);
+    if (off === null) throw new Error(`cpu backend: WASM memory cannot hold ${stride * this.threads} more bytes`);
+    this.scratch = { off, stride };
+    return this.scratch;
+  }
+
+  /** out = x·Ŵᵀ (+ bias) for a packed int weight in the shared memory (QImage): its rows split among the threads, each decoding tiles into its own scratch. */
+  readonly qmatmul = (out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array): void => {
+    const sc = this.scratchFor(w.K);
+    if (this.workers.length === 0 || T * w.K * w.M < this.minMacs) {
+      this.local.qmatmulOn(out, x, w, T, bias, sc.off);
+      return;
+    }
+    checkQ(this.local.heap, out, x, w, T, bias);
+    const s = this.local.stage(out, x, x, bias);
+    try {
+      const chunks = Math.min(w.M, this.threads * CHUNKS_PER_THREAD);
+      const chunkM = Math.ceil(w.M / chunks);
+      const q = { stats: w.stats.byteOffset, bits: w.bits, nGroups: w.nGroups, cpg: w.cpg, scratch: sc.off, scratchStride: sc.stride };
+      const end = postJob(this.board, { out: s.out, x: s.x, w: w.codes.byteOffset, bias: s.bias, T, K: w.K, M: w.M, chunkM, q }, Math.ceil(w.M / chunkM));
+      finishJob(this.board, this.local.kernels, end);
     } finally {
       s.finish();
     }

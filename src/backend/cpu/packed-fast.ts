@@ -233,6 +233,16 @@ export class PackedRowDecoder {
     }
   }
 
+  /** x [T, in] in layout order (xs[t, c] = x[t, perm[c]]) into `into` (≥ T·in values); x itself when unpermuted. */
+  gather(x: Float32Array, T: number, into: Float32Array): Float32Array {
+    const perm = this.perm;
+    if (!perm) return x;
+    const K = this.inn;
+    const xs = into.subarray(0, T * K);
+    for (let t = 0; t < T; t++) for (let c = 0; c < K; c++) xs[t * K + c] = x[t * K + (perm[c] as number)] as number;
+    return xs;
+  }
+
   /** The tensor this decodes (for the reference path and its byte count). */
   get packed(): PackedTensor {
     return this.p;
@@ -256,12 +266,7 @@ export type ScratchF32 = (purpose: 'x' | 'w' | 'y', n: number) => Float32Array;
 export function fastPackedMatmul(out: Float32Array, x: Float32Array, d: PackedRowDecoder, T: number, dense: MatmulKernel, scratch: ScratchF32, bias?: Float32Array): void {
   const M = d.out;
   const K = d.inn;
-  let xs = x;
-  if (d.perm) {
-    const perm = d.perm;
-    xs = scratch('x', T * K).subarray(0, T * K);
-    for (let t = 0; t < T; t++) for (let c = 0; c < K; c++) xs[t * K + c] = x[t * K + (perm[c] as number)] as number;
-  }
+  const xs = d.perm ? d.gather(x, T, scratch('x', T * K)) : x;
   const rows = Math.max(1, Math.min(M, Math.floor(PACKED_TILE_ELEMS / K)));
   for (let r0 = 0; r0 < M; r0 += rows) {
     const r1 = Math.min(M, r0 + rows);

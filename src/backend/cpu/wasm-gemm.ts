@@ -25,6 +25,56 @@ export type GemmFn = (
   mb: number,
 ) => void;
 
+/**
+ * qgemm(out, x, codes, stats, bias, T, K, M, ldo, bits, nGroups, cpg, scratch, tile, mb): gemm on a
+ * packed int weight (gemm.wat), `tile` rows at a time decoded into `scratch`.
+ */
+export type QgemmFn = (
+  out: number,
+  x: number,
+  codes: number,
+  stats: number,
+  bias: number,
+  T: number,
+  K: number,
+  M: number,
+  ldo: number,
+  bits: number,
+  nGroups: number,
+  cpg: number,
+  scratch: number,
+  tile: number,
+  mb: number,
+) => void;
+
+/** The module's exports. */
+export interface GemmKernels {
+  readonly gemm: GemmFn;
+  readonly qgemm: QgemmFn;
+}
+
+/**
+ * A packed int2/4/8 weight as qgemm reads it, inside the kernel memory: codes as stored ([M, K]
+ * bit-packed rows, K a multiple of 32) and one u32 a (row, group), fp16 scale | fp16 zero << 16,
+ * groups of cpg whole 32-code chunks.
+ */
+export interface QImage {
+  readonly codes: Uint8Array;
+  readonly stats: Uint32Array;
+  readonly bits: number;
+  readonly M: number;
+  readonly K: number;
+  readonly nGroups: number;
+  readonly cpg: number;
+}
+
+/** f32 values of one decoded tile (256 KiB: it stays in L2 while gemm reads it). */
+const QTILE_ELEMS = 1 << 16;
+/** Rows of one decoded tile at this K. */
+export const qtileRows = (K: number): number => Math.max(1, Math.floor(QTILE_ELEMS / K));
+/** Bytes of one thread's decode scratch at this K. */
+export const qscratchBytes = (K: number): number => 4 * qtileRows(K) * K;
+
 /** Max pages of the kernel's memory (4 GiB, the wasm32 limit); must match gemm.wat. */
 const MAX_PAGES = 65536;
 /** Tensors may fill the memory up to here; the rest stays free for per-call scratch. */
@@ -66,10 +116,10 @@ export function gemmMemory(shared: boolean): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
 }
 
-/** Instantiates the kernel on `memory`. */
-export function instantiateGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmFn {
+/** Instantiates the kernels on `memory`. */
+export function instantiateGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmKernels {
   const inst = new WebAssembly.Instance(module, { env: { memory } });
-  return inst.exports['gemm'] as GemmFn;
+  return { gemm: inst.exports['gemm'] as GemmFn, qgemm: inst.exports['qgemm'] as QgemmFn };
 }
 
 /** Rows of w per column block for a given K: a multiple of 4, at least 4. */
@@ -89,11 +139,13 @@ export interface StagedGemm {
 /** The kernel on one memory: stages operands, runs on this thread. */
 export class WasmGemm {
   readonly heap: WasmHeap;
+  readonly kernels: GemmKernels;
   readonly gemm: GemmFn;
 
-  constructor(heap: WasmHeap, gemm: GemmFn) {
+  constructor(heap: WasmHeap, kernels: GemmKernels) {
     this.heap = heap;
-    this.gemm = gemm;
+    this.kernels = kernels;
+    this.gemm = kernels.gemm;
   }
 
   /** A single-thread kernel on a fresh memory (shared when possible, so tensors can live in it). */
@@ -154,6 +206,31 @@ export class WasmGemm {
     };
   }
 
+  /**
+   * out = x·Ŵᵀ (+ bias) for a packed weight in this memory (qgemm), on this thread; out: [T, M],
+   * x: [T, K] (staged like gemm's operands). `scratch`: a block of qscratchBytes(K) in this heap.
+   */
+  qmatmulOn(out: Float32Array, x: Float32Array, w: QImage, T: number, bias: Float32Array | undefined, scratch: number): void {
+    checkQ(this.heap, out, x, w, T, bias);
+    const s = this.stage(out, x, x, bias);
+    try {
+      this.kernels.qgemm(s.out, s.x, w.codes.byteOffset, w.stats.byteOffset, s.bias, T, w.K, w.M, w.M, w.bits, w.nGroups, w.cpg, scratch, qtileRows(w.K), blockRows(w.K));
+    } finally {
+      s.finish();
+    }
+  }
+
+  /** qmatmulOn with a scratch block of its own (freed after). */
+  readonly qmatmul = (out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array): void => {
+    const scratch = this.heap.alloc(qscratchBytes(w.K), false);
+    if (scratch === null) throw new Error(`cpu backend: WASM memory cannot hold ${qscratchBytes(w.K)} more bytes`);
+    try {
+      this.qmatmulOn(out, x, w, T, bias, scratch);
+    } finally {
+      this.heap.free(scratch);
+    }
+  };
+
   /** The `MatmulKernel` on this thread. */
   readonly matmul: MatmulKernel = (out, x, w, T, K, M, bias) => {
     checkSizes(out, x, w, T, K, M, bias);
@@ -164,6 +241,24 @@ export class WasmGemm {
       s.finish();
     }
   };
+}
+
+/** qgemm trusts its operands (it reads raw memory): sizes, layout and residence checked here. */
+export function checkQ(heap: WasmHeap, out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array): void {
+  const { M, K, bits, nGroups, cpg } = w;
+  const ok =
+    (bits === 2 || bits === 4 || bits === 8) &&
+    K % 32 === 0 &&
+    nGroups * cpg * 32 === K &&
+    w.codes.length === (M * K * bits) / 8 &&
+    w.stats.length === M * nGroups &&
+    heap.owns(w.codes) &&
+    heap.owns(w.stats) &&
+    w.codes.byteOffset % 4 === 0;
+  if (!ok) throw new Error(`wasm qgemm: a ${bits}-bit [${M}, ${K}] weight in ${nGroups} groups of ${cpg} chunks is not laid out for the kernel`);
+  if (out.length !== T * M || x.length !== T * K || (bias && bias.length !== M)) {
+    throw new Error(`wasm qgemm: T=${T} K=${K} M=${M} needs out ${T * M}, x ${T * K}${bias ? `, bias ${M}` : ''}; got out ${out.length}, x ${x.length}${bias ? `, bias ${bias.length}` : ''}`);
+  }
 }
 
 /** The kernel trusts its sizes (it reads raw memory), so they are checked here. */
