@@ -4,7 +4,7 @@
  * groups that divide neither `in` nor 8, per-channel, SpQR with every qqBits field, outliers,
  * act-order, codes at an unaligned byte offset), and the fast backends' packed matmul equals the
  * dense matmul on unpack's Ŵ (nMSE ≤ 1e-10, CONVENTIONS §3) at T = 1 and 13 with bias, over several
- * decoded tiles, on 2 threads, 1 thread and the reference matmul kernel; int2/4/8 weights the WASM
+ * decoded tiles, on 2 threads, 1 thread and the reference matmul kernel; int2/3/4/8 weights the WASM
  * kernel reads (gemm.wat qgemm: decoded in SIMD registers a 32-code chunk at a time) go through it.
  */
 import assert from 'node:assert/strict';
@@ -70,7 +70,7 @@ test('PackedRowDecoder: rows in layout order equal dequantizeRows bit for bit (�
   assert.throws(() => new PackedRowDecoder({ ...bad, arrays: { ...bad.arrays, codes: (bad.arrays.codes as Uint8Array).subarray(1) } }), /packed int4: array 'codes' has 127 bytes, expected 128/);
 });
 
-test('fast CPU backends (WASM qgemm for int2/4/8, else the JS decoder): packed matmul equals the dense matmul on unpacked Ŵ (nMSE ≤ 1e-10), T = 1 and 13, bias, several tiles; 2 threads, 1 thread, reference kernel', async () => {
+test('fast CPU backends (WASM qgemm for int2/3/4/8, else the JS decoder): packed matmul equals the dense matmul on unpacked Ŵ (nMSE ≤ 1e-10), T = 1 and 13, bias, several tiles; 2 threads, 1 thread, reference kernel', async () => {
   const backends = [createCpuBackend({ threads: 2 }), createCpuBackend({ threads: 1 }), new CpuBackend({ packed: 'fast' })];
   assert.match(backends[0]?.description ?? '', /wasm simd, 2 threads/);
   // K = 1184: ⌊2^18 / K⌋ = 221 rows a tile, so 300 and 454 rows take two and three tiles
@@ -87,6 +87,8 @@ test('fast CPU backends (WASM qgemm for int2/4/8, else the JS decoder): packed m
     ['int8', [77, 256], { groupSize: 32, permuted: 1 }],
     ['int4', [45, 96], { groupSize: 96, permuted: 0 }],
     ['int2', [33, 160], { groupSize: 160, permuted: 0 }],
+    ['int3', [300, 1024], { groupSize: 128, permuted: 1 }],
+    ['int3', [41, 192], { groupSize: 64, permuted: 0 }],
   ];
   let seed = 100;
   for (const b of backends) {
@@ -96,7 +98,7 @@ test('fast CPU backends (WASM qgemm for int2/4/8, else the JS decoder): packed m
       const W = FORMATS[f].unpack(p).weight;
       const w = b.uploadPacked(p);
       const g = params.groupSize as number;
-      const kernel = ['int2', 'int4', 'int8'].includes(f) && K % 32 === 0 && (g >= K || (g % 32 === 0 && K % g === 0));
+      const kernel = ['int2', 'int3', 'int4', 'int8'].includes(f) && K % 32 === 0 && (g >= K || (g % 32 === 0 && K % g === 0));
       const wasmBackend = b.description.includes('wasm');
       assert.equal(b.packedPath(w), kernel && wasmBackend ? 'wasm' : 'js', `${b.description} ${label(f, shape, params)}`);
       for (const T of [1, 13]) {

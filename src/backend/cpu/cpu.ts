@@ -76,12 +76,25 @@ function mergedStats(p: PackedTensor, nGroups: number, bits: number, into: Uint3
   for (let g = 0; g < nGroups; g++) for (let r = 0; r < out; r++) into[r * nGroups + g] = ((sc[g * out + r] as number) | (f32ToF16(z[g * out + r] as number) << 16)) >>> 0;
 }
 
-/** The WASM kernel's layout parameters for an int2/4/8 tensor, or null when it cannot read it (K not whole chunks, groups not whole chunks dividing K). */
+/** QImage.gather: the input of each column qgemm decodes (act-order perm; at 3 bits position 32·ch + 4k + l is code 32·ch + 8l + k), or null for the identity. */
+function qGather(p: PackedTensor, bits: number): Uint32Array | null {
+  const K = p.shape[1];
+  const perm = p.params.permuted === 1 ? bytesU16(p.arrays.perm as Uint8Array) : null;
+  if (!perm && bits !== 3) return null;
+  const idx = new Uint32Array(K);
+  for (let j = 0; j < K; j++) {
+    const c = bits === 3 ? (j & ~31) + 8 * (j & 3) + ((j & 31) >>> 2) : j;
+    idx[j] = perm ? (perm[c] as number) : c;
+  }
+  return idx;
+}
+
+/** The WASM kernel's layout parameters for an int2/3/4/8 tensor, or null when it cannot read it (K not whole chunks, groups not whole chunks dividing K). */
 function qLayout(p: PackedTensor): { bits: number; nGroups: number; cpg: number } | null {
   const bits = FORMATS[p.format].bits;
   const [, K] = p.shape;
   const g = p.params.groupSize as number;
-  if (!(bits === 2 || bits === 4 || bits === 8) || !p.format.startsWith('int') || K % 32 !== 0) return null;
+  if (!(bits === 2 || bits === 3 || bits === 4 || bits === 8) || !p.format.startsWith('int') || K % 32 !== 0) return null;
   if (g >= K) return { bits, nGroups: 1, cpg: K / 32 };
   return g % 32 === 0 && K % g === 0 ? { bits, nGroups: K / g, cpg: g / 32 } : null;
 }
@@ -195,7 +208,7 @@ export class CpuBackend implements Backend {
     const st = new Uint32Array(sd.buffer, sd.byteOffset, M * L.nGroups);
     mergedStats(p, L.nGroups, L.bits, st);
     const moved: PackedTensor = { ...p, arrays: { ...p.arrays, codes: c } };
-    const q: QImage = { codes: c, stats: st, bits: L.bits, M, K: p.shape[1], nGroups: L.nGroups, cpg: L.cpg };
+    const q: QImage = { codes: c, stats: st, gather: qGather(p, L.bits), bits: L.bits, M, K: p.shape[1], nGroups: L.nGroups, cpg: L.cpg };
     return new CpuPackedTensor(moved, new PackedRowDecoder(moved), { q, hold: [codes, stats] });
   }
 
@@ -329,8 +342,13 @@ export class CpuBackend implements Backend {
     if (w instanceof CpuPackedTensor) {
       if (w.packed === null) throw new Error('cpu backend: tensor used after free');
       if (w.img && this.qmatmul) {
-        const d = w.decoder as PackedRowDecoder;
-        this.qmatmul(y, d.perm ? d.gather(xin, T, this.scratchF32('x', T * K)) : xin, w.img, T, bias ? this.f32(bias) : undefined);
+        const g = w.img.gather;
+        let xs = xin;
+        if (g) {
+          xs = this.scratchF32('x', T * K).subarray(0, T * K);
+          for (let t = 0; t < T; t++) for (let j = 0; j < K; j++) xs[t * K + j] = xin[t * K + (g[j] as number)] as number;
+        }
+        this.qmatmul(y, xs, w.img, T, bias ? this.f32(bias) : undefined);
       } else if (w.decoder) fastPackedMatmul(y, xin, w.decoder, T, this.matmulKernel, this.scratchF32, bias ? this.f32(bias) : undefined);
       else packedMatmul(y, xin, w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
     } else {

@@ -237,7 +237,7 @@
         (local.set $m0 (local.get $mEnd))
         (br $block))))
 
-  ;; ---- Packed int weights (2, 4 or 8 bits): decode a tile of rows, then gemm on it ----
+  ;; ---- Packed int weights (2, 3, 4 or 8 bits): decode a tile of rows, then gemm on it ----
   ;;
   ;; codes: rows of K codes bit-packed little-endian (formats/bytes.ts; K a multiple of 32, so a
   ;; row is K·bits/8 bytes); stats: one u32 per (row, group), fp16 scale | fp16 zero << 16, groups
@@ -267,9 +267,35 @@
     (v128.store offset=48 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub
       (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $hi))) (local.get $z)))))
 
-  ;; The 32 codes of one chunk at c (bits·4 bytes) into dst (32 f32).
+  ;; The 32 codes of one chunk at c (bits·4 bytes) into dst (32 f32), in natural order, except at
+  ;; 3 bits: code 8·l + k (bits 24·l + 3k of the chunk) goes to dst[4k + l], and the host gathers x
+  ;; in the same order.
   (func $chunk (param $dst i32) (param $c i32) (param $bits i32) (param $s v128) (param $z v128)
     (local $v v128) (local $a v128) (local $b v128) (local $m v128)
+    (if (i32.eq (local.get $bits) (i32.const 3))
+      (then
+        ;; 12 bytes (no load past them), three to a 32-bit lane: lane l holds codes 8l … 8l + 7
+        (local.set $v (i8x16.shuffle 0 1 2 16 3 4 5 16 6 7 8 16 9 10 11 16
+          (v128.load32_lane offset=8 2 (local.get $c) (v128.load64_zero (local.get $c)))
+          (v128.const i32x4 0 0 0 0)))
+        (local.set $m (i32x4.splat (i32.const 7)))
+        (v128.store offset=0 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub (f32x4.convert_i32x4_u
+          (v128.and (local.get $v) (local.get $m))) (local.get $z))))
+        (v128.store offset=16 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub (f32x4.convert_i32x4_u
+          (v128.and (i32x4.shr_u (local.get $v) (i32.const 3)) (local.get $m))) (local.get $z))))
+        (v128.store offset=32 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub (f32x4.convert_i32x4_u
+          (v128.and (i32x4.shr_u (local.get $v) (i32.const 6)) (local.get $m))) (local.get $z))))
+        (v128.store offset=48 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub (f32x4.convert_i32x4_u
+          (v128.and (i32x4.shr_u (local.get $v) (i32.const 9)) (local.get $m))) (local.get $z))))
+        (v128.store offset=64 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub (f32x4.convert_i32x4_u
+          (v128.and (i32x4.shr_u (local.get $v) (i32.const 12)) (local.get $m))) (local.get $z))))
+        (v128.store offset=80 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub (f32x4.convert_i32x4_u
+          (v128.and (i32x4.shr_u (local.get $v) (i32.const 15)) (local.get $m))) (local.get $z))))
+        (v128.store offset=96 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub (f32x4.convert_i32x4_u
+          (v128.and (i32x4.shr_u (local.get $v) (i32.const 18)) (local.get $m))) (local.get $z))))
+        (v128.store offset=112 (local.get $dst) (f32x4.mul (local.get $s) (f32x4.sub (f32x4.convert_i32x4_u
+          (i32x4.shr_u (local.get $v) (i32.const 21))) (local.get $z))))
+        (return)))
     (if (i32.eq (local.get $bits) (i32.const 4))
       (then
         ;; byte i: code 2i in the low nibble, 2i + 1 in the high one

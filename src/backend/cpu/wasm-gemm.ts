@@ -54,13 +54,16 @@ export interface GemmKernels {
 }
 
 /**
- * A packed int2/4/8 weight as qgemm reads it, inside the kernel memory: codes as stored ([M, K]
+ * A packed int2/3/4/8 weight as qgemm reads it, inside the kernel memory: codes as stored ([M, K]
  * bit-packed rows, K a multiple of 32) and one u32 a (row, group), fp16 scale | fp16 zero << 16,
- * groups of cpg whole 32-code chunks.
+ * groups of cpg whole 32-code chunks. qgemm's Ŵ column j is input gather[j] (the act-order
+ * permutation, and at 3 bits the chunk order the kernel decodes in: position 32·ch + 4k + l holds
+ * code 32·ch + 8l + k); null: column j is input j.
  */
 export interface QImage {
   readonly codes: Uint8Array;
   readonly stats: Uint32Array;
+  readonly gather: Uint32Array | null;
   readonly bits: number;
   readonly M: number;
   readonly K: number;
@@ -247,7 +250,7 @@ export class WasmGemm {
 export function checkQ(heap: WasmHeap, out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array): void {
   const { M, K, bits, nGroups, cpg } = w;
   const ok =
-    (bits === 2 || bits === 4 || bits === 8) &&
+    (bits === 2 || bits === 3 || bits === 4 || bits === 8) &&
     K % 32 === 0 &&
     nGroups * cpg * 32 === K &&
     w.codes.length === (M * K * bits) / 8 &&
