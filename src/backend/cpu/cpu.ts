@@ -43,7 +43,7 @@ class CpuTensor implements Tensor {
 
 /**
  * A packed weight: the format's byte arrays as stored, decoded tile by tile in matmul (packed.ts,
- * or packed-fast.ts's decoder on a backend with a fast matmul kernel; or, for int2/4/8 weights the
+ * or packed-fast.ts's decoder on a backend with a fast matmul kernel; or, for int2/3/4/8 weights the
  * WASM kernel can read, its codes and merged statistics in the kernel's memory: `img`).
  */
 class CpuPackedTensor implements Tensor {
@@ -132,7 +132,7 @@ export interface CpuBackendOptions {
    */
   readonly packed?: 'reference' | 'fast';
   /**
-   * The WASM kernel for packed int2/4/8 weights (with `packed: 'fast'` and an arena): uploadPacked
+   * The WASM kernel for packed int2/3/4/8 weights (with `packed: 'fast'` and an arena): uploadPacked
    * puts their codes and merged statistics in the arena, and matmul runs this on them.
    */
   readonly qmatmul?: (out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array) => void;
