@@ -190,17 +190,17 @@ export class CpuBackend implements Backend {
   uploadPacked(p: PackedTensor): Tensor {
     if (!isPackedFormat(p.format)) throw new Error(`uploadPacked: ${p.format} is not a packed format (upload it as a dense tensor)`);
     if (!this.fastPacked) return new CpuPackedTensor(p, null, null);
+    const decoder = new PackedRowDecoder(p); // validates the arrays' sizes
     const L = this.qmatmul && this.arena ? qLayout(p) : null;
-    if (!L) return new CpuPackedTensor(p, new PackedRowDecoder(p), null);
+    if (!L) return new CpuPackedTensor(p, decoder, null);
     // codes and merged statistics in the kernel's memory (the codes moved, not copied twice)
     const [M] = p.shape;
-    new PackedRowDecoder(p); // validates the arrays' sizes
     const codes = this.inArena('u8', [(p.arrays.codes as Uint8Array).length]);
     const stats = codes && this.inArena('i32', [M * L.nGroups]);
     if (!codes || !stats) {
       // the arena is full: decoded in JS from the arrays as they are
       if (codes) this.free(codes);
-      return new CpuPackedTensor(p, new PackedRowDecoder(p), null);
+      return new CpuPackedTensor(p, decoder, null);
     }
     const c = codes.data as Uint8Array;
     c.set(p.arrays.codes as Uint8Array);
