@@ -67,7 +67,7 @@ test('PackedRowDecoder: rows in layout order equal dequantizeRows bit for bit (�
     }
   }
   const bad = randomPacked('int4', [4, 64], { groupSize: 32, permuted: 0 }, 1);
-  assert.throws(() => new PackedRowDecoder({ ...bad, arrays: { ...bad.arrays, codes: (bad.arrays.codes as Uint8Array).subarray(1) } }), /packed int4: array 'codes' has 127 bytes, expected 128/);
+  assert.throws(() => new PackedRowDecoder({ ...bad, arrays: { ...bad.arrays, codes: (bad.arrays.codes as Uint8Array).subarray(1) } }), /int4 \[4, 64\]: array 'codes' has 127 bytes, expected 128/);
 });
 
 test('fast CPU backends (WASM qgemm for int2/3/4/8, else the JS decoder): packed matmul equals the dense matmul on unpacked Ŵ (nMSE ≤ 1e-10), T = 1 and 13, bias, several tiles; 2 threads, 1 thread, reference kernel', async () => {

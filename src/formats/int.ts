@@ -8,13 +8,28 @@
  *   perm   [in] u16       layout column → original column; empty when identity
  * Ŵ[r, perm[c]] = scale[g, r] · (code[r, c] − zero[g, r]), g = floor(c / groupSize).
  */
-import { f16ArrayToF32 } from '../tensor/dtype.js';
+import { f16ArrayToF32, f32ToF16 } from '../tensor/dtype.js';
 import { packBits, packedBytes, bytesU16, u16Bytes, unpackBits } from './bytes.js';
 import { dequantizeUniform } from './grids/uniform.js';
 import { checkPacked, checkTensor, exactF16, intParam, permU16, unpermuteColumns } from './packed.js';
 import type { FormatId, FormatParams, PackedTensor, QuantFormat, QuantizedTensor, UnpackedTensor } from './types.js';
 
 const INT_ARRAYS = ['codes', 'scales', 'zeros', 'perm'] as const;
+
+/**
+ * An int tensor's statistics row-major with a group's scale and zero in one u32, [out, nGroups]:
+ * fp16 scale | fp16 zero << 16 (the zero, an integer below 2^bits, is exact in fp16). What the
+ * packed kernels read (webgpu/packed.ts's image, the CPU's WASM qgemm): one load per group and row.
+ */
+export function mergedIntStats(p: PackedTensor, nGroups: number, bits: number, into: Uint32Array = new Uint32Array(p.shape[0] * nGroups)): Uint32Array {
+  const out = p.shape[0];
+  const scales = bytesU16(p.arrays.scales as Uint8Array);
+  const zeros = unpackBits(p.arrays.zeros as Uint8Array, nGroups, out, bits);
+  for (let g = 0; g < nGroups; g++) {
+    for (let r = 0; r < out; r++) into[r * nGroups + g] = ((scales[g * out + r] as number) | (f32ToF16(zeros[g * out + r] as number) << 16)) >>> 0;
+  }
+  return into;
+}
 
 /** The record of a b-bit grouped integer format. */
 export function intFormat(id: FormatId, code: number, bits: number): QuantFormat {

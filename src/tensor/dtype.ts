@@ -129,7 +129,8 @@ export function f32ArrayToF16(src: Float32Array, out = new Uint16Array(src.lengt
 }
 
 let f16Lut: Float32Array | undefined;
-function f16Table(): Float32Array {
+/** f16 bit pattern → f32 value for all 65536 patterns (built once). */
+export function f16Table(): Float32Array {
   if (!f16Lut) {
     f16Lut = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) f16Lut[h] = f16ToF32(h);

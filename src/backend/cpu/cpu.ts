@@ -13,10 +13,11 @@ import * as linalg from './linalg.js';
 import { spqrBlock } from './spqr.js';
 import * as ops from './ops.js';
 import { packedMatmul } from './packed.js';
-import { fastPackedMatmul, PackedRowDecoder, type ScratchF32 } from './packed-fast.js';
+import { fastPackedMatmul, gatherColumns, PackedRowDecoder, type ScratchF32 } from './packed-fast.js';
 import type { QImage } from './wasm-gemm.js';
-import { bytesU16, unpackBits } from '../../formats/bytes.js';
+import { bytesU16 } from '../../formats/bytes.js';
 import { FORMATS, isPackedFormat } from '../../formats/index.js';
+import { mergedIntStats } from '../../formats/int.js';
 
 /** out = x·Wᵀ (+ bias).  out: [T, M], x: [T, K], w: [M, K], bias: [M]. */
 export type MatmulKernel = (
@@ -66,14 +67,6 @@ class CpuPackedTensor implements Tensor {
     this.hold = img?.hold ?? [];
     this.bytes = Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0) + (img ? img.q.stats.byteLength : 0);
   }
-}
-
-/** int statistics as the WASM kernel reads them: one u32 a (row, group), fp16 scale | fp16 zero << 16 (the file: [nGroups, out] fp16 scales, bit-packed zeros). */
-function mergedStats(p: PackedTensor, nGroups: number, bits: number, into: Uint32Array): void {
-  const out = p.shape[0];
-  const sc = bytesU16(p.arrays.scales as Uint8Array);
-  const z = unpackBits(p.arrays.zeros as Uint8Array, nGroups, out, bits);
-  for (let g = 0; g < nGroups; g++) for (let r = 0; r < out; r++) into[r * nGroups + g] = ((sc[g * out + r] as number) | (f32ToF16(z[g * out + r] as number) << 16)) >>> 0;
 }
 
 /** QImage.gather: the input of each column qgemm decodes (act-order perm; at 3 bits position 32·ch + 4k + l is code 32·ch + 8l + k), or null for the identity. */
@@ -206,10 +199,10 @@ export class CpuBackend implements Backend {
     c.set(p.arrays.codes as Uint8Array);
     const sd = stats.data as Int32Array;
     const st = new Uint32Array(sd.buffer, sd.byteOffset, M * L.nGroups);
-    mergedStats(p, L.nGroups, L.bits, st);
+    mergedIntStats(p, L.nGroups, L.bits, st);
     const moved: PackedTensor = { ...p, arrays: { ...p.arrays, codes: c } };
     const q: QImage = { codes: c, stats: st, gather: qGather(p, L.bits), bits: L.bits, M, K: p.shape[1], nGroups: L.nGroups, cpg: L.cpg };
-    return new CpuPackedTensor(moved, new PackedRowDecoder(moved), { q, hold: [codes, stats] });
+    return new CpuPackedTensor(moved, null, { q, hold: [codes, stats] });
   }
 
   upload(t: HostTensor): Tensor {
@@ -273,7 +266,7 @@ export class CpuBackend implements Backend {
   /** How matmul decodes this packed weight: the WASM kernel, the JS fast decoder or the reference (null: not a packed weight of this backend). */
   packedPath(t: Tensor): 'wasm' | 'js' | 'reference' | null {
     if (!(t instanceof CpuPackedTensor) || t.packed === null) return null;
-    return t.img && this.qmatmul ? 'wasm' : t.decoder ? 'js' : 'reference';
+    return t.img ? 'wasm' : t.decoder ? 'js' : 'reference';
   }
 
   free(t: Tensor): void {
@@ -343,12 +336,7 @@ export class CpuBackend implements Backend {
       if (w.packed === null) throw new Error('cpu backend: tensor used after free');
       if (w.img && this.qmatmul) {
         const g = w.img.gather;
-        let xs = xin;
-        if (g) {
-          xs = this.scratchF32('x', T * K).subarray(0, T * K);
-          for (let t = 0; t < T; t++) for (let j = 0; j < K; j++) xs[t * K + j] = xin[t * K + (g[j] as number)] as number;
-        }
-        this.qmatmul(y, xs, w.img, T, bias ? this.f32(bias) : undefined);
+        this.qmatmul(y, g ? gatherColumns(xin, T, g, this.scratchF32('x', T * K)) : xin, w.img, T, bias ? this.f32(bias) : undefined);
       } else if (w.decoder) fastPackedMatmul(y, xin, w.decoder, T, this.matmulKernel, this.scratchF32, bias ? this.f32(bias) : undefined);
       else packedMatmul(y, xin, w.packed, T, this.matmulKernel, bias ? this.f32(bias) : undefined);
     } else {

@@ -14,7 +14,8 @@
 import { bytesU16, bytesU32, packedRowWords } from '../../formats/bytes.js';
 import { FORMATS } from '../../formats/index.js';
 import type { PackedTensor } from '../../formats/types.js';
-import { f16ArrayToF32 } from '../../tensor/dtype.js';
+import { checkPacked } from '../../formats/packed.js';
+import { f16ArrayToF32, f16Table } from '../../tensor/dtype.js';
 import { PACKED_TILE_ELEMS } from './packed.js';
 import type { MatmulKernel } from './cpu.js';
 
@@ -125,7 +126,6 @@ export class PackedRowDecoder {
   readonly inn: number;
   /** Layout column c reads input perm[c]; null when unpermuted. */
   readonly perm: Uint16Array | null;
-  private readonly p: PackedTensor;
   private readonly bits: number;
   private readonly gs: number;
   private readonly nGroups: number;
@@ -155,12 +155,7 @@ export class PackedRowDecoder {
 
   constructor(p: PackedTensor) {
     const fmt = FORMATS[p.format];
-    const sizes = fmt.arrayBytes(p.shape, p.params);
-    for (const name of fmt.arrays) {
-      if (p.arrays[name]?.length !== sizes[name]) throw new Error(`packed ${p.format}: array '${name}' has ${p.arrays[name]?.length} bytes, expected ${sizes[name]}`);
-    }
-    const [out, inn] = p.shape;
-    this.p = p;
+    const [out, inn] = checkPacked(fmt, p);
     this.out = out;
     this.inn = inn;
     this.gs = p.params.groupSize as number;
@@ -233,27 +228,14 @@ export class PackedRowDecoder {
     }
   }
 
-  /** x [T, in] in layout order (xs[t, c] = x[t, perm[c]]) into `into` (≥ T·in values); x itself when unpermuted. */
-  gather(x: Float32Array, T: number, into: Float32Array): Float32Array {
-    const perm = this.perm;
-    if (!perm) return x;
-    const K = this.inn;
-    const xs = into.subarray(0, T * K);
-    for (let t = 0; t < T; t++) for (let c = 0; c < K; c++) xs[t * K + c] = x[t * K + (perm[c] as number)] as number;
-    return xs;
-  }
-
-  /** The tensor this decodes (for the reference path and its byte count). */
-  get packed(): PackedTensor {
-    return this.p;
-  }
 }
 
-let table: Float32Array | undefined;
-/** f16 pattern → f32 value, every pattern. */
-function f16Table(): Float32Array {
-  if (!table) table = f16ArrayToF32(Uint16Array.from({ length: 65536 }, (_, i) => i));
-  return table;
+/** x [T, K] with its columns gathered: xs[t, j] = x[t, idx[j]], into `into` (≥ T·K values). */
+export function gatherColumns(x: Float32Array, T: number, idx: ArrayLike<number>, into: Float32Array): Float32Array {
+  const K = idx.length;
+  const xs = into.subarray(0, T * K);
+  for (let t = 0; t < T; t++) for (let j = 0; j < K; j++) xs[t * K + j] = x[t * K + (idx[j] as number)] as number;
+  return xs;
 }
 
 /** Scratch f32 arrays of at least n values by purpose, kept between calls (the backend's: inside the kernel's memory where it has one, so the kernel reads them in place). */
@@ -266,7 +248,7 @@ export type ScratchF32 = (purpose: 'x' | 'w' | 'y', n: number) => Float32Array;
 export function fastPackedMatmul(out: Float32Array, x: Float32Array, d: PackedRowDecoder, T: number, dense: MatmulKernel, scratch: ScratchF32, bias?: Float32Array): void {
   const M = d.out;
   const K = d.inn;
-  const xs = d.perm ? d.gather(x, T, scratch('x', T * K)) : x;
+  const xs = d.perm ? gatherColumns(x, T, d.perm, scratch('x', T * K)) : x;
   const rows = Math.max(1, Math.min(M, Math.floor(PACKED_TILE_ELEMS / K)));
   for (let r0 = 0; r0 < M; r0 += rows) {
     const r1 = Math.min(M, r0 + rows);

@@ -30,11 +30,11 @@
  * 4-bit ones do (kernels/qdot.wgsl). The file keeps the natural order.
  */
 import { FORMATS } from '../../formats/index.js';
+import { mergedIntStats } from '../../formats/int.js';
 import type { FormatId, FormatParams, PackedTensor } from '../../formats/types.js';
 import { shapeStr, type Shape } from '../../tensor/tensor.js';
 import { packBits, packedBytes, packedRowWords, unpackBits } from '../../formats/bytes.js';
 import type { Tensor } from '../backend.js';
-import { f32ToF16 } from '../../tensor/dtype.js';
 
 /** Words of the offset header at the start of a packed buffer. */
 export const QHEADER_WORDS = 16;
@@ -114,19 +114,6 @@ function statsLayout(format: FormatId, [out, inn]: readonly [number, number], pa
     return { nGroups, packed: {}, halves: { scaleStats: { n: nStat, pair: 2 }, zeroStats: { n: nStat, pair: 2 } }, codePairs: { qq, field: spqrPairField(qq) } };
   }
   return { nGroups, packed: {}, halves: {}, merged: bits as number };
-}
-
-/** int statistics as one u32 per group and row, [out, nGroups]: fp16 scale | fp16 zero << 16. */
-function mergedIntStats(p: PackedTensor, nGroups: number, bits: number): Uint8Array {
-  const out = p.shape[0];
-  const a = p.arrays.scales as Uint8Array;
-  const scales = new Uint16Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
-  const zeros = unpackBits(p.arrays.zeros as Uint8Array, nGroups, out, bits);
-  const w = new Uint32Array(out * nGroups);
-  for (let g = 0; g < nGroups; g++) {
-    for (let r = 0; r < out; r++) w[r * nGroups + g] = ((scales[g * out + r] as number) | (f32ToF16(zeros[g * out + r] as number) << 16)) >>> 0;
-  }
-  return new Uint8Array(w.buffer);
 }
 
 /** SpQR's scale and zero codes as one [out, nGroups] array of fields: the scale code in the low half, the zero code in the high half. */
@@ -234,7 +221,7 @@ function imageArray(name: string, p: PackedTensor, L: StatsLayout | null, ilv: b
   const [out, inn] = p.shape;
   if (name === 'codes' && ilv) return interleaveCodes(a, out, inn, FORMATS[p.format].bits as number);
   if (name === 'codes' && codesPaired3(p.format, p.params)) return pairCodes3(a);
-  if (L?.merged !== undefined && name === 'scales') return mergedIntStats(p, L.nGroups, L.merged);
+  if (L?.merged !== undefined && name === 'scales') return new Uint8Array(mergedIntStats(p, L.nGroups, L.merged).buffer);
   if (L?.merged !== undefined && name === 'zeros') return new Uint8Array(0);
   if (L?.codePairs && name === 'scaleCodes') return mergedSpqrCodes(p, L.nGroups, L.codePairs.qq, L.codePairs.field);
   if (L?.codePairs && name === 'zeroCodes') return new Uint8Array(0);
