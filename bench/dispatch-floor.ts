@@ -129,6 +129,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   let t = workgroupUniformLoad(&t_wg);
   let s = t / G;
   let wg = t % G;
+  if (s >= ${STEPS}u) { return; } // the grid's rounding (dispatches over 65535 workgroups are 2-D)
   ${W_LOAD}
   var xs: array<f32, K>;
   for (var k = 0u; k < K; k++) {
@@ -173,6 +174,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   let t = workgroupUniformLoad(&t_wg);
   let s = t / G;
   let wg = t % G;
+  if (s >= ${STEPS}u) { return; } // the grid's rounding (dispatches over 65535 workgroups are 2-D)
   ${pre ? W_LOAD : ''}
 ${flag ? `  if (lid == 0u && s > 0u) { loop { if (atomicLoad(&ticket[s]) == G) { break; } } }
   workgroupBarrier();` : ''}
@@ -268,6 +270,11 @@ const sentinels = new Uint32Array(STEPS * N).fill(SENTINEL);
 
 const qs = dev.createQuerySet({ type: 'timestamp', count: 2 * ITERS });
 
+/** n workgroups, as 65535 × ⌈n / 65535⌉ above the 1-D limit (the shaders skip the excess). */
+function grid(pass: GPUComputePassEncoder, n: number): void {
+  pass.dispatchWorkgroups(Math.min(n, 65535), Math.ceil(n / 65535));
+}
+
 /** Enqueues one run of `mode` (its own compute pass, timestamps at slots 2·it, 2·it + 1). */
 function run(mode: Mode, it: number | null): void {
   // fill: vector 0 = input, vectors 1.. = sentinel (the fused mode waits on them); ticket = 0
@@ -279,12 +286,11 @@ function run(mode: Mode, it: number | null): void {
   if (mode === 'stream') {
     pass.setPipeline(pStream);
     pass.setBindGroup(0, bgStream);
-    const n = STEPS * G;
-    pass.dispatchWorkgroups(Math.min(n, 65535), Math.ceil(n / 65535));
+    grid(pass, STEPS * G);
   } else if (mode !== 'barrier' && mode !== 'independent') {
     pass.setPipeline(fusedRun[mode].p);
     pass.setBindGroup(0, fusedRun[mode].bg);
-    pass.dispatchWorkgroups(STEPS * G);
+    grid(pass, STEPS * G);
   } else {
     pass.setPipeline(mode === 'barrier' ? pChained : pPlain);
     for (let s = 0; s < STEPS; s++) {
@@ -335,11 +341,14 @@ const rows: Record<string, unknown>[] = [];
 const modes = (f.modes ?? MODES.join(',')).split(',') as Mode[];
 for (const m of modes) if (!MODES.includes(m)) throw new Error(`--modes: ${m} is not one of ${MODES.join(', ')}`);
 for (const mode of modes) {
+  dev.pushErrorScope('validation');
   run(mode, null); // warm-up, then check
   // the chain's end (stream has none: null)
   const got = mode === 'stream' ? null : mode === 'independent' ? await readBytes(indep[STEPS - 1] as GPUBuffer, 0, vecBytes) : await readBytes(big, STEPS * vecBytes, vecBytes);
   const err = got === null ? null : maxErr(new Float32Array(got), mode === 'independent' ? indepEnd : chainEnd);
   for (let it = 0; it < ITERS; it++) run(mode, it);
+  const invalid = await dev.popErrorScope();
+  if (invalid) throw new Error(`dispatch-floor: ${mode}: ${invalid.message}`);
   const rb = dev.createBuffer({ size: 16 * ITERS, usage: U.QUERY_RESOLVE | U.COPY_SRC });
   const ts = new BigUint64Array(await readBytes(rb, 0, 16 * ITERS, (enc) => enc.resolveQuerySet(qs, 0, 2 * ITERS, rb, 0)));
   rb.destroy();

@@ -3,7 +3,7 @@
  * with packedImageBytes, header word 15 holds the groups per row, and the int / SpQR statistics
  * are the stored ones transposed to row-major (an int group's scale and zero in one word, SpQR's scale and zero codes in one field);
  * int2/4/8 codes in groups of whole chunks are lane-interleaved (every code read back through the
- * layout's column → word rule), other codes and the outliers are copied as stored.
+ * layout's column → word rule), other codes as stored; SpQR's outliers one u32 an entry (column | fp16 value << 16).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -120,7 +120,7 @@ test('int4 and int3 images: scale | zero << 16 (fp16 each) per group, row-major 
   }
 });
 
-test('SpQR image: (scale, zero) code fields row-major, second-level stats [nStat, nGroups, 2], outliers as stored', () => {
+test('SpQR image: (scale, zero) code fields row-major, second-level stats [nStat, nGroups, 2], outliers one word an entry', () => {
   // qqBits 3: byte fields, four groups a word (7 groups: rows of 2 words); qqBits 6: 16-bit fields, two a word
   for (const [qq, field, rowWords] of [[3, 8, 2], [6, 16, 4]] as const) {
     const p = randomPacked('spqr', [37, 7 * 16], { bits: 3, groupSize: 16, qqBits: qq, qqGroup: 16, permuted: 0 }, 5, { outlierRate: 0.05 });
@@ -145,7 +145,7 @@ test('SpQR image: (scale, zero) code fields row-major, second-level stats [nStat
   }
 });
 
-/** SpQR image arrays 3–7: second-level stats [nStat, nGroups, 2] (β2 16), outliers as stored. */
+/** SpQR image arrays 3–7: second-level stats [nStat, nGroups, 2] (β2 16), row pointers as stored, each outlier's column and value in one word. */
 function checkSpqrStatsAndOutliers(p: PackedTensor, img: Uint8Array, out: number, nG: number): void {
   const nStat = Math.ceil(out / 16);
   for (const [i, name] of [[3, 'scaleStats'], [4, 'zeroStats']] as const) {
@@ -153,8 +153,17 @@ function checkSpqrStatsAndOutliers(p: PackedTensor, img: Uint8Array, out: number
     const gpu = u16(arrayAt(img, i, stored.length * 2));
     for (let g = 0; g < nG; g++) for (let s = 0; s < nStat; s++) for (let k = 0; k < 2; k++) assert.equal(gpu[(s * nG + g) * 2 + k], stored[(g * nStat + s) * 2 + k], `${name} g${g} s${s}`);
   }
-  for (const [i, name] of [[5, 'outlierRowPtr'], [6, 'outlierCol'], [7, 'outlierVal']] as const) {
-    const a = p.arrays[name] as Uint8Array;
-    assert.deepEqual(arrayAt(img, i, a.length), a, `${name} as stored`);
+  const rowPtr = p.arrays.outlierRowPtr as Uint8Array;
+  assert.deepEqual(arrayAt(img, 5, rowPtr.length), rowPtr, 'outlierRowPtr as stored');
+  // each entry one u32: column | fp16 value << 16; outlierVal empty
+  const col = u16(p.arrays.outlierCol as Uint8Array);
+  const val = u16(p.arrays.outlierVal as Uint8Array);
+  assert.ok(col.length > 0, 'the tensor has outliers');
+  const pairs = new Uint32Array(arrayAt(img, 6, col.length * 4).slice().buffer);
+  for (let e = 0; e < col.length; e++) {
+    assert.equal((pairs[e] as number) & 0xffff, col[e], `outlier ${e} column`);
+    assert.equal((pairs[e] as number) >>> 16, val[e], `outlier ${e} value`);
   }
+  assert.equal((words(img)[6] as number) + Math.ceil(col.length / 4) * 4, words(img)[7], 'array 7 right after the pairs');
+  assert.equal(words(img)[7], words(img)[8], 'outlierVal empty (array 8 starts where it does)');
 }

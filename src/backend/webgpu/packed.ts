@@ -18,7 +18,9 @@
  * qqBits-bit scale and zero codes likewise share one field per group and row
  * (8 bits up to qqBits 4: four groups a word; 16 above), [out, nGroups] in the place
  * of scaleCodes, zeroCodes empty: one load for four groups' codes instead of two
- * windows of each array (at qqBits 3 the GPU image grows by 2 bits per group).
+ * windows of each array (at qqBits 3 the GPU image grows by 2 bits per group). SpQR's CSR
+ * outliers likewise: each entry's column and fp16 value as one u32 (column | value << 16) in the
+ * place of outlierCol, outlierVal empty: one aligned load an entry instead of two half-word ones.
  *
  * The codes of int2/4/8 tensors in groups of whole 32-column chunks are also
  * reordered (`codesInterleaved`): in every whole 128-column superchunk of a row,
@@ -96,6 +98,8 @@ interface StatsLayout {
   readonly merged?: number;
   /** SpQR: the qqBits-bit scale and zero codes merged into one [out, nGroups] array of `field`-bit (scale, zero) fields. */
   readonly codePairs?: { readonly qq: number; readonly field: number };
+  /** SpQR: each CSR outlier's column (u16) and fp16 value as one u32 (column | value << 16) in the place of outlierCol, outlierVal empty. */
+  readonly outlierPairs?: boolean;
 }
 
 /** Bits of one (scale code, zero code) field in SpQR's GPU image: two nibbles up to 4-bit codes, two bytes above. */
@@ -111,7 +115,7 @@ function statsLayout(format: FormatId, [out, inn]: readonly [number, number], pa
   if (format === 'spqr') {
     const qq = params.qqBits as number;
     const nStat = Math.ceil(out / (params.qqGroup as number));
-    return { nGroups, packed: {}, halves: { scaleStats: { n: nStat, pair: 2 }, zeroStats: { n: nStat, pair: 2 } }, codePairs: { qq, field: spqrPairField(qq) } };
+    return { nGroups, packed: {}, halves: { scaleStats: { n: nStat, pair: 2 }, zeroStats: { n: nStat, pair: 2 } }, codePairs: { qq, field: spqrPairField(qq) }, outlierPairs: true };
   }
   return { nGroups, packed: {}, halves: {}, merged: bits as number };
 }
@@ -130,6 +134,18 @@ function mergedSpqrCodes(p: PackedTensor, nGroups: number, qq: number, field: nu
       w[r * rowWords + (bit >>> 5)] = ((w[r * rowWords + (bit >>> 5)] as number) | (v << (bit & 31))) >>> 0;
     }
   }
+  return new Uint8Array(w.buffer);
+}
+
+/** SpQR's CSR outliers as one u32 an entry: the column (u16) in the low half, the fp16 value in the high half. */
+function mergedOutliers(p: PackedTensor): Uint8Array {
+  const col = p.arrays.outlierCol as Uint8Array;
+  const val = p.arrays.outlierVal as Uint8Array;
+  const n = col.length / 2;
+  const c = new DataView(col.buffer, col.byteOffset, col.length);
+  const v = new DataView(val.buffer, val.byteOffset, val.length);
+  const w = new Uint32Array(n);
+  for (let e = 0; e < n; e++) w[e] = (c.getUint16(2 * e, true) | (v.getUint16(2 * e, true) << 16)) >>> 0;
   return new Uint8Array(w.buffer);
 }
 
@@ -190,6 +206,7 @@ function interleaveCodes(a: Uint8Array, out: number, inn: number, bits: number):
 function gpuArrayBytes(name: string, stored: number, out: number, L: StatsLayout | null): number {
   if (L?.merged !== undefined && (name === 'scales' || name === 'zeros')) return name === 'scales' ? out * L.nGroups * 4 : 0;
   if (L?.codePairs && (name === 'scaleCodes' || name === 'zeroCodes')) return name === 'scaleCodes' ? out * pairRowWords(L.nGroups, L.codePairs.field) * 4 : 0;
+  if (L?.outlierPairs && (name === 'outlierCol' || name === 'outlierVal')) return name === 'outlierCol' ? 2 * stored : 0;
   const bits = L?.packed[name];
   return L && bits !== undefined ? packedBytes(out, L.nGroups, bits) : stored;
 }
@@ -225,6 +242,8 @@ function imageArray(name: string, p: PackedTensor, L: StatsLayout | null, ilv: b
   if (L?.merged !== undefined && name === 'zeros') return new Uint8Array(0);
   if (L?.codePairs && name === 'scaleCodes') return mergedSpqrCodes(p, L.nGroups, L.codePairs.qq, L.codePairs.field);
   if (L?.codePairs && name === 'zeroCodes') return new Uint8Array(0);
+  if (L?.outlierPairs && name === 'outlierCol') return mergedOutliers(p);
+  if (L?.outlierPairs && name === 'outlierVal') return new Uint8Array(0);
   return gpuArray(name, a, out, L);
 }
 

@@ -189,8 +189,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (r < p.rows) {
         let e1 = q_word(q_off(5u) + r + 1u);
         for (var e = q_word(q_off(5u) + r) + lane; e < e1; e += TPR) {
-          let col = q_u16(q_off(6u), e);
-          let val = q_f16(q_off(7u), e);
+          let pr = q_word(q_off(6u) + e); // column | fp16 value << 16 (webgpu/packed.ts)
+          let col = pr & 0xffffu;
+          let val = unpack2x16float(pr).y;
           acc0[i] += val * x_at(0u, col);
           for (var t = 1u; t < p.T; t++) {
             acc[t * R + i] += val * x_at(t, col);

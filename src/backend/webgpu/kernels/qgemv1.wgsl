@@ -19,7 +19,7 @@
 // SpQR's β1 = 16): the chunk's NSUB = 32 / Q_GROUP_SIZE sub-groups each have their own statistics,
 // Σ x and code dot (chunk_dot_sub); the statistics of a unit's sub-groups are read four groups at
 // a time per row (q_stats4). With OUTLIERS the TPR threads of a row group split each of their
-// rows' CSR entries (arrays 5 rowPtr, 6 col, 7 val as qoutliers.wgsl): their first OUT_R rounds'
+// rows' CSR entries (arrays 5 rowPtr and 6, each entry column | fp16 value << 16 in the GPU image, as qoutliers.wgsl): their first OUT_R rounds'
 // (column, value) pairs are loaded with the first tile's codes and held, and each tile adds
 // val · xin[col] for those whose column it stages, xin read from workgroup memory as staged
 // (SwiGLU, norm weight), to the row's sum before the 1/rms scale; entries past OUT_R·TPR a row
@@ -210,7 +210,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var i = 0u; i < NR; i++) {
           let e = ept[i].x + lane + k * TPR;
           let ec = min(e, max(ept[i].y, 1u) - 1u);
-          let pair = q_u16(q_off(6u), ec) | (q_u16(q_off(7u), ec) << 16u);
+          let pair = q_word(q_off(6u) + ec); // column | fp16 value << 16 (webgpu/packed.ts)
           oe[k][i] = select(0xffffu, pair, e < ept[i].y && r0 + i % R < p.rows);
         }
       }
@@ -219,7 +219,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         for (var i = 0u; i < NR; i++) {
           let e = ept[i].x + lane + k * TPR;
           let ec = min(e, max(ept[i].y, 1u) - 1u);
-          let v = q_f16(q_off(7u), ec) * x_in(q_u16(q_off(6u), ec));
+          let pair = q_word(q_off(6u) + ec);
+          let v = unpack2x16float(pair).y * x_in(pair & 0xffffu);
           if (e < ept[i].y && r0 + i % R < p.rows) {
             acc[i] += v;
           }

@@ -1,5 +1,6 @@
 // SpQR outliers, the second pass: out[t, col0 + r] += Σ_e val[e] · x[t, col[e]] over row r's
-// CSR entries (arrays 5 rowPtr, 6 col, 7 val), after the dense GEMM/GEMV wrote out.
+// CSR entries (array 5 rowPtr; array 6 each entry as column | fp16 value << 16, the GPU image's
+// merged outlierCol and outlierVal, array 7 empty), after the dense GEMM/GEMV wrote out.
 // One invocation per (t, r); rows without outliers do nothing. Header: WG. Grid: 2-D over T·rows.
 struct Params {
   T: u32,
@@ -29,7 +30,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   var acc = 0.0;
   for (var e = e0; e < e1; e++) {
-    acc += q_f16(q_off(7u), e) * x[t * p.K + q_u16(q_off(6u), e)];
+    let pr = q_word(q_off(6u) + e); // column | fp16 value << 16 (webgpu/packed.ts)
+    acc += unpack2x16float(pr).y * x[t * p.K + (pr & 0xffffu)];
   }
   let o = t * p.ldo + p.col0 + r;
   out[o] = out[o] + acc;

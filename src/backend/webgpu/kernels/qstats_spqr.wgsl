@@ -3,6 +3,7 @@
 // image's layout (webgpu/packed.ts): array 1 holds each row's (scale code, zero code) fields,
 // [out, nGroups] row-major, Q_PAIR bits a field (the scale code in its low half, the zero code
 // in its high half), rows of whole words; array 2 is empty; second-level stats [nStat, nGroups, 2];
+// array 6 each outlier's column | fp16 value << 16, array 7 empty;
 // nGroups in header word 15. The first-level (scale, zero) of group g, row r, each a code on the
 // fp16 grid of its β2 = Q_QQ_GROUP-row chunk: deq(q, s, z) = s · f32(q − z), two roundings.
 const Q_PAIR: u32 = select(16u, 8u, Q_QQ_BITS <= 4u); // webgpu/packed.ts spqrPairField
