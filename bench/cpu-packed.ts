@@ -1,6 +1,6 @@
 /**
  * CPU matmul on packed weights at a Llama-2-7B shape (down: 4096 × 11008): the same random packed
- * tensor per format through the Node CPU backend's default (the WASM qgemm for int2/3/4/8, the JS
+ * tensor per format through the Node CPU backend's default (the WASM qgemm for int2/3/4/8 and SpQR, the JS
  * decoder of backend/cpu/packed-fast.ts otherwise), through the JS decoder alone, through the
  * reference decode (backend/cpu/packed.ts), each with the same WASM matmul, and its unpacked Ŵ as
  * a dense f32 weight (what `--weights dequant` runs), all on the same threads.

@@ -4,8 +4,9 @@
  * groups that divide neither `in` nor 8, per-channel, SpQR with every qqBits field, outliers,
  * act-order, codes at an unaligned byte offset), and the fast backends' packed matmul equals the
  * dense matmul on unpack's Ŵ (nMSE ≤ 1e-10, CONVENTIONS §3) at T = 1 and 13 with bias, over several
- * decoded tiles, on 2 threads, 1 thread and the reference matmul kernel; int2/3/4/8 weights the WASM
- * kernel reads (gemm.wat qgemm: decoded in SIMD registers a 32-code chunk at a time) go through it.
+ * decoded tiles, on 2 threads, 1 thread and the reference matmul kernel; int2/3/4/8 and SpQR weights
+ * the WASM kernel reads (gemm.wat qgemm: decoded in SIMD registers a 32-code chunk at a time) go
+ * through it, and its Ŵ equals unpack's bit for bit (x = the identity: out = Ŵᵀ exactly).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -35,6 +36,14 @@ for (const [o, i, p] of [
   [20, 64, { bits: 8, groupSize: 16, qqBits: 3, qqGroup: 4 }],
 ] as const) {
   for (const permuted of [0, 1]) CASES.push(['spqr', [o, i], { ...p, permuted }]);
+}
+/** Whether the WASM qgemm reads this weight (gemm.wat): 2/3/4/8-bit codes, K whole 32-code chunks, int groups whole chunks dividing K or per-channel, SpQR's β1 16 or whole chunks dividing K. */
+function wasmReads(f: FormatId, K: number, params: FormatParams): boolean {
+  const g = params.groupSize as number;
+  const bits = f === 'spqr' ? (params.bits as number) : FORMATS[f].bits;
+  if (![2, 3, 4, 8].includes(bits as number) || K % 32 !== 0) return false;
+  if (f === 'spqr') return (g === 16 || g % 32 === 0) && K % g === 0;
+  return f.startsWith('int') && (g >= K || (g % 32 === 0 && K % g === 0));
 }
 const label = (f: FormatId, s: readonly number[], p: FormatParams): string => `${f}[${s.join(', ')}] ${JSON.stringify(p)}`;
 
@@ -70,7 +79,7 @@ test('PackedRowDecoder: rows in layout order equal dequantizeRows bit for bit (�
   assert.throws(() => new PackedRowDecoder({ ...bad, arrays: { ...bad.arrays, codes: (bad.arrays.codes as Uint8Array).subarray(1) } }), /int4 \[4, 64\]: array 'codes' has 127 bytes, expected 128/);
 });
 
-test('fast CPU backends (WASM qgemm for int2/3/4/8, else the JS decoder): packed matmul equals the dense matmul on unpacked Ŵ (nMSE ≤ 1e-10), T = 1 and 13, bias, several tiles; 2 threads, 1 thread, reference kernel', async () => {
+test('fast CPU backends (WASM qgemm for int2/3/4/8 and SpQR, else the JS decoder): packed matmul equals the dense matmul on unpacked Ŵ (nMSE ≤ 1e-10), T = 1 and 13, bias, several tiles; 2 threads, 1 thread, reference kernel', async () => {
   const backends = [createCpuBackend({ threads: 2 }), createCpuBackend({ threads: 1 }), new CpuBackend({ packed: 'fast' })];
   assert.match(backends[0]?.description ?? '', /wasm simd, 2 threads/);
   // K = 1184: ⌊2^18 / K⌋ = 221 rows a tile, so 300 and 454 rows take two and three tiles
@@ -89,6 +98,11 @@ test('fast CPU backends (WASM qgemm for int2/3/4/8, else the JS decoder): packed
     ['int2', [33, 160], { groupSize: 160, permuted: 0 }],
     ['int3', [300, 1024], { groupSize: 128, permuted: 1 }],
     ['int3', [41, 192], { groupSize: 64, permuted: 0 }],
+    // SpQR: β1 16 (two groups a chunk) or whole chunks, β2 not dividing M, rows over tiles and threads
+    ['spqr', [300, 1024], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 1 }],
+    ['spqr', [45, 192], { bits: 2, groupSize: 16, qqBits: 4, qqGroup: 7, permuted: 0 }],
+    ['spqr', [70, 192], { bits: 4, groupSize: 64, qqBits: 8, qqGroup: 16, permuted: 1 }],
+    ['spqr', [33, 128], { bits: 8, groupSize: 32, qqBits: 2, qqGroup: 33, permuted: 0 }],
   ];
   let seed = 100;
   for (const b of backends) {
@@ -97,8 +111,7 @@ test('fast CPU backends (WASM qgemm for int2/3/4/8, else the JS decoder): packed
       const [M, K] = shape;
       const W = FORMATS[f].unpack(p).weight;
       const w = b.uploadPacked(p);
-      const g = params.groupSize as number;
-      const kernel = ['int2', 'int3', 'int4', 'int8'].includes(f) && K % 32 === 0 && (g >= K || (g % 32 === 0 && K % g === 0));
+      const kernel = wasmReads(f, K, params);
       const wasmBackend = b.description.includes('wasm');
       assert.equal(b.packedPath(w), kernel && wasmBackend ? 'wasm' : 'js', `${b.description} ${label(f, shape, params)}`);
       for (const T of [1, 13]) {
@@ -113,6 +126,40 @@ test('fast CPU backends (WASM qgemm for int2/3/4/8, else the JS decoder): packed
       }
       b.free(w);
       assert.throws(() => b.matmul(b.empty('f32', [1, M]), b.empty('f32', [1, K]), w), /after free/);
+    }
+    b.dispose();
+  }
+});
+
+test('WASM qgemm decodes Ŵ bit for bit (int2/3/4/8 and SpQR with outliers, act-order): x = I_K gives out = Ŵᵀ exactly, on 2 threads and 1', async () => {
+  const cases: [FormatId, [number, number], FormatParams][] = [
+    ['int4', [70, 128], { groupSize: 64, permuted: 1 }],
+    ['int3', [45, 96], { groupSize: 32, permuted: 1 }],
+    ['int2', [40, 64], { groupSize: 64, permuted: 0 }],
+    ['int8', [33, 96], { groupSize: 32, permuted: 0 }],
+    ['spqr', [80, 128], { bits: 3, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 1 }],
+    ['spqr', [45, 96], { bits: 2, groupSize: 16, qqBits: 5, qqGroup: 7, permuted: 0 }],
+    ['spqr', [50, 128], { bits: 4, groupSize: 64, qqBits: 3, qqGroup: 16, permuted: 1 }],
+    ['spqr', [30, 64], { bits: 8, groupSize: 32, qqBits: 8, qqGroup: 4, permuted: 0 }],
+  ];
+  let seed = 900;
+  for (const threads of [2, 1]) {
+    const b = createCpuBackend({ threads });
+    for (const [f, [M, K], params] of cases) {
+      const p = randomPacked(f, [M, K], params, ++seed, { outlierRate: 0.05 });
+      if (f === 'spqr') assert.ok((p.params.outliers as number) > 0, 'the case has outliers');
+      const W = FORMATS[f].unpack(p).weight;
+      const w = b.uploadPacked(p);
+      assert.equal(b.packedPath(w), 'wasm', label(f, [M, K], params));
+      const eye = new Float32Array(K * K);
+      for (let k = 0; k < K; k++) eye[k * K + k] = 1;
+      const out = b.empty('f32', [K, M]);
+      b.matmul(out, b.upload(tensor('f32', [K, K], eye)), w);
+      const got = (await b.read(out)).data as Float32Array;
+      let bad = 0;
+      for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) if (got[k * M + m] !== W[m * K + k]) bad++;
+      assert.equal(bad, 0, `${threads} threads ${label(f, [M, K], params)}: ${bad} of ${M * K} values differ from Ŵ`);
+      b.free(w);
     }
     b.dispose();
   }

@@ -21,6 +21,46 @@ import { dequantizeAffine } from './grids/affine.js';
 import { checkPacked, checkTensor, exactF16, intParam, permU16, unpermuteColumns } from './packed.js';
 import type { FormatParams, PackedTensor, QuantFormat, QuantizedTensor, UnpackedTensor } from './types.js';
 
+/**
+ * SpQR's CSR outliers as one u32 an entry, the layout column (u16) in the low half and the fp16
+ * value in the high half. What the packed kernels read (webgpu/packed.ts's image, the CPU's WASM
+ * qgemm): one aligned load an entry instead of two half-word loads from two arrays.
+ */
+export function mergedOutliers(p: PackedTensor, into: Uint32Array = new Uint32Array((p.arrays.outlierCol as Uint8Array).length / 2)): Uint32Array {
+  const col = bytesU16(p.arrays.outlierCol as Uint8Array);
+  const val = bytesU16(p.arrays.outlierVal as Uint8Array);
+  for (let e = 0; e < col.length; e++) into[e] = ((col[e] as number) | ((val[e] as number) << 16)) >>> 0;
+  return into;
+}
+
+/** SpQR's first-level codes row-major, [out, nGroups] u16: scale code | zero code << 8 (qqBits ≤ 8). */
+export function mergedSpqrCodePairs(p: PackedTensor, into: Uint16Array = new Uint16Array(p.shape[0] * Math.ceil(p.shape[1] / (p.params.groupSize as number)))): Uint16Array {
+  const [out, inn] = p.shape;
+  const nGroups = Math.ceil(inn / (p.params.groupSize as number));
+  const qq = p.params.qqBits as number;
+  const sc = unpackBits(p.arrays.scaleCodes as Uint8Array, nGroups, out, qq);
+  const zc = unpackBits(p.arrays.zeroCodes as Uint8Array, nGroups, out, qq);
+  for (let g = 0; g < nGroups; g++) {
+    for (let r = 0; r < out; r++) into[r * nGroups + g] = (sc[g * out + r] as number) | ((zc[g * out + r] as number) << 8);
+  }
+  return into;
+}
+
+/** SpQR's second-level statistics widened, [nGroups, nStat, 4] f32: the scales' grid (scale, zero), then the zeros'. */
+export function spqrSecondF32(p: PackedTensor, into?: Float32Array): Float32Array {
+  const s = f16ArrayToF32(bytesU16(p.arrays.scaleStats as Uint8Array));
+  const z = f16ArrayToF32(bytesU16(p.arrays.zeroStats as Uint8Array));
+  const n = s.length / 2;
+  const o = into ?? new Float32Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    o[4 * i] = s[2 * i] as number;
+    o[4 * i + 1] = s[2 * i + 1] as number;
+    o[4 * i + 2] = z[2 * i] as number;
+    o[4 * i + 3] = z[2 * i + 1] as number;
+  }
+  return o;
+}
+
 const SPQR_ARRAYS = ['codes', 'scaleCodes', 'zeroCodes', 'scaleStats', 'zeroStats', 'outlierRowPtr', 'outlierCol', 'outlierVal', 'perm'] as const;
 
 const paramsOf = (p: FormatParams, inn: number, out: number) => ({

@@ -15,7 +15,8 @@ import * as ops from './ops.js';
 import { packedMatmul } from './packed.js';
 import { fastPackedMatmul, gatherColumns, PackedRowDecoder, type ScratchF32 } from './packed-fast.js';
 import type { QImage } from './wasm-gemm.js';
-import { bytesU16 } from '../../formats/bytes.js';
+import { bytesU16, bytesU32 } from '../../formats/bytes.js';
+import { mergedOutliers, mergedSpqrCodePairs, spqrSecondF32 } from '../../formats/spqr.js';
 import { FORMATS, isPackedFormat } from '../../formats/index.js';
 import { mergedIntStats } from '../../formats/int.js';
 
@@ -65,7 +66,10 @@ class CpuPackedTensor implements Tensor {
     this.decoder = decoder;
     this.img = img?.q ?? null;
     this.hold = img?.hold ?? [];
-    this.bytes = Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0) + (img ? img.q.stats.byteLength : 0);
+    // the arrays, plus what the kernel image adds beside the codes it moved
+    const q = img?.q;
+    const extra = q ? q.stats.byteLength + (q.spqr ? q.spqr.sq.byteLength + q.spqr.second.byteLength + q.spqr.rowPtr.byteLength + q.spqr.ents.byteLength + 32 : 0) : 0;
+    this.bytes = Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0) + extra;
   }
 }
 
@@ -82,12 +86,18 @@ function qGather(p: PackedTensor, bits: number): Uint32Array | null {
   return idx;
 }
 
-/** The WASM kernel's layout parameters for an int2/3/4/8 tensor, or null when it cannot read it (K not whole chunks, groups not whole chunks dividing K). */
+/**
+ * The WASM kernel's layout parameters for an int2/3/4/8 or SpQR (2/3/4/8-bit codes) tensor, or null
+ * when it cannot read it: K not whole 32-code chunks; int groups not whole chunks dividing K; SpQR
+ * groups (β1) neither 16 columns nor whole chunks dividing K.
+ */
 function qLayout(p: PackedTensor): { bits: number; nGroups: number; cpg: number } | null {
-  const bits = FORMATS[p.format].bits;
+  const spqr = p.format === 'spqr';
+  const bits = spqr ? (p.params.bits as number) : FORMATS[p.format].bits;
   const [, K] = p.shape;
   const g = p.params.groupSize as number;
-  if (!(bits === 2 || bits === 3 || bits === 4 || bits === 8) || !p.format.startsWith('int') || K % 32 !== 0) return null;
+  if (!(bits === 2 || bits === 3 || bits === 4 || bits === 8) || !(spqr || p.format.startsWith('int')) || K % 32 !== 0) return null;
+  if (spqr) return (g === 16 || g % 32 === 0) && K % g === 0 ? { bits, nGroups: K / g, cpg: 0 } : null;
   if (g >= K) return { bits, nGroups: 1, cpg: K / 32 };
   return g % 32 === 0 && K % g === 0 ? { bits, nGroups: K / g, cpg: g / 32 } : null;
 }
@@ -186,23 +196,46 @@ export class CpuBackend implements Backend {
     const decoder = new PackedRowDecoder(p); // validates the arrays' sizes
     const L = this.qmatmul && this.arena ? qLayout(p) : null;
     if (!L) return new CpuPackedTensor(p, decoder, null);
-    // codes and merged statistics in the kernel's memory (the codes moved, not copied twice)
-    const [M] = p.shape;
+    // codes and statistics (SpQR: and outliers) in the kernel's memory (the codes moved, not copied twice)
+    const [M, K] = p.shape;
+    const spqr = p.format === 'spqr';
+    const nStat = spqr ? Math.ceil(M / (p.params.qqGroup as number)) : 0;
+    const nOut = spqr ? (p.params.outliers as number) : 0;
+    // u32 words of each block: codes (bytes), int stats | SpQR sq (u16 pairs), second, rowPtr, outliers, descriptor
+    const sizes = spqr ? [Math.ceil((M * L.nGroups) / 2), L.nGroups * nStat * 4, M + 1, nOut, 8] : [M * L.nGroups];
     const codes = this.inArena('u8', [(p.arrays.codes as Uint8Array).length]);
-    const stats = codes && this.inArena('i32', [M * L.nGroups]);
-    if (!codes || !stats) {
+    const blocks: CpuTensor[] = [];
+    for (const n of sizes) {
+      const t = codes && this.inArena('i32', [Math.max(1, n)]);
+      if (!t) break;
+      blocks.push(t);
+    }
+    if (!codes || blocks.length < sizes.length) {
       // the arena is full: decoded in JS from the arrays as they are
-      if (codes) this.free(codes);
+      for (const t of [codes, ...blocks]) if (t) this.free(t);
       return new CpuPackedTensor(p, decoder, null);
     }
     const c = codes.data as Uint8Array;
     c.set(p.arrays.codes as Uint8Array);
-    const sd = stats.data as Int32Array;
-    const st = new Uint32Array(sd.buffer, sd.byteOffset, M * L.nGroups);
-    mergedIntStats(p, L.nGroups, L.bits, st);
+    const view = <V>(i: number, C: new (b: ArrayBufferLike, o: number, n: number) => V, n: number): V => {
+      const d = (blocks[i] as CpuTensor).data as Int32Array;
+      return new C(d.buffer, d.byteOffset, n);
+    };
     const moved: PackedTensor = { ...p, arrays: { ...p.arrays, codes: c } };
-    const q: QImage = { codes: c, stats: st, gather: qGather(p, L.bits), bits: L.bits, M, K: p.shape[1], nGroups: L.nGroups, cpg: L.cpg };
-    return new CpuPackedTensor(moved, null, { q, hold: [codes, stats] });
+    const common = { codes: c, gather: qGather(p, L.bits), bits: L.bits, M, K, nGroups: L.nGroups, cpg: L.cpg };
+    if (!spqr) {
+      const q: QImage = { ...common, stats: mergedIntStats(p, L.nGroups, L.bits, view(0, Uint32Array, M * L.nGroups)), spqr: null };
+      return new CpuPackedTensor(moved, null, { q, hold: [codes, ...blocks] });
+    }
+    const sq = mergedSpqrCodePairs(p, view(0, Uint16Array, M * L.nGroups));
+    const second = spqrSecondF32(p, view(1, Float32Array, L.nGroups * nStat * 4));
+    const rowPtr = view(2, Uint32Array, M + 1);
+    rowPtr.set(bytesU32(p.arrays.outlierRowPtr as Uint8Array));
+    const ents = mergedOutliers(p, view(3, Uint32Array, nOut));
+    const desc = view(4, Uint32Array, 8);
+    desc.set([sq.byteOffset, second.byteOffset, rowPtr.byteOffset, ents.byteOffset, nStat, p.params.qqGroup as number, p.params.groupSize as number, 0]);
+    const q: QImage = { ...common, stats: new Uint32Array(0), spqr: { desc, sq, second, rowPtr, ents, nStat, qqGroup: p.params.qqGroup as number, groupSize: p.params.groupSize as number } };
+    return new CpuPackedTensor(moved, null, { q, hold: [codes, ...blocks] });
   }
 
   upload(t: HostTensor): Tensor {

@@ -13,7 +13,8 @@
  *
  * Posting is a seqlock: SEQ is odd while the parameters are being written.
  *
- * A job of KIND 1 is a packed-weight matmul (qgemm): W is its codes, STATS its statistics, and
+ * A job of KIND 1 is a packed-weight matmul (qgemm): W is its codes, STATS its statistics (SPQR:
+ * SpQR's descriptor instead, 0 for an int weight; qgemm gets each chunk's first row), and
  * each thread decodes tiles into its own scratch block, SCRATCH + index · SCRATCH_STRIDE (the
  * calling thread is index 0, worker i index i).
  */
@@ -42,6 +43,7 @@ const NGROUPS = 19;
 const CPG = 20;
 const SCRATCH = 21;
 const SCRATCH_STRIDE = 22;
+const SPQR = 23;
 export const JOB_WORDS = 24;
 
 /** A packed-weight job's extra parameters (qgemm). */
@@ -52,6 +54,8 @@ export interface QJobParams {
   readonly cpg: number;
   readonly scratch: number;
   readonly scratchStride: number;
+  /** SpQR's descriptor in the kernel memory (QImage.spqr.desc), or 0 for an int weight. */
+  readonly spqr: number;
 }
 
 interface Job {
@@ -98,6 +102,7 @@ export function postJob(
     Atomics.store(board, CPG, p.q.cpg);
     Atomics.store(board, SCRATCH, p.q.scratch);
     Atomics.store(board, SCRATCH_STRIDE, p.q.scratchStride);
+    Atomics.store(board, SPQR, p.q.spqr);
   }
   Atomics.add(board, SEQ, 1); // even: posted
   Atomics.notify(board, SEQ);
@@ -129,6 +134,7 @@ function readJob(board: Int32Array): Job | null {
             cpg: Atomics.load(board, CPG),
             scratch: Atomics.load(board, SCRATCH),
             scratchStride: Atomics.load(board, SCRATCH_STRIDE),
+            spqr: Atomics.load(board, SPQR),
           }
         : null,
   };
@@ -149,9 +155,9 @@ function work(board: Int32Array, k: GemmKernels, job: Job, index: number): void 
       const q = job.q;
       if (q) {
         const codes = job.w + (m0 * job.K * q.bits) / 8;
-        const stats = q.stats + 4 * m0 * q.nGroups;
+        const stats = q.spqr ? 0 : q.stats + 4 * m0 * q.nGroups;
         const scratch = q.scratch + index * q.scratchStride;
-        k.qgemm(job.out + 4 * m0, job.x, codes, stats, bias, job.T, job.K, m1 - m0, job.M, q.bits, q.nGroups, q.cpg, scratch, qtileRows(job.K), blockRows(job.K));
+        k.qgemm(job.out + 4 * m0, job.x, codes, stats, bias, job.T, job.K, m1 - m0, job.M, q.bits, q.nGroups, q.cpg, scratch, qtileRows(job.K), blockRows(job.K), q.spqr, m0);
       } else {
         k.gemm(job.out + 4 * m0, job.x, job.w + 4 * m0 * job.K, bias, job.T, job.K, m1 - m0, job.M, blockRows(job.K));
       }

@@ -269,11 +269,15 @@
 
   ;; The 32 codes of one chunk at c (bits·4 bytes) into dst (32 f32), in natural order, except at
   ;; 3 bits: code 8·l + k (bits 24·l + 3k of the chunk) goes to dst[4k + l], and the host gathers x
-  ;; in the same order.
-  (func $chunk (param $dst i32) (param $c i32) (param $bits i32) (param $s v128) (param $z v128)
-    (local $v v128) (local $a v128) (local $b v128) (local $m v128)
+  ;; in the same order. Codes 0 … 15 take the statistics (s0, z0), codes 16 … 31 (s1, z1) (SpQR's
+  ;; 16-column groups; an int group spans whole chunks: both pairs the same).
+  (func $chunk (param $dst i32) (param $c i32) (param $bits i32) (param $s0 v128) (param $z0 v128) (param $s1 v128) (param $z1 v128)
+    (local $v v128) (local $a v128) (local $b v128) (local $m v128) (local $s v128) (local $z v128)
     (if (i32.eq (local.get $bits) (i32.const 3))
       (then
+        ;; lanes 0, 1 hold codes 0 … 15, lanes 2, 3 codes 16 … 31
+        (local.set $s (i8x16.shuffle 0 1 2 3 4 5 6 7 24 25 26 27 28 29 30 31 (local.get $s0) (local.get $s1)))
+        (local.set $z (i8x16.shuffle 0 1 2 3 4 5 6 7 24 25 26 27 28 29 30 31 (local.get $z0) (local.get $z1)))
         ;; 12 bytes (no load past them), three to a 32-bit lane: lane l holds codes 8l … 8l + 7
         (local.set $v (i8x16.shuffle 0 1 2 16 3 4 5 16 6 7 8 16 9 10 11 16
           (v128.load32_lane offset=8 2 (local.get $c) (v128.load64_zero (local.get $c)))
@@ -303,14 +307,14 @@
         (local.set $a (v128.and (local.get $v) (i8x16.splat (i32.const 15))))
         (local.set $b (i8x16.shr_u (local.get $v) (i32.const 4)))
         (call $emit16 (local.get $dst)
-          (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $a) (local.get $b)) (local.get $s) (local.get $z))
+          (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $a) (local.get $b)) (local.get $s0) (local.get $z0))
         (call $emit16 (i32.add (local.get $dst) (i32.const 64))
-          (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $a) (local.get $b)) (local.get $s) (local.get $z))
+          (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $a) (local.get $b)) (local.get $s1) (local.get $z1))
         (return)))
     (if (i32.eq (local.get $bits) (i32.const 8))
       (then
-        (call $emit16 (local.get $dst) (v128.load (local.get $c)) (local.get $s) (local.get $z))
-        (call $emit16 (i32.add (local.get $dst) (i32.const 64)) (v128.load offset=16 (local.get $c)) (local.get $s) (local.get $z))
+        (call $emit16 (local.get $dst) (v128.load (local.get $c)) (local.get $s0) (local.get $z0))
+        (call $emit16 (i32.add (local.get $dst) (i32.const 64)) (v128.load offset=16 (local.get $c)) (local.get $s1) (local.get $z1))
         (return)))
     ;; 2 bits: byte i holds codes 4i … 4i + 3 at bits 0, 2, 4, 6
     (local.set $m (i8x16.splat (i32.const 3)))
@@ -323,9 +327,9 @@
       (v128.and (i8x16.shr_u (local.get $v) (i32.const 4)) (local.get $m))
       (i8x16.shr_u (local.get $v) (i32.const 6))))
     (call $emit16 (local.get $dst)
-      (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $a) (local.get $b)) (local.get $s) (local.get $z))
+      (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $a) (local.get $b)) (local.get $s0) (local.get $z0))
     (call $emit16 (i32.add (local.get $dst) (i32.const 64))
-      (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $a) (local.get $b)) (local.get $s) (local.get $z)))
+      (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $a) (local.get $b)) (local.get $s1) (local.get $z1)))
 
   ;; Rows 0 … rows − 1 of Ŵ into dst ([rows, K] f32) from their codes and stats (see above).
   (func $qdeq (param $dst i32) (param $codes i32) (param $stats i32) (param $rows i32) (param $K i32)
@@ -348,7 +352,7 @@
             (block $chunksDone
               (loop $ch
                 (br_if $chunksDone (i32.ge_u (local.get $k) (local.get $cpg)))
-                (call $chunk (local.get $dst) (local.get $c) (local.get $bits) (local.get $s) (local.get $z))
+                (call $chunk (local.get $dst) (local.get $c) (local.get $bits) (local.get $s) (local.get $z) (local.get $s) (local.get $z))
                 (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
                 (local.set $c (i32.add (local.get $c) (local.get $cb)))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
@@ -359,12 +363,107 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $row))))
 
+  ;; ---- SpQR: bilevel statistics and CSR outliers ----
+  ;;
+  ;; spqr points at 8 u32s: sq, second, rowPtr, ents, nStat, β2, β1, 0. sq: [M, K/β1] u16, a
+  ;; (row, group)'s scale code | zero code << 8; second: [K/β1, nStat] × f32 (scale's scale, scale's
+  ;; zero, zero's scale, zero's zero) of rows' blocks of β2; rowPtr: [M + 1] u32, the CSR outliers'
+  ;; row pointers; ents: one u32 an outlier, layout column | fp16 value << 16. β1 is 16 or whole
+  ;; chunks. As the reference: s = f32(sS·f32(qs − sZ)), z likewise, Ŵ = f32(s·f32(q − z)), then at
+  ;; each outlier Ŵ = f32(Ŵ + value).
+
+  ;; f32(a·f32(q − b)) for the (a, b) pair at e (a first-level scale or zero from its code q).
+  (func $deq2 (param $q i32) (param $e i32) (result f32)
+    (f32.mul (f32.load (local.get $e)) (f32.sub (f32.convert_i32_u (local.get $q)) (f32.load offset=4 (local.get $e)))))
+
+  ;; Rows row0 … row0 + rows − 1 of Ŵ into dst ([rows, K] f32) from their codes (at codes).
+  (func $sdeq (param $dst i32) (param $codes i32) (param $spqr i32) (param $row0 i32) (param $rows i32)
+              (param $K i32) (param $bits i32)
+    (local $r i32) (local $row i32) (local $ch i32) (local $nch i32) (local $cb i32)
+    (local $nG i32) (local $b1 i32) (local $nStat i32) (local $sq i32) (local $sec i32)
+    (local $g i32) (local $g1 i32) (local $p i32) (local $e i32)
+    (local $s0 v128) (local $z0 v128) (local $s1 v128) (local $z1 v128)
+    (local.set $cb (i32.shl (local.get $bits) (i32.const 2)))
+    (local.set $nch (i32.shr_u (local.get $K) (i32.const 5)))
+    (local.set $nStat (i32.load offset=16 (local.get $spqr)))
+    (local.set $b1 (i32.load offset=24 (local.get $spqr)))
+    (local.set $nG (i32.div_u (local.get $K) (local.get $b1)))
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.add (local.get $row0) (local.get $r)))
+        (local.set $sq (i32.add (i32.load (local.get $spqr)) (i32.shl (i32.mul (local.get $row) (local.get $nG)) (i32.const 1))))
+        ;; the row's block of second-level statistics in group 0; group g's is nStat·16·g further
+        (local.set $sec (i32.add (i32.load offset=4 (local.get $spqr))
+          (i32.shl (i32.div_u (local.get $row) (i32.load offset=20 (local.get $spqr))) (i32.const 4))))
+        (local.set $ch (i32.const 0))
+        (local.set $g1 (i32.const -1))
+        (block $chunksDone
+          (loop $chunkLoop
+            (br_if $chunksDone (i32.ge_u (local.get $ch) (local.get $nch)))
+            (local.set $g (i32.div_u (i32.shl (local.get $ch) (i32.const 5)) (local.get $b1)))
+            (if (i32.ne (local.get $g) (local.get $g1))
+              (then
+                (local.set $p (i32.load16_u (i32.add (local.get $sq) (i32.shl (local.get $g) (i32.const 1)))))
+                (local.set $e (i32.add (local.get $sec) (i32.shl (i32.mul (local.get $g) (local.get $nStat)) (i32.const 4))))
+                (local.set $s0 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $e))))
+                (local.set $z0 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $e) (i32.const 8)))))
+                (local.set $s1 (local.get $s0))
+                (local.set $z1 (local.get $z0))
+                (local.set $g1 (local.get $g))))
+            (if (i32.eq (local.get $b1) (i32.const 16))
+              (then
+                ;; the chunk's second half is group g + 1
+                (local.set $g1 (i32.add (local.get $g) (i32.const 1)))
+                (local.set $p (i32.load16_u offset=2 (i32.add (local.get $sq) (i32.shl (local.get $g) (i32.const 1)))))
+                (local.set $e (i32.add (local.get $sec) (i32.shl (i32.mul (local.get $g1) (local.get $nStat)) (i32.const 4))))
+                (local.set $s1 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $e))))
+                (local.set $z1 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $e) (i32.const 8)))))))
+            (call $chunk (local.get $dst) (local.get $codes) (local.get $bits) (local.get $s0) (local.get $z0) (local.get $s1) (local.get $z1))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
+            (local.set $codes (i32.add (local.get $codes) (local.get $cb)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
+            (br $chunkLoop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop))))
+
+  ;; The CSR outliers of rows row0 … row0 + rows − 1 added into their decoded tile dst ([rows, K],
+  ;; columns in $chunk's order).
+  (func $outliers (param $dst i32) (param $spqr i32) (param $row0 i32) (param $rows i32) (param $K i32) (param $bits i32)
+    (local $rp i32) (local $ents i32) (local $r i32) (local $e i32) (local $end i32) (local $w i32) (local $col i32) (local $a i32)
+    (local.set $rp (i32.add (i32.load offset=8 (local.get $spqr)) (i32.shl (local.get $row0) (i32.const 2))))
+    (local.set $ents (i32.load offset=12 (local.get $spqr)))
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $e (i32.load (local.get $rp)))
+        (local.set $end (i32.load offset=4 (local.get $rp)))
+        (block $entsDone
+          (loop $entLoop
+            (br_if $entsDone (i32.ge_u (local.get $e) (local.get $end)))
+            (local.set $w (i32.load (i32.add (local.get $ents) (i32.shl (local.get $e) (i32.const 2)))))
+            (local.set $col (i32.and (local.get $w) (i32.const 0xffff)))
+            (if (i32.eq (local.get $bits) (i32.const 3))
+              (then ;; code 8l + k of a chunk sits at 4k + l
+                (local.set $col (i32.or (i32.and (local.get $col) (i32.const -32))
+                  (i32.or (i32.shl (i32.and (local.get $col) (i32.const 7)) (i32.const 2))
+                    (i32.and (i32.shr_u (local.get $col) (i32.const 3)) (i32.const 3)))))))
+            (local.set $a (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $K)) (local.get $col)) (i32.const 2))))
+            (f32.store (local.get $a) (f32.add (f32.load (local.get $a)) (call $f16 (i32.shr_u (local.get $w) (i32.const 16)))))
+            (local.set $e (i32.add (local.get $e) (i32.const 1)))
+            (br $entLoop)))
+        (local.set $rp (i32.add (local.get $rp) (i32.const 4)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop))))
+
   ;; out[t, m] = Σ_k x[t, k]·Ŵ[m, k] (+ bias[m]) for packed Ŵ [M, K]: tiles of `tile` rows decoded
-  ;; into scratch (tile·K f32), each through gemm; ldo and mb as gemm's.
+  ;; into scratch (tile·K f32), each through gemm; ldo and mb as gemm's. spqr: 0 for an int weight
+  ;; (stats as above), else SpQR's statistics and outliers (stats unused); row0: the absolute row of
+  ;; the weight's row 0 here (a thread's share starts inside the weight), which SpQR's arrays index.
   (func (export "qgemm") (param $out i32) (param $x i32) (param $codes i32) (param $stats i32) (param $bias i32)
                          (param $T i32) (param $K i32) (param $M i32) (param $ldo i32)
                          (param $bits i32) (param $nGroups i32) (param $cpg i32)
-                         (param $scratch i32) (param $tile i32) (param $mb i32)
+                         (param $scratch i32) (param $tile i32) (param $mb i32) (param $spqr i32) (param $row0 i32)
     (local $m0 i32) (local $n i32) (local $rowBytes i32)
     (local.set $rowBytes (i32.shr_u (i32.mul (local.get $K) (local.get $bits)) (i32.const 3)))
     (block $done
@@ -372,10 +471,16 @@
         (br_if $done (i32.ge_u (local.get $m0) (local.get $M)))
         (local.set $n (i32.sub (local.get $M) (local.get $m0)))
         (if (i32.gt_u (local.get $n) (local.get $tile)) (then (local.set $n (local.get $tile))))
-        (call $qdeq (local.get $scratch)
-          (i32.add (local.get $codes) (i32.mul (local.get $m0) (local.get $rowBytes)))
-          (i32.add (local.get $stats) (i32.shl (i32.mul (local.get $m0) (local.get $nGroups)) (i32.const 2)))
-          (local.get $n) (local.get $K) (local.get $bits) (local.get $nGroups) (local.get $cpg))
+        (if (local.get $spqr)
+          (then
+            (call $sdeq (local.get $scratch) (i32.add (local.get $codes) (i32.mul (local.get $m0) (local.get $rowBytes)))
+              (local.get $spqr) (i32.add (local.get $row0) (local.get $m0)) (local.get $n) (local.get $K) (local.get $bits))
+            (call $outliers (local.get $scratch) (local.get $spqr) (i32.add (local.get $row0) (local.get $m0)) (local.get $n) (local.get $K) (local.get $bits)))
+          (else
+            (call $qdeq (local.get $scratch)
+              (i32.add (local.get $codes) (i32.mul (local.get $m0) (local.get $rowBytes)))
+              (i32.add (local.get $stats) (i32.shl (i32.mul (local.get $m0) (local.get $nGroups)) (i32.const 2)))
+              (local.get $n) (local.get $K) (local.get $bits) (local.get $nGroups) (local.get $cpg))))
         (call $gemm
           (i32.add (local.get $out) (i32.shl (local.get $m0) (i32.const 2)))
           (local.get $x) (local.get $scratch)

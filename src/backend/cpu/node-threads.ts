@@ -127,7 +127,7 @@ export class GemmThreadPool {
     return this.scratch;
   }
 
-  /** out = x·Ŵᵀ (+ bias) for a packed int weight in the shared memory (QImage): its rows split among the threads, each decoding tiles into its own scratch. */
+  /** out = x·Ŵᵀ (+ bias) for a packed int or SpQR weight in the shared memory (QImage): its rows split among the threads, each decoding tiles into its own scratch. */
   readonly qmatmul = (out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array): void => {
     const sc = this.scratchFor(w.K);
     if (this.workers.length === 0 || T * w.K * w.M < this.minMacs) {
@@ -139,7 +139,7 @@ export class GemmThreadPool {
     try {
       const chunks = Math.min(w.M, this.threads * CHUNKS_PER_THREAD);
       const chunkM = Math.ceil(w.M / chunks);
-      const q = { stats: w.stats.byteOffset, bits: w.bits, nGroups: w.nGroups, cpg: w.cpg, scratch: sc.off, scratchStride: sc.stride };
+      const q = { stats: w.stats.byteOffset, bits: w.bits, nGroups: w.nGroups, cpg: w.cpg, scratch: sc.off, scratchStride: sc.stride, spqr: w.spqr?.desc.byteOffset ?? 0 };
       const end = postJob(this.board, { out: s.out, x: s.x, w: w.codes.byteOffset, bias: s.bias, T, K: w.K, M: w.M, chunkM, q }, Math.ceil(w.M / chunkM));
       finishJob(this.board, this.local.kernels, end);
     } finally {

@@ -26,8 +26,9 @@ export type GemmFn = (
 ) => void;
 
 /**
- * qgemm(out, x, codes, stats, bias, T, K, M, ldo, bits, nGroups, cpg, scratch, tile, mb): gemm on a
- * packed int weight (gemm.wat), `tile` rows at a time decoded into `scratch`.
+ * qgemm(out, x, codes, stats, bias, T, K, M, ldo, bits, nGroups, cpg, scratch, tile, mb, spqr, row0):
+ * gemm on a packed int or SpQR weight (gemm.wat), `tile` rows at a time decoded into `scratch`;
+ * spqr: SpQR's descriptor (SpqrImage.desc) or 0, row0: the weight row that row 0 of codes is.
  */
 export type QgemmFn = (
   out: number,
@@ -45,6 +46,8 @@ export type QgemmFn = (
   scratch: number,
   tile: number,
   mb: number,
+  spqr: number,
+  row0: number,
 ) => void;
 
 /** The module's exports. */
@@ -54,21 +57,41 @@ export interface GemmKernels {
 }
 
 /**
- * A packed int2/3/4/8 weight as qgemm reads it, inside the kernel memory: codes as stored ([M, K]
- * bit-packed rows, K a multiple of 32) and one u32 a (row, group), fp16 scale | fp16 zero << 16,
- * groups of cpg whole 32-code chunks. qgemm's Ŵ column j is input gather[j] (the act-order
- * permutation, and at 3 bits the chunk order the kernel decodes in: position 32·ch + 4k + l holds
- * code 32·ch + 8l + k); null: column j is input j.
+ * A packed int2/3/4/8 or SpQR (2/3/4/8-bit codes) weight as qgemm reads it, inside the kernel
+ * memory: codes as stored ([M, K] bit-packed rows, K a multiple of 32) and, for an int weight, one
+ * u32 a (row, group), fp16 scale | fp16 zero << 16, groups of cpg whole 32-code chunks; for SpQR,
+ * `spqr` (stats empty, cpg 0). qgemm's Ŵ column j is input gather[j] (the act-order permutation,
+ * and at 3 bits the chunk order the kernel decodes in: position 32·ch + 4k + l holds code
+ * 32·ch + 8l + k); null: column j is input j.
  */
 export interface QImage {
   readonly codes: Uint8Array;
   readonly stats: Uint32Array;
+  readonly spqr: SpqrImage | null;
   readonly gather: Uint32Array | null;
   readonly bits: number;
   readonly M: number;
   readonly K: number;
   readonly nGroups: number;
   readonly cpg: number;
+}
+
+/**
+ * SpQR's statistics and outliers as qgemm reads them (gemm.wat), in the kernel memory: `desc` the
+ * 8 u32s the kernel is passed (byte offsets of sq, second, rowPtr, ents; nStat, β2, β1, 0).
+ * sq [M, nGroups] u16 scale code | zero code << 8; second [nGroups, nStat, 4] f32 (the scale's
+ * grid scale and zero, the zero's); rowPtr [M + 1] u32; ents one u32 an outlier (layout column |
+ * fp16 value << 16). β1 (groupSize) 16 or whole chunks dividing K.
+ */
+export interface SpqrImage {
+  readonly desc: Uint32Array;
+  readonly sq: Uint16Array;
+  readonly second: Float32Array;
+  readonly rowPtr: Uint32Array;
+  readonly ents: Uint32Array;
+  readonly nStat: number;
+  readonly qqGroup: number;
+  readonly groupSize: number;
 }
 
 /** f32 values of one decoded tile (256 KiB: it stays in L2 while gemm reads it). */
@@ -217,7 +240,7 @@ export class WasmGemm {
     checkQ(this.heap, out, x, w, T, bias);
     const s = this.stage(out, x, x, bias);
     try {
-      this.kernels.qgemm(s.out, s.x, w.codes.byteOffset, w.stats.byteOffset, s.bias, T, w.K, w.M, w.M, w.bits, w.nGroups, w.cpg, scratch, qtileRows(w.K), blockRows(w.K));
+      this.kernels.qgemm(s.out, s.x, w.codes.byteOffset, w.stats.byteOffset, s.bias, T, w.K, w.M, w.M, w.bits, w.nGroups, w.cpg, scratch, qtileRows(w.K), blockRows(w.K), w.spqr?.desc.byteOffset ?? 0, 0);
     } finally {
       s.finish();
     }
@@ -246,19 +269,43 @@ export class WasmGemm {
   };
 }
 
+/** Whether SpQR's arrays are laid out as qgemm reads them (sizes, residence, alignment, the descriptor's offsets); rowPtr and the outliers' columns are the host's to validate. */
+function spqrLaidOut(heap: WasmHeap, w: QImage, q: SpqrImage): boolean {
+  const { M, K, nGroups } = w;
+  const d = q.desc;
+  const own = (a: ArrayBufferView): boolean => heap.owns(a) && a.byteOffset % 4 === 0;
+  return (
+    (q.groupSize === 16 || (q.groupSize % 32 === 0 && K % q.groupSize === 0)) &&
+    nGroups * q.groupSize === K &&
+    w.cpg === 0 &&
+    q.sq.length === M * nGroups &&
+    q.second.length === nGroups * q.nStat * 4 &&
+    q.nStat === Math.ceil(M / q.qqGroup) &&
+    q.rowPtr.length === M + 1 &&
+    q.ents.length === q.rowPtr[M] &&
+    d.length === 8 &&
+    [q.sq, q.second, q.rowPtr, q.ents, d].every(own) &&
+    d[0] === q.sq.byteOffset &&
+    d[1] === q.second.byteOffset &&
+    d[2] === q.rowPtr.byteOffset &&
+    d[3] === q.ents.byteOffset &&
+    d[4] === q.nStat &&
+    d[5] === q.qqGroup &&
+    d[6] === q.groupSize
+  );
+}
+
 /** qgemm trusts its operands (it reads raw memory): sizes, layout and residence checked here. */
 export function checkQ(heap: WasmHeap, out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array): void {
   const { M, K, bits, nGroups, cpg } = w;
   const ok =
     (bits === 2 || bits === 3 || bits === 4 || bits === 8) &&
     K % 32 === 0 &&
-    nGroups * cpg * 32 === K &&
     w.codes.length === (M * K * bits) / 8 &&
-    w.stats.length === M * nGroups &&
     heap.owns(w.codes) &&
-    heap.owns(w.stats) &&
-    w.codes.byteOffset % 4 === 0;
-  if (!ok) throw new Error(`wasm qgemm: a ${bits}-bit [${M}, ${K}] weight in ${nGroups} groups of ${cpg} chunks is not laid out for the kernel`);
+    w.codes.byteOffset % 4 === 0 &&
+    (w.spqr ? spqrLaidOut(heap, w, w.spqr) : nGroups * cpg * 32 === K && w.stats.length === M * nGroups && heap.owns(w.stats));
+  if (!ok) throw new Error(`wasm qgemm: a ${bits}-bit [${M}, ${K}] ${w.spqr ? `SpQR weight (β1 ${w.spqr.groupSize})` : `weight in ${nGroups} groups of ${cpg} chunks`} is not laid out for the kernel`);
   if (out.length !== T * M || x.length !== T * K || (bias && bias.length !== M)) {
     throw new Error(`wasm qgemm: T=${T} K=${K} M=${M} needs out ${T * M}, x ${T * K}${bias ? `, bias ${M}` : ''}; got out ${out.length}, x ${x.length}${bias ? `, bias ${bias.length}` : ''}`);
   }

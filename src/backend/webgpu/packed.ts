@@ -33,6 +33,7 @@
  */
 import { FORMATS } from '../../formats/index.js';
 import { mergedIntStats } from '../../formats/int.js';
+import { mergedOutliers } from '../../formats/spqr.js';
 import type { FormatId, FormatParams, PackedTensor } from '../../formats/types.js';
 import { shapeStr, type Shape } from '../../tensor/tensor.js';
 import { packBits, packedBytes, packedRowWords, unpackBits } from '../../formats/bytes.js';
@@ -137,18 +138,6 @@ function mergedSpqrCodes(p: PackedTensor, nGroups: number, qq: number, field: nu
   return new Uint8Array(w.buffer);
 }
 
-/** SpQR's CSR outliers as one u32 an entry: the column (u16) in the low half, the fp16 value in the high half. */
-function mergedOutliers(p: PackedTensor): Uint8Array {
-  const col = p.arrays.outlierCol as Uint8Array;
-  const val = p.arrays.outlierVal as Uint8Array;
-  const n = col.length / 2;
-  const c = new DataView(col.buffer, col.byteOffset, col.length);
-  const v = new DataView(val.buffer, val.byteOffset, val.length);
-  const w = new Uint32Array(n);
-  for (let e = 0; e < n; e++) w[e] = (c.getUint16(2 * e, true) | (v.getUint16(2 * e, true) << 16)) >>> 0;
-  return new Uint8Array(w.buffer);
-}
-
 /** Whether the GPU image stores this tensor's codes lane-interleaved (kernels/qcodes.wgsl: Q_ILV). */
 export function codesInterleaved(format: FormatId, params: FormatParams): boolean {
   const bits = FORMATS[format].bits;
@@ -242,7 +231,7 @@ function imageArray(name: string, p: PackedTensor, L: StatsLayout | null, ilv: b
   if (L?.merged !== undefined && name === 'zeros') return new Uint8Array(0);
   if (L?.codePairs && name === 'scaleCodes') return mergedSpqrCodes(p, L.nGroups, L.codePairs.qq, L.codePairs.field);
   if (L?.codePairs && name === 'zeroCodes') return new Uint8Array(0);
-  if (L?.outlierPairs && name === 'outlierCol') return mergedOutliers(p);
+  if (L?.outlierPairs && name === 'outlierCol') return new Uint8Array(mergedOutliers(p).buffer);
   if (L?.outlierPairs && name === 'outlierVal') return new Uint8Array(0);
   return gpuArray(name, a, out, L);
 }
