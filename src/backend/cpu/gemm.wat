@@ -381,44 +381,51 @@
               (param $K i32) (param $bits i32)
     (local $r i32) (local $row i32) (local $ch i32) (local $nch i32) (local $cb i32)
     (local $nG i32) (local $b1 i32) (local $nStat i32) (local $sq i32) (local $sec i32)
-    (local $g i32) (local $g1 i32) (local $p i32) (local $e i32)
+    (local $gstride i32) (local $left i32) (local $cpg i32) (local $p i32) (local $e i32)
     (local $s0 v128) (local $z0 v128) (local $s1 v128) (local $z1 v128)
     (local.set $cb (i32.shl (local.get $bits) (i32.const 2)))
     (local.set $nch (i32.shr_u (local.get $K) (i32.const 5)))
     (local.set $nStat (i32.load offset=16 (local.get $spqr)))
     (local.set $b1 (i32.load offset=24 (local.get $spqr)))
     (local.set $nG (i32.div_u (local.get $K) (local.get $b1)))
+    (local.set $gstride (i32.shl (local.get $nStat) (i32.const 4))) ;; bytes from a group's second-level block to the next group's
+    (local.set $cpg (select (i32.const 1) (i32.shr_u (local.get $b1) (i32.const 5)) (i32.eq (local.get $b1) (i32.const 16))))
     (block $rowsDone
       (loop $rowLoop
         (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
         (local.set $row (i32.add (local.get $row0) (local.get $r)))
         (local.set $sq (i32.add (i32.load (local.get $spqr)) (i32.shl (i32.mul (local.get $row) (local.get $nG)) (i32.const 1))))
-        ;; the row's block of second-level statistics in group 0; group g's is nStat·16·g further
+        ;; the row's (scale code, zero code) pairs and its block of second-level statistics, at group 0
+        ;; (sq and sec then step a group at a time)
         (local.set $sec (i32.add (i32.load offset=4 (local.get $spqr))
           (i32.shl (i32.div_u (local.get $row) (i32.load offset=20 (local.get $spqr))) (i32.const 4))))
         (local.set $ch (i32.const 0))
-        (local.set $g1 (i32.const -1))
+        (local.set $left (i32.const 0))
         (block $chunksDone
           (loop $chunkLoop
             (br_if $chunksDone (i32.ge_u (local.get $ch) (local.get $nch)))
-            (local.set $g (i32.div_u (i32.shl (local.get $ch) (i32.const 5)) (local.get $b1)))
-            (if (i32.ne (local.get $g) (local.get $g1))
+            ;; a new group: β1 = 16, every chunk (groups 2ch, 2ch + 1); else every β1/32 chunks
+            (if (i32.eqz (local.get $left))
               (then
-                (local.set $p (i32.load16_u (i32.add (local.get $sq) (i32.shl (local.get $g) (i32.const 1)))))
-                (local.set $e (i32.add (local.get $sec) (i32.shl (i32.mul (local.get $g) (local.get $nStat)) (i32.const 4))))
+                (local.set $left (local.get $cpg))
+                (local.set $p (i32.load16_u (local.get $sq)))
+                (local.set $e (local.get $sec))
                 (local.set $s0 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $e))))
                 (local.set $z0 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $e) (i32.const 8)))))
                 (local.set $s1 (local.get $s0))
                 (local.set $z1 (local.get $z0))
-                (local.set $g1 (local.get $g))))
-            (if (i32.eq (local.get $b1) (i32.const 16))
-              (then
-                ;; the chunk's second half is group g + 1
-                (local.set $g1 (i32.add (local.get $g) (i32.const 1)))
-                (local.set $p (i32.load16_u offset=2 (i32.add (local.get $sq) (i32.shl (local.get $g) (i32.const 1)))))
-                (local.set $e (i32.add (local.get $sec) (i32.shl (i32.mul (local.get $g1) (local.get $nStat)) (i32.const 4))))
-                (local.set $s1 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $e))))
-                (local.set $z1 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $e) (i32.const 8)))))))
+                (local.set $sq (i32.add (local.get $sq) (i32.const 2)))
+                (local.set $sec (i32.add (local.get $sec) (local.get $gstride)))
+                (if (i32.eq (local.get $b1) (i32.const 16))
+                  (then
+                    ;; the chunk's second half is the next group
+                    (local.set $p (i32.load16_u (local.get $sq)))
+                    (local.set $e (local.get $sec))
+                    (local.set $s1 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $e))))
+                    (local.set $z1 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $e) (i32.const 8)))))
+                    (local.set $sq (i32.add (local.get $sq) (i32.const 2)))
+                    (local.set $sec (i32.add (local.get $sec) (local.get $gstride)))))))
+            (local.set $left (i32.sub (local.get $left) (i32.const 1)))
             (call $chunk (local.get $dst) (local.get $codes) (local.get $bits) (local.get $s0) (local.get $z0) (local.get $s1) (local.get $z1))
             (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
             (local.set $codes (i32.add (local.get $codes) (local.get $cb)))
