@@ -45,14 +45,16 @@ class CpuTensor implements Tensor {
 
 /**
  * A packed weight: the format's byte arrays as stored, decoded tile by tile in matmul (packed.ts,
- * or packed-fast.ts's decoder on a backend with a fast matmul kernel; or, for int2/3/4/8 weights the
- * WASM kernel can read, its codes and merged statistics in the kernel's memory: `img`).
+ * or packed-fast.ts's decoder on a backend with a fast matmul kernel; or, for int2/3/4/8 and SpQR
+ * weights the WASM kernel can read, its codes, merged statistics and outliers in the kernel's
+ * memory: `img`).
  */
 class CpuPackedTensor implements Tensor {
   readonly dtype = 'u8' as const;
   readonly shape: Shape;
   readonly format: FormatId;
   readonly bytes: number;
+  /** The format's arrays (with a kernel image, only the codes: the rest lives in the image); null after free. */
   packed: PackedTensor | null;
   decoder: PackedRowDecoder | null;
   img: QImage | null;
@@ -66,10 +68,8 @@ class CpuPackedTensor implements Tensor {
     this.decoder = decoder;
     this.img = img?.q ?? null;
     this.hold = img?.hold ?? [];
-    // the arrays, plus what the kernel image adds beside the codes it moved
-    const q = img?.q;
-    const extra = q ? q.stats.byteLength + (q.spqr ? q.spqr.sq.byteLength + q.spqr.second.byteLength + q.spqr.rowPtr.byteLength + q.spqr.ents.byteLength + 32 : 0) : 0;
-    this.bytes = Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0) + extra;
+    // with a kernel image: its arena blocks (codes, statistics, SpQR's outliers); else the format's arrays
+    this.bytes = img ? img.hold.reduce((a, t) => a + ((t as CpuTensor).data?.byteLength ?? 0), 0) : Object.values(p.arrays).reduce((a, x) => a + x.byteLength, 0);
   }
 }
 
@@ -135,7 +135,7 @@ export interface CpuBackendOptions {
    */
   readonly packed?: 'reference' | 'fast';
   /**
-   * The WASM kernel for packed int2/3/4/8 weights (with `packed: 'fast'` and an arena): uploadPacked
+   * The WASM kernel for packed int2/3/4/8 and SpQR weights (with `packed: 'fast'` and an arena): uploadPacked
    * puts their codes and merged statistics in the arena, and matmul runs this on them.
    */
   readonly qmatmul?: (out: Float32Array, x: Float32Array, w: QImage, T: number, bias?: Float32Array) => void;
@@ -221,7 +221,8 @@ export class CpuBackend implements Backend {
       const d = (blocks[i] as CpuTensor).data as Int32Array;
       return new C(d.buffer, d.byteOffset, n);
     };
-    const moved: PackedTensor = { ...p, arrays: { ...p.arrays, codes: c } };
+    // the tensor keeps only the codes (now in the arena): its statistics (and outliers) live in the image
+    const moved: PackedTensor = { ...p, arrays: { codes: c } };
     const common = { codes: c, gather: qGather(p, L.bits), bits: L.bits, M, K, nGroups: L.nGroups, cpg: L.cpg };
     if (!spqr) {
       const q: QImage = { ...common, stats: mergedIntStats(p, L.nGroups, L.bits, view(0, Uint32Array, M * L.nGroups)), spqr: null };
