@@ -137,8 +137,8 @@ export class GemmThreadPool {
     checkQ(this.local.heap, out, x, w, T, bias);
     const s = this.local.stage(out, x, x, bias);
     try {
-      const chunks = Math.min(w.M, this.threads * CHUNKS_PER_THREAD);
-      const chunkM = Math.ceil(w.M / chunks);
+      const chunks = Math.min(Math.ceil(w.M / 4), this.threads * CHUNKS_PER_THREAD);
+      const chunkM = Math.ceil(w.M / chunks / 4) * 4; // whole 4-row quads, as the tiles
       const q = { stats: w.stats.byteOffset, bits: w.bits, nGroups: w.nGroups, cpg: w.cpg, scratch: sc.off, scratchStride: sc.stride, spqr: w.spqr?.desc.byteOffset ?? 0 };
       const end = postJob(this.board, { out: s.out, x: s.x, w: w.codes.byteOffset, bias: s.bias, T, K: w.K, M: w.M, chunkM, q }, Math.ceil(w.M / chunkM));
       finishJob(this.board, this.local.kernels, end);

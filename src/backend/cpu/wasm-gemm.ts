@@ -94,10 +94,13 @@ export interface SpqrImage {
   readonly groupSize: number;
 }
 
-/** f32 values of one decoded tile (256 KiB: it stays in L2 while gemm reads it). */
+/** f32 values of one decoded tile, at most (256 KiB: it stays in L2 while gemm reads it; 4 rows when K > 16384). */
 const QTILE_ELEMS = 1 << 16;
-/** Rows of one decoded tile at this K. */
-export const qtileRows = (K: number): number => Math.max(1, Math.floor(QTILE_ELEMS / K));
+/**
+ * Rows of one decoded tile at this K: a multiple of 4 (≥ 4), as gemm's column blocks, so that no
+ * row of a tile falls to gemm's one-row path (which reads x again for it alone).
+ */
+export const qtileRows = (K: number): number => Math.max(4, Math.floor(QTILE_ELEMS / K) & ~3);
 /** Bytes of one thread's decode scratch at this K. */
 export const qscratchBytes = (K: number): number => 4 * qtileRows(K) * K;
 
