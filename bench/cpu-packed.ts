@@ -105,7 +105,7 @@ ref.b.dispose();
 let commit = 'unknown';
 try {
   const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { encoding: 'utf8' }).trim();
   commit = dirty ? `${head}+dirty` : head;
 } catch {
   // not a checkout
