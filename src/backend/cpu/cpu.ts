@@ -235,7 +235,7 @@ export class CpuBackend implements Backend {
     const ents = mergedOutliers(p, view(3, Uint32Array, nOut));
     const desc = view(4, Uint32Array, 8);
     desc.set([sq.byteOffset, second.byteOffset, rowPtr.byteOffset, ents.byteOffset, nStat, p.params.qqGroup as number, p.params.groupSize as number, 0]);
-    const q: QImage = { ...common, stats: new Uint32Array(0), spqr: { desc, sq, second, rowPtr, ents, nStat, qqGroup: p.params.qqGroup as number, groupSize: p.params.groupSize as number } };
+    const q: QImage = { ...common, stats: new Uint32Array(0), spqr: { desc, sq, second, rowPtr, ents } };
     return new CpuPackedTensor(moved, null, { q, hold: [codes, ...blocks] });
   }
 

@@ -381,7 +381,7 @@
               (param $K i32) (param $bits i32)
     (local $r i32) (local $row i32) (local $ch i32) (local $nch i32) (local $cb i32)
     (local $nG i32) (local $b1 i32) (local $nStat i32) (local $sq i32) (local $sec i32)
-    (local $gstride i32) (local $left i32) (local $cpg i32) (local $p i32) (local $e i32)
+    (local $gstride i32) (local $left i32) (local $cpg i32) (local $p i32)
     (local $s0 v128) (local $z0 v128) (local $s1 v128) (local $z1 v128)
     (local.set $cb (i32.shl (local.get $bits) (i32.const 2)))
     (local.set $nch (i32.shr_u (local.get $K) (i32.const 5)))
@@ -409,9 +409,8 @@
               (then
                 (local.set $left (local.get $cpg))
                 (local.set $p (i32.load16_u (local.get $sq)))
-                (local.set $e (local.get $sec))
-                (local.set $s0 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $e))))
-                (local.set $z0 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $e) (i32.const 8)))))
+                (local.set $s0 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $sec))))
+                (local.set $z0 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $sec) (i32.const 8)))))
                 (local.set $s1 (local.get $s0))
                 (local.set $z1 (local.get $z0))
                 (local.set $sq (i32.add (local.get $sq) (i32.const 2)))
@@ -420,9 +419,8 @@
                   (then
                     ;; the chunk's second half is the next group
                     (local.set $p (i32.load16_u (local.get $sq)))
-                    (local.set $e (local.get $sec))
-                    (local.set $s1 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $e))))
-                    (local.set $z1 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $e) (i32.const 8)))))
+                    (local.set $s1 (f32x4.splat (call $deq2 (i32.and (local.get $p) (i32.const 255)) (local.get $sec))))
+                    (local.set $z1 (f32x4.splat (call $deq2 (i32.shr_u (local.get $p) (i32.const 8)) (i32.add (local.get $sec) (i32.const 8)))))
                     (local.set $sq (i32.add (local.get $sq) (i32.const 2)))
                     (local.set $sec (i32.add (local.get $sec) (local.get $gstride)))))))
             (local.set $left (i32.sub (local.get $left) (i32.const 1)))

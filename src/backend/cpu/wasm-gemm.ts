@@ -89,9 +89,6 @@ export interface SpqrImage {
   readonly second: Float32Array;
   readonly rowPtr: Uint32Array;
   readonly ents: Uint32Array;
-  readonly nStat: number;
-  readonly qqGroup: number;
-  readonly groupSize: number;
 }
 
 /** f32 values of one decoded tile, at most (256 KiB: it stays in L2 while gemm reads it; 4 rows when K > 16384). */
@@ -276,25 +273,23 @@ export class WasmGemm {
 function spqrLaidOut(heap: WasmHeap, w: QImage, q: SpqrImage): boolean {
   const { M, K, nGroups } = w;
   const d = q.desc;
+  const [nStat, qqGroup, groupSize] = [d[4] as number, d[5] as number, d[6] as number];
   const own = (a: ArrayBufferView): boolean => heap.owns(a) && a.byteOffset % 4 === 0;
   return (
-    (q.groupSize === 16 || (q.groupSize % 32 === 0 && K % q.groupSize === 0)) &&
-    nGroups * q.groupSize === K &&
+    d.length === 8 &&
+    (groupSize === 16 || (groupSize % 32 === 0 && K % groupSize === 0)) &&
+    nGroups * groupSize === K &&
     w.cpg === 0 &&
+    nStat === Math.ceil(M / qqGroup) &&
     q.sq.length === M * nGroups &&
-    q.second.length === nGroups * q.nStat * 4 &&
-    q.nStat === Math.ceil(M / q.qqGroup) &&
+    q.second.length === nGroups * nStat * 4 &&
     q.rowPtr.length === M + 1 &&
     q.ents.length === q.rowPtr[M] &&
-    d.length === 8 &&
     [q.sq, q.second, q.rowPtr, q.ents, d].every(own) &&
     d[0] === q.sq.byteOffset &&
     d[1] === q.second.byteOffset &&
     d[2] === q.rowPtr.byteOffset &&
-    d[3] === q.ents.byteOffset &&
-    d[4] === q.nStat &&
-    d[5] === q.qqGroup &&
-    d[6] === q.groupSize
+    d[3] === q.ents.byteOffset
   );
 }
 
@@ -308,7 +303,7 @@ export function checkQ(heap: WasmHeap, out: Float32Array, x: Float32Array, w: QI
     heap.owns(w.codes) &&
     w.codes.byteOffset % 4 === 0 &&
     (w.spqr ? spqrLaidOut(heap, w, w.spqr) : nGroups * cpg * 32 === K && w.stats.length === M * nGroups && heap.owns(w.stats));
-  if (!ok) throw new Error(`wasm qgemm: a ${bits}-bit [${M}, ${K}] ${w.spqr ? `SpQR weight (β1 ${w.spqr.groupSize})` : `weight in ${nGroups} groups of ${cpg} chunks`} is not laid out for the kernel`);
+  if (!ok) throw new Error(`wasm qgemm: a ${bits}-bit [${M}, ${K}] ${w.spqr ? `SpQR weight (β1 ${w.spqr.desc[6]})` : `weight in ${nGroups} groups of ${cpg} chunks`} is not laid out for the kernel`);
   if (out.length !== T * M || x.length !== T * K || (bias && bias.length !== M)) {
     throw new Error(`wasm qgemm: T=${T} K=${K} M=${M} needs out ${T * M}, x ${T * K}${bias ? `, bias ${M}` : ''}; got out ${out.length}, x ${x.length}${bias ? `, bias ${bias.length}` : ''}`);
   }
