@@ -88,6 +88,23 @@ fn use_w(w: array<vec4<u32>, WV>, xs: array<f32, K>) {
 }
 const W_LOAD = WV ? 'let w = load_w(s, wg, lid);' : '';
 const W_USE = WV ? 'use_w(w, xs);' : '';
+/** WGSL ending every chained step: the weights' dot, Σ xs, and the first GOUT workgroups' outputs through `store(i, value)`. */
+function stepEnd(store: (i: string, value: string) => string): string {
+  return /* wgsl */ `  ${W_USE}
+  var acc = 0.0;
+  for (var k = 0u; k < K; k++) { acc += xs[k]; }
+  if (wg < GOUT) {
+    let i = wg * ${WG}u + lid;
+    ${store('i', 'out_value(acc / f32(K), s, i)')}
+  }`;
+}
+/** WGSL opening a fused step: the workgroup's ticket (ticket[0]) gives its step s and index wg; the grid's excess returns. */
+const TICKET = /* wgsl */ `  if (lid == 0u) { t_wg = atomicAdd(&ticket[0], 1u); }
+  let t = workgroupUniformLoad(&t_wg);
+  let s = t / G;
+  let wg = t % G;
+  if (s >= ${STEPS}u) { return; } // the grid's rounding (dispatches over 65535 workgroups are 2-D)`;
+const atomicStoreOut = (i: string, value: string): string => `atomicStore(&v[(s + 1u) * N + ${i}], bitcast<u32>(${value}));`;
 /**
  * One step as its own dispatch, reading through `src` and writing through `dst`: separate
  * bindings (`independent`) or one read_write binding under both names (`barrier`, so Dawn orders
@@ -106,30 +123,20 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   ${W_LOAD}
   var xs: array<f32, K>;
   for (var k = 0u; k < K; k++) { xs[k] = ${src}[p.src * N + k * ${WG}u + lid]; }
-  ${W_USE}
-  var acc = 0.0;
-  for (var k = 0u; k < K; k++) { acc += xs[k]; }
-  if (wg < GOUT) {
-    let i = wg * ${WG}u + lid;
-    ${dst}[p.dst * N + i] = out_value(acc / f32(K), s, i);
-  }
+${stepEnd((i, value) => `${dst}[p.dst * N + ${i}] = ${value};`)}
 }`;
 }
 const plain = stepShader('@group(0) @binding(1) var<storage, read> src: array<f32>;\n@group(0) @binding(2) var<storage, read_write> dst: array<f32>;', 'src', 'dst');
 const chained = stepShader('@group(0) @binding(1) var<storage, read_write> v: array<f32>;', 'v', 'v');
 const fused = /* wgsl */ `${common}
 const SENTINEL: u32 = ${SENTINEL}u;
-@group(0) @binding(0) var<storage, read_write> ticket: atomic<u32>;
+@group(0) @binding(0) var<storage, read_write> ticket: array<atomic<u32>>;
 @group(0) @binding(1) var<storage, read_write> v: array<atomic<u32>>;
 ${weightsCode(3)}
 var<workgroup> t_wg: u32;
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_index) lid: u32) {
-  if (lid == 0u) { t_wg = atomicAdd(&ticket, 1u); }
-  let t = workgroupUniformLoad(&t_wg);
-  let s = t / G;
-  let wg = t % G;
-  if (s >= ${STEPS}u) { return; } // the grid's rounding (dispatches over 65535 workgroups are 2-D)
+${TICKET}
   ${W_LOAD}
   var xs: array<f32, K>;
   for (var k = 0u; k < K; k++) {
@@ -143,13 +150,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     xs[k] = bitcast<f32>(u);
   }
-  ${W_USE}
-  var acc = 0.0;
-  for (var k = 0u; k < K; k++) { acc += xs[k]; }
-  if (wg < GOUT) {
-    let i = wg * ${WG}u + lid;
-    atomicStore(&v[(s + 1u) * N + i], bitcast<u32>(out_value(acc / f32(K), s, i)));
-  }
+${stepEnd(atomicStoreOut)}
 }`;
 
 /**
@@ -170,11 +171,7 @@ ${weightsCode(3)}
 var<workgroup> t_wg: u32;
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_index) lid: u32) {
-  if (lid == 0u) { t_wg = atomicAdd(&ticket[0], 1u); }
-  let t = workgroupUniformLoad(&t_wg);
-  let s = t / G;
-  let wg = t % G;
-  if (s >= ${STEPS}u) { return; } // the grid's rounding (dispatches over 65535 workgroups are 2-D)
+${TICKET}
   ${pre ? W_LOAD : ''}
 ${flag ? `  if (lid == 0u && s > 0u) { loop { if (atomicLoad(&ticket[s]) == G) { break; } } }
   workgroupBarrier();` : ''}
@@ -190,13 +187,7 @@ ${flag ? `  if (lid == 0u && s > 0u) { loop { if (atomicLoad(&ticket[s]) == G) {
   }
   var xs: array<f32, K>;
   for (var k = 0u; k < K; k++) { xs[k] = bitcast<f32>(u[k]); }
-  ${W_USE}
-  var acc = 0.0;
-  for (var k = 0u; k < K; k++) { acc += xs[k]; }
-  if (wg < GOUT) {
-    let i = wg * ${WG}u + lid;
-    atomicStore(&v[(s + 1u) * N + i], bitcast<u32>(out_value(acc / f32(K), s, i)));
-  }
+${stepEnd(atomicStoreOut)}
 ${flag ? `  workgroupBarrier();
   if (lid == 0u) { atomicAdd(&ticket[s + 1u], 1u); }` : ''}
 }`;
