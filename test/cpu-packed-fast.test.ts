@@ -5,8 +5,9 @@
  * act-order, codes at an unaligned byte offset), and the fast backends' packed matmul equals the
  * dense matmul on unpack's Ŵ (nMSE ≤ 1e-10, CONVENTIONS §3) at T = 1 and 13 with bias, over several
  * decoded tiles, on 2 threads, 1 thread and the reference matmul kernel; int2/3/4/8 and SpQR weights
- * the WASM kernel reads (gemm.wat qgemm: decoded in SIMD registers a 32-code chunk at a time) go
- * through it, and its Ŵ equals unpack's bit for bit (x = the identity: out = Ŵᵀ exactly).
+ * the WASM kernel reads (gemm.wat qgemm: decoded in SIMD registers a 32-code chunk at a time; at T = 1
+ * dotted with x in registers, statistics folded per group) go through it, and its Ŵ equals unpack's
+ * bit for bit (x = the identity, T = K: out = Ŵᵀ exactly).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -103,6 +104,9 @@ test('fast CPU backends (WASM qgemm for int2/3/4/8 and SpQR, else the JS decoder
     ['spqr', [45, 192], { bits: 2, groupSize: 16, qqBits: 4, qqGroup: 7, permuted: 0 }],
     ['spqr', [70, 192], { bits: 4, groupSize: 64, qqBits: 8, qqGroup: 16, permuted: 1 }],
     ['spqr', [33, 128], { bits: 8, groupSize: 32, qqBits: 2, qqGroup: 33, permuted: 0 }],
+    // β1 16 at 4 bits (lane-major: a chunk's groups in lanes 0, 1 and 2, 3) and at 8 bits (natural order: vectors 0–3 and 4–7)
+    ['spqr', [41, 160], { bits: 4, groupSize: 16, qqBits: 3, qqGroup: 16, permuted: 1 }],
+    ['spqr', [23, 96], { bits: 8, groupSize: 16, qqBits: 4, qqGroup: 8, permuted: 0 }],
   ];
   let seed = 100;
   for (const b of backends) {

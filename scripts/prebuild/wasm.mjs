@@ -16,7 +16,7 @@ const unshared = wat.replace(/^.*;;SHARED$/m, '  (import "env" "memory" (memory 
 if (unshared === wat) throw new Error(`${src}: no ";;SHARED" memory import line`);
 
 function assemble(text, name) {
-  const features = { simd: true, threads: true };
+  const features = { simd: true, threads: true, multi_value: true };
   const mod = wabt.parseWat(name, text, features);
   try {
     mod.validate(features);

@@ -73,14 +73,14 @@ class CpuPackedTensor implements Tensor {
   }
 }
 
-/** QImage.gather: the input of each column qgemm decodes (act-order perm; at 3 bits position 32·ch + 4k + l is code 32·ch + 8l + k), or null for the identity. */
+/** QImage.gather: the input of each column qgemm decodes (act-order perm; at 2, 3 and 4 bits position 32·ch + 4k + l is code 32·ch + 8l + k), or null for the identity. */
 function qGather(p: PackedTensor, bits: number): Uint32Array | null {
   const K = p.shape[1];
   const perm = p.params.permuted === 1 ? bytesU16(p.arrays.perm as Uint8Array) : null;
-  if (!perm && bits !== 3) return null;
+  if (!perm && bits === 8) return null;
   const idx = new Uint32Array(K);
   for (let j = 0; j < K; j++) {
-    const c = bits === 3 ? (j & ~31) + 8 * (j & 3) + ((j & 31) >>> 2) : j;
+    const c = bits < 8 ? (j & ~31) + 8 * (j & 3) + ((j & 31) >>> 2) : j;
     idx[j] = perm ? (perm[c] as number) : c;
   }
   return idx;

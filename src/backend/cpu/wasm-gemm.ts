@@ -27,7 +27,8 @@ export type GemmFn = (
 
 /**
  * qgemm(out, x, codes, stats, bias, T, K, M, ldo, bits, nGroups, cpg, scratch, tile, mb, spqr, row0):
- * gemm on a packed int or SpQR weight (gemm.wat), `tile` rows at a time decoded into `scratch`;
+ * gemm on a packed int or SpQR weight (gemm.wat), `tile` rows at a time decoded into `scratch`
+ * (at T = 1 each chunk's codes dotted with x in registers instead, statistics folded per group);
  * spqr: SpQR's descriptor (SpqrImage.desc) or 0, row0: the weight row that row 0 of codes is.
  */
 export type QgemmFn = (
@@ -61,7 +62,7 @@ export interface GemmKernels {
  * memory: codes as stored ([M, K] bit-packed rows, K a multiple of 32) and, for an int weight, one
  * u32 a (row, group), fp16 scale | fp16 zero << 16, groups of cpg whole 32-code chunks; for SpQR,
  * `spqr` (stats empty, cpg 0). qgemm's Ŵ column j is input gather[j] (the act-order permutation,
- * and at 3 bits the chunk order the kernel decodes in: position 32·ch + 4k + l holds code
+ * and at 2, 3 and 4 bits the chunk order the kernel decodes in: position 32·ch + 4k + l holds code
  * 32·ch + 8l + k); null: column j is input j.
  */
 export interface QImage {
