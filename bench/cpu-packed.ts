@@ -128,7 +128,7 @@ const md = [
     return `| ${r.format} | ${r.T} | ${r.weights} | ${r.path} | ${(r.weight_bytes / 1e6).toFixed(1)} | ${r.best_ms} | ${vs(rd)} | ${vs(d)} |`;
   }),
   '',
-  'A ratio above 1 means this row is faster. "wasm": gemm.wat\'s qgemm (codes decoded in SIMD registers, tiles of 2^16 values, on every thread); "js": packed-fast.ts\'s decoder on the calling thread, then the WASM GEMM; "reference": packed.ts\'s per-weight loop, what every WGSL kernel is tested against. All give the same Ŵ bit for bit (test/cpu-packed-fast.test.ts).',
+  'A ratio above 1 means this row is faster. "wasm": gemm.wat\'s qgemm (codes decoded in SIMD registers, tiles of 2^16 values, on every thread; at T = 1 dotted with x in registers, no tile); "js": packed-fast.ts\'s decoder on the calling thread, then the WASM GEMM; "reference": packed.ts\'s per-weight loop, what every WGSL kernel is tested against. All give the same Ŵ bit for bit (test/cpu-packed-fast.test.ts).',
   '',
 ];
 if (quick) console.log(md.join('\n'));
