@@ -4,7 +4,7 @@
 # (c) the host's cost of issuing a step: int4 with Dawn's skip_validation toggle against without, twice interleaved
 # (the greedy loop ran 3.05 ms a token against a 2.44 ms GPU step in run 1, the host taking 1.0–2.0 ms a step).
 # Bundle: ENTRIES="bench/packed-decode.ts bench/step-summary.ts bench/dispatch-floor.ts" bash tools/device/variants.sh head=HEAD
-# Call: source .device/setup.sh && bash bench/results/h200/decode21/run2/run2.sh
+# Call: source .device/setup.sh && bash bench/results/h100/decode21-run2/run2.sh
 export LOWBIT_DAWN_FLAGS=disable-dawn-features=timestamp_quantization
 R=/tmp/r; mkdir -p $R; T=$OUT/times.txt
 pack() { (cd $R && tar czf $OUT/results.tgz .); }
