@@ -26,7 +26,7 @@ export default tseslint.config(
   },
   {
     // and the browser entry with the io / runtime halves it loads through (test/browser.test.ts bundles them)
-    files: ['src/tensor/**', 'src/formats/**', 'src/backend/**', 'src/model/**', 'src/quant/methods/**', 'src/browser.ts', 'src/io/lowbit-read.ts', 'src/io/lowbit-model-read.ts', 'src/io/tokenizer-core.ts', 'src/io/lowbit-header.ts', 'src/io/hf-config.ts', 'src/io/crc32.ts', 'src/io/errors.ts', 'src/io/json.ts', 'src/runtime/upload.ts', 'src/runtime/handle.ts', 'src/runtime/generate.ts', 'src/runtime/decode.ts', 'src/runtime/sampler.ts', 'src/eval/perplexity.ts'],
+    files: ['src/tensor/**', 'src/formats/**', 'src/backend/**', 'src/model/**', 'src/quant/methods/**', 'src/browser.ts', 'src/io/lowbit-read.ts', 'src/io/lowbit-model-read.ts', 'src/io/tokenizer-core.ts', 'src/io/lowbit-header.ts', 'src/io/hf-config.ts', 'src/io/crc32.ts', 'src/io/errors.ts', 'src/io/json.ts', 'src/runtime/upload.ts', 'src/runtime/handle.ts', 'src/runtime/options.ts', 'src/runtime/text-stream.ts', 'src/runtime/generate.ts', 'src/runtime/decode.ts', 'src/runtime/sampler.ts', 'src/eval/perplexity.ts'],
     ignores: ['src/**/node*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -23,7 +23,8 @@ import { tokenizerFromTexts } from './io/tokenizer-core.js';
 import type { KvCacheDType } from './model/llama.js';
 import type { WeightMode } from './model/weights.js';
 import { modelHandle, type LowbitModelHandle } from './runtime/handle.js';
-import { checkedFiles, uploadModel } from './runtime/upload.js';
+import { BACKEND_KINDS, checkLoadOptions, oneOf } from './runtime/options.js';
+import { checkedFiles, checkOpened, uploadModel } from './runtime/upload.js';
 
 export type { GeneratedToken, GenerateOptions, LowbitModelHandle, PerplexityOptions } from './runtime/handle.js';
 export type { KvCacheDType };
@@ -40,7 +41,7 @@ export interface BrowserLoadOptions {
   readonly webgpu?: WebGpuBackendOptions;
   /** Quantized weights: 'packed' (default, computed on as stored) or 'dequant' (f32 at load). */
   readonly weights?: WeightMode;
-  /** Longest sequence (prompt + generated tokens, or perplexity window); default min(4096, the model's max positions). */
+  /** Longest sequence (prompt + generated tokens, or perplexity window): 1 … the model's max_position_embeddings, default min(4096, that). */
   readonly maxPositions?: number;
   /** The KV cache's element type: 'f32' (default) or 'f16' (half the cache's memory; keys and values rounded to f16 as stored). */
   readonly kvCache?: KvCacheDType;
@@ -62,7 +63,7 @@ export async function loadLowbit(data: Blob | ArrayBuffer | Uint8Array, o: Brows
   const name = o.name ?? 'model.lowbit';
   const own = o.backend === undefined || typeof o.backend === 'string';
   const gpu = o.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
-  const backend = typeof o.backend === 'object' ? o.backend : (await selectBackend(o.backend ?? 'auto', gpu, createFastCpuBackend, o.webgpu)).backend;
+  const backend = typeof o.backend === 'object' ? o.backend : (await selectBackend(oneOf('backend', o.backend ?? 'auto', BACKEND_KINDS), gpu, createFastCpuBackend, o.webgpu)).backend;
   try {
     const [size, read] =
       data instanceof Blob ? [data.size, blobReader(name, data)] : [data.byteLength, bytesReader(name, data instanceof Uint8Array ? data : new Uint8Array(data))];
@@ -75,8 +76,9 @@ export async function loadLowbit(data: Blob | ArrayBuffer | Uint8Array, o: Brows
       throw e;
     });
     const files = await checkedFiles({ dir: name, config: m.config, tokenizer: m.tokenizer, source: m.source, packed: m.packed });
-    const maxPositions = o.maxPositions ?? Math.min(4096, files.config.maxPositionEmbeddings);
-    const loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights ?? 'packed', kvCache: o.kvCache ?? 'f32', ...(o.onProgress && { onProgress: o.onProgress }) });
+    const checked = await checkOpened(files, (config) => checkLoadOptions(o, config));
+    const { maxPositions } = checked;
+    const loaded = await uploadModel(files, { backend, ...checked, ...(o.onProgress && { onProgress: o.onProgress }) });
     return modelHandle(loaded, backend, maxPositions, own);
   } catch (e) {
     if (own) backend.dispose();

@@ -18,6 +18,8 @@ import type { KvCacheDType } from './model/llama.js';
 import type { WeightMode, WeightStats } from './model/weights.js';
 import { modelHandle, type LowbitModelHandle } from './runtime/handle.js';
 import { openModelDir, uploadModel } from './runtime/load.js';
+import { checkOpened } from './runtime/upload.js';
+import { BACKEND_KINDS, checkLoadOptions, oneOf } from './runtime/options.js';
 
 export type { GeneratedToken, GenerateOptions, LowbitModelHandle, PerplexityOptions } from './runtime/handle.js';
 
@@ -26,7 +28,7 @@ export interface LoadOptions {
   readonly backend?: BackendKind | Backend;
   /** Quantized weights: 'packed' (default, computed on as stored) or 'dequant' (f32 at load). */
   readonly weights?: WeightMode;
-  /** Longest sequence (prompt + generated tokens, or perplexity window); default min(4096, the model's max positions). */
+  /** Longest sequence (prompt + generated tokens, or perplexity window): 1 … the model's max_position_embeddings, default min(4096, that). */
   readonly maxPositions?: number;
   /** The KV cache's element type: 'f32' (default) or 'f16' (half the cache's memory; keys and values rounded to f16 as stored). */
   readonly kvCache?: KvCacheDType;
@@ -35,11 +37,12 @@ export interface LoadOptions {
 /** Loads a .lowbit file or a model directory onto a backend. */
 export async function load(path: string, opts: LoadOptions = {}): Promise<LowbitModelHandle> {
   const own = opts.backend === undefined || typeof opts.backend === 'string';
-  const backend = typeof opts.backend === 'object' ? opts.backend : (await selectNodeBackend(opts.backend ?? 'auto')).backend;
+  const backend = typeof opts.backend === 'object' ? opts.backend : (await selectNodeBackend(oneOf('backend', opts.backend ?? 'auto', BACKEND_KINDS))).backend;
   try {
     const files = await openModelDir(path);
-    const maxPositions = opts.maxPositions ?? Math.min(4096, files.config.maxPositionEmbeddings);
-    const m = await uploadModel(files, { backend, maxPositions, weights: opts.weights ?? 'packed', kvCache: opts.kvCache ?? 'f32' });
+    const o = await checkOpened(files, (config) => checkLoadOptions(opts, config));
+    const { maxPositions } = o;
+    const m = await uploadModel(files, { backend, ...o });
     return modelHandle(m, backend, maxPositions, own);
   } catch (e) {
     if (own) backend.dispose();

@@ -168,6 +168,24 @@ test('NaN weights are reported by inspect (and refused by eval)', async () => {
   // inspect still prints its table, with the count on the bad tensor's row, then fails
   await expectInputError(['inspect', dir], f, /tensor "model\.layers\.2\.mlp\.up_proj\.weight" holds 2 NaN/, 'model.safetensors  2 NaN, 0 Inf');
   await expectInputError(demoEval(dir), f, /holds 2 NaN/);
+  // quantize reads each weight through the same check: no output file, no work directory left
+  const out = join(root, 'nan.lowbit');
+  await expectInputError(['quantize', dir, '--method', 'rtn', '--calib-samples', '2', '--calib-seqlen', '32', '--backend', 'cpu', '--json', '--out', out], f, /tensor "model\.layers\.2\.mlp\.up_proj\.weight" holds 2 NaN/);
+  assert.deepEqual((await readdir(root)).filter((n) => n.startsWith('nan.lowbit')), []);
+});
+
+test('positions beyond the model\'s max_position_embeddings (lowbit-ref-15m: 1024) are refused before any work', async () => {
+  const m = `${MODELS}/lowbit-ref-15m`;
+  await expectInputError(['generate', m, '--prompt', 'Hi', '--max-tokens', '1023', '--backend', 'cpu'], '--max-tokens', /the prompt's 2 tokens and 1023 new ones: 1025 positions exceed the model's max_position_embeddings 1024/);
+  await expectInputError(['eval', m, '--seqlen', '2048', '--backend', 'cpu'], '--seqlen', /2048 positions exceed the model's max_position_embeddings 1024/);
+  await expectInputError(['bench', m, '--prompt-tokens', '1000', '--gen-tokens', '25', '--backend', 'cpu'], '--prompt-tokens', /1025 positions exceed the model's max_position_embeddings 1024/);
+  await expectInputError(['bench', m, '--dim', '64', '--backend', 'cpu'], '--dim', /random: models only/);
+  await expectInputError(['generate', m, '--prompt', 'Hi', '--seed', '4294967296', '--backend', 'cpu'], '--seed', /expects an integer from 0 to 4294967295/);
+});
+
+test('eval --compare: a model of another vocabulary is refused before any upload', async () => {
+  const other = `${MODELS}/lowbit-demo`;
+  await expectInputError(['eval', `${MODELS}/lowbit-ref-15m`, '--compare', other, '--seqlen', '64', '--windows', '1', '--backend', 'cpu'], other, /its vocabulary has 4096 tokens and .*'s 32000: KL needs the same vocabulary/);
 });
 
 test('empty data file', async () => {

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -261,6 +262,22 @@ test('malformed: overlapping arrays', async () =>
     ),
     /overlap/,
   ));
+test('malformed: a tensor the config needs is missing, or of another shape than the config says (inspect checks as load does)', async () => {
+  await expectInspectError(await broken((b) => editHeader(b, (h) => void delete tensorsOf(h)[Q])), new RegExp(`missing tensor "${Q.replace(/\./g, '\\.')}"`));
+  await expectInspectError(
+    await broken((b) => editHeader(b, (h) => void ((h['architecture'] as Record<string, unknown>)['vocab_size'] = 64000))),
+    /model\.embed_tokens\.weight.*has shape/,
+  );
+});
+test('quantize refuses a .lowbit file at once (it takes the model directory)', async () => {
+  const demo = await demoFile();
+  const out = join(root, 'requant.lowbit');
+  const r = await runCli(['quantize', demo, '--method', 'rtn', '--backend', 'cpu', '--out', out]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /is a \.lowbit file, already quantized; quantize takes the model directory/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.ok(!existsSync(out) && !existsSync(`${out}.work`));
+});
 test('malformed: a flipped byte in a tensor names the tensor and array', async () => {
   const path = await broken((b) => {
     const off = Number(b.readBigUInt64LE(16));

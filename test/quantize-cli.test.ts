@@ -157,6 +157,9 @@ test('quantize: bad flags and inputs are one-line errors (exit 2)', async () => 
     [['--calib-seqlen', '5000'], /--calib-seqlen|5000/],
     [['--gptq-engine', 'gpu'], /--gptq-engine: "gpu" is not auto, host or backend/],
     [['--method', 'rtn', '--gptq-engine', 'backend'], /--gptq-engine: does not apply to --method rtn/],
+    [['--method', 'spqr', '--bits', '9'], /--bits: SpQR codes have 2 to 8 bits, got 9/],
+    [['--method', 'spqr', '--qq-bits', '1'], /--qq-bits: SpQR codes have 2 to 8 bits, got 1/],
+    [['--method', 'spqr', '--group-size', '0'], /--group-size: SpQR needs groups/],
   ];
   for (const [flags, want] of cases) {
     const r = await runCli(['quantize', ...flags, '--calib-samples', '2']);

@@ -3,18 +3,13 @@ import type { Backend } from '../backend/backend.js';
 import { selectNodeBackend } from '../backend/node-select.js';
 import type { BackendKind } from '../backend/select.js';
 import { InputError } from '../io/errors.js';
-import { KV_CACHE_DTYPES, type KvCacheDType } from '../model/llama.js';
+import type { KvCacheDType } from '../model/llama.js';
 import type { WeightMode, WeightStats } from '../model/weights.js';
+import { BACKEND_KINDS, KV_CACHE_DTYPES, WEIGHT_MODES, oneOf } from '../runtime/options.js';
 
-export const BACKEND_KINDS = ['auto', 'cpu', 'webgpu'] as const satisfies readonly BackendKind[];
 export type { BackendKind };
 
-export function parseBackendKind(v: string): BackendKind {
-  if (!(BACKEND_KINDS as readonly string[]).includes(v)) {
-    throw new InputError('--backend', `"${v}" is not one of ${BACKEND_KINDS.join(', ')}`);
-  }
-  return v as BackendKind;
-}
+export const parseBackendKind = (v: string): BackendKind => oneOf('--backend', v, BACKEND_KINDS);
 
 export interface ChosenBackend {
   readonly backend: Backend;
@@ -33,17 +28,9 @@ export async function openBackend(kind: BackendKind): Promise<ChosenBackend> {
   }
 }
 
-export const WEIGHT_MODES = ['packed', 'dequant'] as const satisfies readonly WeightMode[];
+export const parseWeightMode = (v: string): WeightMode => oneOf('--weights', v, WEIGHT_MODES);
 
-export function parseWeightMode(v: string): WeightMode {
-  if (!(WEIGHT_MODES as readonly string[]).includes(v)) throw new InputError('--weights', `"${v}" is not one of ${WEIGHT_MODES.join(', ')}`);
-  return v as WeightMode;
-}
-
-export function parseKvCache(v: string): KvCacheDType {
-  if (!(KV_CACHE_DTYPES as readonly string[]).includes(v)) throw new InputError('--kv-cache', `"${v}" is not one of ${KV_CACHE_DTYPES.join(', ')}`);
-  return v as KvCacheDType;
-}
+export const parseKvCache = (v: string): KvCacheDType => oneOf('--kv-cache', v, KV_CACHE_DTYPES);
 
 /** The --kv-cache option's help. */
 export const KV_CACHE_HELP = 'KV cache element type: f32 | f16 (half the cache memory; keys and values rounded to f16 as stored)';

@@ -4,27 +4,35 @@
  * `loadLowbit` (browser.ts) build it.
  */
 import type { Backend } from '../backend/backend.js';
+import { InputError } from '../io/errors.js';
 import { perplexity as perplexityOf, type PerplexityResult } from '../eval/perplexity.js';
 import type { TextTokenizer } from '../io/tokenizer-core.js';
 import type { LlamaConfig } from '../model/config.js';
 import { freeModel, type LlamaModel } from '../model/llama.js';
 import type { WeightStats } from '../model/weights.js';
 import { generate as generateIds } from './generate.js';
+import { intIn, MAX_SEED } from './options.js';
+import { TextStream } from './text-stream.js';
 import type { LoadedModel } from './upload.js';
 
 export interface GenerateOptions {
-  /** Default 64. */
+  /** Default 64 (or as many as fit); the prompt and these must fit in the load's maxPositions. */
   readonly maxTokens?: number;
   /** 0 (default) = greedy. */
   readonly temperature?: number;
   readonly topK?: number;
   readonly topP?: number;
+  /** 0 … 2^32 − 1 (default 0). */
   readonly seed?: number;
   /** Stop at the model's EOS (default true). */
   readonly stopAtEos?: boolean;
 }
 
-/** One generated token: its id and the text it adds (empty while a multi-byte character is incomplete). */
+/**
+ * One generated token: its id and the text it adds after the prompt and the tokens before it
+ * (empty while a multi-byte character is incomplete; the last token's text includes what is
+ * still held back, an incomplete character as U+FFFD).
+ */
 export interface GeneratedToken {
   readonly id: number;
   readonly text: string;
@@ -69,20 +77,24 @@ export function modelHandle(m: LoadedModel, backend: Backend, maxPositions: numb
         if (config.bosTokenId === null) throw new Error('generate: empty prompt and the model has no bos_token_id');
         ids = Int32Array.of(config.bosTokenId);
       }
-      const maxTokens = Math.min(g.maxTokens ?? 64, maxPositions - ids.length);
-      if (maxTokens < 0) throw new Error(`generate: the prompt has ${ids.length} tokens, more than maxPositions ${maxPositions} (pass a larger maxPositions to load)`);
-      const out: number[] = [];
-      let printed = '';
-      const o = { maxTokens, temperature: g.temperature ?? 0, topK: g.topK ?? 0, topP: g.topP ?? 1, seed: g.seed ?? 0, stopIds: g.stopAtEos === false ? [] : config.eosTokenIds };
-      for await (const id of generateIds(m.model, ids, o)) {
-        out.push(id);
-        const text = tokenizer.decode(out);
-        if (text.endsWith('\uFFFD') || !text.startsWith(printed)) {
-          yield { id, text: '' };
-          continue;
-        }
-        yield { id, text: text.slice(printed.length) };
-        printed = text;
+      // default: 64, or as many as fit
+      const maxTokens = intIn('maxTokens', g.maxTokens ?? Math.max(0, Math.min(64, maxPositions - ids.length)), 0);
+      if (ids.length + maxTokens > maxPositions) {
+        throw new InputError('maxTokens', `the prompt's ${ids.length} tokens and ${maxTokens} new ones exceed maxPositions ${maxPositions} (pass a larger maxPositions to load, up to the model's max_position_embeddings ${config.maxPositionEmbeddings})`);
+      }
+      const temperature = g.temperature ?? 0;
+      const topK = intIn('topK', g.topK ?? 0, 0);
+      const topP = g.topP ?? 1;
+      const seed = intIn('seed', g.seed ?? 0, 0, MAX_SEED);
+      if (!(Number.isFinite(temperature) && temperature >= 0)) throw new InputError('temperature', `expects a number ≥ 0, got ${temperature}`);
+      if (!(topP > 0 && topP <= 1)) throw new InputError('topP', `expects a number in (0, 1], got ${topP}`);
+      const stopIds = g.stopAtEos === false ? [] : config.eosTokenIds;
+      const text = new TextStream(tokenizer, ids);
+      let n = 0;
+      for await (const id of generateIds(m.model, ids, { maxTokens, temperature, topK, topP, seed, stopIds })) {
+        const piece = text.push(id);
+        const last = ++n === maxTokens || stopIds.includes(id); // generateIds ends after this one
+        yield { id, text: last ? piece + text.end() : piece };
       }
     },
     perplexity(text, p = {}) {

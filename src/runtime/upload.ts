@@ -14,6 +14,7 @@ import type { LlamaConfig } from '../model/config.js';
 import { createModel, type KvCacheDType, type LlamaModel } from '../model/llama.js';
 import { checkWeightSource, uploadWeights, type PackedSource, type WeightMode, type WeightStats } from '../model/weights.js';
 import { toF32, type HostTensor } from '../tensor/tensor.js';
+import { checkPositions, intIn } from './options.js';
 
 export interface ModelFiles {
   readonly dir: string;
@@ -91,15 +92,39 @@ function checkedPacked(files: ModelFiles): PackedSource {
   };
 }
 
+/** Runs `check` on opened model files' config, closing the files when it throws (uploadModel closes them otherwise). */
+export async function checkOpened<T>(files: ModelFiles, check: (config: LlamaConfig) => T): Promise<T> {
+  try {
+    return check(files.config);
+  } catch (e) {
+    await files.source.close();
+    throw e;
+  }
+}
+
+/** The error for a tensor of `files` holding NaN or ±Inf values, or null. */
+export function nonFiniteError(files: ModelFiles, name: string, t: HostTensor | null): InputError | null {
+  const { nan, inf } = t ? countNonFinite(t) : { nan: 0, inf: 0 };
+  if (nan + inf === 0) return null;
+  return new InputError(files.source.tensors.get(name)?.file ?? files.dir, `tensor "${name}" holds ${nan} NaN and ${inf} infinite values`);
+}
+
+/** Reads a tensor of `files`, refusing NaN and ±Inf values. */
+export async function readFinite(files: ModelFiles, name: string): Promise<HostTensor> {
+  const t = await files.source.read(name);
+  const e = nonFiniteError(files, name, t);
+  if (e) throw e;
+  return t;
+}
+
 /** Uploads the weights of opened model files to the backend (refusing NaN/Inf weights), then closes them. */
 export async function uploadModel(files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
   try {
+    // RoPE and the KV cache for more positions than the model was made for: refused (callers name their option first)
+    checkPositions(files.dir, intIn('positions', o.maxPositions, 1), files.config);
     const onTensor = (name: string, t: HostTensor | null, done: number, total: number): void => {
-      const { nan, inf } = t ? countNonFinite(t) : { nan: 0, inf: 0 };
-      if (nan + inf > 0) {
-        const file = files.source.tensors.get(name)?.file ?? files.dir;
-        throw new InputError(file, `tensor "${name}" holds ${nan} NaN and ${inf} infinite values`);
-      }
+      const e = nonFiniteError(files, name, t);
+      if (e) throw e;
       o.onProgress?.(done, total);
     };
     const { stats, ...weights } = await uploadWeights(files.config, files.source, o.backend, {

@@ -13,6 +13,9 @@ import type { KvCacheDType } from '../../model/llama.js';
 import type { WeightMode } from '../../model/weights.js';
 import { benchModel, copyBandwidth } from '../../runtime/bench.js';
 import { openModelDir, uploadModel } from '../../runtime/load.js';
+import { checkPositions } from '../../runtime/options.js';
+import { checkOpened } from '../../runtime/upload.js';
+import type { LlamaConfig } from '../../model/config.js';
 import { RANDOM_FORMATS, RANDOM_SHAPES, randomConfig, uploadRandomModel, type RandomShape } from '../../runtime/random-model.js';
 import { dawnFlags } from '../../backend/webgpu/node.js';
 import { KV_CACHE_HELP, openBackend, parseBackendKind, parseKvCache, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
@@ -57,6 +60,10 @@ export function registerBench(program: Command): void {
 }
 
 async function runBench(model: string, o: BenchCliOptions): Promise<void> {
+  const randomFlags = { '--dim': o.dim, '--layers': o.layers, '--heads': o.heads, '--kv-heads': o.kvHeads, '--ffn': o.ffn, '--vocab': o.vocab };
+  const given = Object.entries(randomFlags).find(([, v]) => v !== undefined);
+  if (given && !model.startsWith('random:')) throw new InputError(given[0], `shapes random: models only; ${model} has its own config`);
+  const positions = (config: LlamaConfig): void => checkPositions('--prompt-tokens', o.promptTokens + o.genTokens, config, `${o.promptTokens} prompt and ${o.genTokens} generated tokens: `);
   const { backend, reason } = await openBackend(o.backend);
   process.stderr.write(`backend: ${backend.name} (${reason})\n`);
   try {
@@ -74,10 +81,12 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
       const f = head === 'head' ? { ...base, head: true } : base;
       const over = { dim: o.dim, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, ffn: o.ffn, vocab: o.vocab };
       const config = randomConfig(shape as RandomShape, Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)));
+      positions(config);
       const { stats, ...weights } = await uploadRandomModel(config, f, backend, o.weights);
       loaded = { model: createModel(config, backend, weights, maxPositions, o.kvCache), weightStats: stats };
     } else {
       const files = await openModelDir(model);
+      await checkOpened(files, positions);
       loaded = await uploadModel(files, { backend, maxPositions, weights: o.weights, kvCache: o.kvCache });
     }
     process.stderr.write(`${weightLine(loaded.weightStats)}\n`);

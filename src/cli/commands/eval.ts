@@ -4,7 +4,9 @@ import { InputError } from '../../io/errors.js';
 import { klDivergence, perplexity, windowCount, type KlResult, type PerplexityResult } from '../../eval/perplexity.js';
 import { defaultEvalText, readTextFile } from '../../eval/text.js';
 import { encodeCached } from '../../eval/token-cache.js';
-import { loadModel, openModelDir, uploadModel } from '../../runtime/load.js';
+import { openModelDir, uploadModel } from '../../runtime/load.js';
+import { checkPositions } from '../../runtime/options.js';
+import { checkOpened, type ModelFiles } from '../../runtime/upload.js';
 import { KV_CACHE_HELP, openBackend, parseBackendKind, parseKvCache, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
 import type { KvCacheDType } from '../../model/llama.js';
 import type { WeightMode } from '../../model/weights.js';
@@ -48,6 +50,23 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
   try {
     const files = await openModelDir(modelDir);
     const seqlen = o.seqlen ?? Math.min(2048, files.config.maxPositionEmbeddings);
+    await checkOpened(files, (config) => checkPositions('--seqlen', seqlen, config));
+    // the compared models' configs before any upload: their positions and vocabulary
+    const compare = o.compare ?? [];
+    const compared: ModelFiles[] = [];
+    try {
+      for (const path of compare) {
+        const cf = await openModelDir(path);
+        compared.push(cf);
+        checkPositions('--seqlen', seqlen, cf.config, `${path}: `);
+        if (cf.config.vocabSize !== files.config.vocabSize) {
+          throw new InputError(path, `its vocabulary has ${cf.config.vocabSize} tokens and ${modelDir}'s ${files.config.vocabSize}: KL needs the same vocabulary`);
+        }
+      }
+    } catch (e) {
+      await Promise.all([files, ...compared].map((f) => f.source.close()));
+      throw e;
+    }
     const load = progress('loading');
     const m = await uploadModel(files, { backend, maxPositions: seqlen, onProgress: load.update, weights: o.weights, kvCache: o.kvCache });
     load.done();
@@ -64,11 +83,10 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
     const tEval = performance.now();
     let result: PerplexityResult;
     let kl: KlResult[] = [];
-    const compare = o.compare ?? [];
     if (compare.length > 0) {
       const models = [];
-      for (const path of compare) {
-        const c = await loadModel(path, { backend, maxPositions: seqlen, weights: o.weights, kvCache: o.kvCache });
+      for (const [j, path] of compare.entries()) {
+        const c = await uploadModel(compared[j] as ModelFiles, { backend, maxPositions: seqlen, weights: o.weights, kvCache: o.kvCache });
         if (c.tokenizer.hash !== m.tokenizer.hash) log(`warning: ${path} uses a different tokenizer file; KL is computed on the first model's tokens`);
         models.push(c.model);
       }

@@ -2,6 +2,9 @@
 import type { Command } from 'commander';
 import { generate } from '../../runtime/generate.js';
 import { openModelDir, uploadModel } from '../../runtime/load.js';
+import { checkOpened } from '../../runtime/upload.js';
+import { checkPositions, MAX_SEED } from '../../runtime/options.js';
+import { TextStream } from '../../runtime/text-stream.js';
 import { KV_CACHE_HELP, openBackend, parseBackendKind, parseKvCache, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
 import type { KvCacheDType } from '../../model/llama.js';
 import type { WeightMode } from '../../model/weights.js';
@@ -24,14 +27,14 @@ interface GenerateCliOptions {
 export function registerGenerate(program: Command): void {
   program
     .command('generate')
-    .description('generate text after a prompt, streaming tokens as they are sampled')
+    .description('generate text after a prompt, streaming it as tokens come back (the device picks 8 at a time before the host reads them)')
     .argument('[model]', 'model directory or .lowbit file (default: the embedded lowbit-demo model)')
     .requiredOption('--prompt <text>', "prompt text ('' starts from BOS alone)")
     .option('--max-tokens <n>', 'tokens to generate', intOption('--max-tokens', 0), 64)
     .option('--temperature <t>', '0 = greedy', numberOption('--temperature', (n) => n >= 0, 'a number ≥ 0'), 0)
     .option('--top-p <p>', 'nucleus mass', numberOption('--top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'), 1)
     .option('--top-k <k>', 'keep the k most likely tokens (0 = all)', intOption('--top-k', 0), 0)
-    .option('--seed <n>', 'sampling seed', intOption('--seed', 0), 0)
+    .option('--seed <n>', `sampling seed (0 … ${MAX_SEED})`, intOption('--seed', 0, MAX_SEED), 0)
     .option('--backend <kind>', 'auto | cpu | webgpu', parseBackendKind, 'auto' as BackendKind)
     .option('--weights <mode>', 'quantized .lowbit weights: packed (run the packed kernels) | dequant (f32 at load)', parseWeightMode, 'packed' as WeightMode)
     .option('--kv-cache <type>', KV_CACHE_HELP, parseKvCache, 'f32' as KvCacheDType)
@@ -46,34 +49,26 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
   try {
     const files = await openModelDir(modelDir);
     const { tokenizer, config } = files;
-    let prompt: Int32Array;
-    try {
-      prompt = promptIds(tokenizer.encode(o.prompt), config.bosTokenId);
-    } catch (e) {
-      await files.source.close(); // uploadModel closes them otherwise
-      throw e;
-    }
+    const prompt = await checkOpened(files, () => {
+      const ids = promptIds(tokenizer.encode(o.prompt), config.bosTokenId);
+      checkPositions('--max-tokens', ids.length + o.maxTokens, config, `the prompt's ${ids.length} tokens and ${o.maxTokens} new ones: `);
+      return ids;
+    });
     const m = await uploadModel(files, { backend, maxPositions: prompt.length + o.maxTokens, weights: o.weights, kvCache: o.kvCache });
     if (files.packed && !o.json) process.stderr.write(`${weightLine(m.weightStats)}\n`);
     const ids: number[] = [];
-    let printed = '';
+    const text = new TextStream(tokenizer, prompt);
+    if (!o.json) process.stdout.write(text.prompt);
     for await (const id of generate(m.model, prompt, { ...o, stopIds: config.eosTokenIds })) {
       ids.push(id);
-      if (o.json) continue;
-      // Decode the whole continuation and print what is new, holding back an
-      // incomplete UTF-8 sequence (byte-fallback tokens) until it completes.
-      const text = tokenizer.decode([...prompt, ...ids]);
-      if (!text.endsWith('\uFFFD') && text.startsWith(printed)) {
-        process.stdout.write(text.slice(printed.length));
-        printed = text;
-      }
+      const piece = text.push(id);
+      if (!o.json) process.stdout.write(piece);
     }
     const seconds = (performance.now() - t0) / 1000;
     if (o.json) {
-      const text = tokenizer.decode(ids);
-      process.stdout.write(`${JSON.stringify({ prompt_ids: [...prompt], ids, text, backend: backend.name, weights: o.weights, kv_cache: o.kvCache, packed: m.weightStats.packed, seconds })}\n`);
+      process.stdout.write(`${JSON.stringify({ prompt_ids: [...prompt], ids, text: text.text, backend: backend.name, weights: o.weights, kv_cache: o.kvCache, packed: m.weightStats.packed, seconds })}\n`);
     } else {
-      process.stdout.write('\n');
+      process.stdout.write(`${text.end()}\n`);
       process.stderr.write(`${ids.length} tokens in ${seconds.toFixed(2)} s\n`);
     }
   } finally {

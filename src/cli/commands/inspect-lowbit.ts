@@ -9,11 +9,14 @@ import { InputError } from '../../io/errors.js';
 import { packedShape, type LowbitTensorSpec } from '../../io/lowbit-header.js';
 import { lowbitStats } from '../../io/lowbit-file.js';
 import { openLowbitModel } from '../../io/lowbit-model.js';
+import { checkedFiles } from '../../runtime/upload.js';
 import { countNonFinite } from '../../runtime/load.js';
 import { shapeStr } from '../../tensor/tensor.js';
 
 export async function runInspectLowbit(path: string, json: boolean): Promise<void> {
   const m = await openLowbitModel(path);
+  // what loading it as a model checks too: every tensor the config needs, of its shape
+  await checkedFiles({ dir: path, config: m.config, tokenizer: m.tokenizer, source: m.source });
   const { header } = m.file;
   const stats = lowbitStats(header);
   const bad: { name: string; nan: number; inf: number }[] = [];

@@ -9,12 +9,13 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { calibrationWindows } from '../../data/calibration.js';
 import { defaultCalibrationText, readTextFile } from '../../eval/text.js';
-import { InputError } from '../../io/errors.js';
+import { InputError, isInputError } from '../../io/errors.js';
 import { writeLowbitFromModel } from '../../io/lowbit-model.js';
 import { WorkDir } from '../../quant/checkpoint.js';
 import { quantizeBlocks, resolveGptqEngine, type BlockResult, type GptqEngine, type LayerReport, type MethodSpec } from '../../quant/pipeline.js';
 import { GPTQ_DEFAULTS, RTN_DEFAULTS, SPQR_DEFAULTS } from '../../quant/types.js';
 import { openModelDir } from '../../runtime/load.js';
+import { readFinite } from '../../runtime/upload.js';
 import { openBackend, parseBackendKind, type BackendKind } from '../backend.js';
 import { intOption, numberOption } from '../options.js';
 import { defaultModelDir } from '../paths.js';
@@ -118,6 +119,10 @@ function methodSpec(o: QuantizeOptions): MethodSpec {
       return { method: 'gptq', config: { ...GPTQ_DEFAULTS, ...strip({ ...grid, actOrder: o.actOrder, staticGroups: o.staticGroups, percdamp: o.percdamp }) } };
     case 'spqr': {
       refuse([['--sym', o.sym], ['--clip', o.clip], ['--static-groups', o.staticGroups]]);
+      for (const [flag, v] of [['--bits', o.bits], ['--qq-bits', o.qqBits]] as const) {
+        if (v !== undefined && (v < 2 || v > 8)) throw new InputError(flag, `SpQR codes have 2 to 8 bits, got ${v}`);
+      }
+      if (o.groupSize === 0) throw new InputError('--group-size', 'SpQR needs groups of β1 ≥ 1 input columns (0 = per channel is not a SpQR layout)');
       const cfg = strip({ bits: o.bits, groupSize: o.groupSize, qqBits: o.qqBits, qqGroup: o.qqGroup, outlierThreshold: o.outlierThreshold, percdamp: o.percdamp, permutation: o.actOrder === undefined ? undefined : ('act_order' as const) });
       return { method: 'spqr', config: { ...SPQR_DEFAULTS, ...cfg } };
     }
@@ -138,6 +143,10 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   const log = (s: string): void => void (o.json ? undefined : process.stderr.write(`${s}\n`));
 
   const files = await openModelDir(modelDir);
+  if (files.packed) {
+    await files.source.close();
+    throw new InputError(modelDir, 'is a .lowbit file, already quantized; quantize takes the model directory (Hugging Face layout) it came from');
+  }
   // closed once, on every path (an error left the model's file handles to the garbage collector,
   // whose warning broke the one-line error)
   let open = true;
@@ -189,7 +198,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
       await quantizeBlocks({
         backend,
         config: files.config,
-        weights: { read: (n) => files.source.read(n), has: (n) => files.source.tensors.has(n) },
+        weights: { read: (n) => readFinite(files, n), has: (n) => files.source.tensors.has(n) },
         method,
         windows,
         seqlen: o.calibSeqlen,
@@ -203,6 +212,10 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
           }
         },
       });
+    } catch (e) {
+      // bad input (NaN weights, …): a fresh work directory holds nothing worth resuming
+      if (isInputError(e) && o.resume !== true && o.keepWork !== true) await work.remove();
+      throw e;
     } finally {
       bar.done();
       backend.dispose();
