@@ -154,7 +154,7 @@ test('quantize: bad flags and inputs are one-line errors (exit 2)', async () => 
     [['--method', 'rtn', '--act-order'], /--act-order: does not apply to --method rtn/],
     [['--calib', '/nonexistent/calib.txt'], /\/nonexistent\/calib.txt/],
     [['--out', 'x.bin'], /x.bin: the output file must end in .lowbit/],
-    [['--calib-seqlen', '5000'], /--calib-seqlen|5000/],
+    [['--calib-seqlen', '100000'], /--calib-seqlen: 100000 exceeds the model's max_position_embeddings/],
     [['--gptq-engine', 'gpu'], /--gptq-engine: "gpu" is not auto, host or backend/],
     [['--method', 'rtn', '--gptq-engine', 'backend'], /--gptq-engine: does not apply to --method rtn/],
     [['--method', 'spqr', '--bits', '9'], /--bits: SpQR codes have 2 to 8 bits, got 9/],
@@ -166,5 +166,36 @@ test('quantize: bad flags and inputs are one-line errors (exit 2)', async () => 
     assert.equal(r.code, 2, `${flags.join(' ')}: exit ${r.code}, ${r.stderr}`);
     assert.match(r.stderr, want);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
+test('quantize: the bits stored as inspect counts them, SpQR τ = ∞ recorded as "inf", too little damping a --percdamp error, a resume on another engine refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lowbit-q-'));
+  try {
+    const out = join(dir, 'spqr.lowbit');
+    const r = await runCliJson<{ config: Record<string, unknown>; avg_bits: number; stored_bits: number; quantize_head: boolean }>(['quantize', '--method', 'spqr', '--outlier-threshold', 'inf', ...SMALL, '--json', '--out', out]);
+    assert.equal(r.config['outlierThreshold'], 'inf');
+    assert.equal(r.quantize_head, false);
+    assert.ok(Math.abs(r.avg_bits - 3.625) < 1e-12, `formula ${r.avg_bits}`); // 3 + 2·3/16 + 2·32/256 (the paper's count)
+    const info = await runCliJson<{ quantizedBits: number; quantization: { config: Record<string, unknown> } }>(['inspect', out]);
+    assert.equal(info.quantization.config['outlierThreshold'], 'inf');
+    assert.equal(r.stored_bits, info.quantizedBits);
+    assert.ok(r.stored_bits > r.avg_bits, 'the file also stores the permutation and the outliers\' row pointers');
+
+    const pd = join(dir, 'pd0.lowbit');
+    const bad = await runCli(['quantize', '--method', 'gptq', '--percdamp', '0', '--calib-samples', '1', '--calib-seqlen', '16', '--backend', 'cpu', '--json', '--out', pd]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /^lowbit: error: --percdamp: H \(damped\) is not positive definite/m);
+    assert.ok(!existsSync(pd) && !existsSync(`${pd}.work`), 'no file, no work directory');
+
+    // blocks done by the host engine (CPU backend) are not finished by the backend engine (WebGPU)
+    const mix = join(dir, 'mix.lowbit');
+    const first = await runCli(['quantize', '--method', 'gptq', ...SMALL, '--keep-work', '--json', '--out', mix]);
+    assert.equal(first.code, 0, first.stderr);
+    const resumed = await runCli(['quantize', '--method', 'gptq', '--calib-samples', '8', '--calib-seqlen', '64', '--backend', 'webgpu', '--resume', '--json', '--out', mix]);
+    assert.equal(resumed.code, 2, resumed.stderr);
+    assert.match(resumed.stderr, /belongs to a different job \(model, method, config, engine or calibration differ\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

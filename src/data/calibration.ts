@@ -24,7 +24,7 @@ export interface Tokenize {
   (text: string): Int32Array;
 }
 
-/** Characters sliced per try: ~4 chars per token in English, with margin; doubled on a short slice. */
+/** Characters sliced per try: ~4 chars per token in English, with margin; doubled while the slice is short of tokens. */
 const CHARS_PER_TOKEN = 6;
 const MAX_TRIES = 1000;
 
@@ -54,10 +54,15 @@ export function calibrationWindows(text: string, tokenize: Tokenize, bos: number
     let ok = false;
     for (let tries = 0; tries < MAX_TRIES && !ok; tries++) {
       const doc = docs[pick(docs.length)] as string;
-      const chars = CHARS_PER_TOKEN * (seqlen + 2);
+      let chars = CHARS_PER_TOKEN * (seqlen + 2);
       const start = doc.length > chars ? pick(doc.length - chars + 1) : 0;
-      const ids = tokenize(doc.slice(start, start + chars));
+      let ids = tokenize(doc.slice(start, start + chars));
       const skip = (bos !== null && ids[0] === bos ? 1 : 0) + (start > 0 ? 1 : 0); // BOS, then a cut word
+      // long tokens (more characters a token than CHARS_PER_TOKEN): the slice doubled from the same start
+      while (ids.length - skip < seqlen && start + chars < doc.length) {
+        chars *= 2;
+        ids = tokenize(doc.slice(start, start + chars));
+      }
       if (ids.length - skip < seqlen) continue; // too short a document: draw again
       out.set(ids.subarray(skip, skip + seqlen), s * seqlen);
       ok = true;

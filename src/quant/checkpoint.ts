@@ -51,7 +51,7 @@ export class WorkDir implements CheckpointStore {
     if (resume) {
       const have = await readFile(jobFile, 'utf8').catch(() => null);
       if (have !== null && have !== want) {
-        throw new InputError(jobFile, 'the work directory belongs to a different job (model, method, config or calibration differ); remove it or drop --resume');
+        throw new InputError(jobFile, 'the work directory belongs to a different job (model, method, config, engine or calibration differ); remove it or drop --resume');
       }
       if (have !== null) return new WorkDir(dir, true);
     }

@@ -74,7 +74,7 @@ export function modelHandle(m: LoadedModel, backend: Backend, maxPositions: numb
     async *generate(prompt, g = {}) {
       let ids = tokenizer.encode(prompt);
       if (ids.length === 0) {
-        if (config.bosTokenId === null) throw new Error('generate: empty prompt and the model has no bos_token_id');
+        if (config.bosTokenId === null) throw new InputError('prompt', 'is empty and the model has no bos_token_id to start from');
         ids = Int32Array.of(config.bosTokenId);
       }
       // default: 64, or as many as fit

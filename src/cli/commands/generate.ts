@@ -1,5 +1,6 @@
 /** `lowbit generate [model] --prompt …`: streams sampled tokens to stdout. */
 import type { Command } from 'commander';
+import { InputError } from '../../io/errors.js';
 import { generate } from '../../runtime/generate.js';
 import { openModelDir, uploadModel } from '../../runtime/load.js';
 import { checkOpened } from '../../runtime/upload.js';
@@ -79,6 +80,6 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
 /** The prompt's ids, starting from BOS when the tokenizer added nothing (e.g. an empty prompt). */
 function promptIds(ids: Int32Array, bos: number | null): Int32Array {
   if (ids.length > 0) return ids;
-  if (bos === null) throw new Error('the prompt is empty and the model has no bos_token_id to start from');
+  if (bos === null) throw new InputError('--prompt', 'is empty and the model has no bos_token_id to start from');
   return Int32Array.of(bos);
 }

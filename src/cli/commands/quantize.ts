@@ -10,9 +10,11 @@ import type { Command } from 'commander';
 import { calibrationWindows } from '../../data/calibration.js';
 import { defaultCalibrationText, readTextFile } from '../../eval/text.js';
 import { InputError, isInputError } from '../../io/errors.js';
+import { lowbitStats, openLowbit } from '../../io/lowbit-file.js';
 import { writeLowbitFromModel } from '../../io/lowbit-model.js';
 import { WorkDir } from '../../quant/checkpoint.js';
 import { quantizeBlocks, resolveGptqEngine, type BlockResult, type GptqEngine, type LayerReport, type MethodSpec } from '../../quant/pipeline.js';
+import { NotPositiveDefiniteError } from '../../quant/linalg.js';
 import { GPTQ_DEFAULTS, RTN_DEFAULTS, SPQR_DEFAULTS } from '../../quant/types.js';
 import { openModelDir } from '../../runtime/load.js';
 import { readFinite } from '../../runtime/upload.js';
@@ -157,6 +159,9 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     }
   };
   try {
+    if (o.calibSeqlen > files.config.maxPositionEmbeddings) {
+      throw new InputError('--calib-seqlen', `${o.calibSeqlen} exceeds the model's max_position_embeddings ${files.config.maxPositionEmbeddings}`);
+    }
     const text = o.calib !== undefined ? await readTextFile(o.calib) : await defaultCalibrationText();
     const empty = files.tokenizer.encode('');
     const bos = empty.length > 0 ? (empty[0] as number) : null;
@@ -165,9 +170,6 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
       windows = calibrationWindows(text.text, files.tokenizer.encode, bos, { samples: o.calibSamples, seqlen: o.calibSeqlen, seed: o.seed });
     } catch (e) {
       throw new InputError(text.source, (e as Error).message);
-    }
-    if (o.calibSeqlen > files.config.maxPositionEmbeddings) {
-      throw new InputError('--calib-seqlen', `${o.calibSeqlen} exceeds the model's max_position_embeddings ${files.config.maxPositionEmbeddings}`);
     }
     const calibration = {
       file: o.calib ?? text.source,
@@ -178,20 +180,27 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     };
     if (o.gptqEngine !== 'auto' && method.method === 'rtn') throw new InputError('--gptq-engine', `does not apply to --method ${method.method}`);
     const quantizeHead = o.quantizeHead === true;
-    const job = { model: resolve(modelDir), method, gptqEngine: o.gptqEngine, quantizeHead, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
-    const work = await WorkDir.open(o.workDir ?? `${out}.work`, job, o.resume === true);
-
     const { backend, reason } = await openBackend(o.backend);
     log(`backend: ${backend.description} (${reason})`);
     let engine: 'host' | 'backend';
+    let work: WorkDir;
     try {
-      engine = resolveGptqEngine(o.gptqEngine, backend, method);
+      try {
+        engine = resolveGptqEngine(o.gptqEngine, backend, method);
+      } catch (e) {
+        throw new InputError('--gptq-engine', (e as Error).message);
+      }
+      // the job as run: the engine resolved, so a resume on another backend (another engine) is refused, not mixed
+      const job = { model: resolve(modelDir), method, engine: method.method === 'rtn' ? null : engine, quantizeHead, calibration, windows: createHash('sha256').update(new Uint8Array(windows.buffer)).digest('hex') };
+      work = await WorkDir.open(o.workDir ?? `${out}.work`, job, o.resume === true);
     } catch (e) {
       backend.dispose();
-      throw new InputError('--gptq-engine', (e as Error).message);
+      throw e;
     }
     if (method.method !== 'rtn') log(`${method.method} engine: ${engine}`);
-    log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(method.config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
+    // as recorded (header, --json, this line): JSON has no Infinity, so SpQR's τ = ∞ is "inf", as the flag takes it
+    const config = Object.fromEntries(Object.entries(method.config).map(([k, v]) => [k, v === Infinity ? 'inf' : v]));
+    log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
     const bar = progress('quantize');
     const L = files.config.nLayers;
     try {
@@ -213,9 +222,10 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
         },
       });
     } catch (e) {
-      // bad input (NaN weights, …): a fresh work directory holds nothing worth resuming
-      if (isInputError(e) && o.resume !== true && o.keepWork !== true) await work.remove();
-      throw e;
+      const input = e instanceof NotPositiveDefiniteError ? new InputError('--percdamp', e.message, { cause: e }) : e;
+      // bad input (NaN weights, too little damping, …): a fresh work directory holds nothing worth resuming
+      if (isInputError(input) && o.resume !== true && o.keepWork !== true) await work.remove();
+      throw input;
     } finally {
       bar.done();
       backend.dispose();
@@ -231,7 +241,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     const tied = files.config.tieWordEmbeddings;
     await closeFiles(); // before the file is written from the model directory again
     const summary = await writeLowbitFromModel(modelDir, out, {
-      quantization: { method: method.method, config: method.config, calibration, quantize_head: quantizeHead, ...(method.method !== 'rtn' ? { engine } : {}) },
+      quantization: { method: method.method, config, calibration, quantize_head: quantizeHead, ...(method.method !== 'rtn' ? { engine } : {}) },
       ...(head && {
         extra: head.tensors.map((t) => ({ name: t.name, shape: t.packed.shape, packed: t.packed })),
         ...(tied && { architectureOverrides: { tie_word_embeddings: false } }),
@@ -250,13 +260,18 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     const seconds = (performance.now() - t0) / 1000;
     const weights = reports.reduce((s, r) => s + r.shape[0] * r.shape[1], 0);
     const avgBits = reports.reduce((s, r) => s + r.avgBits * r.shape[0] * r.shape[1], 0) / weights;
+    // what the file stores for the quantized tensors (every array: codes, statistics, permutation, outliers
+    // and their row pointers), as `lowbit inspect` reports it; avgBits is the methods' formula (the papers')
+    const written = await openLowbit(out);
+    const storedBits = lowbitStats(written.header).bitsQuantized;
+    await written.close();
     const outliers = reports.reduce((s, r) => s + r.outlierFraction * r.shape[0] * r.shape[1], 0) / weights;
     if (o.json) {
       const layers = reports.map((r) => ({ name: r.name, shape: r.shape, format: r.format, avg_bits: r.avgBits, rel_error: r.relError, outlier_fraction: r.outlierFraction, seconds: r.seconds, engine: r.engine }));
-      process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config: method.config, calibration, avg_bits: avgBits, outlier_fraction: outliers, backend: backend.name, ...(method.method !== 'rtn' ? { gptq_engine: engine } : {}), seconds, layers })}\n`);
+      process.stdout.write(`${JSON.stringify({ out, bytes: summary.bytes, method: method.method, config, calibration, quantize_head: quantizeHead, avg_bits: avgBits, stored_bits: storedBits, outlier_fraction: outliers, backend: backend.name, ...(method.method !== 'rtn' ? { gptq_engine: engine } : {}), seconds, layers })}\n`);
     } else {
       const worst = reports.reduce((a, r) => ((r.relError ?? 0) > (a.relError ?? 0) ? r : a), reports[0] as LayerReport);
-      process.stdout.write(`wrote ${out} (${(summary.bytes / 2 ** 20).toFixed(2)} MiB): ${reports.length} layers, ${avgBits.toFixed(3)} avg bits/weight`);
+      process.stdout.write(`wrote ${out} (${(summary.bytes / 2 ** 20).toFixed(2)} MiB): ${reports.length} layers, ${storedBits?.toFixed(3)} bits/weight stored (${avgBits.toFixed(3)} by the method's formula)`);
       process.stdout.write(`${outliers > 0 ? `, ${(100 * outliers).toFixed(3)} % outliers` : ''}, worst relative error ${(worst.relError ?? 0).toExponential(3)} (${worst.name}), ${seconds.toFixed(1)} s\n`);
     }
   } finally {
