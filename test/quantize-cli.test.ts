@@ -118,6 +118,8 @@ test('quantize: a job killed mid-way and resumed writes byte-identical output', 
     const whole = join(dir, 'whole.lowbit');
     const r = await runCli([...args, '--out', whole]);
     assert.equal(r.code, 0, r.stderr);
+    // stderr is not a terminal here: a line a block instead of the bar
+    assert.deepEqual(r.stderr.match(/^block \d+\/6 done/gm), [1, 2, 3, 4, 5, 6].map((b) => `block ${b}/6 done`));
     // kill -9 once block 2's checkpoint exists
     const cut = join(dir, 'cut.lowbit');
     const child = spawn(process.execPath, [CLI, ...args, '--out', cut], { stdio: 'ignore' });

@@ -1,7 +1,7 @@
 /**
  * A one-line progress bar on stderr with rate and ETA, redrawn at most
  * ten times a second. Silent when stderr is not a terminal, so logs and
- * `--json` pipelines stay clean.
+ * `--json` pipelines stay clean (quantize then logs a line a block).
  */
 export interface Progress {
   update(done: number, total: number, note?: string): void;

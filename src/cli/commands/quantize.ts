@@ -202,6 +202,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     const config = Object.fromEntries(Object.entries(method.config).map(([k, v]) => [k, v === Infinity ? 'inf' : v]));
     log(`quantize ${modelDir} with ${method.method} ${JSON.stringify(config)} on ${o.calibSamples} × ${o.calibSeqlen} tokens of ${text.source}`);
     const bar = progress('quantize');
+    let at = 0; // the bar's position, in thousandths of a block
     const L = files.config.nLayers;
     try {
       await quantizeBlocks({
@@ -217,8 +218,13 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
         onEvent: (e) => {
           if (e.kind === 'start' && e.resumedAt > 0) log(`resuming at block ${e.resumedAt} from ${work.dir}`);
           if (e.kind === 'group') {
-            bar.update(Math.round((e.block + e.step / e.steps) * 1000), L * 1000, `block ${e.block + 1}/${L} ${e.group}`);
+            at = Math.round((e.block + e.step / e.steps) * 1000);
+            bar.update(at, L * 1000, `block ${e.block + 1}/${L} ${e.group}`);
           }
+          // the layer being solved after its statistics (minutes a layer for a 7B on the host engine)
+          if (e.kind === 'layer') bar.update(at, L * 1000, `${e.report.name.replace(/\.weight$/, '')} quantized`);
+          // without a terminal (logs, CI) a line a block instead of the bar
+          if (e.kind === 'block' && !process.stderr.isTTY) log(`block ${e.block + 1}/${L} done (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
         },
       });
     } catch (e) {
