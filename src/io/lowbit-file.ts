@@ -63,6 +63,8 @@ export interface LowbitWriteSummary {
   readonly path: string;
   readonly bytes: number;
   readonly tensors: number;
+  /** The header as written (lowbitStats gives its storage without reading the file back). */
+  readonly header: LowbitHeader;
 }
 
 /**
@@ -74,7 +76,7 @@ export interface LowbitWriteSummary {
 export async function writeLowbit(path: string, tensors: LowbitTensorEntries, opts: LowbitWriteOptions): Promise<LowbitWriteSummary> {
   const lowbitVersion = opts.lowbitVersion ?? (await packageVersion());
   let size = 0;
-  let count = 0;
+  let written: LowbitHeader | undefined;
   try {
     await writeFileAtomic(path, async (fh) => {
       const specs: LowbitTensorSpec[] = [];
@@ -109,12 +111,13 @@ export async function writeLowbit(path: string, tensors: LowbitTensorEntries, op
       await writeFullyAt(fh, json, headerOffset);
       await writeFullyAt(fh, encodePreamble(json.length, headerOffset, crc32(json)), 0);
       size = headerOffset + json.length;
-      count = specs.length;
+      written = header;
     });
   } catch (e) {
     throw asInputError(path, e);
   }
-  return { path, bytes: size, tensors: count };
+  const header = written as LowbitHeader; // set by the write, which threw otherwise
+  return { path, bytes: size, tensors: header.tensors.length, header };
 }
 
 /** The arrays of a tensor to write, in format order, after checking name, shape and sizes. */

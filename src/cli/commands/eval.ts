@@ -6,7 +6,7 @@ import { defaultEvalText, readTextFile } from '../../eval/text.js';
 import { encodeCached } from '../../eval/token-cache.js';
 import { openModelDir, uploadModel } from '../../runtime/load.js';
 import { checkPositions } from '../../runtime/options.js';
-import { checkOpened, type ModelFiles } from '../../runtime/upload.js';
+import type { ModelFiles } from '../../runtime/upload.js';
 import { KV_CACHE_HELP, openBackend, parseBackendKind, parseKvCache, parseWeightMode, weightLine, type BackendKind } from '../backend.js';
 import type { KvCacheDType } from '../../model/llama.js';
 import type { WeightMode } from '../../model/weights.js';
@@ -50,11 +50,11 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
   try {
     const files = await openModelDir(modelDir);
     const seqlen = o.seqlen ?? Math.min(2048, files.config.maxPositionEmbeddings);
-    await checkOpened(files, (config) => checkPositions('--seqlen', seqlen, config));
-    // the compared models' configs before any upload: their positions and vocabulary
+    // every model's config before any upload: positions, and the compared models' vocabulary
     const compare = o.compare ?? [];
     const compared: ModelFiles[] = [];
     try {
+      checkPositions('--seqlen', seqlen, files.config);
       for (const path of compare) {
         const cf = await openModelDir(path);
         compared.push(cf);

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { calibrationWindows } from '../../data/calibration.js';
 import { defaultCalibrationText, readTextFile } from '../../eval/text.js';
 import { InputError, isInputError } from '../../io/errors.js';
-import { lowbitStats, openLowbit } from '../../io/lowbit-file.js';
+import { lowbitStats } from '../../io/lowbit-file.js';
 import { writeLowbitFromModel } from '../../io/lowbit-model.js';
 import { WorkDir } from '../../quant/checkpoint.js';
 import { quantizeBlocks, resolveGptqEngine, type BlockResult, type GptqEngine, type LayerReport, type MethodSpec } from '../../quant/pipeline.js';
@@ -268,9 +268,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     const avgBits = reports.reduce((s, r) => s + r.avgBits * r.shape[0] * r.shape[1], 0) / weights;
     // what the file stores for the quantized tensors (every array: codes, statistics, permutation, outliers
     // and their row pointers), as `lowbit inspect` reports it; avgBits is the methods' formula (the papers')
-    const written = await openLowbit(out);
-    const storedBits = lowbitStats(written.header).bitsQuantized;
-    await written.close();
+    const storedBits = lowbitStats(summary.header).bitsQuantized;
     const outliers = reports.reduce((s, r) => s + r.outlierFraction * r.shape[0] * r.shape[1], 0) / weights;
     if (o.json) {
       const layers = reports.map((r) => ({ name: r.name, shape: r.shape, format: r.format, avg_bits: r.avgBits, rel_error: r.relError, outlier_fraction: r.outlierFraction, seconds: r.seconds, engine: r.engine }));
