@@ -29,6 +29,7 @@ interface BenchJson {
   decode_tokens_per_s: number;
   decode_tokens_per_s_sampling: number;
   decode_runs: number;
+  decode_record_ms: number;
   bytes_per_token: number;
   weight_bytes_per_token: number;
   achieved_gbps: number;
@@ -48,6 +49,7 @@ describe('packed benchmarks (tiny shapes)', () => {
       const r = await runCliJson<BenchJson>(['bench', `random:llama3-8b:${format}`, ...TINY, '--kv-heads', '2', '--prompt-tokens', '16', '--gen-tokens', '4', '--backend', backend]);
       assert.ok(r.prefill_tokens_per_s > 0 && r.decode_tokens_per_s > 0 && r.decode_tokens_per_s_sampling > 0);
       assert.equal(r.decode_runs, 3);
+      assert.ok(r.decode_record_ms > 0 && r.decode_record_ms < 60e3, `decode_record_ms ${r.decode_record_ms}`);
       // when and what built it, for bench/results
       assert.equal(r.lowbit, VERSION);
       assert.equal(r.commit, process.env.LOWBIT_COMMIT ?? null);
