@@ -47,8 +47,9 @@ export interface BenchResult {
   /** Timed decode runs behind each decode figure (its median). */
   readonly decode_runs: number;
   /**
-   * Host milliseconds recording the decode step took (the slower of greedy's and sampling's): once per
-   * generation, before its second token; the decode rates replay the recording made in the warm-up.
+   * Host milliseconds the warm-up took to record the decode step (the slower of greedy's and
+   * sampling's), compiling its pipelines when first used: what a generation pays once, before its
+   * second token; the decode rates replay that recording.
    */
   readonly decode_record_ms: number;
   /** Matmul weights + KV rows attention reads (mean over the decoded positions) + one embedding row. */

@@ -41,7 +41,7 @@ export class DeviceDecoder {
   readonly #sample: SampleDraws | undefined;
   #tokens: Tensor | null;
   #rec: Recording | null = null;
-  /** Host milliseconds recording the step took (null until the first run records it). */
+  /** Host milliseconds recording the step took, compiling any of its pipelines not made before (null until the first run records it). */
   recordMs: number | null = null;
 
   constructor(m: LlamaModel, dec: RunState, kv: KvCache, sample?: SampleDraws) {

@@ -105,7 +105,7 @@ async function runBench(model: string, o: BenchCliOptions): Promise<void> {
       [
         `prefill   ${r.prefill_tokens_per_s.toFixed(1)} tok/s (${r.prompt_tokens} tokens)`,
         `decode    ${r.decode_tokens_per_s.toFixed(1)} tok/s greedy (on the device), ${r.decode_tokens_per_s_sampling.toFixed(1)} tok/s sampling (on the device, temperature ${r.sampling.temperature}, top-k ${r.sampling.top_k}, top-p ${r.sampling.top_p})`,
-        `          the step recorded once (${r.decode_record_ms.toFixed(1)} ms on the host, before a generation's second token) and replayed`,
+        `          the step recorded once (${r.decode_record_ms.toFixed(1)} ms on the host with its pipelines' first compile; a generation pays it before its second token) and replayed`,
         `bytes     ${mib(r.bytes_per_token)} read per token (weights ${mib(r.weight_bytes_per_token)}, KV ${mib(r.kv_bytes_per_token)}): ${r.achieved_gbps.toFixed(1)} GB/s, ${pct}`,
         `memory    weights ${mib(r.memory.weight_bytes)} + KV cache ${mib(r.memory.kv_cache_bytes)} (${r.memory.kv_cache}) vs bf16 weights ${mib(r.memory.bf16_weight_bytes)} (${(100 * r.memory.ratio_vs_bf16).toFixed(1)} % of the bf16 model)`,
         '',
