@@ -154,6 +154,7 @@ test('quantize: bad flags and inputs are one-line errors (exit 2)', async () => 
     [['--method', 'awq'], /--method: "awq" is not one of rtn, gptq, spqr/],
     [['--bits', '5'], /--bits: 5-bit codes have no packed format/],
     [['--method', 'rtn', '--act-order'], /--act-order: does not apply to --method rtn/],
+    [['--method', 'rtn', '--no-act-order'], /--no-act-order: does not apply to --method rtn/],
     [['--calib', '/nonexistent/calib.txt'], /\/nonexistent\/calib.txt/],
     [['--out', 'x.bin'], /x.bin: the output file must end in .lowbit/],
     [['--calib-seqlen', '100000'], /--calib-seqlen: 100000 exceeds the model's max_position_embeddings/],
@@ -171,7 +172,7 @@ test('quantize: bad flags and inputs are one-line errors (exit 2)', async () => 
   }
 });
 
-test('quantize: the bits stored as inspect counts them, SpQR τ = ∞ recorded as "inf", too little damping a --percdamp error, a resume on another engine refused', async () => {
+test('quantize: the bits stored as inspect counts them, SpQR τ = ∞ recorded as "inf", SpQR --no-act-order stores no permutation, too little damping a --percdamp error, a resume on another engine refused', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lowbit-q-'));
   try {
     const out = join(dir, 'spqr.lowbit');
@@ -183,6 +184,12 @@ test('quantize: the bits stored as inspect counts them, SpQR τ = ∞ recorded a
     assert.equal(info.quantization.config['outlierThreshold'], 'inf');
     assert.equal(r.stored_bits, info.quantizedBits);
     assert.ok(r.stored_bits > r.avg_bits, 'the file also stores the permutation and the outliers\' row pointers');
+    assert.equal(r.config['permutation'], 'act_order', 'SpQR\'s default order');
+    // --no-act-order: SpQR in the columns' own order, no permutation stored (the same formula bits)
+    const id = await runCliJson<{ config: Record<string, unknown>; avg_bits: number; stored_bits: number }>(['quantize', '--method', 'spqr', '--no-act-order', '--outlier-threshold', 'inf', ...SMALL, '--json', '--out', join(dir, 'spqr-id.lowbit')]);
+    assert.equal(id.config['permutation'], 'identity');
+    assert.equal(id.avg_bits, r.avg_bits);
+    assert.ok(id.stored_bits < r.stored_bits && id.stored_bits > id.avg_bits, `stored ${id.stored_bits} vs ${r.stored_bits} with the permutation`);
 
     const pd = join(dir, 'pd0.lowbit');
     const bad = await runCli(['quantize', '--method', 'gptq', '--percdamp', '0', '--calib-samples', '1', '--calib-seqlen', '16', '--backend', 'cpu', '--json', '--out', pd]);

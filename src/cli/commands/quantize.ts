@@ -62,7 +62,8 @@ export function registerQuantize(program: Command): void {
     .option('--group-size <g>', `input columns per group, 0 = per channel (default ${GPTQ_DEFAULTS.groupSize}; spqr β1 ${SPQR_DEFAULTS.groupSize})`, intOption('--group-size', 0))
     .option('--sym', 'symmetric grid (rtn, gptq)')
     .option('--clip <mode>', 'minmax | mse grid fitting (rtn, gptq)', parseClip)
-    .option('--act-order', 'quantize columns by decreasing Hessian diagonal (gptq; spqr always does)')
+    .option('--act-order', 'quantize columns by decreasing Hessian diagonal (gptq; spqr does by default)')
+    .option('--no-act-order', 'quantize columns in their own order (spqr: no permutation stored; gptq: the default)')
     .option('--static-groups', 'fit group parameters up front in original order (gptq; with --act-order: no permutation stored)')
     .option('--percdamp <p>', `Hessian damping, fraction of mean diag (default ${GPTQ_DEFAULTS.percdamp})`, numberOption('--percdamp', (n) => n >= 0, 'a number ≥ 0'))
     .option('--outlier-threshold <t>', `SpQR τ relative to the sensitivity (default ${SPQR_DEFAULTS.outlierThreshold}; "inf" = no outliers)`, parseThreshold)
@@ -114,7 +115,7 @@ function methodSpec(o: QuantizeOptions): MethodSpec {
   const grid = { bits: o.bits, groupSize: o.groupSize, sym: o.sym, clip: o.clip };
   switch (o.method) {
     case 'rtn':
-      refuse([['--act-order', o.actOrder], ['--static-groups', o.staticGroups], ['--percdamp', o.percdamp], ['--outlier-threshold', o.outlierThreshold], ['--qq-bits', o.qqBits], ['--qq-group', o.qqGroup]]);
+      refuse([[o.actOrder === false ? '--no-act-order' : '--act-order', o.actOrder], ['--static-groups', o.staticGroups], ['--percdamp', o.percdamp], ['--outlier-threshold', o.outlierThreshold], ['--qq-bits', o.qqBits], ['--qq-group', o.qqGroup]]);
       return { method: 'rtn', config: { ...RTN_DEFAULTS, ...strip(grid) } };
     case 'gptq':
       refuse([['--outlier-threshold', o.outlierThreshold], ['--qq-bits', o.qqBits], ['--qq-group', o.qqGroup]]);
@@ -125,7 +126,7 @@ function methodSpec(o: QuantizeOptions): MethodSpec {
         if (v !== undefined && (v < 2 || v > 8)) throw new InputError(flag, `SpQR codes have 2 to 8 bits, got ${v}`);
       }
       if (o.groupSize === 0) throw new InputError('--group-size', 'SpQR needs groups of β1 ≥ 1 input columns (0 = per channel is not a SpQR layout)');
-      const cfg = strip({ bits: o.bits, groupSize: o.groupSize, qqBits: o.qqBits, qqGroup: o.qqGroup, outlierThreshold: o.outlierThreshold, percdamp: o.percdamp, permutation: o.actOrder === undefined ? undefined : ('act_order' as const) });
+      const cfg = strip({ bits: o.bits, groupSize: o.groupSize, qqBits: o.qqBits, qqGroup: o.qqGroup, outlierThreshold: o.outlierThreshold, percdamp: o.percdamp, permutation: o.actOrder === undefined ? undefined : o.actOrder ? ('act_order' as const) : ('identity' as const) });
       return { method: 'spqr', config: { ...SPQR_DEFAULTS, ...cfg } };
     }
   }
