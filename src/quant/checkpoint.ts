@@ -10,7 +10,7 @@
  * Every file is written atomically, block file first: a kill between the two
  * writes only means block `next` is computed again, with the same result.
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FormatId, FormatParams, PackedTensor } from '../formats/types.js';
 import { InputError } from '../io/errors.js';
@@ -43,11 +43,24 @@ export class WorkDir implements CheckpointStore {
   /**
    * Opens (resume) or recreates (fresh) the work directory of a job. `job` is
    * any JSON value identifying it; resuming a directory made by another job
-   * is an error, never a silent mix.
+   * is an error, never a silent mix. Only a directory lowbit made (one holding
+   * job.json) is ever removed: an existing file, or a directory with other
+   * contents, is an input error, so a mistyped --work-dir cannot delete data.
    */
   static async open(dir: string, job: unknown, resume: boolean): Promise<WorkDir> {
     const want = JSON.stringify(job);
     const jobFile = join(dir, JOB);
+    const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw new InputError(dir, `cannot use as the work directory: ${e.code ?? e.message}`);
+    });
+    if (st !== null) {
+      if (!st.isDirectory()) throw new InputError(dir, 'exists and is not a directory; the work directory must be a new or a lowbit work directory');
+      const entries = await readdir(dir);
+      if (entries.length > 0 && !entries.includes(JOB)) {
+        throw new InputError(dir, `exists and is not a lowbit work directory (no ${JOB}); choose another --work-dir or remove it`);
+      }
+    }
     if (resume) {
       const have = await readFile(jobFile, 'utf8').catch(() => null);
       if (have !== null && have !== want) {

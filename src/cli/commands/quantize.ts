@@ -5,6 +5,7 @@
  * bytes), then the .lowbit file, written atomically.
  */
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { calibrationWindows } from '../../data/calibration.js';
@@ -132,6 +133,15 @@ function methodSpec(o: QuantizeOptions): MethodSpec {
   }
 }
 
+/** Refuses, before any work, an output path that could not be written: a directory, or one under a file. */
+async function checkOutputPath(out: string): Promise<void> {
+  const st = await stat(out).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw new InputError(out, `cannot be written: ${e.code === 'ENOTDIR' ? 'a parent of it is not a directory' : (e.code ?? e.message)}`);
+  });
+  if (st?.isDirectory()) throw new InputError(out, 'is a directory; --out names the .lowbit file to write');
+}
+
 /** The object without its undefined fields. */
 function strip<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -143,6 +153,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
   const bits = (method.config as { bits: number }).bits;
   const out = o.out ?? `${basename(resolve(modelDir))}-${method.method}-w${bits}.lowbit`;
   if (!out.endsWith('.lowbit')) throw new InputError(out, 'the output file must end in .lowbit');
+  await checkOutputPath(out);
   const log = (s: string): void => void (o.json ? undefined : process.stderr.write(`${s}\n`));
 
   const files = await openModelDir(modelDir);
