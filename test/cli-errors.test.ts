@@ -4,7 +4,7 @@
  * file left behind.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -112,6 +112,52 @@ test('a tensor whose shape does not fit the config', async () => {
   const dir = await copyModel('lowbit-demo');
   await editJson(join(dir, 'config.json'), (j) => void (j['intermediate_size'] = 512));
   await expectInputError(demoEval(dir), dir, /gate_proj\.weight" has shape \[768, 256\], the config needs \[512, 256\]/);
+});
+
+test('a weight of an integer dtype (bytes and shape consistent) is refused at load, by eval and by quantize', async () => {
+  const dir = await copyModel('lowbit-demo');
+  await rewriteHeader(join(dir, 'model.safetensors'), (h) => {
+    const t = h['model.layers.1.mlp.down_proj.weight'] as { dtype: string };
+    assert.equal(t.dtype, 'BF16');
+    t.dtype = 'I16';
+  });
+  const problem = /tensor "model\.layers\.1\.mlp\.down_proj\.weight" has dtype i16; weights must be f32, f16 or bf16/;
+  await expectInputError(demoEval(dir), dir, problem);
+  const out = join(root, 'i16.lowbit');
+  await expectInputError(['quantize', dir, '--method', 'rtn', '--calib-samples', '2', '--calib-seqlen', '32', '--backend', 'cpu', '--json', '--out', out], dir, problem);
+  assert.deepEqual((await readdir(root)).filter((n) => n.startsWith('i16.lowbit')), []);
+});
+
+test('a tokenizer with ids beyond the model\'s vocab_size is refused at load, naming tokenizer.json', async () => {
+  const dir = await copyModel('lowbit-demo');
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) await cp(join(MODELS, 'lowbit-ref-15m', f), join(dir, f));
+  await expectInputError(demoEval(dir), join(dir, 'tokenizer.json'), /the tokenizer has ids up to 31999, beyond the model's vocab_size 4096/);
+});
+
+test('quantize never removes what it did not make: --work-dir on a directory of other files, a file at <out>.work; --out a directory or under a file', async () => {
+  const q = ['quantize', '--method', 'rtn', '--calib-samples', '2', '--calib-seqlen', '32', '--backend', 'cpu'];
+  const keep = join(root, 'precious');
+  await cp(join(MODELS, 'lowbit-demo'), keep, { recursive: true });
+  const before = (await readdir(keep)).sort();
+  await expectInputError([...q, '--out', join(root, 'p.lowbit'), '--work-dir', keep], keep, /exists and is not a lowbit work directory \(no job\.json\)/);
+  await expectInputError([...q, '--out', join(root, 'p.lowbit'), '--work-dir', keep, '--resume'], keep, /is not a lowbit work directory/);
+  assert.deepEqual((await readdir(keep)).sort(), before, 'the directory is untouched');
+  const stray = join(root, 's.lowbit.work');
+  await writeFile(stray, 'notes');
+  await expectInputError([...q, '--out', join(root, 's.lowbit')], stray, /exists and is not a directory/);
+  assert.equal(await readFile(stray, 'utf8'), 'notes');
+  await writeFile(join(root, 'plain'), 'x');
+  await expectInputError([...q, '--out', join(root, 'plain', 'x.lowbit')], join(root, 'plain', 'x.lowbit'), /cannot be written: a parent of it is not a directory/);
+  const asDir = join(root, 'd.lowbit');
+  await cp(keep, asDir, { recursive: true });
+  await expectInputError([...q, '--out', asDir], asDir, /is a directory; --out names the \.lowbit file to write/);
+});
+
+test('config.json that is a directory is reported as such, not as missing', async () => {
+  const dir = await copyModel('lowbit-demo');
+  await unlink(join(dir, 'config.json'));
+  await mkdir(join(dir, 'config.json'));
+  await expectInputError(demoEval(dir), join(dir, 'config.json'), /config\.json: is a directory, not a file/);
 });
 
 test('missing shard', async () => {

@@ -311,6 +311,64 @@ test('NaN in a packed tensor\'s scales (CRC intact): eval refuses it, packed and
     assert.match(r.stderr, problem, weights);
   }
 });
+/** An export of the demo model with tensor Q in SpQR (act-order permutation, outliers) and the other projections RTN int4, made once. */
+let spqrDemoPromise: Promise<string> | undefined;
+function spqrDemoFile(): Promise<string> {
+  spqrDemoPromise ??= (async () => {
+    const path = join(root, 'demo-spqr.lowbit');
+    await writeLowbitFromModel(demoDir, path, {
+      created: CREATED,
+      quantization: { method: 'rtn', config: DEMO_RTN, calibration: null, quantize_head: false },
+      pack: (name, t) => {
+        if (!name.endsWith('_proj.weight')) return null;
+        const w = tensor('f32', t.shape, toF32(t));
+        if (name !== Q) return FORMATS.int4.pack(rtn(w, null, DEMO_RTN));
+        const r = spqr(w, correlatedHessian(t.shape[1] as number, { seed: 3 }), { outlierThreshold: 0.1 });
+        assert.ok(r.outliers !== null && r.outliers.col.length > 0 && r.grid?.perm, 'the SpQR tensor has outliers and a permutation');
+        return FORMATS.spqr.pack(r);
+      },
+    });
+    return path;
+  })();
+  return spqrDemoPromise;
+}
+
+/** A copy of the SpQR export with array `array` of tensor Q changed in place by `mutate` and its CRC made to match. */
+async function patchedArray(array: string, mutate: (a: Buffer) => void): Promise<string> {
+  const path = join(root, `patched-${n++}.lowbit`);
+  const b = await readFile(await spqrDemoFile());
+  const off = Number(b.readBigUInt64LE(16));
+  const h = JSON.parse(b.subarray(off, off + b.readUInt32LE(12)).toString('utf8')) as Record<string, unknown>;
+  const a = (tensorsOf(h)[Q] as Tensors[string]).arrays[array] as { offset: number; bytes: number };
+  const at = LOWBIT_PREAMBLE_BYTES + a.offset;
+  mutate(b.subarray(at, at + a.bytes));
+  const crc = crc32(b.subarray(at, at + a.bytes));
+  await writeFile(path, editHeader(b, (h2) => void (((tensorsOf(h2)[Q] as Tensors[string]).arrays[array] as { crc32?: number }).crc32 = crc)));
+  return path;
+}
+
+test('corrupt index arrays (CRC intact): eval refuses them packed as dequantized, naming the file and tensor, instead of a NaN or a wrong perplexity', async () => {
+  const good = await runCli(['eval', await spqrDemoFile(), '--data', WIKITEXT, '--seqlen', '64', '--windows', '1', '--backend', 'cpu']);
+  assert.equal(good.code, 0, good.stderr);
+  const cases: [string, (a: Buffer) => void, RegExp][] = [
+    ['perm', (a) => void a.writeUInt16LE(60000, 0), /permutation entry 0 = 60000 is out of range or repeated/],
+    ['perm', (a) => void a.writeUInt16LE(a.readUInt16LE(2), 0), /permutation entry 1 = \d+ is out of range or repeated/],
+    ['outlierRowPtr', (a) => void a.writeUInt32LE(a.readUInt32LE(a.length - 4) + 1, 20), /outlier row pointers decrease at row 5/],
+    ['outlierCol', (a) => void a.writeUInt16LE(60000, 0), /outlier 0's column 60000 is out of range/],
+  ];
+  for (const [array, mutate, problem] of cases) {
+    const path = await patchedArray(array, mutate);
+    for (const [weights, verb] of [['packed', 'run'], ['dequant', 'unpack']] as const) {
+      const r = await runCli(['eval', path, '--data', WIKITEXT, '--seqlen', '64', '--windows', '1', '--backend', 'cpu', '--weights', weights]);
+      assert.equal(r.code, 2, `${array} ${weights}: exit ${r.code}: ${r.stderr}`);
+      assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('lowbit: error:')).length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.ok(r.stderr.includes(`${path}: tensor "${Q}": cannot ${verb} spqr data`), r.stderr);
+      assert.match(r.stderr, problem);
+    }
+  }
+});
+
 test('malformed: eval reports the same errors', async () => {
   const path = await broken((b) => void b.writeUInt32LE(3, 8));
   const r = await runCli(['eval', path, '--data', WIKITEXT, '--seqlen', '64', '--windows', '1', '--backend', 'cpu']);

@@ -178,6 +178,20 @@ test('a file truncated after open fails the read of the lost tensor, naming it',
   }
 });
 
+test('a tensor larger than one JavaScript array (a sparse 4 GiB file) is an InputError naming it, not an internal error', async () => {
+  const path = join(await freshDir(), 'huge.safetensors');
+  const bytes = 2 ** 32 + 16; // U8: past the largest typed array (2^32 elements in Node 20)
+  const json = new TextEncoder().encode(hdr({ huge: entry('U8', [bytes], [0, bytes]) }));
+  await writeFile(path, rawFile(json, 0));
+  await truncate(path, 8 + json.length + bytes); // sparse: no disk used
+  const src = await openSafetensors(path);
+  try {
+    await rejectsInput(src.read('huge'), path, `tensor "huge": cannot allocate ${bytes} bytes for it`);
+  } finally {
+    await src.close();
+  }
+});
+
 // ---- model directories -------------------------------------------------
 
 const INDEX = 'model.safetensors.index.json';

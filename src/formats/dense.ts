@@ -54,6 +54,9 @@ export function denseFormat(id: DenseId, code: number): QuantFormat {
       const data = id === 'f32' ? f32Bytes(t.weight) : u16Bytes(toBits(id, t.weight));
       return { format: id, shape: [t.out, t.in], params: {}, arrays: { data } };
     },
+    checkIndices(p: PackedTensor): void {
+      checkPacked(fmt, p); // no index arrays
+    },
     unpack(p: PackedTensor): UnpackedTensor {
       checkPacked(fmt, p);
       const data = p.arrays.data as Uint8Array;

@@ -11,7 +11,7 @@
 import { f16ArrayToF32, f32ToF16 } from '../tensor/dtype.js';
 import { packBits, packedBytes, bytesU16, u16Bytes, unpackBits } from './bytes.js';
 import { dequantizeUniform } from './grids/uniform.js';
-import { checkPacked, checkTensor, exactF16, intParam, permU16, unpermuteColumns } from './packed.js';
+import { checkPacked, checkPermutation, checkTensor, exactF16, intParam, permU16, unpermuteColumns } from './packed.js';
 import type { FormatId, FormatParams, PackedTensor, QuantFormat, QuantizedTensor, UnpackedTensor } from './types.js';
 
 const INT_ARRAYS = ['codes', 'scales', 'zeros', 'perm'] as const;
@@ -83,6 +83,11 @@ export function intFormat(id: FormatId, code: number, bits: number): QuantFormat
           perm: grid.perm === null ? new Uint8Array(0) : u16Bytes(permU16(grid.perm)),
         },
       };
+    },
+
+    checkIndices(p: PackedTensor): void {
+      const [, inn] = checkPacked(fmt, p);
+      if (p.params.permuted === 1) checkPermutation(bytesU16(p.arrays.perm as Uint8Array), inn);
     },
 
     unpack(p: PackedTensor): UnpackedTensor {

@@ -55,15 +55,21 @@ export function permU16(perm: Uint32Array): Uint16Array {
   return Uint16Array.from(perm);
 }
 
-/** Ŵ in original column order from layout-order values: out[r, perm[c]] = layout[r, c]. Validates perm. */
-export function unpermuteColumns(layout: Float32Array, out: number, inn: number, perm: ArrayLike<number> | null): Float32Array {
-  if (perm === null) return layout;
+/** Throws unless perm holds each of 0 … inn − 1 exactly once. */
+export function checkPermutation(perm: ArrayLike<number>, inn: number): void {
+  if (perm.length !== inn) throw new Error(`permutation of ${perm.length} entries for ${inn} columns`);
   const seen = new Uint8Array(inn);
   for (let c = 0; c < inn; c++) {
     const j = perm[c] as number;
     if (!(j < inn) || seen[j] === 1) throw new Error(`permutation entry ${c} = ${j} is out of range or repeated (in = ${inn})`);
     seen[j] = 1;
   }
+}
+
+/** Ŵ in original column order from layout-order values: out[r, perm[c]] = layout[r, c]. Validates perm. */
+export function unpermuteColumns(layout: Float32Array, out: number, inn: number, perm: ArrayLike<number> | null): Float32Array {
+  if (perm === null) return layout;
+  checkPermutation(perm, inn);
   const w = new Float32Array(out * inn);
   for (let r = 0; r < out; r++) {
     for (let c = 0; c < inn; c++) w[r * inn + (perm[c] as number)] = layout[r * inn + c] as number;

@@ -18,7 +18,7 @@
 import { f16ArrayToF32 } from '../tensor/dtype.js';
 import { bytesU16, bytesU32, packBits, packedBytes, u16Bytes, u32Bytes, unpackBits } from './bytes.js';
 import { dequantizeAffine } from './grids/affine.js';
-import { checkPacked, checkTensor, exactF16, intParam, permU16, unpermuteColumns } from './packed.js';
+import { checkPacked, checkPermutation, checkTensor, exactF16, intParam, permU16, unpermuteColumns } from './packed.js';
 import type { FormatParams, PackedTensor, QuantFormat, QuantizedTensor, UnpackedTensor } from './types.js';
 
 /**
@@ -71,6 +71,17 @@ const paramsOf = (p: FormatParams, inn: number, out: number) => ({
   permuted: intParam('spqr', p, 'permuted', 0, 1),
   outliers: intParam('spqr', p, 'outliers', 0, out * inn),
 });
+
+/** Throws unless the CSR row pointers rise from 0 to `outliers` and every column is below `inn`. */
+function checkOutlierCsr(rowPtr: Uint32Array, col: Uint16Array, out: number, inn: number, outliers: number): void {
+  if (rowPtr[0] !== 0 || rowPtr[out] !== outliers) throw new Error(`spqr: outlier row pointers do not span 0 … ${outliers}`);
+  for (let r = 0; r < out; r++) {
+    if ((rowPtr[r + 1] as number) < (rowPtr[r] as number)) throw new Error(`spqr: outlier row pointers decrease at row ${r}`);
+  }
+  for (let e = 0; e < outliers; e++) {
+    if ((col[e] as number) >= inn) throw new Error(`spqr: outlier ${e}'s column ${col[e]} is out of range (in = ${inn})`);
+  }
+}
 
 export const SPQR_FORMAT: QuantFormat = {
   id: 'spqr',
@@ -135,6 +146,14 @@ export const SPQR_FORMAT: QuantFormat = {
     };
   },
 
+  checkIndices(packed: PackedTensor): void {
+    const [out, inn] = checkPacked(SPQR_FORMAT, packed);
+    const p = paramsOf(packed.params, inn, out);
+    const a = packed.arrays as Record<(typeof SPQR_ARRAYS)[number], Uint8Array>;
+    checkOutlierCsr(bytesU32(a.outlierRowPtr), bytesU16(a.outlierCol), out, inn, p.outliers);
+    if (p.permuted === 1) checkPermutation(bytesU16(a.perm), inn);
+  },
+
   unpack(packed: PackedTensor): UnpackedTensor {
     const [out, inn] = checkPacked(SPQR_FORMAT, packed);
     const p = paramsOf(packed.params, inn, out);
@@ -162,14 +181,10 @@ export const SPQR_FORMAT: QuantFormat = {
     const rowPtr = bytesU32(a.outlierRowPtr);
     const col = bytesU16(a.outlierCol);
     const val = f16ArrayToF32(bytesU16(a.outlierVal));
-    if (rowPtr[0] !== 0 || rowPtr[out] !== p.outliers) throw new Error(`unpack spqr: outlier row pointers do not span 0 … ${p.outliers}`);
+    checkOutlierCsr(rowPtr, col, out, inn, p.outliers);
     for (let r = 0; r < out; r++) {
-      const e0 = rowPtr[r] as number;
-      const e1 = rowPtr[r + 1] as number;
-      if (e1 < e0) throw new Error(`unpack spqr: outlier row pointers decrease at row ${r}`);
-      for (let e = e0; e < e1; e++) {
+      for (let e = rowPtr[r] as number; e < (rowPtr[r + 1] as number); e++) {
         const c = col[e] as number;
-        if (c >= inn) throw new Error(`unpack spqr: outlier column ${c} out of range (in = ${inn})`);
         layout[r * inn + c] = Math.fround((layout[r * inn + c] as number) + (val[e] as number));
       }
     }

@@ -125,4 +125,11 @@ export interface QuantFormat {
   pack(t: QuantizedTensor): PackedTensor;
   /** Packed bytes → Ŵ (bit-identical to the tensor that was packed) and codes. */
   unpack(p: PackedTensor): UnpackedTensor;
+  /**
+   * Throws when an index array would send a kernel outside the tensor or give a wrong result without
+   * an error (a permutation that is not one; SpQR outlier row pointers that do not rise from 0 to the
+   * outlier count, or a column past the width): what loading a tensor to run packed checks, as
+   * `unpack` does when it dequantizes. Array sizes are checked too.
+   */
+  checkIndices(p: PackedTensor): void;
 }

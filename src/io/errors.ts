@@ -20,3 +20,16 @@ export function endedEarly(file: string, what: string, got: number, want: number
 }
 
 export const isInputError = (e: unknown): e is InputError => e instanceof InputError;
+
+/**
+ * `alloc()`, or an InputError naming `file` and `what` when the engine cannot make an array that
+ * large (a RangeError: past the largest typed array, or out of memory), instead of an internal error.
+ */
+export function allocFor<T>(file: string, what: string, bytes: number, alloc: () => T): T {
+  try {
+    return alloc();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new InputError(file, `${what}: cannot allocate ${bytes} bytes for it (${e.message})`, { cause: e });
+  }
+}

@@ -6,7 +6,7 @@
  */
 import type { PackedTensor } from '../formats/types.js';
 import { crc32 } from './crc32.js';
-import { endedEarly, InputError } from './errors.js';
+import { allocFor, endedEarly, InputError } from './errors.js';
 import { LOWBIT_PREAMBLE_BYTES, packedShape, parseLowbitHeader, parsePreamble, type LowbitHeader, type LowbitTensorSpec } from './lowbit-header.js';
 
 export interface LowbitFile {
@@ -71,7 +71,7 @@ function lowbitFile(path: string, read: ByteReader, release: () => Promise<void>
       if (closed) throw new Error(`${path}: read of tensor "${name}" after close`);
       const arrays: Record<string, Uint8Array> = {};
       for (const [a, { offset, bytes, crc32: stored }] of Object.entries(s.arrays)) {
-        const buf = new Uint8Array(bytes);
+        const buf = allocFor(path, `tensor "${name}" array "${a}"`, bytes, () => new Uint8Array(bytes));
         await read(buf, LOWBIT_PREAMBLE_BYTES + offset, `tensor "${name}" array "${a}"`);
         const crc = crc32(buf);
         if (crc !== stored) {

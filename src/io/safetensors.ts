@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { DTYPE_BYTES, type DType } from '../tensor/dtype.js';
 import { numel, shapeStr, zeros, type HostTensor, type Shape } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic.js';
-import { InputError } from './errors.js';
+import { allocFor, InputError } from './errors.js';
 import { asInputError, openValidated, readFullyAt, writeFullyAt } from './file.js';
 import { encodeHeader, parseHeader, parseHeaderLength, SAFETENSORS_PREFIX_BYTES } from './safetensors-header.js';
 
@@ -76,9 +76,13 @@ function fileSource(
       const info = tensors.get(name);
       if (info === undefined) throw new InputError(path, `no tensor named "${name}"`);
       if (closed) throw new Error(`${path}: read of tensor "${name}" after close`);
-      const t = zeros(info.dtype, info.shape);
+      // a byte view of the whole tensor is one Uint8Array too: both within the engine's array limit
+      const [t, bytes] = allocFor(path, `tensor "${name}"`, info.byteLength, () => {
+        const z = zeros(info.dtype, info.shape);
+        return [z, bytesOf(z)] as const;
+      });
       try {
-        await readFullyAt(fh, path, `tensor "${name}"`, bytesOf(t), info.offset);
+        await readFullyAt(fh, path, `tensor "${name}"`, bytes, info.offset);
       } catch (e) {
         throw asInputError(path, e);
       }

@@ -12,6 +12,7 @@ export interface TextTokenizer {
   encode(text: string): Int32Array;
   /** Text of `ids`; special tokens are dropped unless `keepSpecial`. */
   decode(ids: ArrayLike<number>, keepSpecial?: boolean): string;
+  /** Every id the tokenizer can give is below this: its largest id + 1, added tokens included. */
   readonly vocabSize: number;
   /** sha256 of tokenizer.json and tokenizer_config.json: keys caches of token ids. */
   readonly hash: string;
@@ -40,7 +41,8 @@ export function makeTokenizer(file: string, tokJson: unknown, cfgJson: unknown, 
   } catch (e) {
     throw new InputError(file, `not a usable tokenizer (${(e as Error).message})`);
   }
-  const vocabSize = t.get_vocab(true).size;
+  let vocabSize = 0; // the largest id + 1, added tokens included
+  for (const id of t.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
   return {
     encode: (text) => Int32Array.from(t.encode(text).ids),
     decode: (ids, keepSpecial = false) => t.decode(Array.from(ids), { skip_special_tokens: !keepSpecial }),

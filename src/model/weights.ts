@@ -7,7 +7,7 @@ import { PackedTooLargeError, type Backend, type Tensor } from '../backend/backe
 import { concatPackedRows } from '../formats/concat.js';
 import { FORMATS, isPackedFormat } from '../formats/index.js';
 import type { FormatId, PackedTensor } from '../formats/types.js';
-import { DTYPE_BYTES, type DType } from '../tensor/dtype.js';
+import { DTYPE_BYTES, isFloatDType, type DType } from '../tensor/dtype.js';
 import { numel, shapeStr, type HostTensor, type Shape } from '../tensor/tensor.js';
 import type { LlamaConfig } from './config.js';
 
@@ -138,7 +138,7 @@ export function expectedShapes(c: LlamaConfig): Map<string, { shape: Shape; opti
 }
 
 /**
- * Checks that `src` holds every tensor the config needs with the right shape.
+ * Checks that `src` holds every tensor the config needs with the right shape and a float dtype.
  * Returns one message per problem (empty when the checkpoint fits).
  */
 export function checkWeightSource(c: LlamaConfig, src: WeightSource): string[] {
@@ -152,6 +152,7 @@ export function checkWeightSource(c: LlamaConfig, src: WeightSource): string[] {
     if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
       problems.push(`tensor "${name}" has shape ${shapeStr(info.shape)}, the config needs ${shapeStr(shape)}`);
     }
+    if (!isFloatDType(info.dtype)) problems.push(`tensor "${name}" has dtype ${info.dtype}; weights must be f32, f16 or bf16`);
   }
   return problems;
 }

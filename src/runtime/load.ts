@@ -30,8 +30,8 @@ export async function openModelDir(dir: string): Promise<ModelFiles> {
   }
   if (!st.isDirectory()) throw new InputError(dir, 'not a directory or a file (a model is a .lowbit file or a directory with config.json, tokenizer.json and safetensors weights)');
   const configFile = join(dir, 'config.json');
-  const raw = await readFile(configFile, 'utf8').catch(() => {
-    throw new InputError(configFile, 'missing config.json');
+  const raw = await readFile(configFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new InputError(configFile, e.code === 'ENOENT' ? 'missing config.json' : e.code === 'EISDIR' ? 'is a directory, not a file' : `cannot read (${e.code ?? e.message})`);
   });
   let json: unknown;
   try {

@@ -26,8 +26,13 @@ export interface ModelFiles {
   readonly packed?: PackedSource;
 }
 
-/** `files` once its weights fit its config; otherwise closes them and throws the first problem. */
+/** `files` once its tokenizer and weights fit its config; otherwise closes them and throws the first problem. */
 export async function checkedFiles(files: ModelFiles): Promise<ModelFiles> {
+  if (files.tokenizer.vocabSize > files.config.vocabSize) {
+    await files.source.close();
+    const where = files.packed ? `${files.dir} (header "tokenizer")` : `${files.dir}/tokenizer.json`; // no node:path here: the browser bundle loads this module
+    throw new InputError(where, `the tokenizer has ids up to ${files.tokenizer.vocabSize - 1}, beyond the model's vocab_size ${files.config.vocabSize}: not this model's tokenizer?`);
+  }
   const problems = checkWeightSource(files.config, files.source);
   if (problems.length > 0) {
     await files.source.close();
@@ -76,16 +81,26 @@ export interface LoadedModel {
   readonly weightStats: WeightStats;
 }
 
-/** `files.packed` whose reads refuse packed tensors with NaN or ±Inf in their f16 arrays (scales, statistics, outlier values). */
+/**
+ * `files.packed` whose reads refuse packed tensors with index arrays a kernel cannot follow
+ * (QuantFormat.checkIndices: permutations, SpQR's outlier rows and columns) or with NaN or ±Inf in
+ * their f16 arrays (scales, statistics, outlier values).
+ */
 function checkedPacked(files: ModelFiles): PackedSource {
   const src = files.packed as PackedSource;
   return {
     format: (name) => src.format(name),
     async read(name) {
       const p = await src.read(name);
+      const file = files.source.tensors.get(name)?.file ?? files.dir;
+      try {
+        FORMATS[p.format].checkIndices(p);
+      } catch (e) {
+        throw new InputError(file, `tensor "${name}": cannot run ${p.format} data packed (${(e as Error).message})`, { cause: e });
+      }
       for (const a of FORMATS[p.format].f16Arrays) {
         const { nan, inf } = nonFiniteF16(p.arrays[a] ?? new Uint8Array(0));
-        if (nan + inf > 0) throw new InputError(files.source.tensors.get(name)?.file ?? files.dir, `tensor "${name}": its ${p.format} "${a}" hold ${nan} NaN and ${inf} infinite values`);
+        if (nan + inf > 0) throw new InputError(file, `tensor "${name}": its ${p.format} "${a}" hold ${nan} NaN and ${inf} infinite values`);
       }
       return p;
     },
