@@ -59,7 +59,7 @@ test('TextStream holds back a character split over byte-fallback tokens, and end
   assert.equal(cut.text, '\uFFFD');
 });
 
-test('library: bad load and generate options are InputErrors naming the option', async () => {
+test('library: bad load, generate and perplexity options are InputErrors naming the option', async () => {
   const bad: [Parameters<typeof lowbit.load>[1], RegExp][] = [
     [{ backend: 'tpu' as never }, /^backend: "tpu" is not one of auto, cpu, webgpu$/],
     [{ backend: 'cpu', weights: 'bogus' as never }, /^weights: "bogus" is not one of packed, dequant$/],
@@ -87,6 +87,17 @@ test('library: bad load and generate options are InputErrors naming the option',
       [{ maxTokens: 2, topK: 1.5 }, /^topK: expects an integer ≥ 0, got 1.5$/],
     ] as const) {
       await assert.rejects(run(g), (e: Error) => e.name === 'InputError' && want.test(e.message), JSON.stringify(g));
+    }
+    const text = 'The quick brown fox jumps over the lazy dog. '.repeat(8);
+    assert.ok(Number.isFinite((await m.perplexity(text, { seqlen: 16, windows: 1 })).ppl));
+    for (const [p, t, want] of [
+      [{ seqlen: 32 }, text, /^seqlen: 32 exceeds maxPositions 16/],
+      [{ seqlen: 1 }, text, /^seqlen: expects an integer ≥ 2, got 1$/],
+      [{ seqlen: 8.5 }, text, /^seqlen: expects an integer ≥ 2, got 8.5$/],
+      [{ seqlen: 16, windows: 0 }, text, /^windows: expects an integer ≥ 1, got 0$/],
+      [{ seqlen: 16 }, 'Hi', /^text: has \d+ tokens, fewer than one window of seqlen 16$/],
+    ] as const) {
+      await assert.rejects(m.perplexity(t, p), (e: Error) => e.name === 'InputError' && want.test(e.message), JSON.stringify(p));
     }
   } finally {
     m.dispose();

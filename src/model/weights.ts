@@ -32,7 +32,11 @@ export interface WeightStats {
   readonly packed: Record<string, number>;
   /** Quantized tensors dequantized at load (mode 'dequant', no kernel, or too large for one binding). */
   readonly dequantized: number;
-  /** Bytes of every weight tensor as uploaded (packed: what the backend holds, `Tensor.bytes`, e.g. WebGPU's image; dense: elements × stored dtype). */
+  /**
+   * Bytes of every weight tensor as uploaded (packed: what the backend holds, `Tensor.bytes`, e.g.
+   * WebGPU's image; dense: elements × the backend tensor's element size, which on the CPU backend is
+   * f32 for 16-bit weights too, so a CPU model's bytes can exceed its bf16 size).
+   */
   readonly bytes: number;
   /** Bytes the matmul weights of one forward token read: every layer's projections and lm_head. */
   readonly matmulBytes: number;

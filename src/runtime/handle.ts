@@ -97,10 +97,14 @@ export function modelHandle(m: LoadedModel, backend: Backend, maxPositions: numb
         yield { id, text: last ? piece + text.end() : piece };
       }
     },
-    perplexity(text, p = {}) {
-      const seqlen = p.seqlen ?? Math.min(2048, maxPositions);
-      if (seqlen > maxPositions) return Promise.reject(new Error(`perplexity: seqlen ${seqlen} exceeds maxPositions ${maxPositions} (pass a larger maxPositions to load)`));
-      return perplexityOf(m.model, tokenizer.encode(text), { seqlen, ...(p.windows !== undefined && { windows: p.windows }) });
+    async perplexity(text, p = {}) {
+      // options as InputErrors naming them, as load's and generate's
+      const seqlen = intIn('seqlen', p.seqlen ?? Math.min(2048, maxPositions), 2);
+      if (seqlen > maxPositions) throw new InputError('seqlen', `${seqlen} exceeds maxPositions ${maxPositions} (pass a larger maxPositions to load)`);
+      const windows = p.windows === undefined ? undefined : intIn('windows', p.windows, 1);
+      const ids = tokenizer.encode(text);
+      if (ids.length < seqlen) throw new InputError('text', `has ${ids.length} tokens, fewer than one window of seqlen ${seqlen}`);
+      return perplexityOf(m.model, ids, { seqlen, ...(windows !== undefined && { windows }) });
     },
     dispose() {
       freeModel(m.model);
