@@ -128,10 +128,17 @@ test('a weight of an integer dtype (bytes and shape consistent) is refused at lo
   assert.deepEqual((await readdir(root)).filter((n) => n.startsWith('i16.lowbit')), []);
 });
 
-test('a tokenizer with ids beyond the model\'s vocab_size is refused at load, naming tokenizer.json', async () => {
+test('a tokenizer giving ids beyond the model\'s vocab_size: eval, generate and quantize refuse the text, naming the tokenizer or model', async () => {
   const dir = await copyModel('lowbit-demo');
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) await cp(join(MODELS, 'lowbit-ref-15m', f), join(dir, f));
-  await expectInputError(demoEval(dir), join(dir, 'tokenizer.json'), /the tokenizer has ids up to 31999, beyond the model's vocab_size 4096/);
+  const problem = /the tokenizer gives token id \d+, beyond the model's vocab_size 4096: not this model's tokenizer\?/;
+  // eval twice: the second run's ids come from the token cache, not the tokenizer
+  await expectInputError(demoEval(dir), dir, problem);
+  await expectInputError(demoEval(dir), dir, problem);
+  await expectInputError(['generate', dir, '--prompt', 'Once upon a time, a zebra', '--max-tokens', '2', '--backend', 'cpu'], join(dir, 'tokenizer.json'), problem);
+  const out = join(root, 'tok.lowbit');
+  await expectInputError(['quantize', dir, '--method', 'rtn', '--calib-samples', '2', '--calib-seqlen', '32', '--backend', 'cpu', '--json', '--out', out], join(dir, 'tokenizer.json'), problem);
+  assert.deepEqual((await readdir(root)).filter((n) => n.startsWith('tok.lowbit')), []);
 });
 
 test('quantize never removes what it did not make: --work-dir on a directory of other files, a file at <out>.work; --out a directory or under a file', async () => {

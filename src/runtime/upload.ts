@@ -26,20 +26,43 @@ export interface ModelFiles {
   readonly packed?: PackedSource;
 }
 
-/** `files` once its tokenizer and weights fit its config; otherwise closes them and throws the first problem. */
+/**
+ * `files` once its weights fit its config (otherwise closes them and throws the first problem), with a
+ * tokenizer that refuses ids past the config's vocab_size.
+ */
 export async function checkedFiles(files: ModelFiles): Promise<ModelFiles> {
-  if (files.tokenizer.vocabSize > files.config.vocabSize) {
-    await files.source.close();
-    const where = files.packed ? `${files.dir} (header "tokenizer")` : `${files.dir}/tokenizer.json`; // no node:path here: the browser bundle loads this module
-    throw new InputError(where, `the tokenizer has ids up to ${files.tokenizer.vocabSize - 1}, beyond the model's vocab_size ${files.config.vocabSize}: not this model's tokenizer?`);
-  }
   const problems = checkWeightSource(files.config, files.source);
   if (problems.length > 0) {
     await files.source.close();
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
     throw new InputError(files.dir, `${problems[0] as string}${more}`);
   }
-  return files;
+  const where = files.packed ? `${files.dir} (header "tokenizer")` : `${files.dir}/tokenizer.json`; // no node:path here: the browser bundle loads this module
+  return { ...files, tokenizer: vocabChecked(files.tokenizer, files.config.vocabSize, where) };
+}
+
+/** The InputError for token ids at or past the model's `vocab` (its embedding has no row for them). */
+export function beyondVocab(where: string, id: number, vocab: number): InputError {
+  return new InputError(where, `the tokenizer gives token id ${id}, beyond the model's vocab_size ${vocab}: not this model's tokenizer?`);
+}
+
+/**
+ * `t` whose encode refuses ids the model has no embedding row for (a tokenizer larger than the
+ * vocabulary: another model's, or one with added tokens the embedding was not resized for). Checked at
+ * encode, not load: a tokenizer with extra ids that a text never reaches still runs (random benchmark
+ * models keep a full tokenizer beside a small vocabulary).
+ */
+function vocabChecked(t: TextTokenizer, vocab: number, where: string): TextTokenizer {
+  if (t.vocabSize <= vocab) return t;
+  return {
+    ...t,
+    encode(text) {
+      const ids = t.encode(text);
+      const bad = ids.find((id) => id >= vocab);
+      if (bad !== undefined) throw beyondVocab(where, bad, vocab);
+      return ids;
+    },
+  };
 }
 
 /** Counts NaN and ±Inf values of a float tensor. */

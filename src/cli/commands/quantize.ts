@@ -181,6 +181,7 @@ async function runQuantize(modelDir: string, o: QuantizeOptions): Promise<void> 
     try {
       windows = calibrationWindows(text.text, files.tokenizer.encode, bos, { samples: o.calibSamples, seqlen: o.calibSeqlen, seed: o.seed });
     } catch (e) {
+      if (isInputError(e)) throw e; // the tokenizer's own (ids past the vocabulary)
       throw new InputError(text.source, (e as Error).message);
     }
     const calibration = {
