@@ -114,3 +114,19 @@ test('the converted tokenizer.json encodes like llama2.c and decodes the byte fa
   assert.throws(() => parseLlama2cTokenizer(TOK.subarray(0, 3000), 'cut.bin', 512), /cut\.bin: truncated at token/);
   assert.throws(() => parseLlama2cTokenizer(TOK, 'tok.bin', 500), /tok\.bin: holds \d+ bytes after 500 tokens/);
 });
+
+test('the Llama-2 vocabulary (32000 pieces, "toString" and "constructor" among them) converts and encodes like llama2.c', () => {
+  const buf = new Uint8Array(readFileSync(`${DATA}/llama2-tokenizer/tokenizer.bin`));
+  const vocab = parseLlama2cTokenizer(buf, 'tokenizer.bin', 32000);
+  for (const p of ['toString', 'valueOf', 'constructor']) assert.ok(vocab.pieces.includes(p), p);
+  const json = llama2cTokenizerJson(vocab);
+  const model = json['model'] as { vocab: Record<string, number> };
+  assert.equal(Object.keys(model.vocab).length, new Set(vocab.pieces).size);
+  for (const p of ['toString', 'valueOf', 'constructor']) assert.equal(model.vocab[p], vocab.pieces.indexOf(p), p);
+  const tok = new Tokenizer(json, llama2cTokenizerConfig);
+  for (const text of ['x.toString() and y.valueOf() in the constructor', 'Once upon a time, there was a little girl named Lily.']) {
+    const ids = tok.encode(text).ids;
+    assert.deepEqual(ids, llama2cEncode(vocab, text), text);
+    assert.equal(tok.decode(ids, { skip_special_tokens: true }), text);
+  }
+});

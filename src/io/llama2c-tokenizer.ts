@@ -16,7 +16,11 @@ export interface Llama2cVocab {
   readonly scores: Float32Array;
 }
 
-const SPECIAL: Record<string, string> = { '\n<s>\n': '<s>', '\n</s>\n': '</s>' };
+// Maps, not objects: a piece may be any string, "toString" and "constructor" included (Llama-2's vocabulary has both)
+const SPECIAL = new Map([
+  ['\n<s>\n', '<s>'],
+  ['\n</s>\n', '</s>'],
+]);
 
 export function parseLlama2cTokenizer(buf: Uint8Array, file: string, vocabSize: number): Llama2cVocab {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -32,7 +36,7 @@ export function parseLlama2cTokenizer(buf: Uint8Array, file: string, vocabSize: 
     if (len < 0 || pos + len > buf.byteLength) throw new InputError(file, `token ${i} has an invalid length ${len}`);
     const raw = utf8.decode(buf.subarray(pos, pos + len));
     pos += len;
-    pieces.push(SPECIAL[raw] ?? raw.replaceAll(' ', '▁'));
+    pieces.push(SPECIAL.get(raw) ?? raw.replaceAll(' ', '▁'));
   }
   if (pos !== buf.byteLength) {
     throw new InputError(file, `holds ${buf.byteLength - pos} bytes after ${vocabSize} tokens: it does not match the model's vocabulary`);
@@ -42,9 +46,9 @@ export function parseLlama2cTokenizer(buf: Uint8Array, file: string, vocabSize: 
 
 /** The tokenizer.json object for a llama2.c vocabulary (BOS/EOS/UNK = ids 1/2/0). */
 export function llama2cTokenizerJson(v: Llama2cVocab): Record<string, unknown> {
-  const vocab: Record<string, number> = {};
+  const vocab = new Map<string, number>();
   v.pieces.forEach((p, i) => {
-    if (!(p in vocab)) vocab[p] = i;
+    if (!vocab.has(p)) vocab.set(p, i);
   });
   const merges: { left: string; right: string; score: number; id: number }[] = [];
   v.pieces.forEach((piece, id) => {
@@ -53,11 +57,11 @@ export function llama2cTokenizerJson(v: Llama2cVocab): Record<string, unknown> {
     for (let k = 1; k < chars.length; k++) {
       const left = chars.slice(0, k).join('');
       const right = chars.slice(k).join('');
-      if (left in vocab && right in vocab) merges.push({ left, right, score: v.scores[id] as number, id });
+      if (vocab.has(left) && vocab.has(right)) merges.push({ left, right, score: v.scores[id] as number, id });
     }
   });
   // Highest score first; ties keep vocabulary order, then the split's own ids.
-  merges.sort((a, b) => b.score - a.score || a.id - b.id || (vocab[a.left] as number) - (vocab[b.left] as number));
+  merges.sort((a, b) => b.score - a.score || a.id - b.id || (vocab.get(a.left) as number) - (vocab.get(b.left) as number));
   const special = (id: number, content: string): Record<string, unknown> => ({
     id,
     content,
@@ -103,7 +107,7 @@ export function llama2cTokenizerJson(v: Llama2cVocab): Record<string, unknown> {
       fuse_unk: true,
       byte_fallback: true,
       ignore_merges: false,
-      vocab,
+      vocab: Object.fromEntries(vocab), // own properties, whatever the piece
       merges: merges.map((m) => [m.left, m.right]),
     },
   };
