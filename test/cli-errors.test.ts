@@ -167,6 +167,48 @@ test('config.json that is a directory is reported as such, not as missing', asyn
   await expectInputError(demoEval(dir), join(dir, 'config.json'), /config\.json: is a directory, not a file/);
 });
 
+test('--data that is not text (binary, not UTF-8, NUL bytes) is refused; .JSON is read as .json', async () => {
+  const bin = join(root, 'random.txt');
+  await writeFile(bin, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 97 + 13) % 256)));
+  await expectInputError([...demoEval(`${MODELS}/lowbit-demo`).slice(0, 2), '--data', bin, '--seqlen', '64', '--windows', '1', '--backend', 'cpu'], bin, /is not UTF-8 text/);
+  const nul = join(root, 'nul.txt');
+  await writeFile(nul, `hello\0world ${'text '.repeat(200)}`);
+  await expectInputError([...demoEval(`${MODELS}/lowbit-demo`).slice(0, 2), '--data', nul, '--seqlen', '64', '--windows', '1', '--backend', 'cpu'], nul, /holds NUL bytes/);
+  const rows = JSON.stringify(Array.from({ length: 40 }, (_, i) => `Row ${i} of the State of the Union text, with some words.`));
+  const lower = join(root, 'rows.json');
+  const upper = join(root, 'ROWS.JSON');
+  await writeFile(lower, rows);
+  await writeFile(upper, rows);
+  const ppl = async (f: string): Promise<number> => {
+    const r = await runCli(['eval', '--data', f, '--seqlen', '64', '--windows', '2', '--backend', 'cpu', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { ppl: number }).ppl;
+  };
+  assert.equal(await ppl(upper), await ppl(lower));
+});
+
+test('eval --compare --json: the different-tokenizer warning still reaches stderr, stdout stays one JSON object', async () => {
+  const dir = await copyModel('lowbit-demo');
+  const f = join(dir, 'tokenizer.json');
+  await writeFile(f, JSON.stringify(JSON.parse(await readFile(f, 'utf8')), null, 1)); // same tokenizer, other bytes
+  const r = await runCli(['eval', '--compare', dir, '--seqlen', '64', '--windows', '1', '--backend', 'cpu', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: .* uses a different tokenizer file/);
+  assert.ok(Number.isFinite((JSON.parse(r.stdout) as { ppl: number }).ppl));
+});
+
+test('generate piped into a reader that stops early (| head) exits 0 without an EPIPE stack', async () => {
+  const { spawn } = await import('node:child_process');
+  const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [cli, 'generate', '--prompt', 'The package', '--max-tokens', '200', '--backend', 'cpu']);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy()); // the reader goes away after its first bytes
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
+});
+
 test('missing shard', async () => {
   const dir = await copyModel('lowbit-ref-15m');
   await unlink(join(dir, 'model-00002-of-00002.safetensors'));
@@ -230,6 +272,8 @@ test('NaN weights are reported by inspect (and refused by eval)', async () => {
 test('positions beyond the model\'s max_position_embeddings (lowbit-ref-15m: 1024) are refused before any work', async () => {
   const m = `${MODELS}/lowbit-ref-15m`;
   await expectInputError(['generate', m, '--prompt', 'Hi', '--max-tokens', '1023', '--backend', 'cpu'], '--max-tokens', /the prompt's 2 tokens and 1023 new ones: 1025 positions exceed the model's max_position_embeddings 1024/);
+  // a prompt too long by itself is the prompt's fault, whatever --max-tokens says
+  await expectInputError(['generate', m, '--prompt', 'word '.repeat(1500), '--max-tokens', '0', '--backend', 'cpu'], '--prompt', /the prompt's 1502 tokens: 1502 positions exceed the model's max_position_embeddings 1024/);
   await expectInputError(['eval', m, '--seqlen', '2048', '--backend', 'cpu'], '--seqlen', /2048 positions exceed the model's max_position_embeddings 1024/);
   await expectInputError(['bench', m, '--prompt-tokens', '1000', '--gen-tokens', '25', '--backend', 'cpu'], '--prompt-tokens', /1025 positions exceed the model's max_position_embeddings 1024/);
   await expectInputError(['bench', m, '--dim', '64', '--backend', 'cpu'], '--dim', /random: models only/);
@@ -266,4 +310,12 @@ test('a truncated llama2.c checkpoint converts to nothing', async () => {
   const out = join(root, 'converted');
   await expectInputError(['convert', 'llama2c', bin, '--tokenizer', `${DATA}/stories260K/tok512.bin`, '--out', out], bin, /truncated/);
   assert.deepEqual((await readdir(root)).filter((f) => f.includes('converted')), []);
+});
+
+test('convert: an --out under a file, or empty, is a one-line error naming it', async () => {
+  const args = ['convert', 'llama2c', `${DATA}/stories260K/stories260K_v1.bin`, '--tokenizer', `${DATA}/stories260K/tok512.bin`, '--out'];
+  const file = join(root, 'a-file');
+  await writeFile(file, 'x');
+  await expectInputError([...args, join(file, 'm')], join(file, 'm'), /cannot be written: a parent of it is not a directory/);
+  await expectInputError([...args, ''], '--out', /expects a directory path, got an empty string/);
 });

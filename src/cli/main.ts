@@ -42,4 +42,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// a reader that stops early (`lowbit generate … | head`): stop quietly, as other command-line tools do
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 process.exitCode = await main(process.argv.slice(2));

@@ -18,15 +18,22 @@ export interface Text {
 }
 
 export async function readTextFile(file: string): Promise<Text> {
-  let raw: string;
+  let bytes: Buffer;
   try {
-    raw = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(file, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(e)})`);
   }
+  let raw: string;
+  try {
+    raw = new TextDecoder('utf-8', { fatal: true }).decode(bytes); // binary data would still give a perplexity
+  } catch {
+    throw new InputError(file, 'is not UTF-8 text (a binary file?)');
+  }
+  if (raw.includes('\0')) throw new InputError(file, 'holds NUL bytes: not a text file');
   let text = raw;
-  if (file.endsWith('.json')) {
+  if (file.toLowerCase().endsWith('.json')) {
     let rows: unknown;
     try {
       rows = JSON.parse(raw);

@@ -36,11 +36,18 @@ async function readInput(file: string): Promise<Uint8Array> {
 async function convertLlama2c(modelFile: string, o: ConvertOptions): Promise<void> {
   const model = parseLlama2c(await readInput(modelFile), modelFile);
   const vocab = parseLlama2cTokenizer(await readInput(o.tokenizer), o.tokenizer, model.header.vocabSize);
-  if (await stat(o.out).catch(() => null)) throw new InputError(o.out, 'the output directory already exists');
+  if (o.out.trim() === '') throw new InputError('--out', 'expects a directory path, got an empty string');
+  const exists = await stat(o.out).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw new InputError(o.out, `cannot be written: ${e.code === 'ENOTDIR' ? 'a parent of it is not a directory' : (e.code ?? e.message)}`);
+  });
+  if (exists) throw new InputError(o.out, 'the output directory already exists');
   // Build the directory under a temporary name, then rename it: no partial model is ever visible.
   const tmp = join(dirname(o.out), `.${basename(o.out)}.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
+  await mkdir(tmp, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new InputError(o.out, `cannot be written: ${e.code === 'ENOTDIR' ? 'a parent of it is not a directory' : (e.code ?? e.message)}`);
+  });
   try {
     const json = (v: unknown) => (fh: import('node:fs/promises').FileHandle) => fh.writeFile(`${JSON.stringify(v, null, 2)}\n`);
     await writeFileAtomic(join(tmp, 'config.json'), json(model.config));

@@ -90,7 +90,8 @@ async function runEval(modelDir: string, o: EvalOptions): Promise<void> {
       const models = [];
       for (const [j, path] of compare.entries()) {
         const c = await uploadModel(compared[j] as ModelFiles, { backend, maxPositions: seqlen, weights: o.weights, kvCache: o.kvCache });
-        if (c.tokenizer.hash !== m.tokenizer.hash) log(`warning: ${path} uses a different tokenizer file; KL is computed on the first model's tokens`);
+        // a warning, on stderr with --json too (stdout keeps the JSON)
+        if (c.tokenizer.hash !== m.tokenizer.hash) process.stderr.write(`warning: ${path} uses a different tokenizer file; KL is computed on the first model's tokens\n`);
         models.push(c.model);
       }
       const r = await klDivergence(m.model, models, ids, { ...opts, onProgress: bar.update });

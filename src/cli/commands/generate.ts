@@ -52,6 +52,7 @@ async function runGenerate(modelDir: string, o: GenerateCliOptions): Promise<voi
     const { tokenizer, config } = files;
     const prompt = await checkOpened(files, () => {
       const ids = promptIds(tokenizer.encode(o.prompt), config.bosTokenId);
+      checkPositions('--prompt', ids.length, config, `the prompt's ${ids.length} tokens: `);
       checkPositions('--max-tokens', ids.length + o.maxTokens, config, `the prompt's ${ids.length} tokens and ${o.maxTokens} new ones: `);
       return ids;
     });
