@@ -12,7 +12,7 @@
  */
 import type { Backend } from './backend/backend.js';
 import { selectNodeBackend } from './backend/node-select.js';
-import type { BackendKind } from './backend/select.js';
+import type { BackendKind } from './backend/kind.js';
 import type { PerplexityResult } from './eval/perplexity.js';
 import type { KvCacheDType } from './model/llama.js';
 import type { WeightMode, WeightStats } from './model/weights.js';

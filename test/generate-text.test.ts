@@ -102,4 +102,8 @@ test('library: bad load, generate and perplexity options are InputErrors naming 
   } finally {
     m.dispose();
   }
+  // after dispose: a second dispose does nothing; generate and perplexity say the handle is gone
+  m.dispose();
+  await assert.rejects(m.generate('Hi', { maxTokens: 1 }).next(), /this model was disposed; load it again/);
+  await assert.rejects(m.perplexity('The quick brown fox. '.repeat(8), { seqlen: 16 }), /this model was disposed/);
 });

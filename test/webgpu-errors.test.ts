@@ -46,6 +46,20 @@ describe('webgpu errors and selection', { skip }, () => {
     b.dispose();
   });
 
+  test('settled device waits leave nothing behind (each guard() had kept a reaction on the device-lost promise: the heap grew every generation)', async () => {
+    const { b } = await tryWebGpu();
+    assert.ok(b);
+    const x = b.upload({ dtype: 'f32', shape: [4], data: Float32Array.of(1, 2, 3, 4) });
+    for (let i = 0; i < 200; i++) assert.deepEqual([...((await b.read(x)).data as Float32Array)], [1, 2, 3, 4]);
+    await b.sync();
+    assert.equal(b.ctx.guardsInFlight, 0);
+    const pending = [b.read(x), b.sync()];
+    assert.ok(b.ctx.guardsInFlight > 0);
+    await Promise.all(pending);
+    assert.equal(b.ctx.guardsInFlight, 0);
+    b.dispose();
+  });
+
   test('a lost device fails pending and later calls with a clear message, without hanging', async () => {
     const { b } = await tryWebGpu();
     assert.ok(b);

@@ -8,7 +8,9 @@
 import type { Backend } from './backend.js';
 import { adapterName, WebGpuBackend, type WebGpuBackendOptions } from './webgpu/webgpu.js';
 
-export type BackendKind = 'auto' | 'cpu' | 'webgpu';
+import type { BackendKind } from './kind.js';
+
+export type { BackendKind };
 
 export interface SelectedBackend {
   readonly backend: Backend;

@@ -54,16 +54,24 @@ export interface LowbitModelHandle {
   /** What was uploaded packed / dequantized, and the bytes. */
   readonly weightStats: WeightStats;
   /** Streams tokens after `prompt` (BOS added by the tokenizer; '' starts from BOS). */
-  generate(prompt: string, opts?: GenerateOptions): AsyncGenerator<GeneratedToken>;
+  generate(prompt: string, opts?: GenerateOptions): AsyncGenerator<GeneratedToken, void, undefined>;
   /** Perplexity of `text` (CONVENTIONS §4: BOS once, non-overlapping windows). */
   perplexity(text: string, opts?: PerplexityOptions): Promise<PerplexityResult>;
-  /** Frees the weights and the backend (unless you passed your own). */
+  /**
+   * Frees the weights and the backend (unless you passed your own). Calling it again does nothing;
+   * generate and perplexity after it are an error. End open generators first (break, or return()):
+   * their KV cache is freed when they end.
+   */
   dispose(): void;
 }
 
 /** The handle of an uploaded model; `own`: dispose also disposes the backend. */
 export function modelHandle(m: LoadedModel, backend: Backend, maxPositions: number, own: boolean): LowbitModelHandle {
   const { tokenizer, config } = m;
+  let disposed = false;
+  const live = (): void => {
+    if (disposed) throw new Error('lowbit: this model was disposed; load it again to use it');
+  };
   return {
     config,
     tokenizer,
@@ -72,6 +80,7 @@ export function modelHandle(m: LoadedModel, backend: Backend, maxPositions: numb
     maxPositions,
     weightStats: m.weightStats,
     async *generate(prompt, g = {}) {
+      live();
       let ids = tokenizer.encode(prompt);
       if (ids.length === 0) {
         if (config.bosTokenId === null) throw new InputError('prompt', 'is empty and the model has no bos_token_id to start from');
@@ -98,6 +107,7 @@ export function modelHandle(m: LoadedModel, backend: Backend, maxPositions: numb
       }
     },
     async perplexity(text, p = {}) {
+      live();
       // options as InputErrors naming them, as load's and generate's
       const seqlen = intIn('seqlen', p.seqlen ?? Math.min(2048, maxPositions), 2);
       if (seqlen > maxPositions) throw new InputError('seqlen', `${seqlen} exceeds maxPositions ${maxPositions} (pass a larger maxPositions to load)`);
@@ -107,6 +117,8 @@ export function modelHandle(m: LoadedModel, backend: Backend, maxPositions: numb
       return perplexityOf(m.model, ids, { seqlen, ...(windows !== undefined && { windows }) });
     },
     dispose() {
+      if (disposed) return;
+      disposed = true;
       freeModel(m.model);
       if (own) backend.dispose();
     },

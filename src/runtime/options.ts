@@ -2,7 +2,7 @@
  * Checks of the runtime's options (browser-safe), shared by the CLI's flags and the library's
  * `load` / `generate` options: each bad value is an InputError naming the option.
  */
-import type { BackendKind } from '../backend/select.js';
+import type { BackendKind } from '../backend/kind.js';
 import { InputError } from '../io/errors.js';
 import type { LlamaConfig } from '../model/config.js';
 import { KV_CACHE_DTYPES, type KvCacheDType } from '../model/llama.js';

@@ -103,7 +103,8 @@ export class GpuContext {
   private recorded: string[] = [];
   private pending: PendingError[] = [];
   private lostMessage: string | null = null;
-  private readonly lostPromise: Promise<never>;
+  /** Rejections of the guard() calls in flight, called once if the device is lost (a race against a never-settling promise would keep a reaction per call forever). */
+  private readonly lostWaiters = new Set<(e: Error) => void>();
   private disposed = false;
   private batchScoped = false;
   private capturing: Captured[] | null = null;
@@ -116,11 +117,11 @@ export class GpuContext {
   constructor(device: GPUDevice, errorScopes: 'op' | 'submit' = 'op') {
     this.device = device;
     this.errorScopes = errorScopes;
-    this.lostPromise = device.lost.then((info) => {
+    void device.lost.then((info) => {
       this.lostMessage = `webgpu device lost (${info.reason}): ${info.message || 'no message'}`;
-      throw new Error(this.lostMessage);
+      for (const reject of this.lostWaiters) reject(new Error(this.lostMessage));
+      this.lostWaiters.clear();
     });
-    this.lostPromise.catch(() => undefined);
   }
 
   /** Throws when the device is lost or disposed; every public call starts here. */
@@ -129,9 +130,27 @@ export class GpuContext {
     if (this.disposed) throw new Error('webgpu backend: used after dispose()');
   }
 
-  /** Races a device promise against device loss, so nothing waits forever. */
+  /** Races a device promise against device loss, so nothing waits forever; holds nothing once `p` settles. */
   guard<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.lostPromise]);
+    if (this.lostMessage !== null) return Promise.reject(new Error(this.lostMessage));
+    return new Promise<T>((resolve, reject) => {
+      this.lostWaiters.add(reject);
+      p.then(
+        (v) => {
+          this.lostWaiters.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.lostWaiters.delete(reject);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** guard() calls waiting on their promise (for tests: 0 once they have settled). */
+  get guardsInFlight(): number {
+    return this.lostWaiters.size;
   }
 
   pipeline(k: KernelSpec): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; key: string } {
