@@ -155,20 +155,27 @@ test('writer: wrong array sizes and repeated names are refused, and no file (or 
 
 const demoDir = `${MODELS}/lowbit-demo`;
 const DEMO_RTN: RtnConfig = { ...RTN_DEFAULTS, bits: 4, groupSize: 64 };
-let demoPromise: Promise<string> | undefined;
-/** A .lowbit export of the demo model with RTN int4 linear layers, made once. */
-function demoFile(): Promise<string> {
-  demoPromise ??= (async () => {
-    const path = join(root, 'demo.lowbit');
-    await writeLowbitFromModel(demoDir, path, {
-      created: CREATED,
-      quantization: { method: 'rtn', config: DEMO_RTN, calibration: null, quantize_head: false },
-      pack: (name, t) => (name.endsWith('_proj.weight') ? FORMATS.int4.pack(rtn(tensor('f32', t.shape, toF32(t)), null, DEMO_RTN)) : null),
-    });
-    return path;
-  })();
-  return demoPromise;
+const rtnInt4 = (name: string, w: HostTensor<'f32'>): PackedTensor => FORMATS.int4.pack(rtn(w, null, DEMO_RTN));
+const exportsMade = new Map<string, Promise<string>>();
+/** A .lowbit export of the demo model named `file` under root, made once: its linear layers packed by `pack` (RTN int4 by default), the rest as stored. */
+function demoExport(file: string, pack: (name: string, w: HostTensor<'f32'>) => PackedTensor = rtnInt4): Promise<string> {
+  let made = exportsMade.get(file);
+  if (!made) {
+    made = (async () => {
+      const path = join(root, file);
+      await writeLowbitFromModel(demoDir, path, {
+        created: CREATED,
+        quantization: { method: 'rtn', config: DEMO_RTN, calibration: null, quantize_head: false },
+        pack: (name, t) => (name.endsWith('_proj.weight') ? pack(name, tensor('f32', t.shape, toF32(t))) : null),
+      });
+      return path;
+    })();
+    exportsMade.set(file, made);
+  }
+  return made;
 }
+/** The demo model with RTN int4 linear layers. */
+const demoFile = (): Promise<string> => demoExport('demo.lowbit');
 
 let n = 0;
 async function broken(mutate: (buf: Buffer) => Buffer | void): Promise<string> {
@@ -290,17 +297,7 @@ test('malformed: a flipped byte in a tensor names the tensor and array', async (
   await expectInspectError(path, /the data is corrupt/);
 });
 test('NaN in a packed tensor\'s scales (CRC intact): eval refuses it, packed and dequantized, naming the file and tensor', async () => {
-  const path = await broken((b) => {
-    const off = Number(b.readBigUInt64LE(16));
-    const h = JSON.parse(b.subarray(off, off + b.readUInt32LE(12)).toString('utf8')) as Record<string, unknown>;
-    const scales = (tensorsOf(h)[Q] as Tensors[string]).arrays['scales'] as { offset: number; bytes: number; crc32: number };
-    const at = LOWBIT_PREAMBLE_BYTES + scales.offset;
-    b.writeUInt16LE(0x7e00, at + 2); // the second scale: an f16 NaN
-    const crc = crc32(b.subarray(at, at + scales.bytes));
-    return editHeader(b, (h2) => {
-      ((tensorsOf(h2)[Q] as Tensors[string]).arrays['scales'] as { crc32?: number }).crc32 = crc;
-    });
-  });
+  const path = await patchedArray(await demoFile(), 'scales', (a) => void a.writeUInt16LE(0x7e00, 2)); // the second scale: an f16 NaN
   for (const [weights, problem] of [
     ['packed', new RegExp(`tensor "${Q}": its int4 "scales" hold 1 NaN and 0 infinite values`)],
     ['dequant', new RegExp(`tensor "${Q}" holds \\d+ NaN and 0 infinite values`)],
@@ -311,32 +308,19 @@ test('NaN in a packed tensor\'s scales (CRC intact): eval refuses it, packed and
     assert.match(r.stderr, problem, weights);
   }
 });
-/** An export of the demo model with tensor Q in SpQR (act-order permutation, outliers) and the other projections RTN int4, made once. */
-let spqrDemoPromise: Promise<string> | undefined;
-function spqrDemoFile(): Promise<string> {
-  spqrDemoPromise ??= (async () => {
-    const path = join(root, 'demo-spqr.lowbit');
-    await writeLowbitFromModel(demoDir, path, {
-      created: CREATED,
-      quantization: { method: 'rtn', config: DEMO_RTN, calibration: null, quantize_head: false },
-      pack: (name, t) => {
-        if (!name.endsWith('_proj.weight')) return null;
-        const w = tensor('f32', t.shape, toF32(t));
-        if (name !== Q) return FORMATS.int4.pack(rtn(w, null, DEMO_RTN));
-        const r = spqr(w, correlatedHessian(t.shape[1] as number, { seed: 3 }), { outlierThreshold: 0.1 });
-        assert.ok(r.outliers !== null && r.outliers.col.length > 0 && r.grid?.perm, 'the SpQR tensor has outliers and a permutation');
-        return FORMATS.spqr.pack(r);
-      },
-    });
-    return path;
-  })();
-  return spqrDemoPromise;
-}
+/** The demo model with tensor Q in SpQR (act-order permutation, outliers), the other projections RTN int4. */
+const spqrDemoFile = (): Promise<string> =>
+  demoExport('demo-spqr.lowbit', (name, w) => {
+    if (name !== Q) return rtnInt4(name, w);
+    const r = spqr(w, correlatedHessian(w.shape[1] as number, { seed: 3 }), { outlierThreshold: 0.1 });
+    assert.ok(r.outliers !== null && r.outliers.col.length > 0 && r.grid?.perm, 'the SpQR tensor has outliers and a permutation');
+    return FORMATS.spqr.pack(r);
+  });
 
-/** A copy of the SpQR export with array `array` of tensor Q changed in place by `mutate` and its CRC made to match. */
-async function patchedArray(array: string, mutate: (a: Buffer) => void): Promise<string> {
+/** A copy of `base` with array `array` of tensor Q changed in place by `mutate` and its CRC made to match. */
+async function patchedArray(base: string, array: string, mutate: (a: Buffer) => void): Promise<string> {
   const path = join(root, `patched-${n++}.lowbit`);
-  const b = await readFile(await spqrDemoFile());
+  const b = await readFile(base);
   const off = Number(b.readBigUInt64LE(16));
   const h = JSON.parse(b.subarray(off, off + b.readUInt32LE(12)).toString('utf8')) as Record<string, unknown>;
   const a = (tensorsOf(h)[Q] as Tensors[string]).arrays[array] as { offset: number; bytes: number };
@@ -357,7 +341,7 @@ test('corrupt index arrays (CRC intact): eval refuses them packed as dequantized
     ['outlierCol', (a) => void a.writeUInt16LE(60000, 0), /outlier 0's column 60000 is out of range/],
   ];
   for (const [array, mutate, problem] of cases) {
-    const path = await patchedArray(array, mutate);
+    const path = await patchedArray(await spqrDemoFile(), array, mutate);
     for (const [weights, verb] of [['packed', 'run'], ['dequant', 'unpack']] as const) {
       const r = await runCli(['eval', path, '--data', WIKITEXT, '--seqlen', '64', '--windows', '1', '--backend', 'cpu', '--weights', weights]);
       assert.equal(r.code, 2, `${array} ${weights}: exit ${r.code}: ${r.stderr}`);
