@@ -21,6 +21,11 @@ export function endedEarly(file: string, what: string, got: number, want: number
 
 export const isInputError = (e: unknown): e is InputError => e instanceof InputError;
 
+/** The InputError for an output `path` the file system refused (stat, mkdir): its error in words. */
+export function cannotWrite(path: string, e: { readonly code?: string; readonly message: string }): InputError {
+  return new InputError(path, `cannot be written: ${e.code === 'ENOTDIR' ? 'a parent of it is not a directory' : (e.code ?? e.message)}`, { cause: e });
+}
+
 /**
  * `alloc()`, or an InputError naming `file` and `what` when the engine cannot make an array that
  * large (a RangeError: past the largest typed array, or out of memory), instead of an internal error.

@@ -13,7 +13,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FormatId, FormatParams, PackedTensor } from '../formats/types.js';
-import { InputError } from '../io/errors.js';
+import { cannotWrite, InputError } from '../io/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { openSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { tensor, type HostTensor } from '../tensor/tensor.js';
@@ -52,7 +52,7 @@ export class WorkDir implements CheckpointStore {
     const jobFile = join(dir, JOB);
     const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return null;
-      throw new InputError(dir, `cannot use as the work directory: ${e.code ?? e.message}`);
+      throw cannotWrite(dir, e);
     });
     if (st !== null) {
       if (!st.isDirectory()) throw new InputError(dir, 'exists and is not a directory; the work directory must be a new or a lowbit work directory');

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { InputError } from '../../io/errors.js';
+import { cannotWrite, InputError } from '../../io/errors.js';
 import { parseLlama2c } from '../../io/llama2c.js';
 import { llama2cTokenizerConfig, llama2cTokenizerJson, parseLlama2cTokenizer } from '../../io/llama2c-tokenizer.js';
 import { writeSafetensors } from '../../io/safetensors.js';
@@ -39,14 +39,14 @@ async function convertLlama2c(modelFile: string, o: ConvertOptions): Promise<voi
   if (o.out.trim() === '') throw new InputError('--out', 'expects a directory path, got an empty string');
   const exists = await stat(o.out).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null;
-    throw new InputError(o.out, `cannot be written: ${e.code === 'ENOTDIR' ? 'a parent of it is not a directory' : (e.code ?? e.message)}`);
+    throw cannotWrite(o.out, e);
   });
   if (exists) throw new InputError(o.out, 'the output directory already exists');
   // Build the directory under a temporary name, then rename it: no partial model is ever visible.
   const tmp = join(dirname(o.out), `.${basename(o.out)}.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-    throw new InputError(o.out, `cannot be written: ${e.code === 'ENOTDIR' ? 'a parent of it is not a directory' : (e.code ?? e.message)}`);
+    throw cannotWrite(o.out, e);
   });
   try {
     const json = (v: unknown) => (fh: import('node:fs/promises').FileHandle) => fh.writeFile(`${JSON.stringify(v, null, 2)}\n`);

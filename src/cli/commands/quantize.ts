@@ -10,7 +10,7 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { calibrationWindows } from '../../data/calibration.js';
 import { defaultCalibrationText, readTextFile } from '../../eval/text.js';
-import { InputError, isInputError } from '../../io/errors.js';
+import { cannotWrite, InputError, isInputError } from '../../io/errors.js';
 import { lowbitStats } from '../../io/lowbit-file.js';
 import { writeLowbitFromModel } from '../../io/lowbit-model.js';
 import { WorkDir } from '../../quant/checkpoint.js';
@@ -137,7 +137,7 @@ function methodSpec(o: QuantizeOptions): MethodSpec {
 async function checkOutputPath(out: string): Promise<void> {
   const st = await stat(out).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null;
-    throw new InputError(out, `cannot be written: ${e.code === 'ENOTDIR' ? 'a parent of it is not a directory' : (e.code ?? e.message)}`);
+    throw cannotWrite(out, e);
   });
   if (st?.isDirectory()) throw new InputError(out, 'is a directory; --out names the .lowbit file to write');
 }
