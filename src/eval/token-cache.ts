@@ -21,7 +21,7 @@ export function cacheDir(): string {
 const MAGIC = 0x326b7442; // "Btk2" little-endian: [magic][count][crc32 of the ids' bytes][ids i32]
 const HEAD = 12;
 
-/** The cached ids in `hit` when the entry is whole: its magic, count and checksum agree, and every id is below `vocab`. */
+/** The cached ids in `hit` when the entry is whole: its magic, count and checksum agree, and every id is below `vocab` (the tokenizer's vocabSize). */
 function cachedIds(hit: Buffer | null, vocab: number): Int32Array | null {
   if (!hit || hit.byteLength < HEAD || hit.readUInt32LE(0) !== MAGIC) return null;
   const n = hit.readUInt32LE(4);

@@ -12,7 +12,7 @@ export interface TextTokenizer {
   encode(text: string): Int32Array;
   /** Text of `ids`; special tokens are dropped unless `keepSpecial`. */
   decode(ids: ArrayLike<number>, keepSpecial?: boolean): string;
-  /** Every id the tokenizer can give is below this: its largest id + 1, added tokens included. */
+  /** Every id encode gives is below this (a tokenizer as loaded: its largest id + 1, added tokens included). */
   readonly vocabSize: number;
   /** sha256 of tokenizer.json and tokenizer_config.json: keys caches of token ids. */
   readonly hash: string;

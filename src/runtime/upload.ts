@@ -41,25 +41,22 @@ export async function checkedFiles(files: ModelFiles): Promise<ModelFiles> {
   return { ...files, tokenizer: vocabChecked(files.tokenizer, files.config.vocabSize, where) };
 }
 
-/** The InputError for token ids at or past the model's `vocab` (its embedding has no row for them). */
-export function beyondVocab(where: string, id: number, vocab: number): InputError {
-  return new InputError(where, `the tokenizer gives token id ${id}, beyond the model's vocab_size ${vocab}: not this model's tokenizer?`);
-}
-
 /**
  * `t` whose encode refuses ids the model has no embedding row for (a tokenizer larger than the
  * vocabulary: another model's, or one with added tokens the embedding was not resized for). Checked at
  * encode, not load: a tokenizer with extra ids that a text never reaches still runs (random benchmark
- * models keep a full tokenizer beside a small vocabulary).
+ * models keep a full tokenizer beside a small vocabulary). Its vocabSize is the model's, which every id
+ * it gives is below, so ids cached under its hash (eval/token-cache.ts) are held to the same bound.
  */
 function vocabChecked(t: TextTokenizer, vocab: number, where: string): TextTokenizer {
   if (t.vocabSize <= vocab) return t;
   return {
     ...t,
+    vocabSize: vocab,
     encode(text) {
       const ids = t.encode(text);
       const bad = ids.find((id) => id >= vocab);
-      if (bad !== undefined) throw beyondVocab(where, bad, vocab);
+      if (bad !== undefined) throw new InputError(where, `the tokenizer gives token id ${bad}, beyond the model's vocab_size ${vocab}: not this model's tokenizer?`);
       return ids;
     },
   };
